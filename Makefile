@@ -1,0 +1,58 @@
+# Tether — build, run and test. Every target installs what is missing first.
+# See README.md. Targets: build run test bench bench-proxy fuzz fmt lint clean
+
+SHELL := /bin/bash
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+TSAN_DIR ?= build-tsan
+FUZZ_DIR ?= build-fuzz
+JOBS ?= $(shell nproc)
+CONFIG ?= examples/tether.yaml
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+export CCACHE_SLOPPINESS := time_macros,include_file_mtime,include_file_ctime
+
+CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+
+.PHONY: deps build configure run test test-unit test-asan bench bench-proxy fuzz fmt lint clean
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	./scripts/run.sh $(CONFIG)
+
+# Unit + integration tests (Release, -Werror) against a throwaway PostgreSQL cluster, then
+# the unit tests again under ASan+UBSan.
+test: build
+	./scripts/with-postgres.sh ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory test-asan
+
+test-asan: deps
+	cmake -S . -B $(ASAN_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTETHER_SANITIZE=address,undefined -DTETHER_UNIT_ONLY=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ./scripts/with-postgres.sh ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -L unit
+
+bench: build
+	./scripts/bench.sh $(BUILD_DIR)
+
+fmt: deps
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+lint: deps configure
+	@files=$$(git diff --name-only --diff-filter=d HEAD -- '*.cc' '*.h'; git ls-files --others --exclude-standard -- '*.cc' '*.h'); \
+	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror; \
+	if [ -n "$$files" ]; then clang-tidy -p $(BUILD_DIR) --quiet $$(echo "$$files" | grep '\.cc$$' || true); fi
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)

@@ -1,0 +1,67 @@
+#include "core/log.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+namespace tether::core::log {
+namespace {
+
+class LogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    init(Format::kJson, LogLevel::kDebug);
+    setSinkForTesting([this](std::string_view line) { lines_.emplace_back(line); });
+  }
+  void TearDown() override { setSinkForTesting(nullptr); }
+  std::vector<std::string> lines_;
+};
+
+TEST_F(LogTest, JsonLinesParseAndCarryFields) {
+  info("request done", {{"request_id", "abc"}, {"status", 200}, {"ok", true}});
+  ASSERT_EQ(lines_.size(), 1u);
+  auto v = boost::json::parse(lines_[0]).as_object();
+  EXPECT_EQ(v["msg"].as_string(), "request done");
+  EXPECT_EQ(v["level"].as_string(), "info");
+  EXPECT_EQ(v["request_id"].as_string(), "abc");
+  EXPECT_EQ(v["status"].as_int64(), 200);
+  EXPECT_EQ(v["ok"].as_bool(), true);
+}
+
+TEST_F(LogTest, HostileTextStaysOneValidJsonLine) {
+  warn("line1\nline2 \"quoted\" \x1b[31m \xff", {{"k", "a\r\nb"}});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0].find('\n'), std::string::npos);
+  auto v = boost::json::parse(lines_[0]).as_object();
+  EXPECT_EQ(v["k"].as_string(), "a\r\nb");
+}
+
+TEST_F(LogTest, SecretsInMessagesAndFieldsAreMasked) {
+  info("exchanging code=SplxlOBeZQQYbYS6WxSbIA for tokens",
+       {{"header", "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.payload.sig"}});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_THAT(lines_[0], ::testing::Not(::testing::HasSubstr("SplxlOBeZQQYbYS6WxSbIA")));
+  EXPECT_THAT(lines_[0], ::testing::Not(::testing::HasSubstr("eyJhbGciOiJSUzI1NiJ9")));
+}
+
+TEST_F(LogTest, LevelFiltering) {
+  init(Format::kJson, LogLevel::kWarn);
+  info("hidden");
+  error("shown");
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_THAT(lines_[0], ::testing::HasSubstr("shown"));
+}
+
+TEST_F(LogTest, TextFormatIsOneLine) {
+  init(Format::kText, LogLevel::kInfo);
+  info("hello\nworld", {{"connection", "mcp/demo"}});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_THAT(lines_[0], ::testing::HasSubstr("INFO  hello world connection=mcp/demo"));
+}
+
+}  // namespace
+}  // namespace tether::core::log
