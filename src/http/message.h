@@ -1,0 +1,93 @@
+#pragma once
+/// What a server handler sees and answers. Plain data; no Beast types.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "http/headers.h"
+
+namespace tether::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw request target, e.g. /a/b?x=1
+  std::string path;    // target without the query, not decoded
+  std::string query;   // after '?', not decoded
+  Headers headers;
+  std::string body;
+  std::string request_id;      // X-Request-Id accepted (if sane) or generated
+  std::string remote_address;  // peer ip
+  std::map<std::string, std::string> params;  // path parameters from the route pattern
+  std::string route;  // the matched route pattern (metrics label)
+
+  std::optional<std::string_view> header(std::string_view name) const {
+    return findHeader(headers, name);
+  }
+  /// Decoded query parameter.
+  std::optional<std::string> queryParam(std::string_view name) const;
+  std::string param(const std::string& name) const {
+    auto it = params.find(name);
+    return it == params.end() ? std::string() : it->second;
+  }
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+
+  static Response json(int status, std::string body);
+  static Response text(int status, std::string body);
+  static Response html(int status, std::string body);
+  /// JSON error body through the one error table (status from the table).
+  static Response error(const core::Error& error);
+  static Response redirect(std::string location, int status = 302);
+};
+
+/// A chunked response in progress (SSE, streamed proxies). Thread-safe: may be driven from
+/// any thread. Writes are queued in order; `done(ok)` fires once the chunk left our buffer
+/// (ok=false: the client is gone, stop producing).
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  virtual void write(std::string chunk, std::function<void(bool ok)> done = {}) = 0;
+  /// Ends the response (terminating chunk). Idempotent.
+  virtual void finish() = 0;
+  /// True once the client disconnected or the stream was finished.
+  virtual bool closed() const = 0;
+  /// Called once when the client goes away before finish() (upstream must be closed).
+  virtual void onClose(std::function<void()> fn) = 0;
+};
+
+/// Completes one request, exactly once, from any thread: either `send` a whole response,
+/// `startStream` for a chunked one, or `abort` to drop the connection without answering.
+/// A Responder dropped without completing answers 500 (a bug, logged).
+class Responder {
+ public:
+  class Slot;
+  explicit Responder(std::shared_ptr<Slot> slot) : slot_(std::move(slot)) {}
+  Responder(Responder&&) noexcept = default;
+  Responder& operator=(Responder&&) noexcept = default;
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+  ~Responder();
+
+  void send(Response response);
+  std::shared_ptr<StreamWriter> startStream(int status, Headers headers);
+  void abort();
+
+ private:
+  std::shared_ptr<Slot> slot_;
+};
+
+/// A route handler. Must not block: blocking work (store, curl) goes to a worker pool and
+/// the Responder is completed from there.
+using Handler = std::function<void(Request& request, Responder responder)>;
+
+}  // namespace tether::http

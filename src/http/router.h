@@ -1,0 +1,51 @@
+#pragma once
+/// Maps (method, path) to handlers. Patterns are literal segments, `{name}` (one segment)
+/// and a final `{name*}` (the rest of the path, possibly empty). Literal segments win over
+/// parameters. Not thread-safe while adding; read-only (and so thread-safe) once serving.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/message.h"
+
+namespace tether::http {
+
+struct RouteOptions {
+  /// Largest buffered request body for this route (0: the server default).
+  size_t max_body_bytes = 0;
+};
+
+struct RouteMatch {
+  enum class Kind { kFound, kNotFound, kMethodNotAllowed } kind = Kind::kNotFound;
+  const Handler* handler = nullptr;
+  RouteOptions options;
+  std::map<std::string, std::string> params;
+  std::string pattern;
+  std::string allow;  // for kMethodNotAllowed: "GET, POST"
+};
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  /// Registers `handler` for `method` ("GET", ... or "*" for any) on `pattern`.
+  /// Throws std::invalid_argument on a malformed pattern or a duplicate (start-up only).
+  void add(std::string_view method, std::string_view pattern, Handler handler,
+           RouteOptions options = {});
+
+  /// Finds the handler for a request path (not decoded; segments are percent-decoded
+  /// before they become parameters).
+  RouteMatch match(std::string_view method, std::string_view path) const;
+
+ private:
+  struct Node;
+  std::unique_ptr<Node> root_;
+};
+
+}  // namespace tether::http
