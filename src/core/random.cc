@@ -1,5 +1,6 @@
 #include "core/random.h"
 
+#include <cstdint>
 #include <cstdlib>
 
 #include <openssl/rand.h>
@@ -19,5 +20,14 @@ std::string randomBytes(size_t n) {
 std::string randomToken(size_t n) { return base64UrlEncode(randomBytes(n)); }
 
 std::string newId() { return hexEncode(randomBytes(16)); }
+
+std::string newRequestId() {
+  thread_local const std::string prefix = hexEncode(randomBytes(8));
+  thread_local uint64_t counter = 0;
+  ++counter;
+  char tail[8];
+  for (int i = 7; i >= 0; --i) tail[7 - i] = static_cast<char>((counter >> (i * 8)) & 0xFF);
+  return prefix + hexEncode(std::string_view(tail, 8));
+}
 
 }  // namespace tether::core

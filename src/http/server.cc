@@ -6,6 +6,7 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -23,7 +24,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using Strand = asio::strand<asio::io_context::executor_type>;
+// Each I/O thread runs its own io_context; a connection lives on one of them, so its
+// handlers never run concurrently and need no strand.
+using Strand = asio::io_context::executor_type;
 
 namespace {
 
@@ -241,9 +244,15 @@ class Server::Impl {
       : options_(std::move(options)),
         router_(router),
         metrics_(metrics),
-        ioc_(static_cast<int>(options_.io_threads)),
-        accept_strand_(asio::make_strand(ioc_)),
+        contexts_(makeContexts(std::max<size_t>(1, options_.io_threads))),
+        accept_strand_(contexts_[0]->get_executor()),
         acceptor_(accept_strand_) {}
+
+  static std::vector<std::unique_ptr<asio::io_context>> makeContexts(size_t n) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (size_t i = 0; i < n; ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
 
   ~Impl() { stop(); }
 
@@ -266,9 +275,9 @@ class Server::Impl {
     }
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(accept_strand_, acceptLoop(), asio::detached);
-    const size_t n = std::max<size_t>(1, options_.io_threads);
-    for (size_t i = 0; i < n; ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
+    for (auto& ctx : contexts_) {
+      work_.push_back(asio::make_work_guard(*ctx));
+      threads_.emplace_back([c = ctx.get()] { c->run(); });
     }
     started_ = true;
     return {};
@@ -299,14 +308,15 @@ class Server::Impl {
       std::unique_lock lock(sessions_mu_);
       sessions_cv_.wait_for(lock, std::chrono::seconds(2), [this] { return sessions_.empty(); });
     }
-    ioc_.stop();
+    work_.clear();
+    for (auto& ctx : contexts_) ctx->stop();
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
   }
 
   void schedule(std::chrono::milliseconds delay, std::function<void()> fn) {
-    auto timer = std::make_shared<asio::steady_timer>(ioc_, delay);
+    auto timer = std::make_shared<asio::steady_timer>(*contexts_[0], delay);
     timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
       if (!ec) fn();
     });
@@ -338,7 +348,7 @@ class Server::Impl {
 
   asio::awaitable<void, Strand> acceptLoop() {
     for (;;) {
-      auto strand = asio::make_strand(ioc_);
+      auto strand = contexts_[next_context_++ % contexts_.size()]->get_executor();
       tcp::socket socket(strand);
       auto [ec] = co_await acceptor_.async_accept(socket, kNoThrow);
       if (ec) {
@@ -387,15 +397,28 @@ class Server::Impl {
                         {"remote", request ? std::string_view(request->remote_address) : ""}});
     }
     if (!metrics_) return;
-    metrics_
-        ->counter("tether_http_requests_total", "HTTP requests served, by route and status",
-                  {{"route", route}, {"method", std::string(method)},
-                   {"status", std::to_string(status)}})
-        .inc();
-    metrics_
-        ->histogram("tether_http_request_duration_seconds",
-                    "Time from request read to response written", {{"route", route}})
-        .observe(seconds);
+    // Resolved series are cached per thread: the hot path touches only atomics.
+    thread_local std::unordered_map<std::string, std::pair<core::Counter*, core::Histogram*>> cache;
+    thread_local const core::MetricsRegistry* cache_owner = nullptr;
+    if (cache_owner != metrics_) {
+      cache.clear();
+      cache_owner = metrics_;
+    }
+    std::string key;
+    key.reserve(route.size() + method.size() + 6);
+    key.append(route).append(1, ' ').append(method).append(1, ' ').append(std::to_string(status));
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      auto* counter = &metrics_->counter(
+          "tether_http_requests_total", "HTTP requests served, by route and status",
+          {{"route", route}, {"method", std::string(method)}, {"status", std::to_string(status)}});
+      auto* histogram =
+          &metrics_->histogram("tether_http_request_duration_seconds",
+                               "Time from request read to response written", {{"route", route}});
+      it = cache.emplace(std::move(key), std::make_pair(counter, histogram)).first;
+    }
+    it->second.first->inc();
+    it->second.second->observe(seconds);
   }
 
   // Writes a complete response. Returns false when the connection must close.
@@ -559,7 +582,7 @@ class Server::Impl {
       }
       const auto incoming_id = findHeader(req.headers, "X-Request-Id");
       req.request_id = incoming_id && validRequestId(*incoming_id) ? std::string(*incoming_id)
-                                                                   : core::newId();
+                                                                   : core::newRequestId();
       const unsigned version = head.version();
       keep_alive = head.keep_alive() && !stopping_;
       const bool is_head = req.method == "HEAD";
@@ -665,7 +688,9 @@ class Server::Impl {
   ServerOptions options_;
   const Router& router_;
   core::MetricsRegistry* metrics_;
-  asio::io_context ioc_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  size_t next_context_ = 0;
   Strand accept_strand_;
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;

@@ -1,0 +1,125 @@
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "app/app.h"
+#include "core/log.h"
+#include "core/redact.h"
+
+#ifndef TETHER_VERSION
+#define TETHER_VERSION "0.0.0"
+#endif
+
+namespace tether::app {
+namespace {
+
+// Blocks SIGINT/SIGTERM in every thread (call before starting any), so that `waitForSignal`
+// receives them synchronously instead of an async handler.
+sigset_t blockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int waitForSignal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+// Loads and validates the config; prints the error (already secret-free) on failure.
+std::optional<config::LoadedConfig> load(const std::string& path) {
+  auto loaded = config::loadConfigFile(path, config::processEnv());
+  if (!loaded.ok()) {
+    std::cerr << "tether: invalid configuration\n" << loaded.error().message << "\n";
+    return std::nullopt;
+  }
+  for (const auto& secret : config::secretValues(loaded->config)) core::registerSecret(secret);
+  return std::move(loaded).value();
+}
+
+int serve(const std::string& path, const std::string& log_format, const std::string& log_level) {
+  const sigset_t signals = blockStopSignals();
+  auto loaded = load(path);
+  if (!loaded) return 2;
+  auto& cfg = loaded->config;
+  auto format = cfg.log.format;
+  if (log_format == "text") format = core::log::Format::kText;
+  if (log_format == "json") format = core::log::Format::kJson;
+  auto level = cfg.log.level;
+  if (!log_level.empty()) level = core::log::parseLevel(log_level).value_or(level);
+  core::log::init(format, level);
+  for (const auto& w : loaded->warnings) core::log::warn(w);
+  core::log::info("starting tether", {{"version", versionString()}, {"config", path}});
+
+  Gateway gateway(std::move(cfg));
+  auto st = gateway.start();
+  if (!st.ok()) {
+    core::log::error("cannot start", {{"error", st.error().message}});
+    return 1;
+  }
+  const int sig = waitForSignal(signals);
+  core::log::info("stopping: draining in-flight requests", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  gateway.stop();
+  core::log::info("stopped");
+  return 0;
+}
+
+int configCheck(const std::string& path) {
+  auto loaded = load(path);
+  if (!loaded) return 2;
+  for (const auto& w : loaded->warnings) std::cerr << "warning: " << w << "\n";
+  std::cout << config::renderEffectiveConfig(loaded->config);
+  std::cerr << path << ": configuration is valid\n";
+  return 0;
+}
+
+}  // namespace
+
+const char* versionString() { return TETHER_VERSION; }
+
+int runCli(int argc, char** argv) {
+  CLI::App cli{
+      "Tether: an OAuth-keeping gateway between AI agents (MCP clients) and the remote MCP\n"
+      "servers and HTTP APIs they call. It holds every connection's credentials, keeps them\n"
+      "alive, injects them into each proxied call, and shows which connection needs a human.",
+      "tether"};
+  cli.set_version_flag("--version", std::string("tether ") + versionString());
+  cli.require_subcommand(1);
+
+  std::string config_path;
+  std::string log_format;
+  std::string log_level;
+  auto* serve_cmd = cli.add_subcommand("serve", "Run the gateway");
+  serve_cmd->add_option("-c,--config", config_path, "Configuration file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--log-format", log_format, "Override log.format: json or text")
+      ->check(CLI::IsMember({"json", "text"}));
+  serve_cmd->add_option("--log-level", log_level, "Override log.level: debug, info, warn, error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+
+  auto* config_cmd = cli.add_subcommand("config", "Configuration tools");
+  config_cmd->require_subcommand(1);
+  std::string check_path;
+  auto* check_cmd = config_cmd->add_subcommand(
+      "check", "Validate a configuration file and print the effective configuration (secrets masked)");
+  check_cmd->add_option("file", check_path, "Configuration file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (serve_cmd->parsed()) return serve(config_path, log_format, log_level);
+  if (check_cmd->parsed()) return configCheck(check_path);
+  return 2;
+}
+
+}  // namespace tether::app

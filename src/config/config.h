@@ -1,0 +1,251 @@
+#pragma once
+/// Tether's configuration: the typed form of the YAML file (`tether.yaml`), its loader and
+/// validator, and the renderer behind `tether config check FILE`.
+///
+/// Loading is strict: unknown keys are errors at every level, every value is checked
+/// (durations, URLs, names, key lengths, mode-specific keys), and every error names the
+/// file, the line, the key path and what was expected, e.g.
+///   `tether.yaml:14: connections[0].auth.grant: expected one of authorization_code,
+///    client_credentials, got "foo"`.
+/// The value of a secret key (client secrets, tokens, API keys, admin and client keys,
+/// encryption keys, webhook secrets, the PostgreSQL DSN) never appears in a message.
+///
+/// Scalars may reference environment variables as `${NAME}` (several per scalar; `$${`
+/// writes a literal `${`). A missing variable is an error naming it.
+///
+/// Relative paths (storage.path, encryption.key_file, auth.ca_bundle) are taken as they
+/// are, i.e. relative to the process's working directory.
+///
+/// Thread-safety: all functions are pure apart from reading files and the environment
+/// through the given lookup; a `Config` is an immutable value once loaded.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/errors.h"
+#include "core/log.h"
+#include "core/result.h"
+
+namespace tether::config {
+
+using std::chrono::milliseconds;
+
+// ---------------------------------------------------------------------------------------
+// Closed sets
+
+enum class ConnectionKind { kMcp, kApi };
+enum class AuthMode { kNone, kBearer, kApiKey, kOAuth };
+enum class Grant { kAuthorizationCode, kClientCredentials };
+/// How the client authenticates at the token endpoint. kBasic is RFC 6749 §2.3.1 (id and
+/// secret form-urlencoded before Base64); kBasicRaw skips that encoding, as some IdPs expect.
+enum class ClientAuth { kBasic, kBasicRaw, kPost, kNone };
+enum class StorageDriver { kSqlite, kPostgres };
+enum class WebhookEvent { kNeedsReauth, kRefreshFailing, kRecovered };
+
+/// The names used in the config file (and in URLs, logs and the admin API).
+std::string_view kindName(ConnectionKind kind);         // "mcp" | "api"
+std::string_view authModeName(AuthMode mode);           // "none" | "bearer" | "api_key" | "oauth"
+std::string_view grantName(Grant grant);                // "authorization_code" | ...
+std::string_view clientAuthName(ClientAuth auth);       // "basic" | "basic_raw" | "post" | "none"
+std::string_view storageDriverName(StorageDriver d);    // "sqlite" | "postgres"
+std::string_view webhookEventName(WebhookEvent event);  // "needs_reauth" | ...
+
+/// Inverse of kindName; nullopt for anything else (case-sensitive).
+std::optional<ConnectionKind> parseConnectionKind(std::string_view text);
+
+// ---------------------------------------------------------------------------------------
+// Sections
+
+/// A listen address. `host` is a name or an IP literal (IPv6 without brackets).
+struct HostPort {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0 = let the OS pick (tests)
+
+  /// "host:port", IPv6 in brackets ("[::1]:8080").
+  std::string toString() const;
+};
+
+struct LogConfig {
+  core::LogLevel level = core::LogLevel::kInfo;
+  core::log::Format format = core::log::Format::kJson;
+};
+
+struct ServerConfig {
+  int io_threads = 2;                   // 1..256
+  size_t max_header_bytes = 16 * 1024;  // 1 KiB..1 MiB
+  size_t max_body_bytes = 1024 * 1024;  // 1 KiB..1 GiB
+  milliseconds read_timeout = std::chrono::seconds(15);
+  milliseconds idle_timeout = std::chrono::seconds(60);
+  milliseconds write_timeout = std::chrono::seconds(30);
+  milliseconds drain_timeout = std::chrono::seconds(10);
+};
+
+struct StorageConfig {
+  StorageDriver driver = StorageDriver::kSqlite;
+  std::string path = "var/tether.db";  // sqlite only
+  std::string dsn;                     // postgres only; SECRET (may carry a password)
+  int pool_size = 8;                   // postgres only, 1..256
+  /// Explicit opt-out of sealing secrets at rest; required when no encryption key is set.
+  bool allow_plaintext = false;
+};
+
+struct EncryptionConfig {
+  /// The current sealing key, 32 raw bytes; empty when none is configured (only allowed
+  /// with storage.allow_plaintext). SECRET.
+  std::string key;
+  /// The file `key` was read from, when it came from `key_file` (empty when inline).
+  std::string key_file;
+  /// Older keys (32 raw bytes each) still accepted for opening sealed values. SECRET.
+  std::vector<std::string> previous_keys;
+
+  bool hasKey() const { return !key.empty(); }
+};
+
+/// One admin or gateway-client key. String forms in the file get the ids `admin-N` /
+/// `client-N` (N = 1-based position in the list).
+struct AccessKey {
+  std::string id;
+  /// The key itself (>= 16 characters); empty when it was configured only as a hash. SECRET.
+  std::string key;
+  /// SHA-256 of the key, 32 raw bytes; always set, so callers can compare
+  /// sha256(presented) in constant time whatever form the file used.
+  std::string sha256;
+};
+
+struct AdminConfig {
+  /// Empty: the admin API and portal refuse every request (a warning says so).
+  std::vector<AccessKey> keys;
+};
+
+struct ClientsConfig {
+  /// Keys MCP/API clients present to the gateway. Empty: the gateway endpoints do not
+  /// authenticate their callers (a warning says so when listening on a non-loopback host).
+  std::vector<AccessKey> keys;
+};
+
+struct KeeperConfig {
+  milliseconds interval = std::chrono::minutes(5);
+  milliseconds access_lead = std::chrono::minutes(5);
+  milliseconds refresh_lead = std::chrono::hours(1);
+  int concurrency = 8;  // 1..256
+  milliseconds jitter = std::chrono::seconds(30);
+  milliseconds backoff_initial = std::chrono::seconds(10);
+  milliseconds backoff_max = std::chrono::minutes(5);  // >= backoff_initial
+  /// Access-token lifetime assumed when neither `expires_in` nor a JWT `exp` says.
+  milliseconds default_token_lifetime = std::chrono::hours(1);
+};
+
+struct EventsConfig {
+  milliseconds retention = std::chrono::hours(24 * 90);
+  milliseconds prune_interval = std::chrono::hours(24);
+};
+
+struct DiscoveryConfig {
+  /// Extra hosts (lower-case names or IP literals) that OAuth discovery may contact.
+  std::vector<std::string> allowed_hosts;
+};
+
+struct WebhookConfig {
+  std::string url;
+  std::string secret;                // SECRET, HMAC signing key
+  std::vector<WebhookEvent> events;  // defaults to all three; no duplicates
+};
+
+struct OAuthConfig {
+  Grant grant = Grant::kAuthorizationCode;
+  std::string issuer;                          // empty when not set
+  std::string authorization_url;               // empty when not set (then from discovery)
+  std::string token_url;                       // empty when not set (then from discovery)
+  std::optional<std::string> client_id;        // nullopt: dynamic registration
+  std::optional<std::string> client_secret;    // nullopt: public client. SECRET.
+  ClientAuth client_auth = ClientAuth::kNone;  // effective: basic if a secret, else none
+  std::string scopes;                          // verbatim, may be empty
+  /// Extra authorization parameters, in file order, passed verbatim.
+  std::vector<std::pair<std::string, std::string>> extra_params;
+  bool resource_indicator = true;  // RFC 8707
+  std::optional<milliseconds> refresh_max_lifetime;
+  /// Effective value: the connection's own, else keeper.default_token_lifetime.
+  milliseconds default_token_lifetime = std::chrono::hours(1);
+  std::string ca_bundle;  // empty: system roots only
+};
+
+struct AuthConfig {
+  AuthMode mode = AuthMode::kNone;
+  std::string bearer_token;                  // mode bearer. SECRET.
+  std::string api_key_header = "X-Api-Key";  // mode api_key
+  std::string api_key;                       // mode api_key. SECRET.
+  std::optional<OAuthConfig> oauth;          // set iff mode oauth
+};
+
+struct ConnectionConfig {
+  ConnectionKind kind = ConnectionKind::kMcp;
+  std::string name;  // [a-z0-9][a-z0-9_-]{0,62}, unique per kind
+  std::string url;
+  std::optional<milliseconds> timeout;  // upstream deadline; nullopt: the gateway's default
+  AuthConfig auth;
+  int source_line = 0;  // line of the entry in the file, for operator messages
+};
+
+struct Config {
+  HostPort listen;
+  /// Absolute http(s) URL without a trailing slash. Defaults to http://<listen> (a wildcard
+  /// listen host becomes the loopback address).
+  std::string public_url = "http://127.0.0.1:8080";
+  LogConfig log;
+  ServerConfig server;
+  StorageConfig storage;
+  EncryptionConfig encryption;
+  AdminConfig admin;
+  ClientsConfig clients;
+  /// Origin allow-list, normalised as "scheme://host[:port]" in lower case.
+  std::vector<std::string> allowed_origins;
+  KeeperConfig keeper;
+  EventsConfig events;
+  DiscoveryConfig discovery;
+  std::vector<WebhookConfig> webhooks;
+  std::vector<ConnectionConfig> connections;
+
+  /// The connection with this kind and name, or nullptr.
+  const ConnectionConfig* findConnection(ConnectionKind kind, std::string_view name) const;
+};
+
+/// A loaded configuration and the warnings it raised (each "file:line: key: text").
+struct LoadedConfig {
+  Config config;
+  std::vector<std::string> warnings;
+};
+
+/// Looks up an environment variable; nullopt when it is not set.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
+
+/// An EnvLookup over the process environment (getenv).
+EnvLookup processEnv();
+
+/// Reads and validates a config file. Errors are kConfig; the message holds one line per
+/// problem found ("file:line: key.path: what was expected"), never a secret value.
+core::Result<LoadedConfig> loadConfigFile(const std::string& path, const EnvLookup& env);
+
+/// Same as loadConfigFile for text already in memory; `file_name` prefixes messages.
+core::Result<LoadedConfig> parseConfig(std::string_view yaml_text, std::string_view file_name,
+                                       const EnvLookup& env);
+
+/// YAML of the effective configuration (defaults filled in), every secret value shown as
+/// "********" (the PostgreSQL DSN keeps everything but its password).
+std::string renderEffectiveConfig(const Config& config);
+
+/// Every secret value in `config`, deduplicated, so the app can pass each to
+/// core::registerSecret. Encryption keys are listed in their text encodings (hex, Base64,
+/// Base64url) since the raw bytes never appear in text; DSNs contribute their password.
+std::vector<std::string> secretValues(const Config& config);
+
+/// The text that masks secrets in renderEffectiveConfig.
+inline constexpr std::string_view kMask = "********";
+
+}  // namespace tether::config

@@ -1,0 +1,55 @@
+#pragma once
+/// Building blocks of the config loader, exposed for its unit tests only. Other modules
+/// include config/config.h. Every error message here is the "what was expected" part
+/// only (the loader prefixes file, line and key path) and never echoes a secret.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "core/result.h"
+
+namespace tether::config::internal {
+
+/// Expands `${NAME}` references; `$${` stands for a literal `${`. Errors name the
+/// missing variable ("${NAME} is not set") but never echo the scalar itself.
+core::Result<std::string> interpolateEnv(std::string_view raw, const EnvLookup& env);
+
+/// What the loader needs to know about a checked URL.
+struct UrlFacts {
+  std::string scheme;  // lower case
+  std::string host;    // lower case, IPv6 without brackets
+  bool loopback = false;
+};
+
+/// Checks an absolute http/https URL: host required; no userinfo, no fragment. The error
+/// echoes the URL only when that cannot leak a credential.
+core::Result<UrlFacts> checkHttpUrl(std::string_view url);
+
+/// localhost (and *.localhost), 127.0.0.0/8, ::1. `host` without brackets.
+bool isLoopbackHost(std::string_view host);
+
+/// "scheme://host[:port]" in lower case, or an error for anything that is not an origin.
+core::Result<std::string> normalizeOrigin(std::string_view text);
+
+/// "host:port" or "[v6]:port".
+core::Result<HostPort> parseListen(std::string_view text);
+
+/// A 32-byte key written as 64 hex characters or Base64. Errors never echo the text.
+core::Result<std::string> decodeKey32(std::string_view text);
+
+/// [a-z0-9][a-z0-9_-]{0,62}
+bool isValidName(std::string_view name);
+
+/// SHA-256, 32 raw bytes.
+std::string sha256(std::string_view data);
+
+/// The DSN (libpq key=value or postgres:// URI form) with its password replaced by kMask.
+/// A DSN that cannot be parsed is masked entirely.
+std::string maskDsnPassword(std::string_view dsn);
+
+/// The password(s) in a DSN as written and as decoded (both, when they differ).
+std::vector<std::string> dsnPasswords(std::string_view dsn);
+
+}  // namespace tether::config::internal

@@ -1,0 +1,255 @@
+// The effective configuration as YAML (secrets masked), and the list of secret values.
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <set>
+
+#include "config/config.h"
+#include "config/internal.h"
+#include "core/duration.h"
+#include "core/encoding.h"
+
+namespace tether::config {
+namespace {
+
+std::string dur(milliseconds d) { return core::formatDuration(d); }
+const char* yesNo(bool b) { return b ? "true" : "false"; }
+std::string mask() { return std::string(kMask); }
+
+/// Empty collections in flow style ("[]", "{}"): yaml-cpp puts block-style ones on a line
+/// of their own, which reads oddly.
+YAML::Emitter& beginSeq(YAML::Emitter& out, bool empty) {
+  if (empty) out << YAML::Flow;
+  return out << YAML::BeginSeq;
+}
+YAML::Emitter& beginMap(YAML::Emitter& out, bool empty) {
+  if (empty) out << YAML::Flow;
+  return out << YAML::BeginMap;
+}
+
+std::string_view levelName(core::LogLevel level) {
+  switch (level) {
+    case core::LogLevel::kDebug:
+      return "debug";
+    case core::LogLevel::kInfo:
+      return "info";
+    case core::LogLevel::kWarn:
+      return "warn";
+    case core::LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+void emitKeys(YAML::Emitter& out, const std::vector<AccessKey>& keys) {
+  out << YAML::Key << "keys" << YAML::Value;
+  beginSeq(out, keys.empty());
+  for (const AccessKey& k : keys) {
+    out << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "id" << YAML::Value << k.id;
+    // A hash-only entry stays a hash entry; both forms are masked.
+    out << YAML::Key << (k.key.empty() ? "sha256" : "key") << YAML::Value << mask();
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
+void emitAuth(YAML::Emitter& out, const AuthConfig& auth) {
+  out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "mode" << YAML::Value << std::string(authModeName(auth.mode));
+  switch (auth.mode) {
+    case AuthMode::kNone:
+      break;
+    case AuthMode::kBearer:
+      out << YAML::Key << "token" << YAML::Value << mask();
+      break;
+    case AuthMode::kApiKey:
+      out << YAML::Key << "header" << YAML::Value << auth.api_key_header;
+      out << YAML::Key << "key" << YAML::Value << mask();
+      break;
+    case AuthMode::kOAuth: {
+      const OAuthConfig& o = *auth.oauth;
+      out << YAML::Key << "grant" << YAML::Value << std::string(grantName(o.grant));
+      if (!o.issuer.empty()) out << YAML::Key << "issuer" << YAML::Value << o.issuer;
+      if (!o.authorization_url.empty()) {
+        out << YAML::Key << "authorization_url" << YAML::Value << o.authorization_url;
+      }
+      if (!o.token_url.empty()) out << YAML::Key << "token_url" << YAML::Value << o.token_url;
+      if (o.client_id) out << YAML::Key << "client_id" << YAML::Value << *o.client_id;
+      if (o.client_secret) out << YAML::Key << "client_secret" << YAML::Value << mask();
+      out << YAML::Key << "client_auth" << YAML::Value
+          << std::string(clientAuthName(o.client_auth));
+      out << YAML::Key << "scopes" << YAML::Value << YAML::DoubleQuoted << o.scopes;
+      if (!o.extra_params.empty()) {
+        out << YAML::Key << "extra_params" << YAML::Value << YAML::BeginMap;
+        for (const auto& [k, v] : o.extra_params) out << YAML::Key << k << YAML::Value << v;
+        out << YAML::EndMap;
+      }
+      out << YAML::Key << "resource_indicator" << YAML::Value << yesNo(o.resource_indicator);
+      if (o.refresh_max_lifetime) {
+        out << YAML::Key << "refresh_max_lifetime" << YAML::Value << dur(*o.refresh_max_lifetime);
+      }
+      out << YAML::Key << "default_token_lifetime" << YAML::Value << dur(o.default_token_lifetime);
+      if (!o.ca_bundle.empty()) out << YAML::Key << "ca_bundle" << YAML::Value << o.ca_bundle;
+      break;
+    }
+  }
+  out << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string renderEffectiveConfig(const Config& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "listen" << YAML::Value << c.listen.toString();
+  out << YAML::Key << "public_url" << YAML::Value << c.public_url;
+
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "level" << YAML::Value << std::string(levelName(c.log.level));
+  out << YAML::Key << "format" << YAML::Value
+      << (c.log.format == core::log::Format::kJson ? "json" : "text");
+  out << YAML::EndMap;
+
+  out << YAML::Key << "server" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "io_threads" << YAML::Value << c.server.io_threads;
+  out << YAML::Key << "max_header_bytes" << YAML::Value << c.server.max_header_bytes;
+  out << YAML::Key << "max_body_bytes" << YAML::Value << c.server.max_body_bytes;
+  out << YAML::Key << "read_timeout" << YAML::Value << dur(c.server.read_timeout);
+  out << YAML::Key << "idle_timeout" << YAML::Value << dur(c.server.idle_timeout);
+  out << YAML::Key << "write_timeout" << YAML::Value << dur(c.server.write_timeout);
+  out << YAML::Key << "drain_timeout" << YAML::Value << dur(c.server.drain_timeout);
+  out << YAML::EndMap;
+
+  out << YAML::Key << "storage" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "driver" << YAML::Value << std::string(storageDriverName(c.storage.driver));
+  if (c.storage.driver == StorageDriver::kSqlite) {
+    out << YAML::Key << "path" << YAML::Value << c.storage.path;
+  } else {
+    out << YAML::Key << "dsn" << YAML::Value << internal::maskDsnPassword(c.storage.dsn);
+    out << YAML::Key << "pool_size" << YAML::Value << c.storage.pool_size;
+  }
+  out << YAML::Key << "allow_plaintext" << YAML::Value << yesNo(c.storage.allow_plaintext);
+  out << YAML::EndMap;
+
+  out << YAML::Key << "encryption" << YAML::Value;
+  beginMap(out, !c.encryption.hasKey() && c.encryption.previous_keys.empty());
+  if (!c.encryption.key_file.empty()) {
+    out << YAML::Key << "key_file" << YAML::Value << c.encryption.key_file;
+  } else if (c.encryption.hasKey()) {
+    out << YAML::Key << "key" << YAML::Value << mask();
+  }
+  if (!c.encryption.previous_keys.empty()) {
+    out << YAML::Key << "previous_keys" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (size_t i = 0; i < c.encryption.previous_keys.size(); ++i) out << mask();
+    out << YAML::EndSeq;
+  }
+  out << YAML::EndMap;
+
+  out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
+  emitKeys(out, c.admin.keys);
+  out << YAML::EndMap;
+  out << YAML::Key << "clients" << YAML::Value << YAML::BeginMap;
+  emitKeys(out, c.clients.keys);
+  out << YAML::EndMap;
+
+  out << YAML::Key << "allowed_origins" << YAML::Value;
+  beginSeq(out, c.allowed_origins.empty());
+  for (const std::string& o : c.allowed_origins) out << o;
+  out << YAML::EndSeq;
+
+  const KeeperConfig& k = c.keeper;
+  out << YAML::Key << "keeper" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "interval" << YAML::Value << dur(k.interval);
+  out << YAML::Key << "access_lead" << YAML::Value << dur(k.access_lead);
+  out << YAML::Key << "refresh_lead" << YAML::Value << dur(k.refresh_lead);
+  out << YAML::Key << "concurrency" << YAML::Value << k.concurrency;
+  out << YAML::Key << "jitter" << YAML::Value << dur(k.jitter);
+  out << YAML::Key << "backoff_initial" << YAML::Value << dur(k.backoff_initial);
+  out << YAML::Key << "backoff_max" << YAML::Value << dur(k.backoff_max);
+  out << YAML::Key << "default_token_lifetime" << YAML::Value << dur(k.default_token_lifetime);
+  out << YAML::EndMap;
+
+  out << YAML::Key << "events" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "retention" << YAML::Value << dur(c.events.retention);
+  out << YAML::Key << "prune_interval" << YAML::Value << dur(c.events.prune_interval);
+  out << YAML::EndMap;
+
+  out << YAML::Key << "discovery" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "allowed_hosts" << YAML::Value;
+  beginSeq(out, c.discovery.allowed_hosts.empty());
+  for (const std::string& h : c.discovery.allowed_hosts) out << h;
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "webhooks" << YAML::Value;
+  beginSeq(out, c.webhooks.empty());
+  for (const WebhookConfig& w : c.webhooks) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "url" << YAML::Value << w.url;
+    out << YAML::Key << "secret" << YAML::Value << mask();
+    out << YAML::Key << "events" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (WebhookEvent e : w.events) out << std::string(webhookEventName(e));
+    out << YAML::EndSeq;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+
+  out << YAML::Key << "connections" << YAML::Value;
+  beginSeq(out, c.connections.empty());
+  for (const ConnectionConfig& conn : c.connections) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "kind" << YAML::Value << std::string(kindName(conn.kind));
+    out << YAML::Key << "name" << YAML::Value << conn.name;
+    out << YAML::Key << "url" << YAML::Value << conn.url;
+    if (conn.timeout) out << YAML::Key << "timeout" << YAML::Value << dur(*conn.timeout);
+    emitAuth(out, conn.auth);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+
+  out << YAML::EndMap;
+  std::string text = out.c_str();
+  text += '\n';
+  return text;
+}
+
+std::vector<std::string> secretValues(const Config& c) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& v) {
+    if (!v.empty()) out.push_back(v);
+  };
+  auto addKey32 = [&](const std::string& raw) {
+    if (raw.empty()) return;
+    std::string hex = core::hexEncode(raw);
+    add(hex);
+    std::string upper = hex;
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+    add(upper);
+    add(core::base64Encode(raw));
+    add(core::base64UrlEncode(raw));
+  };
+  addKey32(c.encryption.key);
+  for (const std::string& k : c.encryption.previous_keys) addKey32(k);
+  for (const AccessKey& k : c.admin.keys) add(k.key);
+  for (const AccessKey& k : c.clients.keys) add(k.key);
+  for (const WebhookConfig& w : c.webhooks) add(w.secret);
+  if (c.storage.driver == StorageDriver::kPostgres) {
+    for (const std::string& p : internal::dsnPasswords(c.storage.dsn)) add(p);
+  }
+  for (const ConnectionConfig& conn : c.connections) {
+    add(conn.auth.bearer_token);
+    add(conn.auth.api_key);
+    if (conn.auth.oauth && conn.auth.oauth->client_secret) add(*conn.auth.oauth->client_secret);
+  }
+  std::set<std::string> seen;
+  std::vector<std::string> unique;
+  for (std::string& v : out) {
+    if (seen.insert(v).second) unique.push_back(std::move(v));
+  }
+  return unique;
+}
+
+}  // namespace tether::config
