@@ -74,7 +74,9 @@ class HttpClient {
   /// Performs the request on the calling thread.
   virtual ClientResult send(const ClientRequest& request) = 0;
 
-  /// Performs the request on the client's worker threads; `done` runs there.
+  /// Performs the request on the client's worker threads; `done` runs there, exactly once.
+  /// Destroying the client aborts the transfer in flight and completes every queued call
+  /// with kOther; `done` must therefore not destroy the client itself.
   virtual void sendAsync(ClientRequest request, std::function<void(ClientResult)> done) = 0;
 };
 
@@ -83,7 +85,13 @@ struct HttpClientOptions {
   std::string user_agent = "tether";
 };
 
-/// The production client (libcurl).
+/// The production client (libcurl, HTTP/1.1). Request headers are sent exactly as given (no
+/// implicit Accept, Expect or Content-Type; Host, User-Agent and the body's Content-Length are
+/// added; a caller's Content-Length or Transfer-Encoding is dropped, framing follows `body`).
+/// Redirects, when followed, stop after 5 hops. With `use_proxy`, http_proxy /
+/// HTTP_PROXY (http URLs), https_proxy / HTTPS_PROXY (https URLs), ALL_PROXY as a fallback and
+/// NO_PROXY are read at each call. Connections and TLS sessions are pooled per CA bundle, so
+/// trust granted by one bundle never carries over to a request without it.
 std::unique_ptr<HttpClient> makeHttpClient(const HttpClientOptions& options = {});
 
 }  // namespace tether::http

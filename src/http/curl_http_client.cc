@@ -1,0 +1,788 @@
+// The production HttpClient on libcurl (easy interface, OpenSSL backend).
+//
+// Design notes:
+// - Connection reuse: libcurl's shared connection cache (CURL_LOCK_DATA_CONNECT) is documented
+//   as unsafe across concurrent threads, so each easy handle keeps its own connection cache and
+//   idle handles are pooled; a transfer takes the idle handle that last talked to its origin.
+//   DNS answers and TLS sessions are shared through a share handle (both thread-safe).
+// - Trust partitions: handles, connections and TLS sessions are kept per CA bundle path. A
+//   connection verified with an extra CA must never serve a request that did not trust that
+//   CA (libcurl does not know about the SSL_CTX callback when it matches connections).
+// - The extra CA bundle is merged in CURLOPT_SSL_CTX_FUNCTION into a fresh X509_STORE that
+//   copies the system store; the store libcurl gives us may be a cached one it reuses for
+//   later connections, so it is never modified.
+// - request_sent is derived from CURLOPT_DEBUGFUNCTION: the bytes libcurl reports as written
+//   (header block up to its blank line, then exactly the body length).
+
+#include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <climits>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/encoding.h"
+#include "core/log.h"
+#include "core/redact.h"
+#include "http/http_client.h"
+
+namespace tether::http {
+
+const char* transportErrorName(TransportError e) {
+  switch (e) {
+    case TransportError::kNone:
+      return "none";
+    case TransportError::kDns:
+      return "dns";
+    case TransportError::kConnect:
+      return "connect";
+    case TransportError::kTls:
+      return "tls";
+    case TransportError::kTimeout:
+      return "timeout";
+    case TransportError::kReset:
+      return "reset";
+    case TransportError::kTooLarge:
+      return "too_large";
+    case TransportError::kProtocol:
+      return "protocol";
+    case TransportError::kInvalidRequest:
+      return "invalid_request";
+    case TransportError::kOther:
+      return "other";
+  }
+  return "other";
+}
+
+namespace {
+
+// Response header bytes accepted in total (all header lines of all interim responses).
+constexpr size_t kMaxHeaderBytes = 256 * 1024;
+// Idle easy handles (each with its own connection cache) kept per trust partition.
+constexpr size_t kMaxIdleHandlesPerPartition = 16;
+constexpr long kMaxRedirects = 5;
+
+// ---- C handles ------------------------------------------------------------------------------
+
+struct CurlEasyDeleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+struct CurlShareDeleter {
+  void operator()(CURLSH* h) const { curl_share_cleanup(h); }
+};
+struct CurlSlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+struct CurlUrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+struct CurlStringDeleter {
+  void operator()(char* s) const { curl_free(s); }
+};
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct X509StoreDeleter {
+  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
+};
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509InfoStackDeleter {
+  void operator()(STACK_OF(X509_INFO) * s) const { sk_X509_INFO_pop_free(s, X509_INFO_free); }
+};
+
+using CurlEasyPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
+using CurlSharePtr = std::unique_ptr<CURLSH, CurlShareDeleter>;
+using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+using CurlUrlPtr = std::unique_ptr<CURLU, CurlUrlDeleter>;
+using CurlStringPtr = std::unique_ptr<char, CurlStringDeleter>;
+using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+using X509StorePtr = std::unique_ptr<X509_STORE, X509StoreDeleter>;
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+using X509InfoStackPtr = std::unique_ptr<STACK_OF(X509_INFO), X509InfoStackDeleter>;
+
+// ---- process-wide libcurl state --------------------------------------------------------------
+
+struct CurlGlobal {
+  CurlGlobal() {
+    init_code = curl_global_init(CURL_GLOBAL_DEFAULT);
+    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    openssl = info != nullptr && info->ssl_version != nullptr &&
+              std::string_view(info->ssl_version).find("OpenSSL") != std::string_view::npos;
+  }
+  CURLcode init_code = CURLE_OK;
+  bool openssl = false;  // the SSL_CTX callback below assumes OpenSSL types
+};
+
+// curl_global_init is not thread-safe in older libcurl; a function-local static is.
+const CurlGlobal& curlGlobal() {
+  static const CurlGlobal global;
+  return global;
+}
+
+// ---- small helpers ---------------------------------------------------------------------------
+
+bool isTokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool isToken(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), isTokenChar);
+}
+
+bool isSafeHeaderValue(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::string envFirst(const char* a, const char* b) {
+  for (const char* name : {a, b}) {
+    const char* v = std::getenv(name);
+    if (v != nullptr && *v != '\0') return v;
+  }
+  return {};
+}
+
+long clampMillis(std::chrono::milliseconds d) {
+  return static_cast<long>(std::min<int64_t>(d.count(), LONG_MAX));
+}
+
+// Scheme, host and port of a URL; the URL is validated by libcurl's own parser.
+struct Origin {
+  std::string scheme;  // lower case: "http" or "https"
+  std::string key;     // "scheme://host:port", for pooling and logs (no path, no query)
+};
+
+bool parseOrigin(const std::string& url, Origin& out) {
+  CurlUrlPtr u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
+  auto part = [&](CURLUPart which, unsigned flags) -> std::string {
+    char* raw = nullptr;
+    if (curl_url_get(u.get(), which, &raw, flags) != CURLUE_OK || raw == nullptr) return {};
+    CurlStringPtr owned(raw);
+    return std::string(raw);
+  };
+  out.scheme = core::toLower(part(CURLUPART_SCHEME, 0));
+  if (out.scheme != "http" && out.scheme != "https") return false;
+  const std::string host = core::toLower(part(CURLUPART_HOST, 0));
+  if (host.empty()) return false;
+  out.key = out.scheme + "://" + host + ":" + part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  return true;
+}
+
+// ---- one transfer ----------------------------------------------------------------------------
+
+// State shared with libcurl's callbacks during one curl_easy_perform. Lives on the stack of
+// `send`; libcurl's pointers to it are cleared (curl_easy_reset) before the handle is pooled.
+struct Transfer {
+  Transfer(const ClientRequest& r, bool is_head, const std::atomic<bool>& stop)
+      : request(r), head(is_head), stopping(stop) {}
+
+  const ClientRequest& request;
+  const bool head;
+  const std::atomic<bool>& stopping;
+
+  ClientResponse response;
+  int current_status = 0;
+  size_t header_bytes = 0;
+  bool too_large = false;
+  bool headers_too_large = false;
+  bool cancelled = false;
+  std::string bundle_error;
+
+  // request_sent tracking (see onDebug).
+  bool request_sent = false;
+  bool out_block_open = false;
+  bool out_block_is_tunnel = false;
+  bool request_headers_done = false;
+  std::string out_tail;
+  size_t body_out = 0;
+};
+
+size_t onHeader(char* data, size_t size, size_t nitems, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const size_t len = size * nitems;
+  t.header_bytes += len;
+  if (t.header_bytes > kMaxHeaderBytes) {
+    t.too_large = t.headers_too_large = true;
+    return 0;  // aborts the transfer
+  }
+  const std::string_view raw(data, len);
+  if (raw.starts_with("HTTP/")) {
+    // A new response begins (interim 1xx, a followed redirect, or the final one): only the
+    // final response's headers are returned.
+    t.response.headers.clear();
+    t.response.body.clear();
+    t.current_status = 0;
+    const size_t sp = raw.find(' ');
+    if (sp != std::string_view::npos) {
+      const std::string_view rest = raw.substr(sp + 1);
+      std::from_chars(rest.data(), rest.data() + std::min<size_t>(rest.size(), 3),
+                      t.current_status);
+    }
+    return len;
+  }
+  std::string_view line = raw;
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  if (line.empty()) return len;  // end of a header block
+  if (line.front() == ' ' || line.front() == '\t') {
+    // Obsolete line folding: continues the previous header's value.
+    if (!t.response.headers.empty()) {
+      auto& value = t.response.headers.back().value;
+      value += ' ';
+      value += trim(line);
+    }
+    return len;
+  }
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) return len;  // not a header; ignore
+  const std::string_view name = trim(line.substr(0, colon));
+  const std::string_view value = trim(line.substr(colon + 1));
+  if (core::iequals(name, "content-length") && !t.head && t.current_status >= 200 &&
+      t.current_status != 204 && t.current_status != 304) {
+    uint64_t announced = 0;
+    const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), announced);
+    if (ec == std::errc::result_out_of_range ||
+        (ec == std::errc() && announced > t.request.max_response_bytes)) {
+      t.too_large = true;  // refuse before reading the body
+      return 0;
+    }
+  }
+  t.response.headers.push_back({std::string(name), std::string(value)});
+  return len;
+}
+
+size_t onBody(char* data, size_t size, size_t nmemb, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const size_t len = size * nmemb;
+  if (t.response.body.size() + len > t.request.max_response_bytes) {
+    t.too_large = true;
+    return 0;  // len > 0 here (the body never exceeds the cap): a short count aborts
+  }
+  t.response.body.append(data, len);
+  return len;
+}
+
+// libcurl reports through the debug callback exactly the bytes it has written to the
+// connection: the header block (CURLINFO_HEADER_OUT, possibly in pieces) and then body bytes
+// (CURLINFO_DATA_OUT). The request counts as sent once its blank line and all body bytes are
+// out. A proxy CONNECT request is reported the same way and is skipped.
+int onDebug(CURL*, curl_infotype type, char* data, size_t size, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  if (type == CURLINFO_HEADER_OUT) {
+    const std::string_view chunk(data, size);
+    if (!t.out_block_open) {
+      t.out_block_open = true;
+      t.out_block_is_tunnel = chunk.starts_with("CONNECT ") && t.request.method != "CONNECT";
+      t.out_tail.clear();
+      t.body_out = 0;
+    }
+    t.out_tail.append(chunk);
+    if (t.out_tail.size() > 4) t.out_tail.erase(0, t.out_tail.size() - 4);
+    if (t.out_tail == "\r\n\r\n") {
+      t.out_block_open = false;
+      if (!t.out_block_is_tunnel) {
+        t.request_headers_done = true;
+        if (t.head || t.request.body.empty()) t.request_sent = true;
+      }
+    }
+  } else if (type == CURLINFO_DATA_OUT && t.request_headers_done) {
+    t.body_out += size;
+    if (t.body_out >= t.request.body.size()) t.request_sent = true;
+  }
+  return 0;
+}
+
+int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto& t = *static_cast<Transfer*>(user);
+  if (t.stopping.load(std::memory_order_relaxed)) {
+    t.cancelled = true;
+    return 1;  // CURLE_ABORTED_BY_CALLBACK
+  }
+  return 0;
+}
+
+// Reads every certificate of a PEM file. Empty result with `error` set on failure.
+std::vector<X509Ptr> loadPemCertificates(const std::string& path, std::string& error) {
+  std::vector<X509Ptr> certs;
+  BioPtr bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) {
+    error = "cannot open the CA bundle file";
+    return certs;
+  }
+  X509InfoStackPtr infos(PEM_X509_INFO_read_bio(bio.get(), nullptr, nullptr, nullptr));
+  if (infos) {
+    for (int i = 0; i < sk_X509_INFO_num(infos.get()); ++i) {
+      X509_INFO* info = sk_X509_INFO_value(infos.get(), i);
+      if (info->x509 != nullptr && X509_up_ref(info->x509) == 1) certs.emplace_back(info->x509);
+    }
+  }
+  if (certs.empty()) error = "the CA bundle file holds no PEM certificate";
+  return certs;
+}
+
+// Installs into the SSL_CTX a new trust store: the system store libcurl prepared, plus the
+// request's CA bundle. Runs once per new TLS connection, after libcurl loaded its CA store.
+CURLcode onSslCtx(CURL* curl, void* ssl_ctx, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+  std::vector<X509Ptr> extra = loadPemCertificates(t.request.ca_bundle_path, t.bundle_error);
+  if (extra.empty()) {
+    ERR_clear_error();
+    return CURLE_SSL_CACERT_BADFILE;
+  }
+  X509StorePtr fresh(X509_STORE_new());
+  if (!fresh) return CURLE_OUT_OF_MEMORY;
+  if (X509_STORE* current = SSL_CTX_get_cert_store(ctx); current != nullptr) {
+    X509_STORE_set1_param(fresh.get(), X509_STORE_get0_param(current));
+    X509_STORE_lock(current);
+    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(current);
+    for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+      X509_OBJECT* obj = sk_X509_OBJECT_value(objects, i);
+      if (X509_OBJECT_get_type(obj) == X509_LU_X509) {
+        X509_STORE_add_cert(fresh.get(), X509_OBJECT_get0_X509(obj));
+      } else if (X509_OBJECT_get_type(obj) == X509_LU_CRL) {
+        X509_STORE_add_crl(fresh.get(), X509_OBJECT_get0_X509_CRL(obj));
+      }
+    }
+    X509_STORE_unlock(current);
+  }
+  // libcurl's default CA directory is a lazy lookup, not objects in the store: add it again.
+  char* capath = nullptr;
+  if (curl_easy_getinfo(curl, CURLINFO_CAPATH, &capath) == CURLE_OK && capath != nullptr &&
+      *capath != '\0') {
+    X509_STORE_load_path(fresh.get(), capath);
+  }
+  for (const auto& cert : extra) X509_STORE_add_cert(fresh.get(), cert.get());
+  SSL_CTX_set_cert_store(ctx, fresh.release());  // the context owns it now
+  ERR_clear_error();
+  return CURLE_OK;
+}
+
+TransportError classify(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return TransportError::kDns;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_PROXY:
+      return TransportError::kConnect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return TransportError::kTimeout;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return TransportError::kTls;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+      return TransportError::kReset;
+    case CURLE_FILESIZE_EXCEEDED:
+      return TransportError::kTooLarge;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_UNSUPPORTED_PROTOCOL:  // a redirect to a non-HTTP scheme (ours is checked)
+      return TransportError::kProtocol;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_UNKNOWN_OPTION:
+    case CURLE_NOT_BUILT_IN:
+      return TransportError::kInvalidRequest;
+    default:
+      return TransportError::kOther;
+  }
+}
+
+ClientResult failure(TransportError error, std::string message, bool request_sent = false) {
+  ClientResult r;
+  r.error = error;
+  r.request_sent = request_sent;
+  r.error_message = core::redactText(message);
+  return r;
+}
+
+// ---- handle pool -----------------------------------------------------------------------------
+
+struct IdleHandle {
+  CurlEasyPtr easy;
+  std::string origin;  // origin of its last transfer: its cache likely holds that connection
+};
+
+// Everything that may carry trust decisions (connections, TLS sessions) for one CA bundle.
+class Partition {
+ public:
+  Partition() : share_(curl_share_init()) {
+    if (!share_) return;
+    curl_share_setopt(share_.get(), CURLSHOPT_LOCKFUNC, &Partition::lock);
+    curl_share_setopt(share_.get(), CURLSHOPT_UNLOCKFUNC, &Partition::unlock);
+    curl_share_setopt(share_.get(), CURLSHOPT_USERDATA, this);
+    curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+  Partition(const Partition&) = delete;
+  Partition& operator=(const Partition&) = delete;
+  ~Partition() {
+    std::lock_guard lock(idle_mu_);
+    idle_.clear();  // easy handles detach from the share before it is cleaned up
+  }
+
+  CURLSH* share() const { return share_.get(); }
+
+  /// An idle handle, preferably one that last talked to `origin`; a new one if none is idle.
+  CurlEasyPtr acquire(const std::string& origin) {
+    {
+      std::lock_guard lock(idle_mu_);
+      if (!idle_.empty()) {
+        auto it = std::find_if(idle_.rbegin(), idle_.rend(),
+                               [&](const IdleHandle& h) { return h.origin == origin; });
+        auto pick = it != idle_.rend() ? std::prev(it.base()) : std::prev(idle_.end());
+        CurlEasyPtr easy = std::move(pick->easy);
+        idle_.erase(pick);
+        return easy;
+      }
+    }
+    return CurlEasyPtr(curl_easy_init());
+  }
+
+  /// Returns a handle (already curl_easy_reset) to the pool; drops it when the pool is full.
+  void release(CurlEasyPtr easy, std::string origin) {
+    std::unique_lock lock(idle_mu_);
+    if (idle_.size() >= kMaxIdleHandlesPerPartition) {
+      lock.unlock();
+      return;  // `easy` is cleaned up (and its connections closed) outside the lock
+    }
+    idle_.push_back({std::move(easy), std::move(origin)});
+  }
+
+ private:
+  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
+    static_cast<Partition*>(user)->locks_[static_cast<size_t>(data)].lock();
+  }
+  static void unlock(CURL*, curl_lock_data data, void* user) {
+    static_cast<Partition*>(user)->locks_[static_cast<size_t>(data)].unlock();
+  }
+
+  std::array<std::mutex, CURL_LOCK_DATA_LAST> locks_;
+  CurlSharePtr share_;  // declared before idle_: destroyed after every pooled handle
+  std::mutex idle_mu_;
+  std::vector<IdleHandle> idle_;
+};
+
+// ---- the client ------------------------------------------------------------------------------
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  explicit CurlHttpClient(const HttpClientOptions& options) : options_(options) {
+    const size_t n = std::max<size_t>(1, options_.worker_threads);
+    workers_.reserve(n);
+    for (size_t i = 0; i < n; ++i) workers_.emplace_back([this] { workerLoop(); });
+  }
+
+  ~CurlHttpClient() override {
+    {
+      std::lock_guard lock(jobs_mu_);
+      stopping_.store(true);
+    }
+    jobs_cv_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+
+  ClientResult send(const ClientRequest& request) override;
+
+  void sendAsync(ClientRequest request, std::function<void(ClientResult)> done) override {
+    {
+      std::lock_guard lock(jobs_mu_);
+      jobs_.push_back({std::move(request), std::move(done)});
+    }
+    jobs_cv_.notify_one();
+  }
+
+ private:
+  struct Job {
+    ClientRequest request;
+    std::function<void(ClientResult)> done;
+  };
+
+  void workerLoop();
+  Partition& partitionFor(const std::string& ca_bundle_path);
+
+  const HttpClientOptions options_;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex partitions_mu_;
+  std::map<std::string, std::unique_ptr<Partition>> partitions_;
+
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::deque<Job> jobs_;
+  std::vector<std::thread> workers_;
+};
+
+void CurlHttpClient::workerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(jobs_mu_);
+      jobs_cv_.wait(lock, [&] { return stopping_.load() || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping and drained
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    ClientResult result = stopping_.load()
+                              ? failure(TransportError::kOther, "HTTP client is shutting down")
+                              : send(job.request);
+    try {
+      job.done(std::move(result));
+    } catch (const std::exception& e) {
+      core::log::error("HTTP client completion callback threw", {{"what", e.what()}});
+    } catch (...) {
+      core::log::error("HTTP client completion callback threw");
+    }
+  }
+}
+
+Partition& CurlHttpClient::partitionFor(const std::string& ca_bundle_path) {
+  std::lock_guard lock(partitions_mu_);
+  auto& slot = partitions_[ca_bundle_path];
+  if (!slot) slot = std::make_unique<Partition>();
+  return *slot;
+}
+
+ClientResult CurlHttpClient::send(const ClientRequest& request) {
+  const CurlGlobal& global = curlGlobal();
+  if (global.init_code != CURLE_OK) {
+    return failure(TransportError::kOther, "libcurl failed to initialise");
+  }
+
+  // ---- validate what is ours to get right, before touching the network.
+  if (!isToken(request.method)) {
+    return failure(TransportError::kInvalidRequest, "invalid HTTP method");
+  }
+  Origin origin;
+  if (!parseOrigin(request.url, origin)) {
+    // The URL itself is not quoted: its query may hold a secret.
+    return failure(TransportError::kInvalidRequest, "invalid URL (http or https required)");
+  }
+  if (request.connect_timeout.count() <= 0 || request.total_timeout.count() <= 0) {
+    return failure(TransportError::kInvalidRequest, "timeouts must be positive");
+  }
+  if (!request.ca_bundle_path.empty() && !global.openssl) {
+    return failure(TransportError::kInvalidRequest, "a CA bundle needs libcurl built with OpenSSL");
+  }
+  for (const auto& h : request.headers) {
+    if (!isToken(h.name) || !isSafeHeaderValue(h.value)) {
+      return failure(TransportError::kInvalidRequest,
+                     "invalid request header " + std::string(isToken(h.name) ? h.name : "name"));
+    }
+  }
+
+  // ---- request headers: exactly the caller's, minus curl's defaults.
+  CurlSlistPtr header_list;
+  auto addHeader = [&](const std::string& line) -> bool {
+    curl_slist* next = curl_slist_append(header_list.get(), line.c_str());
+    if (next == nullptr) return false;
+    (void)header_list.release();
+    header_list.reset(next);
+    return true;
+  };
+  bool headers_ok = true;
+  for (const auto& h : request.headers) {
+    // Framing is derived from the body; a copied Content-Length could contradict it.
+    if (core::iequals(h.name, "content-length") || core::iequals(h.name, "transfer-encoding")) {
+      continue;
+    }
+    // "Name;" is curl's spelling for a header with an empty value.
+    headers_ok &= addHeader(h.value.empty() ? h.name + ";" : h.name + ": " + h.value);
+  }
+  for (const char* name : {"Expect", "Accept", "Content-Type"}) {
+    if (!findHeader(request.headers, name)) headers_ok &= addHeader(std::string(name) + ":");
+  }
+  if (!headers_ok) return failure(TransportError::kOther, "out of memory building headers");
+
+  std::string proxy;
+  std::string no_proxy;
+  if (request.use_proxy) {
+    // Resolved here rather than by libcurl, which ignores upper-case HTTP_PROXY.
+    proxy = origin.scheme == "https" ? envFirst("https_proxy", "HTTPS_PROXY")
+                                     : envFirst("http_proxy", "HTTP_PROXY");
+    if (proxy.empty()) proxy = envFirst("all_proxy", "ALL_PROXY");
+    no_proxy = envFirst("no_proxy", "NO_PROXY");
+  }
+
+  Partition& partition = partitionFor(request.ca_bundle_path);
+  CurlEasyPtr easy = partition.acquire(origin.key);
+  if (!easy) return failure(TransportError::kOther, "curl_easy_init failed");
+  CURL* h = easy.get();
+  curl_easy_reset(h);
+
+  const bool head = request.method == "HEAD";
+  Transfer t(request, head, stopping_);
+  std::array<char, CURL_ERROR_SIZE> errbuf{};
+
+  CURLcode rc = CURLE_OK;
+  auto set = [&](CURLoption option, auto value) {
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, option, value);
+  };
+  set(CURLOPT_URL, request.url.c_str());
+  set(CURLOPT_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_ERRORBUFFER, errbuf.data());
+  set(CURLOPT_SHARE, partition.share());
+  // HTTP/1.1 keeps the wire format predictable: header names as given, one request per
+  // connection at a time, and errors that map cleanly.
+  set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  set(CURLOPT_CONNECTTIMEOUT_MS, clampMillis(request.connect_timeout));
+  set(CURLOPT_TIMEOUT_MS, clampMillis(request.total_timeout));
+  set(CURLOPT_TCP_KEEPALIVE, 1L);
+  set(CURLOPT_SSL_VERIFYPEER, 1L);
+  set(CURLOPT_SSL_VERIFYHOST, 2L);
+  set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  if (!request.ca_bundle_path.empty()) {
+    set(CURLOPT_SSL_CTX_FUNCTION, &onSslCtx);
+    set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(&t));
+  }
+  set(CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
+  set(CURLOPT_MAXREDIRS, kMaxRedirects);
+  set(CURLOPT_PROXY, proxy.c_str());  // "" disables every proxy, the environment's too
+  if (request.use_proxy) set(CURLOPT_NOPROXY, no_proxy.c_str());
+  set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  if (!options_.user_agent.empty()) set(CURLOPT_USERAGENT, options_.user_agent.c_str());
+  set(CURLOPT_HTTPHEADER, header_list.get());
+
+  if (head) {
+    set(CURLOPT_NOBODY, 1L);
+  } else if (request.method == "GET" && request.body.empty()) {
+    set(CURLOPT_HTTPGET, 1L);
+  } else {
+    const bool send_body = !request.body.empty() || request.method == "POST" ||
+                           request.method == "PUT" || request.method == "PATCH";
+    if (send_body) {
+      // Not copied: `request` outlives the transfer.
+      set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      set(CURLOPT_POSTFIELDS, request.body.data());
+    }
+    if (request.method != "POST") set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+
+  set(CURLOPT_HEADERFUNCTION, &onHeader);
+  set(CURLOPT_HEADERDATA, static_cast<void*>(&t));
+  set(CURLOPT_WRITEFUNCTION, &onBody);
+  set(CURLOPT_WRITEDATA, static_cast<void*>(&t));
+  set(CURLOPT_DEBUGFUNCTION, &onDebug);
+  set(CURLOPT_DEBUGDATA, static_cast<void*>(&t));
+  set(CURLOPT_VERBOSE, 1L);  // required for the debug callback; nothing goes to stderr
+  set(CURLOPT_NOPROGRESS, 0L);
+  set(CURLOPT_XFERINFOFUNCTION, &onProgress);
+  set(CURLOPT_XFERINFODATA, static_cast<void*>(&t));
+
+  ClientResult result;
+  if (rc != CURLE_OK) {
+    result = failure(TransportError::kInvalidRequest,
+                     std::string("unsupported request option: ") + curl_easy_strerror(rc));
+  } else {
+    const CURLcode code = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    long connect_code = 0;
+    curl_easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+
+    if (code == CURLE_OK) {
+      result.request_sent = true;
+      result.response.status = static_cast<int>(status);
+      result.response.headers = std::move(t.response.headers);
+      result.response.body = std::move(t.response.body);
+    } else {
+      TransportError error = classify(code);
+      std::string message = curl_easy_strerror(code);
+      if (errbuf[0] != '\0') message += std::string(": ") + errbuf.data();
+      if (t.cancelled) {
+        error = TransportError::kOther;
+        message = "HTTP client is shutting down";
+      } else if (t.too_large) {
+        error = TransportError::kTooLarge;
+        message =
+            t.headers_too_large
+                ? "response headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes"
+                : "response body exceeds " + std::to_string(request.max_response_bytes) + " bytes";
+      } else if (!t.bundle_error.empty()) {
+        error = TransportError::kInvalidRequest;
+        message = t.bundle_error;
+      } else if (connect_code != 0 && (connect_code < 200 || connect_code > 299)) {
+        error = TransportError::kConnect;
+        message = "proxy refused the tunnel with HTTP " + std::to_string(connect_code);
+      } else if (error == TransportError::kTimeout) {
+        curl_off_t connect_us = 0;
+        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
+        message = (connect_us == 0 ? "deadline passed before the connection was established: "
+                                   : "deadline passed: ") +
+                  message;
+      }
+      result = failure(error, message, t.request_sent);
+      core::log::debug("outbound HTTP request failed", {{"method", request.method},
+                                                        {"origin", origin.key},
+                                                        {"error", transportErrorName(error)},
+                                                        {"request_sent", result.request_sent},
+                                                        {"detail", result.error_message}});
+    }
+  }
+
+  // Drop libcurl's pointers into this stack frame (callbacks, buffers, header list) before the
+  // handle waits in the pool; its connection and DNS caches survive the reset.
+  curl_easy_reset(h);
+  partition.release(std::move(easy), origin.key);
+  return result;
+}
+
+}  // namespace
+
+std::unique_ptr<HttpClient> makeHttpClient(const HttpClientOptions& options) {
+  (void)curlGlobal();  // initialise libcurl once, before any worker thread uses it
+  return std::make_unique<CurlHttpClient>(options);
+}
+
+}  // namespace tether::http
