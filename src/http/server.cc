@@ -329,8 +329,9 @@ class Server::Impl {
 
  private:
   struct SessionState {
-    explicit SessionState(Strand s) : strand(std::move(s)) {}
+    SessionState(Strand s, asio::io_context& ctx) : strand(std::move(s)), context(ctx) {}
     Strand strand;
+    asio::io_context& context;
     beast::tcp_stream* stream = nullptr;
     std::atomic<bool> busy{false};  // a request is being read or handled (read by stop())
   };
@@ -348,7 +349,8 @@ class Server::Impl {
 
   asio::awaitable<void, Strand> acceptLoop() {
     for (;;) {
-      auto strand = contexts_[next_context_++ % contexts_.size()]->get_executor();
+      auto& context = *contexts_[next_context_++ % contexts_.size()];
+      auto strand = context.get_executor();
       tcp::socket socket(strand);
       auto [ec] = co_await acceptor_.async_accept(socket, kNoThrow);
       if (ec) {
@@ -358,7 +360,7 @@ class Server::Impl {
       }
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      auto state = std::make_shared<SessionState>(strand);
+      auto state = std::make_shared<SessionState>(strand, context);
       {
         std::lock_guard lock(sessions_mu_);
         sessions_.push_back(state);
@@ -645,6 +647,7 @@ class Server::Impl {
       req.body = std::move(parser.get().body());
       req.params = std::move(match.params);
       req.route = match.pattern;
+      req.io_context = &state->context;
 
       auto slot = std::make_shared<Responder::Slot>();
       try {

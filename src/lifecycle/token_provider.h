@@ -1,0 +1,66 @@
+#pragma once
+/// What the data plane needs from the token lifecycle: a valid access token, async, and a
+/// way to report that an upstream rejected one. `TokenSource` implements it; gateway tests
+/// may use a fake. Thread-safety: implementations are safe to call from any thread, and
+/// `acquire` never blocks (it answers inline from a cache or later from a worker thread).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "store/types.h"
+
+namespace tether::lifecycle {
+
+/// A usable access token.
+struct AccessToken {
+  std::string value;
+  std::string type = "Bearer";
+  core::TimePoint expires_at{};
+  int64_t version = 0;  // store version it came from (0: in memory only, not yet persisted)
+};
+
+/// Why no token can be had.
+struct TokenError {
+  enum class Kind {
+    kNeedsReauth,             // a human must (re)connect: never connected, revoked, expired
+    kTemporarilyUnavailable,  // refreshes fail transiently; retry at `retry_at`
+  };
+  Kind kind = Kind::kTemporarilyUnavailable;
+  /// needs_reauth: not_connected, invalid_grant, invalid_client, no_refresh_token,
+  /// refresh_expired, rotation_response_lost, ...; temporarily unavailable: the last
+  /// failure's code (http_403, transport_timeout, store_unavailable, ...).
+  std::string reason;
+  std::string idp_code;  // the IdP's RFC 6749 code when it gave one
+  std::optional<core::TimePoint> retry_at;
+
+  /// core::Error (kNeedsReauth / kTemporarilyUnavailable) with a message naming the
+  /// connection and what to do.
+  core::Error toError(const store::ConnectionKey& key) const;
+};
+
+struct TokenResult {
+  std::shared_ptr<const AccessToken> token;
+  std::optional<TokenError> error;
+  bool ok() const { return token != nullptr; }
+};
+
+using TokenCallback = std::function<void(const TokenResult&)>;
+
+class TokenProvider {
+ public:
+  virtual ~TokenProvider() = default;
+  /// A valid access token. `done` runs inline when cached, else on a worker thread.
+  /// `actor` is recorded with any refresh it causes (e.g. "system:tool-call").
+  virtual void acquire(std::string actor, TokenCallback done) = 0;
+  /// An upstream answered 401 to the token of `version`: the next acquire refreshes once.
+  /// Repeated 401s shortly after a refresh do not refresh again (no storm). Returns true
+  /// when a refresh will happen.
+  virtual bool invalidate(int64_t version) = 0;
+};
+
+}  // namespace tether::lifecycle
