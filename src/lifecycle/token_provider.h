@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/result.h"
@@ -40,7 +41,21 @@ struct TokenError {
 
   /// core::Error (kNeedsReauth / kTemporarilyUnavailable) with a message naming the
   /// connection and what to do.
-  core::Error toError(const store::ConnectionKey& key) const;
+  core::Error toError(const store::ConnectionKey& key) const {
+    std::string why = reason;
+    if (!idp_code.empty() && idp_code != reason) why += ", identity provider said " + idp_code;
+    if (kind == Kind::kNeedsReauth) {
+      const std::string what = reason == "not_connected"
+                                   ? "has never been connected"
+                                   : "must be re-authorized (" + why + ")";
+      return core::Error(core::Errc::kNeedsReauth,
+                         "connection " + key.str() + " " + what +
+                             ": connect it again from the Tether portal");
+    }
+    std::string msg = "connection " + key.str() + " cannot get a token right now (" + why + ")";
+    if (retry_at) msg += "; retry after " + core::formatRfc3339(*retry_at);
+    return core::Error(core::Errc::kTemporarilyUnavailable, msg);
+  }
 };
 
 struct TokenResult {
