@@ -14,7 +14,7 @@ export CCACHE_SLOPPINESS := time_macros,include_file_mtime,include_file_ctime
 
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: deps build configure run test test-unit test-asan bench bench-proxy fuzz fmt lint clean
+.PHONY: deps build configure run test test-unit test-asan test-tsan bench bench-proxy fuzz fmt lint clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -42,6 +42,19 @@ test-asan: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ./scripts/with-postgres.sh ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -L unit
+
+# Lifecycle, server and client concurrency under ThreadSanitizer.
+TSAN_TESTS := lifecycle_test lifecycle_policy_test http_server_test http_client_test
+test-tsan: deps
+	cmake -S . -B $(TSAN_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTETHER_SANITIZE=thread -DTETHER_BUILD_BENCH=OFF
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(TSAN_TESTS)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS) -R '^($(subst $(eval) ,|,$(TSAN_TESTS)))$$'
+
+# libFuzzer targets for the IdP-facing parsers (clang, ASan+UBSan), FUZZ_SECONDS each.
+fuzz: deps
+	./scripts/fuzz.sh
 
 bench: build
 	./scripts/bench.sh $(BUILD_DIR)

@@ -707,6 +707,11 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
       set(CURLOPT_POSTFIELDS, request.body.data());
     }
     if (request.method != "POST") set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    // libcurl silently resends a request when a reused keep-alive connection turns out to
+    // be dead before any answer byte. For a non-idempotent request (a token request with a
+    // one-time-use refresh token) that resend is a replay, and the caller could not tell.
+    // A fresh connection makes "sent, answer lost" visible as kReset with request_sent.
+    if (request.method == "POST" || request.method == "PATCH") set(CURLOPT_FRESH_CONNECT, 1L);
   }
 
   set(CURLOPT_HEADERFUNCTION, &onHeader);
