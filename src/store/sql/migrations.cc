@@ -1,0 +1,380 @@
+#include "store/sql/migrations.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <set>
+
+#include "core/log.h"
+
+namespace tether::store::sql {
+namespace {
+
+using core::Errc;
+using core::Error;
+using core::Result;
+using core::Status;
+
+// Event types and states appear literally: a migration must not change when code does.
+// (A unit test checks the lists against EventType and ConnectionState.)
+// Small rows keyed by (kind, name) are WITHOUT ROWID tables (one b-tree descent per
+// lookup); tables with large sealed values or a second unique index keep their rowid.
+constexpr std::string_view kSqliteV1 = R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('token_version', 0);
+CREATE TABLE connections (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  auth_mode TEXT NOT NULL,
+  has_oauth INTEGER NOT NULL,
+  idp_host TEXT NOT NULL DEFAULT '',
+  sync_generation INTEGER NOT NULL,
+  synced_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+CREATE TABLE tokens (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  access_token TEXT NOT NULL,
+  refresh_token TEXT,
+  refresh_fp TEXT,
+  token_type TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  expires_at INTEGER,
+  refresh_expires_at INTEGER,
+  authenticated_at INTEGER NOT NULL,
+  authenticated_by TEXT NOT NULL,
+  last_refreshed_at INTEGER,
+  idp_host TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE connection_state (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN
+    ('not_connected', 'connected', 'refresh_failing', 'needs_reauth')),
+  reason TEXT NOT NULL DEFAULT '',
+  last_error_code TEXT NOT NULL DEFAULT '',
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  first_failure_at INTEGER,
+  next_attempt_at INTEGER,
+  revoked_at INTEGER,
+  next_due_at INTEGER,
+  claim_owner TEXT,
+  claim_until INTEGER,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+CREATE INDEX connection_state_due ON connection_state (next_due_at, kind, name)
+  WHERE next_due_at IS NOT NULL;
+CREATE TABLE auth_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('connect_started', 'connect_completed',
+    'connect_failed', 'refresh_succeeded', 'refresh_failed_transient',
+    'refresh_failed_revoked', 'refresh_skipped_no_token', 'refresh_skipped_expired',
+    'refresh_rotation_persistence_failed', 'token_deleted_revoked', 'token_deleted_admin')),
+  actor TEXT NOT NULL,
+  idp_host TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX auth_events_by_connection ON auth_events (kind, name, at DESC, id DESC);
+CREATE INDEX auth_events_by_time ON auth_events (at);
+CREATE TABLE event_heads (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  last_event_id INTEGER NOT NULL,
+  last_event_at INTEGER NOT NULL,
+  lifecycle_event_id INTEGER,
+  lifecycle_at INTEGER,
+  lifecycle_failed INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+CREATE TABLE pending_flows (
+  state_hash TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  pkce_verifier TEXT NOT NULL,
+  return_url TEXT NOT NULL,
+  started_by TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX pending_flows_by_connection ON pending_flows (kind, name);
+CREATE INDEX pending_flows_by_expiry ON pending_flows (expires_at);
+CREATE TABLE oauth_clients (
+  issuer TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  client_secret TEXT,
+  registration TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::string_view kPostgresV1 = R"sql(
+CREATE TABLE meta (
+  key TEXT COLLATE "C" PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE counters (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('token_version', 0);
+CREATE TABLE connections (
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  auth_mode TEXT NOT NULL,
+  has_oauth SMALLINT NOT NULL,
+  idp_host TEXT NOT NULL DEFAULT '',
+  sync_generation BIGINT NOT NULL,
+  synced_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE tokens (
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  access_token TEXT NOT NULL,
+  refresh_token TEXT,
+  refresh_fp TEXT,
+  token_type TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  expires_at BIGINT,
+  refresh_expires_at BIGINT,
+  authenticated_at BIGINT NOT NULL,
+  authenticated_by TEXT NOT NULL,
+  last_refreshed_at BIGINT,
+  idp_host TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE connection_state (
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  state TEXT NOT NULL CHECK (state IN
+    ('not_connected', 'connected', 'refresh_failing', 'needs_reauth')),
+  reason TEXT NOT NULL DEFAULT '',
+  last_error_code TEXT NOT NULL DEFAULT '',
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  first_failure_at BIGINT,
+  next_attempt_at BIGINT,
+  revoked_at BIGINT,
+  next_due_at BIGINT,
+  claim_owner TEXT,
+  claim_until BIGINT,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+CREATE INDEX connection_state_due ON connection_state (next_due_at, kind, name)
+  WHERE next_due_at IS NOT NULL;
+CREATE TABLE auth_events (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at BIGINT NOT NULL,
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('connect_started', 'connect_completed',
+    'connect_failed', 'refresh_succeeded', 'refresh_failed_transient',
+    'refresh_failed_revoked', 'refresh_skipped_no_token', 'refresh_skipped_expired',
+    'refresh_rotation_persistence_failed', 'token_deleted_revoked', 'token_deleted_admin')),
+  actor TEXT NOT NULL,
+  idp_host TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX auth_events_by_connection ON auth_events (kind, name, at DESC, id DESC);
+CREATE INDEX auth_events_by_time ON auth_events (at);
+CREATE TABLE event_heads (
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  last_event_id BIGINT NOT NULL,
+  last_event_at BIGINT NOT NULL,
+  lifecycle_event_id BIGINT,
+  lifecycle_at BIGINT,
+  lifecycle_failed SMALLINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE pending_flows (
+  state_hash TEXT COLLATE "C" PRIMARY KEY,
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  pkce_verifier TEXT NOT NULL,
+  return_url TEXT NOT NULL,
+  started_by TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX pending_flows_by_connection ON pending_flows (kind, name);
+CREATE INDEX pending_flows_by_expiry ON pending_flows (expires_at);
+CREATE TABLE oauth_clients (
+  issuer TEXT COLLATE "C" PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  client_secret TEXT,
+  registration TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+)sql";
+
+// Every committed change to a token row NOTIFYs the other replicas (the listener drops
+// their cached copy). SQLite announces in-process instead, so its migration is empty.
+constexpr std::string_view kPostgresV2 = R"sql(
+CREATE FUNCTION tether_token_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify('tether_token_changed', json_build_object(
+      'kind', OLD.kind, 'name', OLD.name, 'version', OLD.version, 'deleted', true)::text);
+    RETURN OLD;
+  END IF;
+  PERFORM pg_notify('tether_token_changed', json_build_object(
+    'kind', NEW.kind, 'name', NEW.name, 'version', NEW.version, 'deleted', false)::text);
+  RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER tokens_changed AFTER INSERT OR UPDATE OR DELETE ON tokens
+  FOR EACH ROW EXECUTE FUNCTION tether_token_changed();
+)sql";
+
+constexpr std::string_view kSqliteV2 = "SELECT 1;";
+
+constexpr std::array kMigrations = {
+    Migration{1, "initial schema", kSqliteV1, kPostgresV1},
+    Migration{2, "notify replicas of changes", kSqliteV2, kPostgresV2},
+};
+
+constexpr std::array<std::string_view, 9> kTables = {
+    "meta",        "counters",    "connections",   "tokens",        "connection_state",
+    "auth_events", "event_heads", "pending_flows", "oauth_clients",
+};
+
+constexpr std::string_view kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+    "NULL, applied_at BIGINT NOT NULL)";
+
+Result<std::set<int>> appliedVersions(Session& s) {
+  auto rows = s.query("SELECT version FROM schema_migrations");
+  if (!rows.ok()) return std::move(rows).takeError();
+  std::set<int> out;
+  for (const auto& row : rows->rows) out.insert(static_cast<int>(row[0].asInt()));
+  return out;
+}
+
+Status checkNotNewer(const std::set<int>& applied) {
+  const int known = kMigrations.back().version;
+  if (!applied.empty() && *applied.rbegin() > known) {
+    return Error(Errc::kStore,
+                 fmt::format("the database schema is at version {}, newer than this Tether "
+                             "build knows ({}); upgrade Tether",
+                             *applied.rbegin(), known));
+  }
+  return core::okStatus();
+}
+
+Status applyOne(Session& s, Dialect dialect, const Migration& m, int64_t now_ms) {
+  const std::string_view script = dialect == Dialect::kSqlite ? m.sqlite : m.postgres;
+  if (auto st = s.script(script); !st.ok()) {
+    return Error(st.error().code, fmt::format("migration {} ({}) failed: {}", m.version, m.name,
+                                              st.error().message));
+  }
+  auto rec =
+      s.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+              {Param::integer(m.version), Param::text(m.name), Param::integer(now_ms)});
+  if (!rec.ok()) return std::move(rec).takeError();
+  core::log::info("store migration applied",
+                  {{"version", m.version}, {"name", std::string(m.name)}});
+  return core::okStatus();
+}
+
+// SQLite: one BEGIN IMMEDIATE transaction for the lot; it excludes other writers, including
+// another process starting at the same time (which waits for the busy timeout).
+Result<MigrationOutcome> migrateSqlite(Session& s, int64_t now_ms) {
+  if (auto b = s.query("BEGIN IMMEDIATE"); !b.ok()) return std::move(b).takeError();
+  auto run = [&]() -> Result<MigrationOutcome> {
+    if (auto c = s.query(kCreateMigrationsTable); !c.ok()) return std::move(c).takeError();
+    auto applied = appliedVersions(s);
+    if (!applied.ok()) return std::move(applied).takeError();
+    if (auto st = checkNotNewer(*applied); !st.ok()) return std::move(st).takeError();
+    MigrationOutcome out;
+    for (const auto& m : kMigrations) {
+      if (applied->count(m.version) != 0) continue;
+      if (auto st = applyOne(s, Dialect::kSqlite, m, now_ms); !st.ok()) {
+        return std::move(st).takeError();
+      }
+      ++out.applied;
+    }
+    return out;
+  };
+  auto out = run();
+  if (!out.ok()) {
+    (void)s.query("ROLLBACK");
+    return out;
+  }
+  if (auto c = s.query("COMMIT"); !c.ok()) {
+    (void)s.query("ROLLBACK");
+    return std::move(c).takeError();
+  }
+  return out;
+}
+
+// PostgreSQL: the caller holds an advisory lock; each migration is its own transaction.
+Result<MigrationOutcome> migratePostgres(Session& s, int64_t now_ms) {
+  if (auto c = s.query(kCreateMigrationsTable); !c.ok()) return std::move(c).takeError();
+  auto applied = appliedVersions(s);
+  if (!applied.ok()) return std::move(applied).takeError();
+  if (auto st = checkNotNewer(*applied); !st.ok()) return std::move(st).takeError();
+  MigrationOutcome out;
+  for (const auto& m : kMigrations) {
+    if (applied->count(m.version) != 0) continue;
+    if (auto b = s.query("BEGIN"); !b.ok()) return std::move(b).takeError();
+    if (auto st = applyOne(s, Dialect::kPostgres, m, now_ms); !st.ok()) {
+      (void)s.query("ROLLBACK");
+      return std::move(st).takeError();
+    }
+    if (auto c = s.query("COMMIT"); !c.ok()) {
+      (void)s.query("ROLLBACK");
+      return std::move(c).takeError();
+    }
+    ++out.applied;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::span<const Migration> allMigrations() { return kMigrations; }
+std::span<const std::string_view> requiredTables() { return kTables; }
+
+Result<MigrationOutcome> migrate(Backend& backend, int64_t now_ms) {
+  auto lease = backend.writer();
+  if (!lease.ok()) return std::move(lease).takeError();
+  Session& s = **lease;
+  Result<MigrationOutcome> outcome = MigrationOutcome{};
+  auto st = backend.withMigrationLock(s, [&]() -> Status {
+    outcome = backend.dialect() == Dialect::kSqlite ? migrateSqlite(s, now_ms)
+                                                    : migratePostgres(s, now_ms);
+    if (!outcome.ok()) return outcome.error();
+    return core::okStatus();
+  });
+  if (!st.ok()) return std::move(st).takeError();
+  outcome->schema_version = kMigrations.back().version;
+  return outcome;
+}
+
+}  // namespace tether::store::sql
