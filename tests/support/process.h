@@ -74,6 +74,15 @@ class Child {
     return true;
   }
 
+  /// Reads output until stdout contains `needle` or the deadline passes.
+  bool waitForStdout(const std::string& needle, std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (stdout_.find(needle) == std::string::npos) {
+      if (!pump(end)) return stdout_.find(needle) != std::string::npos;
+    }
+    return true;
+  }
+
   /// Waits for exit; returns the exit code, 128+signal when killed, -1 on timeout.
   int wait(std::chrono::milliseconds deadline) {
     const auto end = std::chrono::steady_clock::now() + deadline;

@@ -1,0 +1,127 @@
+#pragma once
+// A store::Store decorator for fault injection: forwards everything to a real store, and
+// fails chosen operations a chosen number of times (as a database that is briefly gone).
+
+#include <atomic>
+
+#include "store/store.h"
+
+namespace tether::testing {
+
+class FaultyStore final : public store::Store {
+ public:
+  explicit FaultyStore(store::Store& inner) : inner_(inner) {}
+
+  /// The next `n` putToken calls fail with kUnavailable.
+  std::atomic<int> fail_put_token{0};
+  /// Every call fails while set (a store that is down).
+  std::atomic<bool> down{false};
+  std::atomic<int> put_token_calls{0};
+
+  // TokenStore
+  core::Result<std::optional<store::TokenRecord>> getToken(const store::ConnectionKey& k) override {
+    if (down) return unavailable();
+    return inner_.getToken(k);
+  }
+  core::Result<int64_t> putToken(const store::TokenRecord& t, int64_t v) override {
+    ++put_token_calls;
+    if (down) return unavailable();
+    if (fail_put_token.load() > 0) {
+      --fail_put_token;
+      return unavailable();
+    }
+    return inner_.putToken(t, v);
+  }
+  core::Result<bool> deleteToken(const store::ConnectionKey& k, std::optional<int64_t> v) override {
+    if (down) return unavailable();
+    return inner_.deleteToken(k, v);
+  }
+  core::Result<store::ConditionalDelete> deleteTokenIfRefreshTokenIs(
+      const store::ConnectionKey& k, std::string_view rt) override {
+    if (down) return unavailable();
+    return inner_.deleteTokenIfRefreshTokenIs(k, rt);
+  }
+  store::Subscription subscribeTokenChanges(store::TokenChangeCallback cb) override {
+    return inner_.subscribeTokenChanges(std::move(cb));
+  }
+  // StateStore
+  core::Result<std::optional<store::StateRecord>> getState(const store::ConnectionKey& k) override {
+    if (down) return unavailable();
+    return inner_.getState(k);
+  }
+  core::Status putState(const store::StateRecord& s) override {
+    if (down) return unavailable();
+    return inner_.putState(s);
+  }
+  core::Status setNextDue(const store::ConnectionKey& k, std::optional<core::TimePoint> d) override {
+    if (down) return unavailable();
+    return inner_.setNextDue(k, d);
+  }
+  core::Result<std::vector<store::DueConnection>> dueConnections(core::TimePoint u, int l) override {
+    if (down) return unavailable();
+    return inner_.dueConnections(u, l);
+  }
+  core::Result<std::vector<store::DueConnection>> claimDue(core::TimePoint u, int l,
+                                                           std::string_view o,
+                                                           core::Duration lease) override {
+    if (down) return unavailable();
+    return inner_.claimDue(u, l, o, lease);
+  }
+  core::Status releaseClaim(const store::ConnectionKey& k, std::string_view o) override {
+    if (down) return unavailable();
+    return inner_.releaseClaim(k, o);
+  }
+  // EventStore
+  core::Result<int64_t> appendEvent(const store::AuthEvent& e) override {
+    if (down) return unavailable();
+    return inner_.appendEvent(e);
+  }
+  core::Result<std::vector<store::AuthEvent>> recentEvents(const store::ConnectionKey& k,
+                                                           int l) override {
+    return inner_.recentEvents(k, l);
+  }
+  core::Result<std::vector<store::AuthEvent>> latestEventPerConnection() override {
+    return inner_.latestEventPerConnection();
+  }
+  core::Result<int64_t> pruneEvents(core::Duration r) override { return inner_.pruneEvents(r); }
+  // FlowStore
+  core::Result<store::CreateFlowResult> createPendingFlow(const store::PendingFlow& f) override {
+    return inner_.createPendingFlow(f);
+  }
+  core::Result<store::PendingFlow> takePendingFlow(std::string_view s) override {
+    return inner_.takePendingFlow(s);
+  }
+  core::Result<int64_t> expirePendingFlows() override { return inner_.expirePendingFlows(); }
+  core::Result<bool> cancelPendingFlow(const store::ConnectionKey& k) override {
+    return inner_.cancelPendingFlow(k);
+  }
+  // ClientStore
+  core::Status putClient(const store::OAuthClient& c) override { return inner_.putClient(c); }
+  core::Result<std::optional<store::OAuthClient>> getClient(std::string_view i) override {
+    return inner_.getClient(i);
+  }
+  core::Result<bool> deleteClient(std::string_view i) override { return inner_.deleteClient(i); }
+  // ConnectionRegistry
+  core::Status syncConnections(std::span<const store::ConnectionInfo> c) override {
+    return inner_.syncConnections(c);
+  }
+  core::Result<std::vector<store::ConnectionInfo>> listConnections() override {
+    return inner_.listConnections();
+  }
+  core::Result<std::vector<store::HealthRow>> bulkHealth() override { return inner_.bulkHealth(); }
+  // Store
+  store::LockManager& locks() override { return inner_.locks(); }
+  core::Status ping() override { return down ? core::Status(unavailable()) : inner_.ping(); }
+  core::Result<store::RotationReport> rotateKeys() override { return inner_.rotateKeys(); }
+  int migrationsAppliedAtOpen() const override { return inner_.migrationsAppliedAtOpen(); }
+  int schemaVersion() const override { return inner_.schemaVersion(); }
+  std::string describe() const override { return "faulty(" + inner_.describe() + ")"; }
+
+ private:
+  static core::Error unavailable() {
+    return core::Error(core::Errc::kUnavailable, "injected: store unavailable");
+  }
+  store::Store& inner_;
+};
+
+}  // namespace tether::testing
