@@ -495,3 +495,49 @@ TEST_F(LifecycleTest, InvalidateRefreshesOnceAndDoesNotStorm) {
 
 }  // namespace
 }  // namespace tether::lifecycle
+
+namespace tether::lifecycle {
+namespace {
+
+// client_credentials: the first token comes from the grant, it is renewed before expiry
+// by the keeper, and a rejected client is a configuration problem (refresh failing), never
+// a re-authorization.
+TEST_F(LifecycleTest, ClientCredentialsAreRenewedAndNeverNeedReauth) {
+  startIdp(plainIdp());
+  openStore();
+  recorder_ = std::make_unique<events::Recorder>(*faulty_, clock_, &metrics_);
+  auto cc = spec();
+  cc.client_credentials = true;
+  LifecycleOptions o;
+  o.owner = "test-replica";
+  lifecycle_ = std::make_unique<Lifecycle>(std::vector<ConnectionSpec>{cc}, *faulty_, *http_,
+                                           *recorder_, clock_, &metrics_, o);
+  lifecycle_->start(false);
+  lifecycle_->keeper().tick();  // unscheduled at start: fetched in the first tick
+  EXPECT_EQ(idp_->counter("requests.token.client_credentials"), 1u);
+  auto first = source()->token();
+  ASSERT_TRUE(first.ok());
+  runKeeper(minutes(60), minutes(5));  // renewed before the hour is up, without any call
+  EXPECT_EQ(idp_->counter("requests.token.client_credentials"), 2u);
+  auto second = source()->token();
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(second.token->value, first.token->value);
+  EXPECT_GT(second.token->expires_at, clock_.now());
+
+  idp_->revokeClient("tether-client");
+  runKeeper(minutes(60), minutes(5));
+  EXPECT_EQ(source()->status().state, ConnectionState::kRefreshFailing);
+  EXPECT_EQ(source()->status().last_error_code, "invalid_client");
+  EXPECT_EQ(countEvents(EventType::kRefreshFailedRevoked), 0);
+  EXPECT_EQ(countEvents(EventType::kTokenDeletedRevoked), 0);
+  auto r = source()->token();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->kind, TokenError::Kind::kTemporarilyUnavailable);
+  // The refresh metric counts every attempt by class.
+  EXPECT_THAT(metrics_.render(),
+              HasSubstr("tether_oauth_refresh_total{kind=\"mcp\",name=\"demo\",outcome=\"failed\","
+                        "class=\"terminal\"}"));
+}
+
+}  // namespace
+}  // namespace tether::lifecycle
