@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,13 @@ class Gateway {
 
   core::MetricsRegistry& metrics();
   void addReadinessCheck(std::string name, ReadinessCheck check);
+
+  /// True once the store is open and the lifecycle runs (the store may take a while: a
+  /// PostgreSQL that is down at start is retried with backoff while /readyz says 503).
+  bool ready() const;
+  /// Set when the store can never open with this configuration (wrong key, plaintext
+  /// mismatch, newer schema): the process should exit non-zero with this message.
+  std::optional<core::Error> fatalError() const;
 
  private:
   class Impl;

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/app.h"
+#include "app/services.h"
 #include "core/log.h"
 #include "core/redact.h"
 
@@ -25,10 +26,14 @@ sigset_t blockStopSignals() {
   return set;
 }
 
-int waitForSignal(const sigset_t& set) {
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
+// Waits for SIGINT/SIGTERM, or until `give_up` says the process cannot go on.
+int waitForSignal(const sigset_t& set, const std::function<bool()>& give_up) {
+  const timespec tick{0, 200'000'000};
+  for (;;) {
+    const int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig > 0) return sig;
+    if (give_up()) return 0;
+  }
 }
 
 // Loads and validates the config; prints the error (already secret-free) on failure.
@@ -62,10 +67,51 @@ int serve(const std::string& path, const std::string& log_format, const std::str
     core::log::error("cannot start", {{"error", st.error().message}});
     return 1;
   }
-  const int sig = waitForSignal(signals);
+  const int sig = waitForSignal(signals, [&] { return gateway.fatalError().has_value(); });
+  if (sig == 0) {
+    const auto fatal = gateway.fatalError();
+    core::log::error("cannot run", {{"error", fatal->message}});
+    std::cerr << "tether: " << fatal->message << "\n";
+    gateway.stop();
+    return 1;
+  }
   core::log::info("stopping: draining in-flight requests", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   gateway.stop();
   core::log::info("stopped");
+  return 0;
+}
+
+// `tether keys rotate`: re-seal every stored secret under encryption.key; the keys in
+// encryption.previous_keys open the old values.
+int keysRotate(const std::string& path) {
+  auto loaded = load(path);
+  if (!loaded) return 2;
+  core::log::init(core::log::Format::kText, core::LogLevel::kWarn);
+  const auto& cfg = loaded->config;
+  if (!cfg.encryption.hasKey()) {
+    std::cerr << "tether: keys rotate needs encryption.key (the new key) and "
+                 "encryption.previous_keys (the old ones)\n";
+    return 2;
+  }
+  auto sealer = makeSealer(cfg);
+  if (!sealer.ok()) {
+    std::cerr << "tether: " << sealer.error().message << "\n";
+    return 2;
+  }
+  auto store = store::openStore(storeOptions(cfg, std::move(sealer).value(), nullptr, 3));
+  if (!store.ok()) {
+    std::cerr << "tether: cannot open the store: " << store.error().message << "\n";
+    return 1;
+  }
+  auto report = store.value()->rotateKeys();
+  if (!report.ok()) {
+    std::cerr << "tether: key rotation failed, nothing was changed: " << report.error().message
+              << "\n";
+    return 1;
+  }
+  std::cout << "re-sealed " << report->values_resealed << " values under the new key ("
+            << report->values_current << " already current) in " << store.value()->describe()
+            << "\n";
   return 0;
 }
 
@@ -112,6 +158,17 @@ int runCli(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  auto* keys_cmd = cli.add_subcommand("keys", "Encryption key tools");
+  keys_cmd->require_subcommand(1);
+  std::string rotate_path;
+  auto* rotate_cmd = keys_cmd->add_subcommand(
+      "rotate",
+      "Re-seal every stored secret under encryption.key; encryption.previous_keys must hold "
+      "the key(s) they are sealed with now. Stop Tether (or all replicas) first.");
+  rotate_cmd->add_option("-c,--config", rotate_path, "Configuration file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -119,6 +176,7 @@ int runCli(int argc, char** argv) {
   }
   if (serve_cmd->parsed()) return serve(config_path, log_format, log_level);
   if (check_cmd->parsed()) return configCheck(check_path);
+  if (rotate_cmd->parsed()) return keysRotate(rotate_path);
   return 2;
 }
 

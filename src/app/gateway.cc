@@ -1,9 +1,17 @@
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "app/app.h"
+#include "app/services.h"
 #include "core/json_escape.h"
 #include "core/log.h"
+#include "core/thread_pool.h"
+#include "events/recorder.h"
 #include "http/server.h"
+#include "lifecycle/lifecycle.h"
 
 namespace tether::app {
 
@@ -11,8 +19,17 @@ class Gateway::Impl {
  public:
   explicit Impl(config::Config config) : config_(std::move(config)) {}
 
+  ~Impl() { stop(); }
+
   core::Status start() {
     metrics_.gauge("tether_build_info", "Build information", {{"version", versionString()}}).set(1);
+    auto sealer = makeSealer(config_);
+    if (!sealer.ok()) return std::move(sealer).takeError();
+    sealer_ = std::move(sealer).value();
+    if (!sealer_->encrypts()) {
+      core::log::warn("storage.allow_plaintext is set: tokens and client secrets are stored "
+                      "UNENCRYPTED");
+    }
     addOperationalRoutes();
     http::ServerOptions options;
     options.host = config_.listen.host;
@@ -29,31 +46,132 @@ class Gateway::Impl {
     if (!st.ok()) return st;
     core::log::info("listening", {{"address", config_.listen.host + ":" + std::to_string(port())},
                                   {"public_url", config_.public_url}});
+    bootstrap_ = std::thread([this] { bootstrap(); });
     return {};
   }
 
   void stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (bootstrap_.joinable()) bootstrap_.join();
     if (server_) server_->stop();
+    blocking_.shutdown();
+    if (lifecycle_) lifecycle_->stop();
   }
 
   uint16_t port() const { return server_ ? server_->port() : 0; }
   core::MetricsRegistry& metrics() { return metrics_; }
+  bool ready() const { return ready_.load(); }
+  std::optional<core::Error> fatalError() const {
+    std::lock_guard lock(mu_);
+    return fatal_;
+  }
 
   void addReadinessCheck(std::string name, ReadinessCheck check) {
-    std::lock_guard lock(checks_mu_);
+    std::lock_guard lock(mu_);
     checks_.emplace_back(std::move(name), std::move(check));
   }
 
  private:
+  // Opens the store (retrying while it is unreachable), then starts the lifecycle.
+  void bootstrap() {
+    if (config_.storage.driver == config::StorageDriver::kSqlite) {
+      const auto parent = std::filesystem::path(config_.storage.path).parent_path();
+      std::error_code ec;
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    }
+    core::Duration delay = std::chrono::seconds(1);
+    std::unique_ptr<store::Store> store;
+    for (;;) {
+      auto opts = storeOptions(config_, sealer_, &core::systemClock(), 1);
+      auto opened = store::openStore(std::move(opts));
+      if (opened.ok()) {
+        store = std::move(opened).value();
+        break;
+      }
+      const auto code = opened.error().code;
+      {
+        std::lock_guard lock(mu_);
+        last_store_error_ = opened.error().message;
+        if (code != core::Errc::kUnavailable && code != core::Errc::kTimeout) {
+          fatal_ = core::Error(code, "cannot open the store: " + opened.error().message);
+          core::log::error("cannot open the store", {{"error", opened.error().message}});
+          return;
+        }
+      }
+      core::log::warn("store unavailable; retrying",
+                      {{"error", opened.error().message},
+                       {"retry_in_ms", static_cast<int64_t>(delay.count())}});
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, delay, [this] { return stopping_; })) return;
+      delay = std::min<core::Duration>(delay * 2, std::chrono::seconds(30));
+    }
+    core::log::info("store open", {{"store", store->describe()},
+                                   {"sealing", sealer_->describe()},
+                                   {"schema_version", store->schemaVersion()},
+                                   {"migrations_applied", store->migrationsAppliedAtOpen()}});
+    const auto infos = connectionInfos(config_);
+    if (auto st = store->syncConnections(infos); !st.ok()) {
+      core::log::error("cannot register the configured connections", {{"error", st.error().message}});
+    }
+    http_client_ = http::makeHttpClient();
+    recorder_ = std::make_unique<events::Recorder>(*store, core::systemClock(), &metrics_);
+    std::vector<std::string> skipped;
+    auto specs = lifecycleSpecs(config_, &skipped);
+    for (const auto& name : skipped) {
+      core::log::warn("connection has no token_url; its tokens are kept alive once the connect "
+                      "flow (with discovery) is available",
+                      {{"connection", name}});
+    }
+    lifecycle::LifecycleOptions options;
+    options.settings = lifecycleSettings(config_);
+    auto lifecycle = std::make_unique<lifecycle::Lifecycle>(std::move(specs), *store, *http_client_,
+                                                            *recorder_, core::systemClock(),
+                                                            &metrics_, options);
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      store_ = std::move(store);
+      lifecycle_ = std::move(lifecycle);
+    }
+    lifecycle_->start(/*run_keeper=*/true);
+    ready_ = true;
+  }
+
   void addOperationalRoutes() {
     router_.add("GET", "/healthz", [](http::Request&, http::Responder r) {
       r.send(http::Response::json(200, R"({"status":"ok"})"));
     });
-    router_.add("GET", "/readyz", [this](http::Request&, http::Responder r) {
-      std::string failures;
+    addReadinessCheck("store", [this]() -> core::Status {
+      store::Store* store = nullptr;
+      std::string last;
       {
-        std::lock_guard lock(checks_mu_);
-        for (const auto& [name, check] : checks_) {
+        std::lock_guard lock(mu_);
+        store = store_.get();
+        last = fatal_ ? fatal_->message : last_store_error_;
+      }
+      if (!store) {
+        return core::Error(core::Errc::kUnavailable,
+                           "store not open yet" + (last.empty() ? "" : ": " + last));
+      }
+      return store->ping();
+    });
+    router_.add("GET", "/readyz", [this](http::Request&, http::Responder r) {
+      // Checks may block briefly (a store round trip): never on the I/O thread.
+      auto responder = std::make_shared<http::Responder>(std::move(r));
+      blocking_.post([this, responder] {
+        auto& r = *responder;
+        std::string failures;
+        std::vector<std::pair<std::string, ReadinessCheck>> checks;
+        {
+          std::lock_guard lock(mu_);
+          checks = checks_;
+        }
+        for (const auto& [name, check] : checks) {
           auto st = check();
           if (!st.ok()) {
             if (!failures.empty()) failures += ',';
@@ -61,12 +179,12 @@ class Gateway::Impl {
                         ",\"error\":" + core::jsonString(st.error().message) + "}";
           }
         }
-      }
-      if (failures.empty()) {
-        r.send(http::Response::json(200, R"({"status":"ready"})"));
-      } else {
-        r.send(http::Response::json(503, R"({"status":"not_ready","failures":[)" + failures + "]}"));
-      }
+        if (failures.empty()) {
+          r.send(http::Response::json(200, R"({"status":"ready"})"));
+        } else {
+          r.send(http::Response::json(503, R"({"status":"not_ready","failures":[)" + failures + "]}"));
+        }
+      });
     });
     router_.add("GET", "/metrics", [this](http::Request&, http::Responder r) {
       http::Response res;
@@ -79,10 +197,22 @@ class Gateway::Impl {
 
   config::Config config_;
   core::MetricsRegistry metrics_;
+  core::ThreadPool blocking_{2, "blocking"};  // store calls answered for the I/O threads
   http::Router router_;
   std::unique_ptr<http::Server> server_;
-  std::mutex checks_mu_;
+  std::shared_ptr<const store::Sealer> sealer_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread bootstrap_;
+  std::atomic<bool> ready_{false};
+  std::optional<core::Error> fatal_;
+  std::string last_store_error_;
   std::vector<std::pair<std::string, ReadinessCheck>> checks_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<http::HttpClient> http_client_;
+  std::unique_ptr<events::Recorder> recorder_;
+  std::unique_ptr<lifecycle::Lifecycle> lifecycle_;
 };
 
 Gateway::Gateway(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -94,5 +224,7 @@ core::MetricsRegistry& Gateway::metrics() { return impl_->metrics(); }
 void Gateway::addReadinessCheck(std::string name, ReadinessCheck check) {
   impl_->addReadinessCheck(std::move(name), std::move(check));
 }
+bool Gateway::ready() const { return impl_->ready(); }
+std::optional<core::Error> Gateway::fatalError() const { return impl_->fatalError(); }
 
 }  // namespace tether::app

@@ -2,7 +2,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
+#include <thread>
 
 #include "support/process.h"
 #include "support/raw_http.h"
@@ -134,6 +137,161 @@ TEST(CliTest, ServeWithABadConfigExitsNonZeroWithTheReason) {
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, HasSubstr("connections[0].auth.grant"));
   EXPECT_THAT(r.err, Not(HasSubstr("NEVER-PRINT")));
+}
+
+}  // namespace
+}  // namespace tether
+
+namespace tether {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::binaryDir;
+using testing::Child;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::string kKey1(64, '1');
+const std::string kKey2(64, '2');
+
+// `tether serve` with a store: a config in a temp dir, keys from the environment.
+class ServeStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tether-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string config(const std::string& storage, const std::string& encryption) {
+    const auto path = dir_ / ("tether-" + std::to_string(counter_++) + ".yaml");
+    std::ofstream(path) << "listen: 127.0.0.1:0\nlog: { level: info }\nstorage: " << storage
+                        << "\n" << encryption << "\n";
+    return path.string();
+  }
+  std::string sqlite() const { return "{ driver: sqlite, path: " + (dir_ / "var/t.db").string() + " }"; }
+
+  /// GET `path` on a running serve; the status (0 when no answer).
+  static int get(uint16_t port, const std::string& path, std::string* body = nullptr) {
+    testing::RawConnection c(port);
+    c.send("GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    c.readUntilClosed(seconds(5));
+    if (body) *body = testing::bodyOf(c.received());
+    return testing::statusOf(c.received());
+  }
+  /// Polls /readyz (bounded) until it answers `want`.
+  static bool waitReady(uint16_t port, int want) {
+    for (int i = 0; i < 200; ++i) {
+      if (get(port, "/readyz") == want) return true;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  }
+
+  std::filesystem::path dir_;
+  static inline int counter_ = 0;
+};
+
+TEST_F(ServeStoreTest, ReadyOnceTheSqliteStoreIsOpenAndTheFileHoldsNoKey) {
+  const auto cfg = config(sqlite(), "encryption: { key: \"${TETHER_TEST_KEY}\" }");
+  Child c({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey1});
+  const uint16_t port = waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  ASSERT_TRUE(waitReady(port, 200)) << c.err();
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "var/t.db"));  // var/ created as needed
+  EXPECT_TRUE(c.waitForStderr("\"msg\":\"store open\"", seconds(5))) << c.err();
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(15)), 0);
+  EXPECT_THAT(c.err(), Not(HasSubstr(kKey1)));
+}
+
+TEST_F(ServeStoreTest, AWrongKeyIsAClearErrorAtStart) {
+  {
+    const auto cfg = config(sqlite(), "encryption: { key: \"${TETHER_TEST_KEY}\" }");
+    Child first({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey1});
+    const uint16_t port = waitListening(first);
+    ASSERT_TRUE(waitReady(port, 200)) << first.err();
+    first.signal(SIGTERM);
+    ASSERT_EQ(first.wait(seconds(15)), 0);
+  }
+  const auto cfg = config(sqlite(), "encryption: { key: \"${TETHER_TEST_KEY}\" }");
+  Child second({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey2});
+  EXPECT_EQ(second.wait(seconds(15)), 1) << second.err();
+  EXPECT_THAT(second.err(), HasSubstr("cannot open the store"));
+  EXPECT_THAT(second.err(), HasSubstr("key"));
+  EXPECT_THAT(second.err(), Not(HasSubstr(kKey2)));
+  EXPECT_THAT(second.err(), Not(HasSubstr(kKey1)));
+}
+
+TEST_F(ServeStoreTest, PlaintextStorageWarnsAtEveryStart) {
+  const auto cfg = config("{ driver: sqlite, path: " + (dir_ / "p.db").string() +
+                              ", allow_plaintext: true }",
+                          "");
+  for (int i = 0; i < 2; ++i) {
+    Child c({tether(), "serve", "--config", cfg});
+    const uint16_t port = waitListening(c);
+    ASSERT_TRUE(waitReady(port, 200)) << c.err();
+    EXPECT_THAT(c.err(), HasSubstr("UNENCRYPTED"));
+    c.signal(SIGTERM);
+    EXPECT_EQ(c.wait(seconds(15)), 0);
+  }
+}
+
+TEST_F(ServeStoreTest, PostgresDownAtStartIsNotReadyButHealthyAndStopsCleanly) {
+  // A port nothing listens on: bind one, close it, use it.
+  uint16_t dead_port = 0;
+  {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    dead_port = ntohs(a.sin_port);
+    ::close(fd);
+  }
+  const auto cfg = config("{ driver: postgres, dsn: \"host=127.0.0.1 port=" +
+                              std::to_string(dead_port) + " dbname=tether connect_timeout=1\" }",
+                          "encryption: { key: \"${TETHER_TEST_KEY}\" }");
+  Child c({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey1});
+  const uint16_t port = waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  EXPECT_EQ(get(port, "/healthz"), 200);
+  std::string body;
+  EXPECT_EQ(get(port, "/readyz", &body), 503);
+  EXPECT_THAT(body, HasSubstr("\"check\":\"store\""));
+  EXPECT_TRUE(c.waitForStderr("store unavailable; retrying", seconds(10))) << c.err();
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(15)), 0) << c.err();
+}
+
+TEST_F(ServeStoreTest, KeysRotateReSealsUnderTheNewKey) {
+  {
+    const auto cfg = config(sqlite(), "encryption: { key: \"${TETHER_TEST_KEY}\" }");
+    Child first({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey1});
+    ASSERT_TRUE(waitReady(waitListening(first), 200)) << first.err();
+    first.signal(SIGTERM);
+    ASSERT_EQ(first.wait(seconds(15)), 0);
+  }
+  const auto rotate_cfg = config(
+      sqlite(), "encryption: { key: \"${NEW_KEY}\", previous_keys: [ \"${OLD_KEY}\" ] }");
+  auto r = testing::run({tether(), "keys", "rotate", "--config", rotate_cfg},
+                        {"NEW_KEY=" + kKey2, "OLD_KEY=" + kKey1});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("re-sealed "));
+  // The new key alone now opens the store; the old one alone does not.
+  const auto cfg = config(sqlite(), "encryption: { key: \"${TETHER_TEST_KEY}\" }");
+  {
+    Child ok({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey2});
+    ASSERT_TRUE(waitReady(waitListening(ok), 200)) << ok.err();
+    ok.signal(SIGTERM);
+    EXPECT_EQ(ok.wait(seconds(15)), 0);
+  }
+  Child old({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey1});
+  EXPECT_EQ(old.wait(seconds(15)), 1) << old.err();
 }
 
 }  // namespace

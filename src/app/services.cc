@@ -1,0 +1,133 @@
+#include "app/services.h"
+
+#include <boost/url/parse.hpp>
+
+namespace tether::app {
+namespace {
+
+std::string hostOf(const std::string& url) {
+  auto u = boost::urls::parse_uri(url);
+  return u ? std::string(u->host()) : std::string();
+}
+
+oauth::ClientAuthStyle authStyle(config::ClientAuth a) {
+  switch (a) {
+    case config::ClientAuth::kBasic: return oauth::ClientAuthStyle::kBasic;
+    case config::ClientAuth::kBasicRaw: return oauth::ClientAuthStyle::kBasicRaw;
+    case config::ClientAuth::kPost: return oauth::ClientAuthStyle::kPost;
+    case config::ClientAuth::kNone: return oauth::ClientAuthStyle::kNone;
+  }
+  return oauth::ClientAuthStyle::kNone;
+}
+
+}  // namespace
+
+core::Result<std::shared_ptr<const store::Sealer>> makeSealer(const config::Config& config) {
+  if (!config.encryption.hasKey()) {
+    if (!config.storage.allow_plaintext) {
+      return core::Error(core::Errc::kConfig,
+                         "no encryption key: set encryption.key (or key_file), or "
+                         "storage.allow_plaintext: true to store secrets unencrypted");
+    }
+    return std::shared_ptr<const store::Sealer>(store::makePlaintextSealer());
+  }
+  std::vector<store::SealingKey> keys;
+  auto primary = store::SealingKey::fromBytes(config.encryption.key);
+  if (!primary.ok()) return core::Error(core::Errc::kConfig, "encryption.key: " + primary.error().message);
+  keys.push_back(std::move(primary).value());
+  for (size_t i = 0; i < config.encryption.previous_keys.size(); ++i) {
+    auto k = store::SealingKey::fromBytes(config.encryption.previous_keys[i]);
+    if (!k.ok()) {
+      return core::Error(core::Errc::kConfig, "encryption.previous_keys[" + std::to_string(i) +
+                                                  "]: " + k.error().message);
+    }
+    keys.push_back(std::move(k).value());
+  }
+  auto sealer = store::makeAesGcmSealer(std::move(keys));
+  if (!sealer.ok()) return core::Error(core::Errc::kConfig, "encryption: " + sealer.error().message);
+  return std::shared_ptr<const store::Sealer>(std::move(sealer).value().release());
+}
+
+store::StoreOptions storeOptions(const config::Config& config,
+                                 std::shared_ptr<const store::Sealer> sealer,
+                                 const core::Clock* clock, int connect_attempts) {
+  store::StoreOptions o;
+  if (config.storage.driver == config::StorageDriver::kPostgres) {
+    store::PostgresOptions pg;
+    pg.dsn = config.storage.dsn;
+    pg.pool_size = config.storage.pool_size;
+    pg.connect_attempts = connect_attempts;
+    o.backend = pg;
+  } else {
+    store::SqliteOptions sq;
+    sq.path = config.storage.path;
+    o.backend = sq;
+  }
+  o.sealer = std::move(sealer);
+  o.clock = clock;
+  return o;
+}
+
+std::vector<store::ConnectionInfo> connectionInfos(const config::Config& config) {
+  std::vector<store::ConnectionInfo> out;
+  for (const auto& c : config.connections) {
+    store::ConnectionInfo info;
+    info.key = {std::string(config::kindName(c.kind)), c.name};
+    info.auth_mode = std::string(config::authModeName(c.auth.mode));
+    info.has_oauth = c.auth.oauth.has_value();
+    if (c.auth.oauth) {
+      info.idp_host = hostOf(!c.auth.oauth->token_url.empty() ? c.auth.oauth->token_url
+                                                              : c.auth.oauth->issuer);
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+lifecycle::Settings lifecycleSettings(const config::Config& config) {
+  lifecycle::Settings s;
+  s.access_lead = config.keeper.access_lead;
+  s.refresh_lead = config.keeper.refresh_lead;
+  s.backoff_initial = config.keeper.backoff_initial;
+  s.backoff_max = config.keeper.backoff_max;
+  s.jitter = config.keeper.jitter;
+  s.keeper_interval = config.keeper.interval;
+  s.keeper_concurrency = config.keeper.concurrency;
+  s.event_retention = config.events.retention;
+  s.prune_interval = config.events.prune_interval;
+  return s;
+}
+
+std::vector<lifecycle::ConnectionSpec> lifecycleSpecs(const config::Config& config,
+                                                      std::vector<std::string>* skipped) {
+  std::vector<lifecycle::ConnectionSpec> out;
+  for (const auto& c : config.connections) {
+    if (!c.auth.oauth) continue;
+    const auto& o = *c.auth.oauth;
+    const std::string key = std::string(config::kindName(c.kind)) + "/" + c.name;
+    if (o.token_url.empty()) {
+      if (skipped) skipped->push_back(key);
+      continue;
+    }
+    lifecycle::ConnectionSpec s;
+    s.key = {std::string(config::kindName(c.kind)), c.name};
+    s.oauth.authorization_url = o.authorization_url;
+    s.oauth.token_url = o.token_url;
+    s.oauth.client_id = o.client_id.value_or("");
+    s.oauth.client_secret = o.client_secret.value_or("");
+    s.oauth.client_auth = authStyle(o.client_auth);
+    s.oauth.resource = o.resource_indicator ? c.url : "";
+    s.oauth.scopes = o.scopes;
+    s.oauth.extra_params = o.extra_params;
+    s.oauth.ca_bundle = o.ca_bundle;
+    s.oauth.default_token_lifetime =
+        std::chrono::duration_cast<std::chrono::seconds>(o.default_token_lifetime);
+    s.client_credentials = o.grant == config::Grant::kClientCredentials;
+    s.refresh_max_lifetime = o.refresh_max_lifetime;
+    s.idp_host = hostOf(o.token_url);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace tether::app

@@ -1,0 +1,36 @@
+#pragma once
+/// Turns configuration into the objects the gateway runs on: the sealer, the store
+/// options, the lifecycle settings and one lifecycle spec per OAuth connection.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "lifecycle/token_source.h"
+#include "store/store.h"
+
+namespace tether::app {
+
+/// AES-256-GCM over encryption.key (+ previous_keys, which still open), or the plaintext
+/// sealer when there is no key and storage.allow_plaintext is set. kConfig otherwise.
+core::Result<std::shared_ptr<const store::Sealer>> makeSealer(const config::Config& config);
+
+/// Store options for the configured backend (PostgreSQL: `connect_attempts` tries).
+store::StoreOptions storeOptions(const config::Config& config,
+                                 std::shared_ptr<const store::Sealer> sealer,
+                                 const core::Clock* clock, int connect_attempts);
+
+/// The registry rows for every configured connection.
+std::vector<store::ConnectionInfo> connectionInfos(const config::Config& config);
+
+lifecycle::Settings lifecycleSettings(const config::Config& config);
+
+/// One spec per OAuth connection whose token endpoint is known (token_url configured).
+/// Connections known only by issuer are listed in `skipped` (discovery comes with the
+/// connect flow).
+std::vector<lifecycle::ConnectionSpec> lifecycleSpecs(const config::Config& config,
+                                                      std::vector<std::string>* skipped);
+
+}  // namespace tether::app
