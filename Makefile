@@ -30,11 +30,14 @@ build: configure
 run: build
 	./scripts/run.sh $(CONFIG)
 
-# Unit + integration tests (Release, -Werror) against a throwaway PostgreSQL cluster, then
-# the unit tests again under ASan+UBSan.
+# Everything a change must pass: unit + integration tests (Release, -Werror) against a
+# throwaway PostgreSQL cluster, the unit tests under ASan+UBSan, the concurrency tests under
+# TSan, and each parser fuzzer for FUZZ_SECONDS (default 20 s).
 test: build
 	./scripts/with-postgres.sh ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-tsan
+	$(MAKE) --no-print-directory fuzz
 
 test-asan: deps
 	cmake -S . -B $(ASAN_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
