@@ -19,6 +19,11 @@ for b in "$build"/bench/*_bench; do
     --benchmark_out="$out/$(basename "$b").json" --benchmark_out_format=json 2>&1 | grep -v '^with-postgres'
 done
 
+echo
+echo "== Token lifecycle at scale (100,000 connections, mock IdP in its own process)"
+"$build/bench/lifecycle_scale" --connections "${SCALE_CONNECTIONS:-100000}" --seconds 60 \
+  | tee "$out/lifecycle-scale.txt"
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rps() { awk '/Requests\/sec/ {print $2}'; }
 

@@ -3,7 +3,7 @@
 // Tether's. Prints the due-set query time, memory per idle connection and the keeper's CPU
 // share at the steady refresh rate (N / 3600 per second).
 //
-//   lifecycle_scale_bench [--connections 100000] [--seconds 60] [--idp build/tether-mock-idp]
+//   lifecycle_scale [--connections 100000] [--seconds 60] [--idp build/tether-mock-idp]
 #include <sys/resource.h>
 #include <unistd.h>
 
