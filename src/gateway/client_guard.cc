@@ -1,0 +1,137 @@
+#include "gateway/client_guard.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <boost/url/parse.hpp>
+
+#include "core/encoding.h"
+#include "gateway/protocol.h"
+
+namespace tether::gateway {
+namespace {
+
+std::string sha256(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+bool isLoopbackOrigin(std::string_view normalized) {
+  auto parsed = boost::urls::parse_uri(normalized);
+  if (!parsed) return false;
+  const auto& u = *parsed;
+  switch (u.host_type()) {
+    case boost::urls::host_type::ipv4:
+      return u.host_ipv4_address().is_loopback();
+    case boost::urls::host_type::ipv6:
+      return u.host_ipv6_address().is_loopback();
+    case boost::urls::host_type::name: {
+      const std::string host = core::toLower(u.encoded_host());
+      return host == "localhost" || host.ends_with(".localhost");
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string normalizeOrigin(std::string_view origin) {
+  auto parsed = boost::urls::parse_uri(origin);
+  if (!parsed) return {};
+  const auto& u = *parsed;
+  const std::string scheme = core::toLower(u.scheme());
+  if (scheme != "http" && scheme != "https") return {};
+  if (u.has_userinfo() || u.encoded_host().empty() || u.has_query() || u.has_fragment()) return {};
+  const auto path = u.encoded_path();
+  if (!path.empty() && path != "/") return {};
+  std::string out = scheme + "://";
+  if (u.host_type() == boost::urls::host_type::ipv6) {
+    out += "[" + core::toLower(u.host_ipv6_address().to_string()) + "]";
+  } else {
+    out += core::toLower(u.encoded_host());
+  }
+  if (u.has_port()) {
+    const uint16_t port = u.port_number();
+    const uint16_t def = scheme == "https" ? 443 : 80;
+    if (port == 0) return {};
+    if (port != def) out += ":" + std::to_string(port);
+  }
+  return out;
+}
+
+ClientGuard::ClientGuard(const std::vector<config::AccessKey>& keys,
+                         const std::vector<std::string>& allowed_origins,
+                         std::string_view public_url) {
+  for (const auto& k : keys) {
+    if (k.sha256.size() == SHA256_DIGEST_LENGTH) {
+      key_hashes_.push_back(k.sha256);
+    } else if (!k.key.empty()) {
+      key_hashes_.push_back(sha256(k.key));
+    }
+  }
+  for (const auto& o : allowed_origins) {
+    auto n = normalizeOrigin(o);
+    if (!n.empty()) origins_.push_back(std::move(n));
+  }
+  allow_loopback_ = origins_.empty();
+  auto portal = normalizeOrigin(public_url);
+  if (portal.empty()) {
+    // public_url has a path? Keep only scheme://authority.
+    auto parsed = boost::urls::parse_uri(public_url);
+    if (parsed) {
+      portal = normalizeOrigin(std::string(parsed->scheme()) + "://" +
+                               std::string(parsed->encoded_host_and_port()));
+    }
+  }
+  if (!portal.empty()) origins_.push_back(std::move(portal));
+}
+
+bool ClientGuard::originAllowed(std::string_view origin) const {
+  const std::string n = normalizeOrigin(origin);
+  if (n.empty()) return false;
+  for (const auto& o : origins_) {
+    if (o == n) return true;
+  }
+  return allow_loopback_ && isLoopbackOrigin(n);
+}
+
+bool ClientGuard::keyAccepted(std::string_view authorization) const {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() ||
+      !core::iequals(authorization.substr(0, kBearer.size()), kBearer)) {
+    return false;
+  }
+  std::string_view key = authorization.substr(kBearer.size());
+  while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+  while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+  if (key.empty()) return false;
+  const std::string presented = sha256(key);
+  bool match = false;
+  for (const auto& h : key_hashes_) {
+    // Every configured hash is compared, in constant time each.
+    match |= CRYPTO_memcmp(h.data(), presented.data(), SHA256_DIGEST_LENGTH) == 0;
+  }
+  return match;
+}
+
+core::Status ClientGuard::check(const http::Headers& headers) const {
+  if (auto origin = http::findHeader(headers, kOrigin)) {
+    if (!originAllowed(*origin)) {
+      return core::Error(core::Errc::kPermissionDenied,
+                         "origin not allowed; add it to allowed_origins in the Tether config");
+    }
+  }
+  if (!key_hashes_.empty()) {
+    auto auth = http::findHeader(headers, kAuthorization);
+    if (!auth || !keyAccepted(*auth)) {
+      return core::Error(core::Errc::kUnauthenticated,
+                         auth ? "the gateway client key is not valid"
+                              : "a gateway client key is required (Authorization: Bearer <key>)");
+    }
+  }
+  return {};
+}
+
+}  // namespace tether::gateway

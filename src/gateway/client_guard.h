@@ -1,0 +1,54 @@
+#pragma once
+/// Who may call the data plane: the gateway-client keys (`clients.keys`) and the Origin
+/// allow-list (`allowed_origins`), checked before anything is forwarded.
+///
+/// Keys: when any are configured, a request must carry `Authorization: Bearer <key>`; the
+/// presented key is hashed (SHA-256) and compared with every configured hash with
+/// CRYPTO_memcmp, so the comparison takes the same time whichever byte differs. With no
+/// keys configured, callers are not authenticated (the config loader warns about it).
+///
+/// Origin (MCP Streamable HTTP's DNS-rebinding protection): a request without Origin (a
+/// non-browser client) passes. A present Origin must match the allow-list after
+/// normalisation (lower-case scheme and host, default port dropped). With an empty list,
+/// loopback origins (localhost, *.localhost, 127.0.0.0/8, [::1]) are allowed, so local
+/// browser tools such as the MCP Inspector work out of the box while a page on any other
+/// site is refused. The origin of `public_url` (the portal) is always allowed. "null" and
+/// malformed origins are refused.
+///
+/// Thread-safety: immutable after construction; `check` may run on any thread.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "http/headers.h"
+
+namespace tether::gateway {
+
+class ClientGuard {
+ public:
+  ClientGuard(const std::vector<config::AccessKey>& keys,
+              const std::vector<std::string>& allowed_origins, std::string_view public_url);
+
+  /// OK, or kPermissionDenied (disallowed Origin, checked first) or kUnauthenticated
+  /// (missing or wrong key). Messages never echo the presented key.
+  core::Status check(const http::Headers& headers) const;
+
+  bool requiresKey() const { return !key_hashes_.empty(); }
+  bool originAllowed(std::string_view origin) const;
+  /// True when `authorization` (the header's value) presents a configured key.
+  bool keyAccepted(std::string_view authorization) const;
+
+ private:
+  std::vector<std::string> key_hashes_;  // SHA-256, 32 raw bytes each
+  std::vector<std::string> origins_;     // normalised
+  bool allow_loopback_ = false;
+};
+
+/// "scheme://host[:port]" in lower case with the scheme's default port dropped; "" when
+/// `origin` is not an http(s) origin.
+std::string normalizeOrigin(std::string_view origin);
+
+}  // namespace tether::gateway

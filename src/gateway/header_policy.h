@@ -1,0 +1,35 @@
+#pragma once
+/// Which headers cross the gateway, in each direction. Pure functions over http::Headers;
+/// thread-safe. The names themselves live in gateway/protocol.h.
+///
+/// Upstream requests: MCP relays an allow-list (protocol.h kMcpRequestHeaders); the API
+/// proxy relays everything except hop-by-hop headers (and those the Connection header
+/// names), the client's own credentials and identity (Authorization, Cookie, Host, Origin),
+/// framing (Content-Length, Transfer-Encoding, Expect: the body is re-framed) and
+/// X-Request-Id (replaced by the gateway's). The caller then sets the upstream credential.
+/// Client responses: everything the upstream sent except hop-by-hop and framing headers,
+/// WWW-Authenticate and X-Request-Id.
+
+#include <string_view>
+
+#include "http/headers.h"
+
+namespace tether::gateway {
+
+enum class Surface { kMcp, kApi };
+
+/// True for a hop-by-hop header name (fixed list or Proxy-*), case-insensitive.
+bool isHopByHop(std::string_view name);
+
+/// True when `name` is listed in any Connection header of `headers` (its hop-by-hop
+/// extension, RFC 9110 §7.6.1), case-insensitive.
+bool namedByConnection(const http::Headers& headers, std::string_view name);
+
+/// The headers of the client's request that may be relayed to the upstream of `surface`.
+/// Credentials are never among them; the caller adds Authorization (or the API key header).
+http::Headers upstreamRequestHeaders(Surface surface, const http::Headers& inbound);
+
+/// Removes from an upstream response's headers everything the client must not see.
+void filterResponseHeaders(http::Headers& headers);
+
+}  // namespace tether::gateway

@@ -1,0 +1,473 @@
+#include "gateway/proxy.h"
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "core/log.h"
+#include "gateway/client_guard.h"
+#include "gateway/error_reply.h"
+#include "gateway/header_policy.h"
+#include "gateway/protocol.h"
+
+namespace tether::gateway {
+
+namespace {
+
+using config::AuthMode;
+using config::ConnectionKind;
+
+constexpr size_t kStatusSlots = 600;
+
+// One configured connection, resolved once at start.
+struct Connection {
+  ConnectionKind kind = ConnectionKind::kMcp;
+  store::ConnectionKey key;  // {"mcp"|"api", name}
+  std::string label;         // "mcp/name"
+  AuthMode mode = AuthMode::kNone;
+  std::string static_header;  // bearer: Authorization; api_key: the configured header
+  std::string static_value;
+  std::shared_ptr<const UpstreamEndpoint> endpoint;
+  std::string mcp_target;
+  std::chrono::milliseconds first_byte_timeout{0};
+  std::string reconnect_url;
+  core::Histogram* latency = nullptr;
+  core::Counter* replays = nullptr;
+  // tether_proxy_requests_total by status, resolved lazily (lock-free once resolved).
+  mutable std::array<std::atomic<core::Counter*>, kStatusSlots> by_status{};
+};
+
+// One proxied call. Shared by the callbacks that carry it across threads and attempts.
+struct Call {
+  const Connection* conn = nullptr;
+  Surface surface = Surface::kMcp;
+  void* io_context = nullptr;
+  std::thread::id io_thread;
+  std::string method;
+  std::string target;
+  http::Headers headers;  // relayed client headers, without the credential
+  std::shared_ptr<const std::string> body;
+  std::string request_id;
+  bool jsonrpc = false;  // MCP POST: errors as JSON-RPC objects
+  int attempts = 0;
+  lifecycle::TokenProvider* provider = nullptr;
+  std::shared_ptr<const lifecycle::AccessToken> token;
+  std::optional<http::Responder> responder;
+};
+using CallPtr = std::shared_ptr<Call>;
+
+}  // namespace
+
+class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
+ public:
+  Impl(ProxyOptions options, ProxyDeps deps)
+      : options_(std::move(options)),
+        providers_(std::move(deps.providers)),
+        metrics_(deps.metrics),
+        clock_(deps.clock ? deps.clock : &core::systemClock()),
+        upstream_(deps.upstream ? std::move(deps.upstream) : makeUpstreamClient(options_.pool)),
+        guard_(options_.client_keys, options_.allowed_origins, options_.public_url) {}
+
+  core::Status addConnection(const config::ConnectionConfig& c) {
+    auto conn = std::make_unique<Connection>();
+    conn->kind = c.kind;
+    conn->key = {std::string(config::kindName(c.kind)), c.name};
+    conn->label = conn->key.str();
+    conn->mode = c.auth.mode;
+    if (c.auth.mode == AuthMode::kBearer) {
+      conn->static_header = std::string(kAuthorization);
+      conn->static_value = "Bearer " + c.auth.bearer_token;
+    } else if (c.auth.mode == AuthMode::kApiKey) {
+      conn->static_header = c.auth.api_key_header;
+      conn->static_value = c.auth.api_key;
+    }
+    auto endpoint = parseUpstreamUrl(c.url, options_.upstream_ca_bundle);
+    if (!endpoint.ok()) {
+      return core::Error(core::Errc::kConfig,
+                         "connection " + conn->label + ": " + endpoint.error().message);
+    }
+    conn->endpoint = std::make_shared<const UpstreamEndpoint>(std::move(endpoint).value());
+    conn->mcp_target = mcpTarget(*conn->endpoint);
+    conn->first_byte_timeout = c.timeout.value_or(options_.default_timeout);
+    conn->reconnect_url = reconnectUrl(options_.public_url, conn->key.kind, conn->key.name);
+    if (metrics_) {
+      const core::Labels labels{{"kind", conn->key.kind}, {"name", conn->key.name}};
+      conn->latency = &metrics_->histogram(
+          "tether_proxy_upstream_latency_seconds",
+          "Time from sending a proxied request upstream to its response head", labels);
+      conn->replays = &metrics_->counter(
+          "tether_proxy_token_replays_total",
+          "Proxied requests replayed with a refreshed token after an upstream 401", labels);
+    }
+    auto& table = c.kind == ConnectionKind::kMcp ? mcp_ : api_;
+    if (!table.emplace(c.name, std::move(conn)).second) {
+      return core::Error(
+          core::Errc::kConfig,
+          "duplicate connection " + std::string(config::kindName(c.kind)) + "/" + c.name);
+    }
+    return {};
+  }
+
+  void registerRoutes(http::Router& router) {
+    http::RouteOptions route;
+    route.max_body_bytes = options_.max_request_body_bytes;
+    for (const char* method : {"POST", "GET", "DELETE"}) {
+      router.add(
+          method, kMcpRoute,
+          [this](http::Request& req, http::Responder r) {
+            handle(Surface::kMcp, req, std::move(r));
+          },
+          route);
+    }
+    router.add(
+        "*", kApiRoute,
+        [this](http::Request& req, http::Responder r) { handle(Surface::kApi, req, std::move(r)); },
+        route);
+  }
+
+ private:
+  // ---- request intake ------------------------------------------------------------------
+
+  void handle(Surface surface, http::Request& req, http::Responder responder) {
+    const bool jsonrpc = surface == Surface::kMcp && req.method == "POST";
+    // The caller first: who has no key learns nothing, not even which connections exist.
+    if (auto st = guard_.check(req.headers); !st.ok()) {
+      ErrorShape shape;
+      shape.jsonrpc = jsonrpc;
+      shape.request_body = req.body;
+      responder.send(errorResponse(st.error(), shape));
+      return;
+    }
+    const std::string name = req.param("name");
+    const auto& table = surface == Surface::kMcp ? mcp_ : api_;
+    auto it = table.find(name);
+    if (it == table.end()) {
+      const std::string kind = surface == Surface::kMcp ? "mcp" : "api";
+      ErrorShape shape;
+      shape.jsonrpc = jsonrpc;
+      shape.request_body = req.body;
+      responder.send(errorResponse(
+          core::Error(core::Errc::kNotFound, "no " + kind + " connection named \"" +
+                                                 name.substr(0, 64) + "\" is configured"),
+          shape));
+      return;
+    }
+    const Connection& conn = *it->second;
+    if (!req.io_context) {
+      responder.send(http::Response::error(
+          core::Error(core::Errc::kInternal, "the proxy needs the request's io_context")));
+      return;
+    }
+
+    auto call = std::make_shared<Call>();
+    call->conn = &conn;
+    call->surface = surface;
+    call->io_context = req.io_context;
+    call->io_thread = std::this_thread::get_id();
+    call->method = req.method;
+    call->jsonrpc = jsonrpc;
+    call->request_id = req.request_id;
+    if (surface == Surface::kMcp) {
+      call->target = conn.mcp_target;
+    } else {
+      auto target = apiTarget(*conn.endpoint, apiRemainder(req.path), req.query);
+      if (!target.ok()) {
+        ErrorShape shape;
+        shape.connection = conn.label;
+        countStatus(conn, 400);
+        responder.send(errorResponse(target.error(), shape));
+        return;
+      }
+      call->target = std::move(target).value();
+    }
+    call->headers = upstreamRequestHeaders(surface, req.headers);
+    call->headers.push_back({std::string(kRequestId), req.request_id});
+    if (!req.body.empty()) call->body = std::make_shared<const std::string>(std::move(req.body));
+    call->responder.emplace(std::move(responder));
+
+    if (conn.mode == AuthMode::kOAuth) {
+      call->provider = providers_ ? providers_(conn.kind, conn.key.name) : nullptr;
+      if (!call->provider) {
+        finishWithError(call,
+                        core::Error(core::Errc::kUnavailable,
+                                    "connection " + conn.label +
+                                        " has no token source (is it configured for oauth?)"));
+        return;
+      }
+      acquire(call);
+      return;
+    }
+    send(call);
+  }
+
+  // ---- credentials -----------------------------------------------------------------------
+
+  void acquire(const CallPtr& call) {
+    // The provider may answer from its own worker thread, possibly late: the callback holds
+    // the proxy weakly and hops back to the request's thread.
+    std::weak_ptr<Impl> weak = weak_from_this();
+    call->provider->acquire(
+        std::string(kToolCallActor), [weak, call](const lifecycle::TokenResult& r) {
+          auto self = weak.lock();
+          if (!self) return;
+          auto token = r.token;
+          auto error = r.error;
+          if (std::this_thread::get_id() == call->io_thread) {
+            self->onToken(call, std::move(token), std::move(error));
+            return;
+          }
+          self->upstream_->post(call->io_context, [weak, call, token = std::move(token),
+                                                   error = std::move(error)]() mutable {
+            if (auto self = weak.lock()) self->onToken(call, std::move(token), std::move(error));
+          });
+        });
+  }
+
+  void onToken(const CallPtr& call, std::shared_ptr<const lifecycle::AccessToken> token,
+               std::optional<lifecycle::TokenError> error) {
+    if (!token) {
+      const auto te = error.value_or(lifecycle::TokenError{});
+      const Connection& conn = *call->conn;
+      ErrorShape shape = shapeOf(*call);
+      shape.reconnect_url = conn.reconnect_url;
+      shape.retry_after_seconds = retryAfterSeconds(te, clock_->now());
+      const core::Error e = tokenError(te, conn.key, conn.reconnect_url);
+      core::log::write(
+          core::errorInfo(e.code).log_level, "no token for proxied call",
+          {{"connection", conn.label}, {"reason", te.reason}, {"request_id", call->request_id}});
+      reply(call, errorResponse(e, shape));
+      return;
+    }
+    if (call->attempts > 0 && call->token && token->version == call->token->version &&
+        token->value == call->token->value) {
+      // The provider had nothing newer (it refreshed very recently): replaying the same
+      // token would only earn the same 401.
+      upstreamRejected(call);
+      return;
+    }
+    call->token = std::move(token);
+    send(call);
+  }
+
+  // ---- the upstream exchange -------------------------------------------------------------
+
+  void send(const CallPtr& call) {
+    const Connection& conn = *call->conn;
+    ++call->attempts;
+    UpstreamCall up;
+    up.endpoint = conn.endpoint;
+    up.method = call->method;
+    up.target = call->target;
+    // The headers are kept only while a replay may still need them (OAuth, first attempt).
+    if (conn.mode == AuthMode::kOAuth && call->attempts == 1) {
+      up.headers = call->headers;
+    } else {
+      up.headers = std::move(call->headers);
+    }
+    if (conn.mode == AuthMode::kOAuth) {
+      const auto& t = *call->token;
+      http::setHeader(up.headers, kAuthorization,
+                      (t.type.empty() ? "Bearer" : t.type) + " " + t.value);
+    } else if (conn.mode != AuthMode::kNone) {
+      http::setHeader(up.headers, conn.static_header, conn.static_value);
+    }
+    up.body = call->body;
+    up.buffer_unknown_length = call->jsonrpc;
+    up.limits = options_.limits;
+    up.limits.first_byte_timeout = conn.first_byte_timeout;
+    http::Responder responder = std::move(*call->responder);
+    call->responder.reset();
+    upstream_->exchange(
+        call->io_context, std::move(up), std::move(responder),
+        [](int status, http::Headers& headers) {
+          if (status == 401) return false;  // never relayed bare (see the header comment)
+          filterResponseHeaders(headers);
+          return true;
+        },
+        [this, call](ExchangeResult result) { onExchange(call, std::move(result)); });
+  }
+
+  void onExchange(const CallPtr& call, ExchangeResult result) {
+    const Connection& conn = *call->conn;
+    if (conn.latency && result.status != 0) {
+      conn.latency->observe(std::chrono::duration<double>(result.head_latency).count());
+    }
+    if (result.responder) call->responder.emplace(std::move(*result.responder));
+    switch (result.outcome) {
+      case ExchangeResult::Outcome::kRelayed:
+        countStatus(conn, result.status);
+        if (result.failure != UpstreamFailure::kNone &&
+            result.failure != UpstreamFailure::kCancelled) {
+          core::log::warn("proxied stream ended early",
+                          {{"connection", conn.label},
+                           {"failure", upstreamFailureName(result.failure)},
+                           {"error", result.message},
+                           {"request_id", call->request_id}});
+        }
+        return;
+      case ExchangeResult::Outcome::kRejected:
+        onUnauthorized(call);
+        return;
+      case ExchangeResult::Outcome::kFailed:
+        onFailure(call, result);
+        return;
+    }
+  }
+
+  void onUnauthorized(const CallPtr& call) {
+    const Connection& conn = *call->conn;
+    if (conn.mode == AuthMode::kOAuth && call->attempts == 1 && call->token) {
+      // The token was believed valid: report it, get a fresh one, replay once.
+      call->provider->invalidate(call->token->version);
+      if (conn.replays) conn.replays->inc();
+      core::log::info("upstream rejected the access token; refreshing and replaying once",
+                      {{"connection", conn.label}, {"request_id", call->request_id}});
+      acquire(call);
+      return;
+    }
+    upstreamRejected(call);
+  }
+
+  // The upstream refused the credential and there is nothing more the gateway can try.
+  void upstreamRejected(const CallPtr& call) {
+    const Connection& conn = *call->conn;
+    core::Error e;
+    switch (conn.mode) {
+      case AuthMode::kOAuth:
+        e = core::Error(core::Errc::kNeedsReauth,
+                        "the upstream of connection " + conn.label +
+                            " rejected its access token even after a refresh: re-authorize it "
+                            "in the Tether portal at " +
+                            conn.reconnect_url);
+        break;
+      case AuthMode::kNone:
+        e = core::Error(core::Errc::kUpstreamError,
+                        "the upstream of connection " + conn.label +
+                            " requires authentication, but the connection has auth mode none: "
+                            "configure its auth in the Tether config");
+        break;
+      default:
+        e = core::Error(core::Errc::kUpstreamError,
+                        "the upstream of connection " + conn.label +
+                            " rejected the configured credential (HTTP 401): check the "
+                            "connection's auth in the Tether config");
+        break;
+    }
+    core::log::warn("upstream rejected the connection's credential",
+                    {{"connection", conn.label}, {"request_id", call->request_id}});
+    ErrorShape shape = shapeOf(*call);
+    if (conn.mode == AuthMode::kOAuth) shape.reconnect_url = conn.reconnect_url;
+    reply(call, errorResponse(e, shape));
+  }
+
+  void onFailure(const CallPtr& call, const ExchangeResult& result) {
+    const Connection& conn = *call->conn;
+    if (result.failure == UpstreamFailure::kCancelled) {
+      if (call->responder) call->responder->abort();
+      return;
+    }
+    core::Error e;
+    switch (result.failure) {
+      case UpstreamFailure::kTimeout:
+        e = core::Error(core::Errc::kTimeout, "the upstream of connection " + conn.label +
+                                                  " did not answer in time (" + result.message +
+                                                  ")");
+        break;
+      case UpstreamFailure::kTooLarge:
+        e = core::Error(core::Errc::kUpstreamError, "the upstream of connection " + conn.label +
+                                                        " sent too much: " + result.message);
+        break;
+      default:
+        e = core::Error(core::Errc::kUpstreamError,
+                        "the upstream of connection " + conn.label + " is unreachable or failed (" +
+                            upstreamFailureName(result.failure) + ": " + result.message + ")");
+        break;
+    }
+    core::log::warn("proxied call failed", {{"connection", conn.label},
+                                            {"failure", upstreamFailureName(result.failure)},
+                                            {"error", result.message},
+                                            {"request_id", call->request_id}});
+    finishWithError(call, e);
+  }
+
+  // ---- answers -----------------------------------------------------------------------------
+
+  void finishWithError(const CallPtr& call, const core::Error& e) {
+    reply(call, errorResponse(e, shapeOf(*call)));
+  }
+
+  static ErrorShape shapeOf(const Call& call) {
+    ErrorShape shape;
+    shape.jsonrpc = call.jsonrpc;
+    if (call.body) shape.request_body = *call.body;
+    shape.connection = call.conn->label;
+    return shape;
+  }
+
+  void reply(const CallPtr& call, http::Response response) {
+    countStatus(*call->conn, response.status);
+    if (call->responder) {
+      call->responder->send(std::move(response));
+      call->responder.reset();
+    }
+  }
+
+  void countStatus(const Connection& conn, int status) {
+    if (!metrics_) return;
+    const size_t slot =
+        status > 0 && static_cast<size_t>(status) < kStatusSlots ? static_cast<size_t>(status) : 0;
+    auto& cell = conn.by_status[slot];
+    core::Counter* counter = cell.load(std::memory_order_acquire);
+    if (!counter) {
+      counter = &metrics_->counter(
+          "tether_proxy_requests_total", "Proxied calls by connection and answered status",
+          {{"kind", conn.key.kind}, {"name", conn.key.name}, {"status", std::to_string(status)}});
+      cell.store(counter, std::memory_order_release);
+    }
+    counter->inc();
+  }
+
+  ProxyOptions options_;
+  ProviderLookup providers_;
+  core::MetricsRegistry* metrics_;
+  const core::Clock* clock_;
+  std::unique_ptr<UpstreamClient> upstream_;
+  ClientGuard guard_;
+  std::map<std::string, std::unique_ptr<Connection>, std::less<>> mcp_;
+  std::map<std::string, std::unique_ptr<Connection>, std::less<>> api_;
+
+  friend class Proxy;
+};
+
+core::Result<std::unique_ptr<Proxy>> Proxy::create(
+    const std::vector<config::ConnectionConfig>& connections, ProxyOptions options,
+    ProxyDeps deps) {
+  auto impl = std::make_shared<Impl>(std::move(options), std::move(deps));
+  for (const auto& c : connections) {
+    if (auto st = impl->addConnection(c); !st.ok()) return std::move(st).takeError();
+    if (c.auth.mode == AuthMode::kOAuth && !impl->providers_) {
+      return core::Error(core::Errc::kConfig,
+                         "connection " + std::string(config::kindName(c.kind)) + "/" + c.name +
+                             " uses oauth but no token providers "
+                             "were given to the proxy");
+    }
+  }
+  return std::unique_ptr<Proxy>(new Proxy(std::move(impl)));
+}
+
+Proxy::Proxy(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Proxy::~Proxy() = default;
+
+void Proxy::registerRoutes(http::Router& router) { impl_->registerRoutes(router); }
+
+ProxyOptions proxyOptionsFromConfig(const config::Config& config) {
+  ProxyOptions o;
+  o.public_url = config.public_url;
+  o.client_keys = config.clients.keys;
+  o.allowed_origins = config.allowed_origins;
+  return o;
+}
+
+}  // namespace tether::gateway

@@ -1,0 +1,101 @@
+#pragma once
+/// The data plane (DESIGN.md §8): `/mcp/{name}` relays MCP Streamable HTTP and
+/// `/api/{name}/{path...}` relays plain HTTP to each connection's upstream, with the
+/// connection's credential injected and the caller's own never forwarded.
+///
+/// Per call: find the connection (404 naming it when unknown); check the caller (Origin
+/// allow-list, gateway client key: gateway/client_guard.h); get the credential (static
+/// bearer / API key from the config, or an OAuth access token from the connection's
+/// lifecycle::TokenProvider); relay through the UpstreamClient (SSE and large bodies
+/// streamed chunk by chunk, small answers sent whole). When no token can be had the caller
+/// gets an actionable error from the one error table (needs_reauth: 424 naming the
+/// connection and its portal link; temporarily unavailable: 503 with Retry-After), as a
+/// JSON-RPC error object for MCP POSTs — never a bare 401, which would send MCP clients
+/// into an OAuth dance against the gateway. An upstream 401 to an OAuth token makes the
+/// proxy invalidate it, acquire again and replay the (kept) request once; a second 401, or
+/// one to a static credential, becomes the same kind of actionable error. Upstream
+/// unreachable: 502; no answer in time: 504; both name the connection.
+///
+/// Request bodies are buffered by the server up to the route limit (413 beyond);
+/// responses stream both ways as described in gateway/upstream_client.h.
+///
+/// Thread-safety: immutable after create(); handlers run on the server's I/O threads and
+/// each call stays on the thread that received it (token callbacks arriving on a worker
+/// thread are posted back). Shutdown order: stop the http::Server, join the token
+/// providers' worker threads, then destroy the Proxy and the Server (a token callback posts
+/// to the server's io_context, which lives until the Server is destroyed; one that arrives
+/// after the Proxy is gone is ignored).
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "core/result.h"
+#include "gateway/upstream_client.h"
+#include "http/router.h"
+#include "lifecycle/token_provider.h"
+
+namespace tether::gateway {
+
+/// The token provider of an OAuth connection, or nullptr when it has none (yet). Called
+/// once per proxied call to an OAuth connection, on an I/O thread: must be cheap and
+/// thread-safe. The provider must outlive the calls that use it.
+using ProviderLookup =
+    std::function<lifecycle::TokenProvider*(config::ConnectionKind kind, std::string_view name)>;
+
+struct ProxyOptions {
+  /// Base of portal links in needs_reauth errors (Config::public_url).
+  std::string public_url = "http://127.0.0.1:8080";
+  /// Gateway client keys (Config::clients.keys); empty: callers are not authenticated.
+  std::vector<config::AccessKey> client_keys;
+  /// Config::allowed_origins (normalised origins). See ClientGuard for the empty case.
+  std::vector<std::string> allowed_origins;
+  /// Largest request body on the proxy routes (413 beyond); 0: the server's default.
+  size_t max_request_body_bytes = 0;
+  /// First-byte deadline of connections without their own `timeout`.
+  std::chrono::milliseconds default_timeout{60'000};
+  /// Connect deadline, stream idle deadline, header and body limits. `first_byte_timeout`
+  /// is replaced per connection (its timeout, else default_timeout).
+  UpstreamLimits limits;
+  UpstreamClientOptions pool;
+  /// Extra trusted CA bundle (PEM) for https upstreams with a private CA; empty: system
+  /// roots only.
+  std::string upstream_ca_bundle;
+};
+
+struct ProxyDeps {
+  ProviderLookup providers;                  // required when any connection uses oauth
+  core::MetricsRegistry* metrics = nullptr;  // optional
+  const core::Clock* clock = nullptr;        // Retry-After; default: the system clock
+  std::unique_ptr<UpstreamClient> upstream;  // default: makeUpstreamClient(options.pool)
+};
+
+class Proxy {
+ public:
+  /// Checks every connection's URL. kConfig naming the connection when one is unusable.
+  static core::Result<std::unique_ptr<Proxy>> create(
+      const std::vector<config::ConnectionConfig>& connections, ProxyOptions options,
+      ProxyDeps deps);
+  ~Proxy();
+  Proxy(const Proxy&) = delete;
+  Proxy& operator=(const Proxy&) = delete;
+
+  /// Adds POST/GET/DELETE `/mcp/{name}` and any-method `/api/{name}/{path*}`.
+  void registerRoutes(http::Router& router);
+
+ private:
+  class Impl;
+  explicit Proxy(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;  // shared: late token callbacks hold it weakly
+};
+
+/// ProxyOptions from the loaded configuration (public_url, clients.keys, allowed_origins).
+ProxyOptions proxyOptionsFromConfig(const config::Config& config);
+
+}  // namespace tether::gateway

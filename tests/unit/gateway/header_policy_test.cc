@@ -1,0 +1,104 @@
+#include "gateway/header_policy.h"
+
+#include <gtest/gtest.h>
+
+#include "gateway/protocol.h"
+
+namespace tether::gateway {
+namespace {
+
+bool has(const http::Headers& headers, std::string_view name) {
+  return http::findHeader(headers, name).has_value();
+}
+
+TEST(HeaderPolicyTest, HopByHopNames) {
+  for (auto name : kHopByHopHeaders) EXPECT_TRUE(isHopByHop(name)) << name;
+  EXPECT_TRUE(isHopByHop("connection"));
+  EXPECT_TRUE(isHopByHop("Proxy-Authorization"));
+  EXPECT_TRUE(isHopByHop("proxy-connection"));
+  EXPECT_FALSE(isHopByHop("Content-Type"));
+  EXPECT_FALSE(isHopByHop("Mcp-Session-Id"));
+}
+
+TEST(HeaderPolicyTest, ConnectionNamesExtraHopByHopHeaders) {
+  const http::Headers h = {{"Connection", "keep-alive, X-Hop ,x-other"}, {"X-Hop", "1"}};
+  EXPECT_TRUE(namedByConnection(h, "x-hop"));
+  EXPECT_TRUE(namedByConnection(h, "X-Other"));
+  EXPECT_FALSE(namedByConnection(h, "X-Kept"));
+}
+
+TEST(HeaderPolicyTest, McpRelaysOnlyTheAllowList) {
+  const http::Headers inbound = {
+      {"Host", "gateway:8080"},
+      {"Authorization", "Bearer client-key"},
+      {"Cookie", "session=abc"},
+      {"Origin", "http://localhost:6274"},
+      {"Content-Type", "application/json"},
+      {"Accept", "application/json, text/event-stream"},
+      {"mcp-session-id", "s-1"},
+      {"MCP-Protocol-Version", "2025-11-25"},
+      {"Last-Event-ID", "42"},
+      {"Mcp-Method", "tools/call"},
+      {"Mcp-Name", "echo"},
+      {"Connection", "keep-alive"},
+      {"Transfer-Encoding", "chunked"},
+      {"Proxy-Authorization", "Basic eA=="},
+      {"X-Custom", "1"},
+      {"User-Agent", "node"},
+  };
+  const auto out = upstreamRequestHeaders(Surface::kMcp, inbound);
+  for (auto name : kMcpRequestHeaders) EXPECT_TRUE(has(out, name)) << name;
+  EXPECT_EQ(out.size(), kMcpRequestHeaders.size());
+  EXPECT_EQ(*http::findHeader(out, "Mcp-Session-Id"), "s-1");
+}
+
+TEST(HeaderPolicyTest, ApiRelaysAllButCredentialsFramingAndHopByHop) {
+  const http::Headers inbound = {
+      {"Host", "gateway:8080"},
+      {"Authorization", "Bearer client-key"},
+      {"Cookie", "a=b"},
+      {"Origin", "http://localhost"},
+      {"Content-Length", "12"},
+      {"Transfer-Encoding", "chunked"},
+      {"Expect", "100-continue"},
+      {"Connection", "X-Hop"},
+      {"X-Hop", "secret-hop"},
+      {"Keep-Alive", "timeout=5"},
+      {"Proxy-Authorization", "x"},
+      {"TE", "trailers"},
+      {"Upgrade", "websocket"},
+      {"X-Request-Id", "client-chosen"},
+      {"Accept", "application/json"},
+      {"X-Custom", "kept"},
+      {"Content-Type", "text/plain"},
+  };
+  const auto out = upstreamRequestHeaders(Surface::kApi, inbound);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(has(out, "Accept"));
+  EXPECT_TRUE(has(out, "X-Custom"));
+  EXPECT_TRUE(has(out, "Content-Type"));
+}
+
+TEST(HeaderPolicyTest, ResponseKeepsSessionAndDropsHopByHopAndChallenges) {
+  http::Headers h = {
+      {"Content-Type", "text/event-stream"},
+      {"Mcp-Session-Id", "s-2"},
+      {"Connection", "keep-alive, X-Internal"},
+      {"X-Internal", "1"},
+      {"Keep-Alive", "timeout=5"},
+      {"Transfer-Encoding", "chunked"},
+      {"Content-Length", "10"},
+      {"WWW-Authenticate", "Bearer resource_metadata=\"x\""},
+      {"X-Request-Id", "upstream-id"},
+      {"Proxy-Authenticate", "Basic"},
+      {"Cache-Control", "no-cache"},
+  };
+  filterResponseHeaders(h);
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0].name, "Content-Type");
+  EXPECT_EQ(h[1].name, "Mcp-Session-Id");
+  EXPECT_EQ(h[2].name, "Cache-Control");
+}
+
+}  // namespace
+}  // namespace tether::gateway
