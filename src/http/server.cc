@@ -275,6 +275,10 @@ class Server::Impl {
     }
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(accept_strand_, acceptLoop(), asio::detached);
+    context_sessions_.resize(contexts_.size());
+    for (size_t i = 0; i < contexts_.size(); ++i) {
+      asio::co_spawn(contexts_[i]->get_executor(), sweeper(i), asio::detached);
+    }
     for (auto& ctx : contexts_) {
       work_.push_back(asio::make_work_guard(*ctx));
       threads_.emplace_back([c = ctx.get()] { c->run(); });
@@ -328,28 +332,64 @@ class Server::Impl {
   }
 
  private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  static constexpr SteadyTime kNever = SteadyTime::max();
+
+  // Timeouts are coarse deadlines checked by one sweeper per I/O thread, not a timer armed
+  // per read and write (which costs timer-queue work and timerfd syscalls per request).
   struct SessionState {
-    SessionState(Strand s, asio::io_context& ctx) : strand(std::move(s)), context(ctx) {}
+    SessionState(Strand s, asio::io_context& ctx, size_t index)
+        : strand(std::move(s)), context(ctx), context_index(index) {}
     Strand strand;
     asio::io_context& context;
-    beast::tcp_stream* stream = nullptr;
+    size_t context_index;
+    tcp::socket* socket = nullptr;     // touched only on the session's I/O thread
+    SteadyTime deadline = kNever;      // ditto: the sweeper closes the socket past it
+    std::list<SessionState*>::iterator in_context;
     std::atomic<bool> busy{false};  // a request is being read or handled (read by stop())
   };
   using SessionPtr = std::shared_ptr<SessionState>;
 
   void closeSession(const SessionPtr& s) {
     asio::post(s->strand, [s] {
-      if (s->stream) {
+      if (s->socket) {
         boost::system::error_code ignored;
-        s->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-        s->stream->close();
+        s->socket->shutdown(tcp::socket::shutdown_both, ignored);
+        s->socket->close(ignored);
       }
     });
   }
 
+  static void setDeadline(SessionState& s, std::chrono::milliseconds in) {
+    s.deadline = std::chrono::steady_clock::now() + in;
+  }
+
+  // Closes the sockets of this I/O thread's sessions whose deadline passed.
+  asio::awaitable<void, Strand> sweeper(size_t index) {
+    asio::steady_timer timer(*contexts_[index]);
+    const auto shortest = std::min({options_.read_timeout, options_.idle_timeout,
+                                    options_.write_timeout});
+    const auto interval = std::clamp<std::chrono::milliseconds>(
+        shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
+    for (;;) {
+      timer.expires_after(interval);
+      auto [ec] = co_await timer.async_wait(kNoThrow);
+      if (ec) co_return;
+      const auto now = std::chrono::steady_clock::now();
+      for (SessionState* s : context_sessions_[index]) {
+        if (s->socket && s->deadline < now) {
+          boost::system::error_code ignored;
+          s->socket->shutdown(tcp::socket::shutdown_both, ignored);
+          s->socket->close(ignored);
+        }
+      }
+    }
+  }
+
   asio::awaitable<void, Strand> acceptLoop() {
     for (;;) {
-      auto& context = *contexts_[next_context_++ % contexts_.size()];
+      const size_t index = next_context_++ % contexts_.size();
+      auto& context = *contexts_[index];
       auto strand = context.get_executor();
       tcp::socket socket(strand);
       auto [ec] = co_await acceptor_.async_accept(socket, kNoThrow);
@@ -360,7 +400,7 @@ class Server::Impl {
       }
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      auto state = std::make_shared<SessionState>(strand, context);
+      auto state = std::make_shared<SessionState>(strand, context, index);
       {
         std::lock_guard lock(sessions_mu_);
         sessions_.push_back(state);
@@ -424,7 +464,7 @@ class Server::Impl {
   }
 
   // Writes a complete response. Returns false when the connection must close.
-  asio::awaitable<bool, Strand> writeResponse(beast::tcp_stream& stream, Response& r,
+  asio::awaitable<bool, Strand> writeResponse(tcp::socket& stream, SessionState& state, Response& r,
                                               const std::string& request_id, bool keep_alive,
                                               unsigned version, bool head) {
     bhttp::response<bhttp::string_body> res;
@@ -437,7 +477,7 @@ class Server::Impl {
     res.body() = std::move(r.body);
     res.prepare_payload();
     if (head) res.content_length(body_size);
-    stream.expires_after(options_.write_timeout);
+    setDeadline(state, options_.write_timeout);
     if (head) {
       bhttp::response_serializer<bhttp::string_body> sr(res);
       auto [ec, n] = co_await bhttp::async_write_header(stream, sr, kNoThrow);
@@ -446,12 +486,13 @@ class Server::Impl {
       auto [ec, n] = co_await bhttp::async_write(stream, res, kNoThrow);
       if (ec) co_return false;
     }
-    stream.expires_never();
+    state.deadline = kNever;
     co_return keep_alive;
   }
 
   // Streams a chunked response until the producer finishes or the client leaves.
-  asio::awaitable<void, Strand> writeStream(beast::tcp_stream& stream, Responder::Slot& slot,
+  asio::awaitable<void, Strand> writeStream(tcp::socket& stream, SessionState& state,
+                                            Responder::Slot& slot,
                                             const std::string& request_id, unsigned version) {
     auto impl = slot.stream();
     bhttp::response<bhttp::empty_body> res;
@@ -462,7 +503,7 @@ class Server::Impl {
     res.keep_alive(false);
     res.chunked(true);
     bhttp::response_serializer<bhttp::empty_body> sr(res);
-    stream.expires_after(options_.write_timeout);
+    setDeadline(state, options_.write_timeout);
     {
       auto [ec, n] = co_await bhttp::async_write_header(stream, sr, kNoThrow);
       if (ec) {
@@ -470,7 +511,7 @@ class Server::Impl {
         co_return;
       }
     }
-    stream.expires_never();
+    state.deadline = kNever;
 
     // Watch for the client going away while we wait for chunks.
     auto alive = std::make_shared<bool>(true);
@@ -479,7 +520,7 @@ class Server::Impl {
         [&stream, impl, alive]() -> asio::awaitable<void> {
           std::array<char, 512> scratch{};
           for (;;) {
-            auto [ec, n] = co_await stream.socket().async_read_some(
+            auto [ec, n] = co_await stream.async_read_some(
                 asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
             if (ec || !*alive) break;
           }
@@ -494,19 +535,19 @@ class Server::Impl {
       bool failed = false;
       for (auto& c : chunks) {
         if (!failed && !c.data.empty()) {
-          stream.expires_after(options_.write_timeout);
+          setDeadline(state, options_.write_timeout);
           auto [ec, n] =
               co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(c.data)), kNoThrow);
-          stream.expires_never();
+          state.deadline = kNever;
           if (ec) failed = true;
         }
         if (c.done) c.done(!failed);
       }
       if (failed) break;
       if (finished) {
-        stream.expires_after(options_.write_timeout);
+        setDeadline(state, options_.write_timeout);
         co_await asio::async_write(stream, bhttp::make_chunk_last(), kNoThrow);
-        stream.expires_never();
+        state.deadline = kNever;
         break;
       }
       if (impl->clientGone()) break;
@@ -514,16 +555,48 @@ class Server::Impl {
     *alive = false;
     impl->markClosed();
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // Feeds buffered bytes to the parser, reading more only when it needs them. Most requests
+  // arrive whole in one read, so this usually completes without another trip through the
+  // scheduler. `until_done`: the whole message, else just the header.
+  template <class Parser>
+  asio::awaitable<boost::system::error_code, Strand> parseRequest(tcp::socket& sock,
+                                                                  beast::flat_buffer& buffer,
+                                                                  Parser& parser, bool until_done) {
+    for (;;) {
+      const bool complete = until_done ? parser.is_done() : parser.is_header_done();
+      if (complete) co_return boost::system::error_code{};
+      if (buffer.size() > 0) {
+        boost::system::error_code ec;
+        const size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec && ec != bhttp::error::need_more) co_return ec;
+        if (!ec && used > 0) continue;
+      }
+      if (buffer.size() >= buffer.max_size()) co_return bhttp::error::header_limit;
+      auto [ec, n] = co_await sock.async_read_some(
+          buffer.prepare(std::max<size_t>(4096, std::min<size_t>(65536, buffer.size()))), kNoThrow);
+      if (ec == asio::error::eof) {
+        boost::system::error_code eof_ec;
+        parser.put_eof(eof_ec);
+        co_return eof_ec ? eof_ec : boost::system::error_code(bhttp::error::end_of_stream);
+      }
+      if (ec) co_return ec;
+      buffer.commit(n);
+    }
   }
 
   asio::awaitable<void, Strand> session(tcp::socket socket, SessionPtr state) {
-    beast::tcp_stream stream(std::move(socket));
-    state->stream = &stream;
+    tcp::socket& stream = socket;
+    state->socket = &stream;
+    auto& registry = context_sessions_[state->context_index];
+    state->in_context = registry.insert(registry.end(), state.get());
     std::string remote;
     {
       boost::system::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
+      auto ep = stream.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string();
     }
     beast::flat_buffer buffer;
@@ -531,7 +604,7 @@ class Server::Impl {
     while (keep_alive && !stopping_) {
       // Wait for the first byte of the next request under the idle timeout...
       if (buffer.size() == 0) {
-        stream.expires_after(options_.idle_timeout);
+        setDeadline(*state, options_.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kNoThrow);
         if (ec) break;
         buffer.commit(n);
@@ -539,32 +612,33 @@ class Server::Impl {
       // ...then the whole request must arrive within the read timeout.
       state->busy = true;
       const auto started = std::chrono::steady_clock::now();
-      stream.expires_after(options_.read_timeout);
+      setDeadline(*state, options_.read_timeout);
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       // No body limit while reading the header: the route decides it (checked below).
       parser.body_limit(boost::none);
       {
-        auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kNoThrow);
+        auto ec = co_await parseRequest(stream, buffer, parser, false);
         if (ec) {
           if (ec == bhttp::error::header_limit) {
             Response r = Response::error(core::Error(core::Errc::kHeadersTooLarge,
                                                      "request headers exceed " +
                                                          std::to_string(options_.max_header_bytes) +
                                                          " bytes"));
-            co_await writeResponse(stream, r, "", false, 11, false);
+            co_await writeResponse(stream, *state, r, "", false, 11, false);
             recordMetrics("-", "-", 431, started);
           } else if (ec == bhttp::error::body_limit) {
             Response r = Response::error(core::Error(core::Errc::kPayloadTooLarge,
                                                      "request body too large"));
-            co_await writeResponse(stream, r, "", false, 11, false);
+            co_await writeResponse(stream, *state, r, "", false, 11, false);
             recordMetrics("-", "-", 413, started);
           } else if (ec != beast::error::timeout && ec != bhttp::error::end_of_stream &&
-                     ec != asio::error::eof && ec != asio::error::connection_reset &&
-                     ec != asio::error::operation_aborted) {
+                     ec != bhttp::error::partial_message && ec != asio::error::eof &&
+                     ec != asio::error::connection_reset && ec != asio::error::operation_aborted &&
+                     ec != asio::error::bad_descriptor) {
             Response r = Response::error(
                 core::Error(core::Errc::kInvalidArgument, "malformed HTTP request: " + ec.message()));
-            co_await writeResponse(stream, r, "", false, 11, false);
+            co_await writeResponse(stream, *state, r, "", false, 11, false);
             recordMetrics("-", "-", 400, started);
           }
           break;
@@ -621,22 +695,22 @@ class Server::Impl {
           bhttp::response<bhttp::empty_body> cont(bhttp::status::continue_, version);
           co_await bhttp::async_write(stream, cont, kNoThrow);
         }
-        auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
+        auto ec = co_await parseRequest(stream, buffer, parser, true);
         if (ec) {
           if (ec == bhttp::error::body_limit) {
             Response r = Response::error(core::Error(
                 core::Errc::kPayloadTooLarge,
                 "request body exceeds " + std::to_string(body_limit) + " bytes"));
-            co_await writeResponse(stream, r, req.request_id, false, version, false);
+            co_await writeResponse(stream, *state, r, req.request_id, false, version, false);
             recordMetrics(match.pattern, req.method, 413, started);
           }
           break;
         }
       }
-      stream.expires_never();
+      state->deadline = kNever;
       if (have_immediate) {
         const int status = immediate.status;
-        const bool ok = co_await writeResponse(stream, immediate, req.request_id, keep_alive,
+        const bool ok = co_await writeResponse(stream, *state, immediate, req.request_id, keep_alive,
                                                version, is_head);
         recordMetrics(match.kind == RouteMatch::Kind::kFound ? match.pattern : "-", req.method,
                       status, started, &req);
@@ -664,14 +738,14 @@ class Server::Impl {
         case Responder::Slot::Kind::kResponse:
         case Responder::Slot::Kind::kDropped: {
           const int status = slot->response().status;
-          const bool ok = co_await writeResponse(stream, slot->response(), req.request_id,
+          const bool ok = co_await writeResponse(stream, *state, slot->response(), req.request_id,
                                                  keep_alive && !stopping_, version, is_head);
           recordMetrics(req.route, req.method, status, started, &req);
           if (!ok) keep_alive = false;
           break;
         }
         case Responder::Slot::Kind::kStream:
-          co_await writeStream(stream, *slot, req.request_id, version);
+          co_await writeStream(stream, *state, *slot, req.request_id, version);
           recordMetrics(req.route, req.method, slot->stream_status, started, &req);
           keep_alive = false;
           break;
@@ -683,15 +757,17 @@ class Server::Impl {
       state->busy = false;
     }
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream.close();
-    state->stream = nullptr;
+    stream.shutdown(tcp::socket::shutdown_both, ignored);
+    stream.close(ignored);
+    state->socket = nullptr;
+    registry.erase(state->in_context);
   }
 
   ServerOptions options_;
   const Router& router_;
   core::MetricsRegistry* metrics_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::list<SessionState*>> context_sessions_;  // [i] touched only on thread i
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   size_t next_context_ = 0;
   Strand accept_strand_;
