@@ -62,6 +62,10 @@ fuzz: deps
 bench: build
 	./scripts/bench.sh $(BUILD_DIR)
 
+# Data plane: direct upstream vs through Tether vs through nginx as reverse proxy (wrk).
+bench-proxy: build
+	./scripts/bench-proxy.sh $(BUILD_DIR)
+
 fmt: deps
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
 

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/thread_pool.h"
 #include "events/recorder.h"
+#include "gateway/proxy.h"
 #include "http/server.h"
 #include "lifecycle/lifecycle.h"
 
@@ -31,6 +32,20 @@ class Gateway::Impl {
                       "UNENCRYPTED");
     }
     addOperationalRoutes();
+    gateway::ProxyDeps deps;
+    deps.metrics = &metrics_;
+    deps.providers = [this](config::ConnectionKind kind,
+                            std::string_view name) -> lifecycle::TokenProvider* {
+      // Null until the store is open (the proxy answers 503 naming the connection then).
+      auto* lc = lifecycle_ptr_.load(std::memory_order_acquire);
+      if (!lc) return nullptr;
+      return lc->source({std::string(config::kindName(kind)), std::string(name)}).get();
+    };
+    auto proxy = gateway::Proxy::create(config_.connections, gateway::proxyOptionsFromConfig(config_),
+                                        std::move(deps));
+    if (!proxy.ok()) return std::move(proxy).takeError();
+    proxy_ = std::move(proxy).value();
+    proxy_->registerRoutes(router_);
     http::ServerOptions options;
     options.host = config_.listen.host;
     options.port = config_.listen.port;
@@ -138,6 +153,7 @@ class Gateway::Impl {
       store_ = std::move(store);
       lifecycle_ = std::move(lifecycle);
     }
+    lifecycle_ptr_.store(lifecycle_.get(), std::memory_order_release);
     lifecycle_->start(/*run_keeper=*/true);
     ready_ = true;
   }
@@ -199,6 +215,7 @@ class Gateway::Impl {
   core::MetricsRegistry metrics_;
   core::ThreadPool blocking_{2, "blocking"};  // store calls answered for the I/O threads
   http::Router router_;
+  std::unique_ptr<gateway::Proxy> proxy_;  // outlives the server (late callbacks)
   std::unique_ptr<http::Server> server_;
   std::shared_ptr<const store::Sealer> sealer_;
   mutable std::mutex mu_;
@@ -213,6 +230,7 @@ class Gateway::Impl {
   std::unique_ptr<http::HttpClient> http_client_;
   std::unique_ptr<events::Recorder> recorder_;
   std::unique_ptr<lifecycle::Lifecycle> lifecycle_;
+  std::atomic<lifecycle::Lifecycle*> lifecycle_ptr_{nullptr};  // read per proxied request
 };
 
 Gateway::Gateway(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}

@@ -296,3 +296,66 @@ TEST_F(ServeStoreTest, KeysRotateReSealsUnderTheNewKey) {
 
 }  // namespace
 }  // namespace tether
+
+#include "http/server.h"
+
+namespace tether {
+namespace {
+
+using std::chrono::seconds;
+using testing::Child;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// `tether serve` proxies /api/{name}/... to the connection's upstream with its credentials,
+// and never forwards the caller's own Authorization.
+TEST_F(ServeStoreTest, ServeProxiesApiCallsWithTheConnectionsCredentials) {
+  http::Router upstream_routes;
+  std::mutex mu;
+  std::string seen_auth, seen_path, seen_query;
+  upstream_routes.add("GET", "/v2/{rest*}", [&](http::Request& req, http::Responder r) {
+    std::lock_guard lock(mu);
+    seen_auth = std::string(req.header("Authorization").value_or(""));
+    seen_path = req.path;
+    seen_query = req.query;
+    r.send(http::Response::json(200, R"({"hello":"from upstream"})"));
+  });
+  http::ServerOptions o;
+  o.port = 0;
+  http::Server upstream(o, upstream_routes, nullptr);
+  ASSERT_TRUE(upstream.start().ok());
+
+  const auto cfg = config(
+      "{ driver: sqlite, path: " + (dir_ / "p.db").string() + ", allow_plaintext: true }",
+      "connections:\n  - kind: api\n    name: billing\n    url: http://127.0.0.1:" +
+          std::to_string(upstream.port()) +
+          "/v2/\n    auth:\n      mode: bearer\n      token: \"${BILLING_TOKEN}\"\n");
+  Child c({tether(), "serve", "--config", cfg}, {"BILLING_TOKEN=billing-token-NEVER-PRINT"});
+  const uint16_t port = waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  testing::RawConnection h(port);
+  h.send("GET /api/billing/invoices/42?expand=lines HTTP/1.1\r\nHost: t\r\n"
+         "Authorization: Bearer callers-own-key\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(h.readUntilClosed(seconds(10)));
+  EXPECT_EQ(testing::statusOf(h.received()), 200) << h.received();
+  EXPECT_THAT(h.received(), HasSubstr("from upstream"));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(seen_auth, "Bearer billing-token-NEVER-PRINT");
+    EXPECT_EQ(seen_path, "/v2/invoices/42");
+    EXPECT_EQ(seen_query, "expand=lines");
+  }
+  // Unknown connection: 404 naming it.
+  testing::RawConnection u(port);
+  u.send("GET /api/nope/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(u.readUntilClosed(seconds(10)));
+  EXPECT_EQ(testing::statusOf(u.received()), 404);
+  EXPECT_THAT(u.received(), HasSubstr("nope"));
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(15)), 0);
+  EXPECT_THAT(c.err(), Not(HasSubstr("NEVER-PRINT")));
+  upstream.stop();
+}
+
+}  // namespace
+}  // namespace tether
