@@ -20,7 +20,8 @@ BENCHMARK(BM_RedactTypicalLogLine);
 
 void BM_FormatJsonLogLine(benchmark::State& state) {
   for (auto _ : state) {
-    benchmark::DoNotOptimize(log::formatLine(log::Format::kJson, LogLevel::kInfo, "refresh succeeded",
+    benchmark::DoNotOptimize(log::formatLine(log::Format::kJson, LogLevel::kInfo,
+                                             "refresh succeeded",
                                              {{"connection", "mcp/github"},
                                               {"duration_ms", 12.5},
                                               {"request_id", "0123456789abcdef0123456789abcdef"}}));

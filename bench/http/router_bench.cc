@@ -36,13 +36,15 @@ BENCHMARK(BM_MatchMcp);
 
 void BM_MatchAdminDetail(benchmark::State& state) {
   auto& r = routes();
-  for (auto _ : state) benchmark::DoNotOptimize(r.match("GET", "/api/v1/admin/connections/mcp/github"));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(r.match("GET", "/api/v1/admin/connections/mcp/github"));
 }
 BENCHMARK(BM_MatchAdminDetail);
 
 void BM_MatchApiTail(benchmark::State& state) {
   auto& r = routes();
-  for (auto _ : state) benchmark::DoNotOptimize(r.match("GET", "/api/billing/v2/invoices/42/lines"));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(r.match("GET", "/api/billing/v2/invoices/42/lines"));
 }
 BENCHMARK(BM_MatchApiTail);
 

@@ -17,7 +17,8 @@ inline std::unique_ptr<store::Store> openTempStore(const std::filesystem::path& 
   so.backend = sq;
   std::vector<store::SealingKey> keys;
   keys.push_back(store::SealingKey::fromBytes(core::randomBytes(32)).value());
-  so.sealer = std::shared_ptr<const store::Sealer>(store::makeAesGcmSealer(std::move(keys)).value().release());
+  so.sealer = std::shared_ptr<const store::Sealer>(
+      store::makeAesGcmSealer(std::move(keys)).value().release());
   so.clock = &clock;
   auto s = store::openStore(std::move(so));
   if (!s.ok()) {

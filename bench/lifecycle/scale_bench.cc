@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
   const auto pkce = oauth::generatePkce();
   http::ClientRequest authorize;
   authorize.url = issuer + "/authorize?response_type=code&client_id=tether-client&redirect_uri=" +
-                  core::percentEncode("http://127.0.0.1/cb") + "&state=s&code_challenge=" +
-                  pkce.challenge + "&code_challenge_method=S256";
+                  core::percentEncode("http://127.0.0.1/cb") +
+                  "&state=s&code_challenge=" + pkce.challenge + "&code_challenge_method=S256";
   auto redirect = http->send(authorize);
   const std::string location(http::findHeader(redirect.response.headers, "Location").value_or(""));
   std::regex_search(location, m, std::regex(R"([?&]code=([^&]+))"));
@@ -166,14 +166,15 @@ int main(int argc, char** argv) {
 
   std::printf("lifecycle scale: %d connections, SQLite, mock IdP in its own process\n", n);
   std::printf("  insert %d token rows: %.1f s\n", n, insert_s);
-  std::printf("  due-set query (first 512 of %d): median %.2f ms, max %.2f ms (target < 50 ms)\n", n,
-              query_ms[query_ms.size() / 2], query_ms.back());
+  std::printf("  due-set query (first 512 of %d): median %.2f ms, max %.2f ms (target < 50 ms)\n",
+              n, query_ms[query_ms.size() / 2], query_ms.back());
   std::printf("  memory per idle connection (token cached): %.0f bytes (target < 2048)\n",
               bytes_per_connection);
   std::printf("  keeper: %zu refreshes in %d simulated s (%.1f s wall); CPU %.3f ms per refresh\n",
               refreshed, seconds, wall, cpu_per_refresh_ms);
-  std::printf("  keeper CPU share at the steady %.1f refreshes/s: %.1f %% of a core (target < 25 %%)\n",
-              rate, share);
+  std::printf(
+      "  keeper CPU share at the steady %.1f refreshes/s: %.1f %% of a core (target < 25 %%)\n",
+      rate, share);
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -29,8 +29,8 @@ struct Env {
     t.authenticated_at = clock.now();
     t.expires_at = clock.now() + std::chrono::hours(1);
     (void)store->putToken(t, 0);
-    lc = std::make_unique<lifecycle::Lifecycle>(std::vector<lifecycle::ConnectionSpec>{spec}, *store,
-                                                *http, recorder, clock, nullptr,
+    lc = std::make_unique<lifecycle::Lifecycle>(std::vector<lifecycle::ConnectionSpec>{spec},
+                                                *store, *http, recorder, clock, nullptr,
                                                 lifecycle::LifecycleOptions{});
     source = lc->source(spec.key);
     if (!source->token().ok()) std::abort();  // loads the cache

@@ -1,7 +1,6 @@
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "app/app.h"
 #include "app/services.h"
@@ -75,7 +74,8 @@ int serve(const std::string& path, const std::string& log_format, const std::str
     gateway.stop();
     return 1;
   }
-  core::log::info("stopping: draining in-flight requests", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  core::log::info("stopping: draining in-flight requests",
+                  {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   gateway.stop();
   core::log::info("stopped");
   return 0;
@@ -153,7 +153,8 @@ int runCli(int argc, char** argv) {
   config_cmd->require_subcommand(1);
   std::string check_path;
   auto* check_cmd = config_cmd->add_subcommand(
-      "check", "Validate a configuration file and print the effective configuration (secrets masked)");
+      "check",
+      "Validate a configuration file and print the effective configuration (secrets masked)");
   check_cmd->add_option("file", check_path, "Configuration file (YAML)")
       ->required()
       ->check(CLI::ExistingFile);

@@ -28,8 +28,9 @@ class Gateway::Impl {
     if (!sealer.ok()) return std::move(sealer).takeError();
     sealer_ = std::move(sealer).value();
     if (!sealer_->encrypts()) {
-      core::log::warn("storage.allow_plaintext is set: tokens and client secrets are stored "
-                      "UNENCRYPTED");
+      core::log::warn(
+          "storage.allow_plaintext is set: tokens and client secrets are stored "
+          "UNENCRYPTED");
     }
     addOperationalRoutes();
     gateway::ProxyDeps deps;
@@ -41,8 +42,8 @@ class Gateway::Impl {
       if (!lc) return nullptr;
       return lc->source({std::string(config::kindName(kind)), std::string(name)}).get();
     };
-    auto proxy = gateway::Proxy::create(config_.connections, gateway::proxyOptionsFromConfig(config_),
-                                        std::move(deps));
+    auto proxy = gateway::Proxy::create(config_.connections,
+                                        gateway::proxyOptionsFromConfig(config_), std::move(deps));
     if (!proxy.ok()) return std::move(proxy).takeError();
     proxy_ = std::move(proxy).value();
     proxy_->registerRoutes(router_);
@@ -131,22 +132,24 @@ class Gateway::Impl {
                                    {"migrations_applied", store->migrationsAppliedAtOpen()}});
     const auto infos = connectionInfos(config_);
     if (auto st = store->syncConnections(infos); !st.ok()) {
-      core::log::error("cannot register the configured connections", {{"error", st.error().message}});
+      core::log::error("cannot register the configured connections",
+                       {{"error", st.error().message}});
     }
     http_client_ = http::makeHttpClient();
     recorder_ = std::make_unique<events::Recorder>(*store, core::systemClock(), &metrics_);
     std::vector<std::string> skipped;
     auto specs = lifecycleSpecs(config_, &skipped);
     for (const auto& name : skipped) {
-      core::log::warn("connection has no token_url; its tokens are kept alive once the connect "
-                      "flow (with discovery) is available",
-                      {{"connection", name}});
+      core::log::warn(
+          "connection has no token_url; its tokens are kept alive once the connect "
+          "flow (with discovery) is available",
+          {{"connection", name}});
     }
     lifecycle::LifecycleOptions options;
     options.settings = lifecycleSettings(config_);
-    auto lifecycle = std::make_unique<lifecycle::Lifecycle>(std::move(specs), *store, *http_client_,
-                                                            *recorder_, core::systemClock(),
-                                                            &metrics_, options);
+    auto lifecycle =
+        std::make_unique<lifecycle::Lifecycle>(std::move(specs), *store, *http_client_, *recorder_,
+                                               core::systemClock(), &metrics_, options);
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
@@ -198,7 +201,8 @@ class Gateway::Impl {
         if (failures.empty()) {
           r.send(http::Response::json(200, R"({"status":"ready"})"));
         } else {
-          r.send(http::Response::json(503, R"({"status":"not_ready","failures":[)" + failures + "]}"));
+          r.send(
+              http::Response::json(503, R"({"status":"not_ready","failures":[)" + failures + "]}"));
         }
       });
     });

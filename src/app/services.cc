@@ -12,10 +12,14 @@ std::string hostOf(const std::string& url) {
 
 oauth::ClientAuthStyle authStyle(config::ClientAuth a) {
   switch (a) {
-    case config::ClientAuth::kBasic: return oauth::ClientAuthStyle::kBasic;
-    case config::ClientAuth::kBasicRaw: return oauth::ClientAuthStyle::kBasicRaw;
-    case config::ClientAuth::kPost: return oauth::ClientAuthStyle::kPost;
-    case config::ClientAuth::kNone: return oauth::ClientAuthStyle::kNone;
+    case config::ClientAuth::kBasic:
+      return oauth::ClientAuthStyle::kBasic;
+    case config::ClientAuth::kBasicRaw:
+      return oauth::ClientAuthStyle::kBasicRaw;
+    case config::ClientAuth::kPost:
+      return oauth::ClientAuthStyle::kPost;
+    case config::ClientAuth::kNone:
+      return oauth::ClientAuthStyle::kNone;
   }
   return oauth::ClientAuthStyle::kNone;
 }
@@ -33,7 +37,8 @@ core::Result<std::shared_ptr<const store::Sealer>> makeSealer(const config::Conf
   }
   std::vector<store::SealingKey> keys;
   auto primary = store::SealingKey::fromBytes(config.encryption.key);
-  if (!primary.ok()) return core::Error(core::Errc::kConfig, "encryption.key: " + primary.error().message);
+  if (!primary.ok())
+    return core::Error(core::Errc::kConfig, "encryption.key: " + primary.error().message);
   keys.push_back(std::move(primary).value());
   for (size_t i = 0; i < config.encryption.previous_keys.size(); ++i) {
     auto k = store::SealingKey::fromBytes(config.encryption.previous_keys[i]);
@@ -44,7 +49,8 @@ core::Result<std::shared_ptr<const store::Sealer>> makeSealer(const config::Conf
     keys.push_back(std::move(k).value());
   }
   auto sealer = store::makeAesGcmSealer(std::move(keys));
-  if (!sealer.ok()) return core::Error(core::Errc::kConfig, "encryption: " + sealer.error().message);
+  if (!sealer.ok())
+    return core::Error(core::Errc::kConfig, "encryption: " + sealer.error().message);
   return std::shared_ptr<const store::Sealer>(std::move(sealer).value().release());
 }
 
@@ -76,8 +82,8 @@ std::vector<store::ConnectionInfo> connectionInfos(const config::Config& config)
     info.auth_mode = std::string(config::authModeName(c.auth.mode));
     info.has_oauth = c.auth.oauth.has_value();
     if (c.auth.oauth) {
-      info.idp_host = hostOf(!c.auth.oauth->token_url.empty() ? c.auth.oauth->token_url
-                                                              : c.auth.oauth->issuer);
+      info.idp_host =
+          hostOf(!c.auth.oauth->token_url.empty() ? c.auth.oauth->token_url : c.auth.oauth->issuer);
     }
     out.push_back(std::move(info));
   }

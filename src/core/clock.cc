@@ -1,9 +1,9 @@
 #include "core/clock.h"
 
+#include <fmt/format.h>
+
 #include <ctime>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace tether::core {
 
@@ -13,7 +13,8 @@ const Clock& systemClock() {
 }
 
 std::string formatRfc3339(TimePoint t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   int millis = static_cast<int>(ms % 1000);
   if (millis < 0) {

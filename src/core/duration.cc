@@ -40,11 +40,20 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
       i += 2;
     } else if (i < text.size()) {
       switch (text[i]) {
-        case 's': unit = kSec; break;
-        case 'm': unit = kMin; break;
-        case 'h': unit = kHour; break;
-        case 'd': unit = kDay; break;
-        default: return bad(text, "unknown unit");
+        case 's':
+          unit = kSec;
+          break;
+        case 'm':
+          unit = kMin;
+          break;
+        case 'h':
+          unit = kHour;
+          break;
+        case 'd':
+          unit = kDay;
+          break;
+        default:
+          return bad(text, "unknown unit");
       }
       ++i;
     } else {

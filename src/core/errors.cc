@@ -25,8 +25,7 @@ constexpr std::array kTable = {
               "The request body is too large."},
     ErrorInfo{Errc::kHeadersTooLarge, "headers_too_large", 431, -32007, LogLevel::kInfo,
               "The request headers are too large."},
-    ErrorInfo{Errc::kTimeout, "timeout", 504, -32008, LogLevel::kWarn,
-              "A deadline passed."},
+    ErrorInfo{Errc::kTimeout, "timeout", 504, -32008, LogLevel::kWarn, "A deadline passed."},
     ErrorInfo{Errc::kUnavailable, "unavailable", 503, -32009, LogLevel::kWarn,
               "A dependency is unavailable; retry later."},
     ErrorInfo{Errc::kUpstreamError, "upstream_error", 502, -32010, LogLevel::kWarn,
@@ -39,10 +38,8 @@ constexpr std::array kTable = {
               "The configuration is invalid."},
     ErrorInfo{Errc::kCrypto, "crypto_error", 500, -32603, LogLevel::kError,
               "A sealed value could not be opened."},
-    ErrorInfo{Errc::kStore, "store_error", 500, -32603, LogLevel::kError,
-              "The store failed."},
-    ErrorInfo{Errc::kInternal, "internal", 500, -32603, LogLevel::kError,
-              "Internal error."},
+    ErrorInfo{Errc::kStore, "store_error", 500, -32603, LogLevel::kError, "The store failed."},
+    ErrorInfo{Errc::kInternal, "internal", 500, -32603, LogLevel::kError, "Internal error."},
 };
 
 }  // namespace

@@ -1,13 +1,13 @@
 #include "core/log.h"
 
-#include <atomic>
-#include <memory>
-#include <mutex>
-
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
 
 #include "core/clock.h"
 #include "core/json_escape.h"
@@ -43,8 +43,8 @@ State& state() {
 }
 
 std::shared_ptr<spdlog::logger> makeStderrLogger() {
-  auto logger = std::make_shared<spdlog::logger>("tether",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("tether", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_pattern("%v");
   logger->set_level(spdlog::level::trace);
   logger->flush_on(spdlog::level::trace);
@@ -88,10 +88,14 @@ bool enabled(LogLevel level) { return static_cast<int>(level) >= state().level.l
 
 std::string_view levelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }

@@ -43,10 +43,18 @@ void setSinkForTesting(std::function<void(std::string_view line)> sink);
 bool enabled(LogLevel level);
 void write(LogLevel level, std::string_view message, std::initializer_list<Field> fields = {});
 
-inline void debug(std::string_view m, std::initializer_list<Field> f = {}) { write(LogLevel::kDebug, m, f); }
-inline void info(std::string_view m, std::initializer_list<Field> f = {}) { write(LogLevel::kInfo, m, f); }
-inline void warn(std::string_view m, std::initializer_list<Field> f = {}) { write(LogLevel::kWarn, m, f); }
-inline void error(std::string_view m, std::initializer_list<Field> f = {}) { write(LogLevel::kError, m, f); }
+inline void debug(std::string_view m, std::initializer_list<Field> f = {}) {
+  write(LogLevel::kDebug, m, f);
+}
+inline void info(std::string_view m, std::initializer_list<Field> f = {}) {
+  write(LogLevel::kInfo, m, f);
+}
+inline void warn(std::string_view m, std::initializer_list<Field> f = {}) {
+  write(LogLevel::kWarn, m, f);
+}
+inline void error(std::string_view m, std::initializer_list<Field> f = {}) {
+  write(LogLevel::kError, m, f);
+}
 
 /// "debug" | "info" | "warn" | "error".
 std::optional<LogLevel> parseLevel(std::string_view name);

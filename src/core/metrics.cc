@@ -1,9 +1,9 @@
 #include "core/metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace tether::core {
 namespace {
@@ -12,10 +12,14 @@ std::string escapeLabelValue(const std::string& v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -74,7 +78,7 @@ std::vector<uint64_t> Histogram::cumulativeCounts() const {
 
 std::vector<double> defaultLatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 MetricsRegistry::Family& MetricsRegistry::family(const std::string& name, const std::string& help,
@@ -141,8 +145,8 @@ std::string MetricsRegistry::render() const {
     for (const auto& [labels, h] : fam.histograms) {
       const auto counts = h->cumulativeCounts();
       for (size_t i = 0; i < h->bounds().size(); ++i) {
-        out += fmt::format("{}_bucket{} {}\n", name, withLe(labels, fmt::format("{}", h->bounds()[i])),
-                           counts[i]);
+        out += fmt::format("{}_bucket{} {}\n", name,
+                           withLe(labels, fmt::format("{}", h->bounds()[i])), counts[i]);
       }
       out += fmt::format("{}_bucket{} {}\n", name, withLe(labels, "+Inf"), counts.back());
       out += fmt::format("{}_sum{} {}\n", name, labels, formatValue(h->sum()));

@@ -1,9 +1,9 @@
 #include "core/random.h"
 
+#include <openssl/rand.h>
+
 #include <cstdint>
 #include <cstdlib>
-
-#include <openssl/rand.h>
 
 #include "core/encoding.h"
 

@@ -11,13 +11,13 @@
 namespace tether::core {
 namespace {
 
-constexpr std::array<std::string_view, 5> kSecretHeaders = {
-    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"};
+constexpr std::array<std::string_view, 5> kSecretHeaders = {"authorization", "proxy-authorization",
+                                                            "cookie", "set-cookie", "x-api-key"};
 
 constexpr std::array<std::string_view, 11> kSecretParams = {
-    "access_token", "refresh_token", "id_token",         "client_secret",
-    "code",         "code_verifier", "password",         "assertion",
-    "client_assertion", "subject_token", "device_code"};
+    "access_token",  "refresh_token", "id_token",  "client_secret",    "code",
+    "code_verifier", "password",      "assertion", "client_assertion", "subject_token",
+    "device_code"};
 
 struct SecretRegistry {
   std::shared_mutex mu;

@@ -12,23 +12,23 @@ namespace tether::core {
 
 /// The project's error codes. Add a code here and a row in errors.cc together.
 enum class Errc {
-  kInvalidArgument,      // caller supplied something malformed
-  kNotFound,             // named thing does not exist
-  kAlreadyExists,        // unique thing exists already
-  kConflict,             // compare-and-swap lost, state changed meanwhile
-  kUnauthenticated,      // no or wrong credentials from the caller
-  kPermissionDenied,     // credentials lack the right
-  kPayloadTooLarge,      // a body exceeded its limit
-  kHeadersTooLarge,      // request headers exceeded their limit
-  kTimeout,              // a deadline passed
-  kUnavailable,          // a dependency (store, IdP, upstream) is unreachable for now
-  kUpstreamError,        // an upstream answered but not usefully
+  kInvalidArgument,         // caller supplied something malformed
+  kNotFound,                // named thing does not exist
+  kAlreadyExists,           // unique thing exists already
+  kConflict,                // compare-and-swap lost, state changed meanwhile
+  kUnauthenticated,         // no or wrong credentials from the caller
+  kPermissionDenied,        // credentials lack the right
+  kPayloadTooLarge,         // a body exceeded its limit
+  kHeadersTooLarge,         // request headers exceeded their limit
+  kTimeout,                 // a deadline passed
+  kUnavailable,             // a dependency (store, IdP, upstream) is unreachable for now
+  kUpstreamError,           // an upstream answered but not usefully
   kTemporarilyUnavailable,  // connection's token cannot be had right now; retry later
-  kNeedsReauth,          // connection must be re-authorized by a human
-  kConfig,               // configuration is invalid
-  kCrypto,               // sealing / opening failed (wrong key, tampered value)
-  kStore,                // the store failed in an unexpected way
-  kInternal,             // a bug
+  kNeedsReauth,             // connection must be re-authorized by a human
+  kConfig,                  // configuration is invalid
+  kCrypto,                  // sealing / opening failed (wrong key, tampered value)
+  kStore,                   // the store failed in an unexpected way
+  kInternal,                // a bug
 };
 
 /// A failure: a code and a human message. The message must never contain a secret.
@@ -44,22 +44,37 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(implicit)
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(implicit)
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(implicit)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
-  Error&& takeError() && { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& takeError() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -74,8 +89,14 @@ class [[nodiscard]] Result<void> {
 
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const { assert(!ok_); return error_; }
-  Error&& takeError() && { assert(!ok_); return std::move(error_); }
+  const Error& error() const {
+    assert(!ok_);
+    return error_;
+  }
+  Error&& takeError() && {
+    assert(!ok_);
+    return std::move(error_);
+  }
 
  private:
   Error error_;

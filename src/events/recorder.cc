@@ -115,8 +115,9 @@ void Recorder::record(const Fact& fact) {
     pending_.pop_front();
   }
   pending_.push_back(std::move(event));
-  core::log::warn("auth event could not be stored; kept in memory for retry",
-                  {{"connection", fact.key.str()}, {"waiting", static_cast<int64_t>(pending_.size())}});
+  core::log::warn(
+      "auth event could not be stored; kept in memory for retry",
+      {{"connection", fact.key.str()}, {"waiting", static_cast<int64_t>(pending_.size())}});
 }
 
 size_t Recorder::flush() {
@@ -139,7 +140,9 @@ void Recorder::countRefresh(const store::ConnectionKey& key, std::string_view ou
   const std::string outcome = outcome_class == "success" ? "succeeded" : "failed";
   metrics_
       ->counter("tether_oauth_refresh_total", "Token refresh attempts by outcome and class",
-                {{"kind", key.kind}, {"name", key.name}, {"outcome", outcome},
+                {{"kind", key.kind},
+                 {"name", key.name},
+                 {"outcome", outcome},
                  {"class", std::string(outcome_class)}})
       .inc();
   metrics_

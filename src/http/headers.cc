@@ -33,7 +33,8 @@ std::vector<std::pair<std::string, std::string>> parseForm(std::string_view text
     if (part.empty()) continue;
     const size_t eq = part.find('=');
     const std::string_view k = part.substr(0, eq);
-    const std::string_view v = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    const std::string_view v =
+        eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
     auto dk = core::formUrlDecode(k);
     auto dv = core::formUrlDecode(v);
     out.emplace_back(dk.ok() ? std::move(dk).value() : std::string(k),

@@ -43,13 +43,13 @@ struct ClientResponse {
 /// Why a transfer produced no complete response.
 enum class TransportError {
   kNone,
-  kDns,        // host name did not resolve
-  kConnect,    // refused, unreachable
-  kTls,        // handshake or verification failed
-  kTimeout,    // connect or total deadline passed
-  kReset,      // connection dropped / reset / closed early
-  kTooLarge,   // response exceeded max_response_bytes
-  kProtocol,   // malformed HTTP from the peer
+  kDns,             // host name did not resolve
+  kConnect,         // refused, unreachable
+  kTls,             // handshake or verification failed
+  kTimeout,         // connect or total deadline passed
+  kReset,           // connection dropped / reset / closed early
+  kTooLarge,        // response exceeded max_response_bytes
+  kProtocol,        // malformed HTTP from the peer
   kInvalidRequest,  // bad URL or option on our side
   kOther,
 };

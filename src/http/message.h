@@ -21,10 +21,10 @@ struct Request {
   std::string query;   // after '?', not decoded
   Headers headers;
   std::string body;
-  std::string request_id;      // X-Request-Id accepted (if sane) or generated
-  std::string remote_address;  // peer ip
+  std::string request_id;                     // X-Request-Id accepted (if sane) or generated
+  std::string remote_address;                 // peer ip
   std::map<std::string, std::string> params;  // path parameters from the route pattern
-  std::string route;  // the matched route pattern (metrics label)
+  std::string route;                          // the matched route pattern (metrics label)
   /// The boost::asio::io_context running this request's connection (type-erased so this
   /// header stays free of Asio). Proxy code may run its upstream I/O on it to stay on the
   /// same thread. Valid while the request is being handled.

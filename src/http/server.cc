@@ -1,17 +1,16 @@
 #include "http/server.h"
 
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <deque>
 #include <list>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-
-#include <boost/asio.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include "core/encoding.h"
 #include "core/errors.h"
@@ -343,8 +342,8 @@ class Server::Impl {
     Strand strand;
     asio::io_context& context;
     size_t context_index;
-    tcp::socket* socket = nullptr;     // touched only on the session's I/O thread
-    SteadyTime deadline = kNever;      // ditto: the sweeper closes the socket past it
+    tcp::socket* socket = nullptr;  // touched only on the session's I/O thread
+    SteadyTime deadline = kNever;   // ditto: the sweeper closes the socket past it
     std::list<SessionState*>::iterator in_context;
     std::atomic<bool> busy{false};  // a request is being read or handled (read by stop())
   };
@@ -367,8 +366,8 @@ class Server::Impl {
   // Closes the sockets of this I/O thread's sessions whose deadline passed.
   asio::awaitable<void, Strand> sweeper(size_t index) {
     asio::steady_timer timer(*contexts_[index]);
-    const auto shortest = std::min({options_.read_timeout, options_.idle_timeout,
-                                    options_.write_timeout});
+    const auto shortest =
+        std::min({options_.read_timeout, options_.idle_timeout, options_.write_timeout});
     const auto interval = std::clamp<std::chrono::milliseconds>(
         shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
     for (;;) {
@@ -492,8 +491,8 @@ class Server::Impl {
 
   // Streams a chunked response until the producer finishes or the client leaves.
   asio::awaitable<void, Strand> writeStream(tcp::socket& stream, SessionState& state,
-                                            Responder::Slot& slot,
-                                            const std::string& request_id, unsigned version) {
+                                            Responder::Slot& slot, const std::string& request_id,
+                                            unsigned version) {
     auto impl = slot.stream();
     bhttp::response<bhttp::empty_body> res;
     res.version(version);
@@ -520,8 +519,8 @@ class Server::Impl {
         [&stream, impl, alive]() -> asio::awaitable<void> {
           std::array<char, 512> scratch{};
           for (;;) {
-            auto [ec, n] = co_await stream.async_read_some(
-                asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
+            auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch),
+                                                           asio::as_tuple(asio::use_awaitable));
             if (ec || !*alive) break;
           }
           if (*alive) impl->markClosed();
@@ -621,23 +620,22 @@ class Server::Impl {
         auto ec = co_await parseRequest(stream, buffer, parser, false);
         if (ec) {
           if (ec == bhttp::error::header_limit) {
-            Response r = Response::error(core::Error(core::Errc::kHeadersTooLarge,
-                                                     "request headers exceed " +
-                                                         std::to_string(options_.max_header_bytes) +
-                                                         " bytes"));
+            Response r = Response::error(core::Error(
+                core::Errc::kHeadersTooLarge,
+                "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes"));
             co_await writeResponse(stream, *state, r, "", false, 11, false);
             recordMetrics("-", "-", 431, started);
           } else if (ec == bhttp::error::body_limit) {
-            Response r = Response::error(core::Error(core::Errc::kPayloadTooLarge,
-                                                     "request body too large"));
+            Response r = Response::error(
+                core::Error(core::Errc::kPayloadTooLarge, "request body too large"));
             co_await writeResponse(stream, *state, r, "", false, 11, false);
             recordMetrics("-", "-", 413, started);
           } else if (ec != beast::error::timeout && ec != bhttp::error::end_of_stream &&
                      ec != bhttp::error::partial_message && ec != asio::error::eof &&
                      ec != asio::error::connection_reset && ec != asio::error::operation_aborted &&
                      ec != asio::error::bad_descriptor) {
-            Response r = Response::error(
-                core::Error(core::Errc::kInvalidArgument, "malformed HTTP request: " + ec.message()));
+            Response r = Response::error(core::Error(core::Errc::kInvalidArgument,
+                                                     "malformed HTTP request: " + ec.message()));
             co_await writeResponse(stream, *state, r, "", false, 11, false);
             recordMetrics("-", "-", 400, started);
           }
@@ -671,8 +669,9 @@ class Server::Impl {
         have_immediate = true;
       } else if (match.kind == RouteMatch::Kind::kMethodNotAllowed) {
         immediate = Response::json(
-            405, core::errorJson(core::Error(core::Errc::kInvalidArgument,
-                                             "method " + req.method + " not allowed on " + req.path)));
+            405,
+            core::errorJson(core::Error(core::Errc::kInvalidArgument,
+                                        "method " + req.method + " not allowed on " + req.path)));
         immediate.headers.push_back({"Allow", match.allow});
         have_immediate = true;
       }
@@ -681,9 +680,9 @@ class Server::Impl {
       if (!have_immediate) {
         const auto content_length = parser.content_length();
         if (content_length && *content_length > body_limit) {
-          immediate = Response::error(core::Error(
-              core::Errc::kPayloadTooLarge,
-              "request body exceeds " + std::to_string(body_limit) + " bytes"));
+          immediate = Response::error(
+              core::Error(core::Errc::kPayloadTooLarge,
+                          "request body exceeds " + std::to_string(body_limit) + " bytes"));
           have_immediate = true;
           keep_alive = false;  // the body is not read
         }
@@ -698,9 +697,9 @@ class Server::Impl {
         auto ec = co_await parseRequest(stream, buffer, parser, true);
         if (ec) {
           if (ec == bhttp::error::body_limit) {
-            Response r = Response::error(core::Error(
-                core::Errc::kPayloadTooLarge,
-                "request body exceeds " + std::to_string(body_limit) + " bytes"));
+            Response r = Response::error(
+                core::Error(core::Errc::kPayloadTooLarge,
+                            "request body exceeds " + std::to_string(body_limit) + " bytes"));
             co_await writeResponse(stream, *state, r, req.request_id, false, version, false);
             recordMetrics(match.pattern, req.method, 413, started);
           }
@@ -710,8 +709,8 @@ class Server::Impl {
       state->deadline = kNever;
       if (have_immediate) {
         const int status = immediate.status;
-        const bool ok = co_await writeResponse(stream, *state, immediate, req.request_id, keep_alive,
-                                               version, is_head);
+        const bool ok = co_await writeResponse(stream, *state, immediate, req.request_id,
+                                               keep_alive, version, is_head);
         recordMetrics(match.kind == RouteMatch::Kind::kFound ? match.pattern : "-", req.method,
                       status, started, &req);
         state->busy = false;
@@ -727,8 +726,9 @@ class Server::Impl {
       try {
         (*match.handler)(req, Responder(slot));
       } catch (const std::exception& e) {
-        core::log::error("handler threw", {{"route", req.route}, {"error", e.what()},
-                                           {"request_id", req.request_id}});
+        core::log::error(
+            "handler threw",
+            {{"route", req.route}, {"error", e.what()}, {"request_id", req.request_id}});
         slot->complete(Responder::Slot::Kind::kResponse,
                        Response::error(core::Error(core::Errc::kInternal, "")), nullptr);
       }

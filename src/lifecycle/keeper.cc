@@ -63,8 +63,9 @@ size_t Keeper::tick() {
     if (pruned.ok()) {
       last_prune_ = now;
       if (pruned.value() > 0) {
-        core::log::info("pruned old auth events", {{"deleted", pruned.value()},
-                                                   {"retention", core::formatDuration(settings_.event_retention)}});
+        core::log::info("pruned old auth events",
+                        {{"deleted", pruned.value()},
+                         {"retention", core::formatDuration(settings_.event_retention)}});
       }
     } else {
       core::log::warn("could not prune auth events", {{"error", pruned.error().message}});

@@ -5,8 +5,8 @@
 
 namespace tether::lifecycle {
 
-Lifecycle::Lifecycle(std::vector<ConnectionSpec> specs, store::Store& store,
-                     http::HttpClient& http, events::Recorder& recorder, const core::Clock& clock,
+Lifecycle::Lifecycle(std::vector<ConnectionSpec> specs, store::Store& store, http::HttpClient& http,
+                     events::Recorder& recorder, const core::Clock& clock,
                      core::MetricsRegistry* metrics, LifecycleOptions options)
     : store_(store), pool_(std::max<size_t>(1, options.refresh_threads), "refresh") {
   auto deps = std::make_shared<SourceDeps>();
@@ -21,11 +21,11 @@ Lifecycle::Lifecycle(std::vector<ConnectionSpec> specs, store::Store& store,
     auto key = spec.key;
     sources_.emplace(key, std::make_shared<TokenSource>(std::move(spec), deps));
   }
-  const std::string owner = options.owner.empty() ? "tether-" + core::newId().substr(0, 12)
-                                                  : options.owner;
-  keeper_ = std::make_unique<Keeper>(
-      [this](const store::ConnectionKey& key) { return source(key); }, store, recorder, clock,
-      options.settings, owner);
+  const std::string owner =
+      options.owner.empty() ? "tether-" + core::newId().substr(0, 12) : options.owner;
+  keeper_ =
+      std::make_unique<Keeper>([this](const store::ConnectionKey& key) { return source(key); },
+                               store, recorder, clock, options.settings, owner);
   subscription_ = store.subscribeTokenChanges([this](const store::TokenChange& change) {
     if (change.resync) {
       for (auto& [_, s] : sources_) s->onTokenChanged(change);
@@ -35,10 +35,8 @@ Lifecycle::Lifecycle(std::vector<ConnectionSpec> specs, store::Store& store,
   });
   if (metrics) {
     metrics->gaugeCallback("tether_connections", "OAuth connections by lifecycle state", [this] {
-      std::map<std::string, double> counts = {{"not_connected", 0},
-                                              {"connected", 0},
-                                              {"refresh_failing", 0},
-                                              {"needs_reauth", 0}};
+      std::map<std::string, double> counts = {
+          {"not_connected", 0}, {"connected", 0}, {"refresh_failing", 0}, {"needs_reauth", 0}};
       for (const auto& [_, s] : sources_) {
         counts[std::string(store::connectionStateName(s->status().state))] += 1;
       }

@@ -17,9 +17,9 @@ namespace tether::lifecycle {
 
 struct LifecycleOptions {
   Settings settings;
-  std::string owner;            // replica name for keeper claims; default: random
-  size_t refresh_threads = 4;   // on-demand refresh pool
-  Hooks hooks;                  // test hooks passed to every source
+  std::string owner;           // replica name for keeper claims; default: random
+  size_t refresh_threads = 4;  // on-demand refresh pool
+  Hooks hooks;                 // test hooks passed to every source
 };
 
 class Lifecycle {

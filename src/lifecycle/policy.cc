@@ -63,11 +63,12 @@ bool refreshDue(const store::TokenRecord& token, const Settings& s,
 Duration backoffDelay(int failures, const Settings& s, std::optional<Duration> retry_after,
                       double unit) {
   const int exponent = std::clamp(failures - 1, 0, 30);
-  const double ceiling_ms =
-      std::min(static_cast<double>(s.backoff_max.count()),
-               static_cast<double>(s.backoff_initial.count()) * static_cast<double>(1LL << exponent));
+  const double ceiling_ms = std::min(
+      static_cast<double>(s.backoff_max.count()),
+      static_cast<double>(s.backoff_initial.count()) * static_cast<double>(1LL << exponent));
   const double floor_ms = std::min(1000.0, ceiling_ms);
-  Duration delay(static_cast<int64_t>(floor_ms + (ceiling_ms - floor_ms) * std::clamp(unit, 0.0, 1.0)));
+  Duration delay(
+      static_cast<int64_t>(floor_ms + (ceiling_ms - floor_ms) * std::clamp(unit, 0.0, 1.0)));
   if (retry_after && *retry_after > delay) delay = *retry_after;
   return delay;
 }

@@ -16,11 +16,11 @@ using core::Duration;
 using core::TimePoint;
 
 struct Settings {
-  Duration access_lead = std::chrono::minutes(5);   // refresh this long before expiry
-  Duration refresh_lead = std::chrono::hours(1);    // ... and before a disclosed RT deadline
+  Duration access_lead = std::chrono::minutes(5);  // refresh this long before expiry
+  Duration refresh_lead = std::chrono::hours(1);   // ... and before a disclosed RT deadline
   Duration backoff_initial = std::chrono::seconds(10);
   Duration backoff_max = std::chrono::minutes(5);
-  Duration jitter = std::chrono::seconds(30);       // spread of keeper work
+  Duration jitter = std::chrono::seconds(30);  // spread of keeper work
   /// During an outage, at most one refresh_failed_transient event per this interval
   /// (state changes are always recorded).
   Duration transient_event_interval = std::chrono::minutes(15);

@@ -45,12 +45,10 @@ struct TokenError {
     std::string why = reason;
     if (!idp_code.empty() && idp_code != reason) why += ", identity provider said " + idp_code;
     if (kind == Kind::kNeedsReauth) {
-      const std::string what = reason == "not_connected"
-                                   ? "has never been connected"
-                                   : "must be re-authorized (" + why + ")";
-      return core::Error(core::Errc::kNeedsReauth,
-                         "connection " + key.str() + " " + what +
-                             ": connect it again from the Tether portal");
+      const std::string what = reason == "not_connected" ? "has never been connected"
+                                                         : "must be re-authorized (" + why + ")";
+      return core::Error(core::Errc::kNeedsReauth, "connection " + key.str() + " " + what +
+                                                       ": connect it again from the Tether portal");
     }
     std::string msg = "connection " + key.str() + " cannot get a token right now (" + why + ")";
     if (retry_at) msg += "; retry after " + core::formatRfc3339(*retry_at);

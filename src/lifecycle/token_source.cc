@@ -208,8 +208,8 @@ TokenResult TokenSource::token(std::string actor) {
 
 bool TokenSource::invalidate(int64_t version) {
   std::lock_guard lock(mu_);
-  if (!cache_) return true;                      // nothing cached: the next acquire loads
-  if (cache_->version != version) return true;   // a newer token is already here
+  if (!cache_) return true;                     // nothing cached: the next acquire loads
+  if (cache_->version != version) return true;  // a newer token is already here
   if (meta_) {
     const TimePoint issued = meta_->last_refreshed_at.value_or(meta_->authenticated_at);
     if (deps_.clock->now() - issued < deps_.settings.invalidate_window) {
@@ -281,8 +281,8 @@ void TokenSource::keeperRefresh() {
   if (!state_loaded_) {
     loadState();
     std::lock_guard lock(mu_);
-    skip = state_ == ConnectionState::kNeedsReauth ||
-           (state_ == ConnectionState::kRefreshFailing && next_attempt_at_ && now < *next_attempt_at_);
+    skip = state_ == ConnectionState::kNeedsReauth || (state_ == ConnectionState::kRefreshFailing &&
+                                                       next_attempt_at_ && now < *next_attempt_at_);
   }
   if (!skip) {
     result = runRefresh(Mode::kKeeper, std::string(events::kActorBackground));
@@ -428,7 +428,8 @@ TokenResult TokenSource::refreshLocked(Mode mode, const std::string& actor,
     const bool same_as_rejected = invalidated && row.version == cached_version;
     if (mode == Mode::kOnDemand && !same_as_rejected) return adopt(row);
     if (mode == Mode::kForced && row.version > forced_from && forced_from != 0) return adopt(row);
-    if (mode == Mode::kKeeper && !refreshDue(row, deps_.settings, spec_.refresh_max_lifetime, now)) {
+    if (mode == Mode::kKeeper &&
+        !refreshDue(row, deps_.settings, spec_.refresh_max_lifetime, now)) {
       return adopt(row);
     }
   }
@@ -450,8 +451,8 @@ TokenResult TokenSource::refreshLocked(Mode mode, const std::string& actor,
   if (deps_.hooks.before_idp_call) deps_.hooks.before_idp_call();
   const auto t0 = std::chrono::steady_clock::now();
   oauth::TokenEndpointClient client(*deps_.http, spec_.oauth, *deps_.clock, basic_form_.load());
-  oauth::GrantResult grant = spec_.client_credentials ? client.clientCredentials()
-                                                      : client.refresh(*row.refresh_token);
+  oauth::GrantResult grant =
+      spec_.client_credentials ? client.clientCredentials() : client.refresh(*row.refresh_token);
   bool answer_lost = false;
   if (!spec_.client_credentials && grant.classification.transient() &&
       grant.classification.request_sent &&
@@ -561,8 +562,8 @@ TokenResult TokenSource::persistRefreshed(const store::TokenRecord& before,
     }
     if (recovered) detail.reason = "recovered";
     writeState(computeNextDue(after));
-    deps_.recorder->record({EventType::kRefreshSucceeded, spec_.key, actor, spec_.idp_host,
-                            correlation, detail});
+    deps_.recorder->record(
+        {EventType::kRefreshSucceeded, spec_.key, actor, spec_.idp_host, correlation, detail});
     std::lock_guard lock(mu_);
     return TokenResult{cache_, std::nullopt};
   }
@@ -734,8 +735,7 @@ TokenResult TokenSource::terminal(const store::TokenRecord& row, store::EventTyp
 }
 
 TokenResult TokenSource::transient(const store::TokenRecord* row, const std::string& code,
-                                   const std::string& idp_code,
-                                   std::optional<Duration> retry_after,
+                                   const std::string& idp_code, std::optional<Duration> retry_after,
                                    const oauth::GrantResult* grant, double duration_ms,
                                    const std::string& actor, const std::string& correlation) {
   const TimePoint now = deps_.clock->now();
@@ -764,12 +764,13 @@ TokenResult TokenSource::transient(const store::TokenRecord* row, const std::str
     detail.consecutive_failures = failures_;
   }
   writeState(next_attempt);
-  core::log::warn("token refresh failed; will retry",
-                  {{"connection", spec_.key.str()},
-                   {"error", code},
-                   {"consecutive_failures", static_cast<int64_t>(detail.consecutive_failures.value_or(0))},
-                   {"next_attempt_at", core::formatRfc3339(next_attempt)},
-                   {"correlation_id", correlation}});
+  core::log::warn(
+      "token refresh failed; will retry",
+      {{"connection", spec_.key.str()},
+       {"error", code},
+       {"consecutive_failures", static_cast<int64_t>(detail.consecutive_failures.value_or(0))},
+       {"next_attempt_at", core::formatRfc3339(next_attempt)},
+       {"correlation_id", correlation}});
   if (record_event) {
     detail.error_class = "transient";
     detail.reason = code;

@@ -36,8 +36,8 @@ class FaultyStore final : public store::Store {
     if (down) return unavailable();
     return inner_.deleteToken(k, v);
   }
-  core::Result<store::ConditionalDelete> deleteTokenIfRefreshTokenIs(
-      const store::ConnectionKey& k, std::string_view rt) override {
+  core::Result<store::ConditionalDelete> deleteTokenIfRefreshTokenIs(const store::ConnectionKey& k,
+                                                                     std::string_view rt) override {
     if (down) return unavailable();
     return inner_.deleteTokenIfRefreshTokenIs(k, rt);
   }
@@ -53,11 +53,13 @@ class FaultyStore final : public store::Store {
     if (down) return unavailable();
     return inner_.putState(s);
   }
-  core::Status setNextDue(const store::ConnectionKey& k, std::optional<core::TimePoint> d) override {
+  core::Status setNextDue(const store::ConnectionKey& k,
+                          std::optional<core::TimePoint> d) override {
     if (down) return unavailable();
     return inner_.setNextDue(k, d);
   }
-  core::Result<std::vector<store::DueConnection>> dueConnections(core::TimePoint u, int l) override {
+  core::Result<std::vector<store::DueConnection>> dueConnections(core::TimePoint u,
+                                                                 int l) override {
     if (down) return unavailable();
     return inner_.dueConnections(u, l);
   }

@@ -17,10 +17,10 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::binaryDir;
 using testing::Child;
-using testing::run;
-using testing::sourceDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using testing::run;
+using testing::sourceDir;
 
 std::string tether() { return binaryDir() + "/tether"; }
 std::string fixture(const std::string& name) { return sourceDir() + "/tests/data/cli/" + name; }
@@ -57,7 +57,8 @@ INSTANTIATE_TEST_SUITE_P(
     TenBadConfigs, BadConfigTest,
     ::testing::Values(BadConfig{"unknown_key.yaml", "unknown_key.yaml:5: keeper.intervall"},
                       BadConfig{"bad_duration.yaml", "bad_duration.yaml:4: keeper.interval"},
-                      BadConfig{"duplicate_name.yaml", "duplicate_name.yaml:8: connections[1].name"},
+                      BadConfig{"duplicate_name.yaml",
+                                "duplicate_name.yaml:8: connections[1].name"},
                       BadConfig{"missing_env.yaml", "TETHER_TEST_SURELY_UNSET_VAR"},
                       BadConfig{"bad_url.yaml", "bad_url.yaml:6: connections[0].url"},
                       BadConfig{"url_userinfo.yaml", "url_userinfo.yaml:6: connections[0].url"},
@@ -167,11 +168,13 @@ class ServeStoreTest : public ::testing::Test {
 
   std::string config(const std::string& storage, const std::string& encryption) {
     const auto path = dir_ / ("tether-" + std::to_string(counter_++) + ".yaml");
-    std::ofstream(path) << "listen: 127.0.0.1:0\nlog: { level: info }\nstorage: " << storage
-                        << "\n" << encryption << "\n";
+    std::ofstream(path) << "listen: 127.0.0.1:0\nlog: { level: info }\nstorage: " << storage << "\n"
+                        << encryption << "\n";
     return path.string();
   }
-  std::string sqlite() const { return "{ driver: sqlite, path: " + (dir_ / "var/t.db").string() + " }"; }
+  std::string sqlite() const {
+    return "{ driver: sqlite, path: " + (dir_ / "var/t.db").string() + " }";
+  }
 
   /// GET `path` on a running serve; the status (0 when no answer).
   static int get(uint16_t port, const std::string& path, std::string* body = nullptr) {
@@ -226,9 +229,8 @@ TEST_F(ServeStoreTest, AWrongKeyIsAClearErrorAtStart) {
 }
 
 TEST_F(ServeStoreTest, PlaintextStorageWarnsAtEveryStart) {
-  const auto cfg = config("{ driver: sqlite, path: " + (dir_ / "p.db").string() +
-                              ", allow_plaintext: true }",
-                          "");
+  const auto cfg = config(
+      "{ driver: sqlite, path: " + (dir_ / "p.db").string() + ", allow_plaintext: true }", "");
   for (int i = 0; i < 2; ++i) {
     Child c({tether(), "serve", "--config", cfg});
     const uint16_t port = waitListening(c);
@@ -253,9 +255,10 @@ TEST_F(ServeStoreTest, PostgresDownAtStartIsNotReadyButHealthyAndStopsCleanly) {
     dead_port = ntohs(a.sin_port);
     ::close(fd);
   }
-  const auto cfg = config("{ driver: postgres, dsn: \"host=127.0.0.1 port=" +
-                              std::to_string(dead_port) + " dbname=tether connect_timeout=1\" }",
-                          "encryption: { key: \"${TETHER_TEST_KEY}\" }");
+  const auto cfg =
+      config("{ driver: postgres, dsn: \"host=127.0.0.1 port=" + std::to_string(dead_port) +
+                 " dbname=tether connect_timeout=1\" }",
+             "encryption: { key: \"${TETHER_TEST_KEY}\" }");
   Child c({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey1});
   const uint16_t port = waitListening(c);
   ASSERT_NE(port, 0) << c.err();
@@ -276,8 +279,8 @@ TEST_F(ServeStoreTest, KeysRotateReSealsUnderTheNewKey) {
     first.signal(SIGTERM);
     ASSERT_EQ(first.wait(seconds(15)), 0);
   }
-  const auto rotate_cfg = config(
-      sqlite(), "encryption: { key: \"${NEW_KEY}\", previous_keys: [ \"${OLD_KEY}\" ] }");
+  const auto rotate_cfg =
+      config(sqlite(), "encryption: { key: \"${NEW_KEY}\", previous_keys: [ \"${OLD_KEY}\" ] }");
   auto r = testing::run({tether(), "keys", "rotate", "--config", rotate_cfg},
                         {"NEW_KEY=" + kKey2, "OLD_KEY=" + kKey1});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -325,17 +328,18 @@ TEST_F(ServeStoreTest, ServeProxiesApiCallsWithTheConnectionsCredentials) {
   http::Server upstream(o, upstream_routes, nullptr);
   ASSERT_TRUE(upstream.start().ok());
 
-  const auto cfg = config(
-      "{ driver: sqlite, path: " + (dir_ / "p.db").string() + ", allow_plaintext: true }",
-      "connections:\n  - kind: api\n    name: billing\n    url: http://127.0.0.1:" +
-          std::to_string(upstream.port()) +
-          "/v2/\n    auth:\n      mode: bearer\n      token: \"${BILLING_TOKEN}\"\n");
+  const auto cfg =
+      config("{ driver: sqlite, path: " + (dir_ / "p.db").string() + ", allow_plaintext: true }",
+             "connections:\n  - kind: api\n    name: billing\n    url: http://127.0.0.1:" +
+                 std::to_string(upstream.port()) +
+                 "/v2/\n    auth:\n      mode: bearer\n      token: \"${BILLING_TOKEN}\"\n");
   Child c({tether(), "serve", "--config", cfg}, {"BILLING_TOKEN=billing-token-NEVER-PRINT"});
   const uint16_t port = waitListening(c);
   ASSERT_NE(port, 0) << c.err();
   testing::RawConnection h(port);
-  h.send("GET /api/billing/invoices/42?expand=lines HTTP/1.1\r\nHost: t\r\n"
-         "Authorization: Bearer callers-own-key\r\nConnection: close\r\n\r\n");
+  h.send(
+      "GET /api/billing/invoices/42?expand=lines HTTP/1.1\r\nHost: t\r\n"
+      "Authorization: Bearer callers-own-key\r\nConnection: close\r\n\r\n");
   ASSERT_TRUE(h.readUntilClosed(seconds(10)));
   EXPECT_EQ(testing::statusOf(h.received()), 200) << h.received();
   EXPECT_THAT(h.received(), HasSubstr("from upstream"));

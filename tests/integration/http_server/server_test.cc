@@ -4,10 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <future>
 #include <thread>
-
-#include <boost/json.hpp>
 
 #include "core/log.h"
 #include "support/raw_http.h"
@@ -16,11 +15,11 @@ namespace tether::http {
 namespace {
 
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using tether::testing::bodyOf;
 using tether::testing::RawConnection;
 using tether::testing::statusOf;
-using ::testing::HasSubstr;
-using ::testing::Not;
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -44,7 +43,8 @@ class ServerTest : public ::testing::Test {
 
 TEST_F(ServerTest, ServesRoutesWithParamsAndKeepAlive) {
   router_.add("GET", "/hello/{name}", [](Request& req, Responder r) {
-    r.send(Response::text(200, "hi " + req.param("name") + " q=" + req.queryParam("q").value_or("")));
+    r.send(
+        Response::text(200, "hi " + req.param("name") + " q=" + req.queryParam("q").value_or("")));
   });
   start();
   RawConnection c(port());
@@ -96,8 +96,9 @@ TEST_F(ServerTest, BodyOverTheLimitIs413ByContentLengthAndByChunks) {
     called = true;
     r.send(Response::text(200, ""));
   });
-  router_.add("POST", "/small", [](Request&, Responder r) { r.send(Response::text(200, "")); },
-              RouteOptions{.max_body_bytes = 10});
+  router_.add(
+      "POST", "/small", [](Request&, Responder r) { r.send(Response::text(200, "")); },
+      RouteOptions{.max_body_bytes = 10});
   ServerOptions o;
   o.max_body_bytes = 1024;
   start(o);
@@ -198,9 +199,8 @@ TEST_F(ServerTest, HandlersMayAnswerLaterFromAnotherThread) {
   RawConnection c(port());
   c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
   auto responder = pending.get_future().get();
-  worker_ = std::thread([r = std::move(responder)]() mutable {
-    r.send(Response::json(201, R"({"done":true})"));
-  });
+  worker_ = std::thread(
+      [r = std::move(responder)]() mutable { r.send(Response::json(201, R"({"done":true})")); });
   c.readUntil("true}", milliseconds(2000));
   EXPECT_EQ(statusOf(c.received()), 201);
   EXPECT_EQ(bodyOf(c.received()), R"({"done":true})");
@@ -282,8 +282,9 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {
     c.readUntilClosed(milliseconds(2000));
   }
   // The route pattern, not the raw path, is the label (bounded cardinality).
-  EXPECT_THAT(metrics_.render(),
-              HasSubstr("tether_http_requests_total{route=\"/c/{name}\",method=\"GET\",status=\"204\"} 3"));
+  EXPECT_THAT(
+      metrics_.render(),
+      HasSubstr("tether_http_requests_total{route=\"/c/{name}\",method=\"GET\",status=\"204\"} 3"));
 }
 
 TEST_F(ServerTest, AccessLogsNeverContainSecretHeadersOrParameters) {
@@ -303,10 +304,13 @@ TEST_F(ServerTest, AccessLogsNeverContainSecretHeadersOrParameters) {
       "grant_type=refresh_token&refresh_token=RT-SECRET-1&client_secret=CS-SECRET-2&"
       "code_verifier=CV-SECRET-3&password=PW-SECRET-4&assertion=AS-SECRET-5&id_token=ID-SECRET-6";
   RawConnection c(port());
-  c.send("POST /oauth/callback?code=CODE-SECRET-7&access_token=AT-SECRET-8&state=visible HTTP/1.1\r\n"
-         "Host: t\r\nAuthorization: Bearer AUTH-SECRET-9\r\nProxy-Authorization: Basic PROXY-SECRET-10\r\n"
-         "Cookie: s=COOKIE-SECRET-11\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-         "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  c.send(
+      "POST /oauth/callback?code=CODE-SECRET-7&access_token=AT-SECRET-8&state=visible HTTP/1.1\r\n"
+      "Host: t\r\nAuthorization: Bearer AUTH-SECRET-9\r\nProxy-Authorization: Basic "
+      "PROXY-SECRET-10\r\n"
+      "Cookie: s=COOKIE-SECRET-11\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Connection: close\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
   c.readUntilClosed(milliseconds(2000));
   server_->stop();
   core::log::setSinkForTesting(nullptr);
@@ -330,7 +334,8 @@ TEST_F(ServerTest, BindFailureIsAClearError) {
   Server second(o, router_, nullptr);
   auto st = second.start();
   ASSERT_FALSE(st.ok());
-  EXPECT_THAT(st.error().message, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(port())));
+  EXPECT_THAT(st.error().message,
+              HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(port())));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Token lifecycle scenarios (issue #5): a real mock IdP on loopback, the real outbound
 // client, a real SQLite store, and one simulated clock shared by all of them, so hours of
 // token life pass in milliseconds.
+#include "lifecycle/lifecycle.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,7 +13,6 @@
 
 #include "core/log.h"
 #include "core/random.h"
-#include "lifecycle/lifecycle.h"
 #include "mockidp/mock_idp.h"
 #include "oauth/pkce.h"
 #include "support/faulty_store.h"
@@ -61,7 +62,8 @@ class LifecycleTest : public ::testing::Test {
     auto key = store::SealingKey::fromBytes(core::randomBytes(32));
     std::vector<store::SealingKey> keys;
     keys.push_back(std::move(key).value());
-    so.sealer = std::shared_ptr<const store::Sealer>(store::makeAesGcmSealer(std::move(keys)).value().release());
+    so.sealer = std::shared_ptr<const store::Sealer>(
+        store::makeAesGcmSealer(std::move(keys)).value().release());
     so.clock = &clock_;
     auto opened = store::openStore(std::move(so));
     ASSERT_TRUE(opened.ok()) << opened.error().message;
@@ -347,8 +349,10 @@ TEST_F(LifecycleTest, ThunderingHerdMakesExactlyOneRefresh) {
         source()->acquire(std::string(events::kActorToolCall), [&](const TokenResult& r) {
           {
             std::lock_guard lock(mu);
-            if (r.ok()) tokens.insert(r.token->value);
-            else ++failures;
+            if (r.ok())
+              tokens.insert(r.token->value);
+            else
+              ++failures;
           }
           done.count_down();
         });

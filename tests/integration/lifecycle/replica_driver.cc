@@ -6,12 +6,11 @@
 //   ... --mode crash   one refresh, SIGKILLed right after the IdP answered (before saving);
 //   ... --mode once    one refresh.
 // Prints one line "result ok=<n> errors=<n> last_error=<reason>"; exits 0 when no error.
+#include <boost/json.hpp>
 #include <csignal>
 #include <cstdio>
 #include <map>
 #include <string>
-
-#include <boost/json.hpp>
 
 #include "core/encoding.h"
 #include "core/log.h"
@@ -38,9 +37,9 @@ uint64_t idpRefreshCount(http::HttpClient& http, const std::string& issuer) {
   const auto* obj = v.as_object().if_contains("counters");
   const auto& counters = obj && obj->is_object() ? obj->as_object() : v.as_object();
   const auto* n = counters.if_contains("requests.token.refresh_token");
-  return n && n->is_int64() ? static_cast<uint64_t>(n->as_int64())
+  return n && n->is_int64()    ? static_cast<uint64_t>(n->as_int64())
          : n && n->is_uint64() ? n->as_uint64()
-                                : 0;
+                               : 0;
 }
 
 }  // namespace

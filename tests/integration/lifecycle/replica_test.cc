@@ -41,10 +41,10 @@ class ReplicaTest : public ::testing::Test {
   }
 
   void startIdp(const std::string& rotation) {
-    idp_ = std::make_unique<Child>(std::vector<std::string>{
-        binaryDir() + "/tether-mock-idp", "--port", "0", "--rotation", rotation,
-        "--access-token-lifetime", "1h", "--client", "tether-client:tether-secret",
-        "--log-level", "warn"});
+    idp_ = std::make_unique<Child>(
+        std::vector<std::string>{binaryDir() + "/tether-mock-idp", "--port", "0", "--rotation",
+                                 rotation, "--access-token-lifetime", "1h", "--client",
+                                 "tether-client:tether-secret", "--log-level", "warn"});
     ASSERT_TRUE(idp_->waitForStdout("listening on ", seconds(20))) << idp_->err();
     std::smatch m;
     const std::string out = idp_->out();
@@ -71,7 +71,8 @@ class ReplicaTest : public ::testing::Test {
     auto store = openStore();
     const auto pkce = oauth::generatePkce();
     http::ClientRequest authorize;
-    authorize.url = issuer_ + "/authorize?response_type=code&client_id=tether-client&redirect_uri=" +
+    authorize.url = issuer_ +
+                    "/authorize?response_type=code&client_id=tether-client&redirect_uri=" +
                     core::percentEncode(kRedirect) + "&state=s1&code_challenge=" + pkce.challenge +
                     "&code_challenge_method=S256";
     auto r = http_->send(authorize);
@@ -86,8 +87,8 @@ class ReplicaTest : public ::testing::Test {
     cfg.client_secret = "tether-secret";
     cfg.use_proxy = false;
     oauth::TokenEndpointClient client(*http_, cfg, core::systemClock());
-    auto grant = client.exchangeCode(core::formUrlDecode(m[1].str()).value(), pkce.verifier,
-                                     kRedirect);
+    auto grant =
+        client.exchangeCode(core::formUrlDecode(m[1].str()).value(), pkce.verifier, kRedirect);
     ASSERT_TRUE(grant.ok()) << grant.classification.code;
     store::TokenRecord t;
     t.key = key_;
@@ -105,7 +106,16 @@ class ReplicaTest : public ::testing::Test {
 
   std::vector<std::string> driver(const std::string& mode, const std::string& until = "1") {
     return {binaryDir() + "/tests/integration/lifecycle/lifecycle_replica_driver",
-            "--dsn", dsn_, "--idp", issuer_, "--key", key_hex_, "--mode", mode, "--until", until};
+            "--dsn",
+            dsn_,
+            "--idp",
+            issuer_,
+            "--key",
+            key_hex_,
+            "--mode",
+            mode,
+            "--until",
+            until};
   }
 
   uint64_t counter(const std::string& name) {

@@ -10,13 +10,15 @@ using ::testing::HasSubstr;
 
 TEST(MetricsTest, RendersPrometheusTextFormat) {
   MetricsRegistry r;
-  r.counter("tether_http_requests_total", "HTTP requests", {{"route", "/healthz"}, {"status", "200"}})
+  r.counter("tether_http_requests_total", "HTTP requests",
+            {{"route", "/healthz"}, {"status", "200"}})
       .inc();
-  r.counter("tether_http_requests_total", "HTTP requests", {{"route", "/healthz"}, {"status", "200"}})
+  r.counter("tether_http_requests_total", "HTTP requests",
+            {{"route", "/healthz"}, {"status", "200"}})
       .inc(2);
   r.gauge("tether_up", "Up").set(1);
-  auto& h = r.histogram("tether_http_request_duration_seconds", "Latency", {{"route", "/x"}},
-                        {0.1, 1});
+  auto& h =
+      r.histogram("tether_http_request_duration_seconds", "Latency", {{"route", "/x"}}, {0.1, 1});
   h.observe(0.05);
   h.observe(0.5);
   h.observe(5);
@@ -24,9 +26,12 @@ TEST(MetricsTest, RendersPrometheusTextFormat) {
   EXPECT_THAT(text, HasSubstr("# TYPE tether_http_requests_total counter\n"));
   EXPECT_THAT(text, HasSubstr("tether_http_requests_total{route=\"/healthz\",status=\"200\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("tether_up 1\n"));
-  EXPECT_THAT(text, HasSubstr("tether_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.1\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("tether_http_request_duration_seconds_bucket{route=\"/x\",le=\"1\"} 2\n"));
-  EXPECT_THAT(text, HasSubstr("tether_http_request_duration_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n"));
+  EXPECT_THAT(
+      text, HasSubstr("tether_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.1\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("tether_http_request_duration_seconds_bucket{route=\"/x\",le=\"1\"} 2\n"));
+  EXPECT_THAT(
+      text, HasSubstr("tether_http_request_duration_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("tether_http_request_duration_seconds_count{route=\"/x\"} 3\n"));
 }
 

@@ -17,8 +17,8 @@ TEST(RedactTest, FormBodyOfATokenRequest) {
       "redirect_uri=https%3A%2F%2Fgw%2Fcb&refresh_token=tGzv3JOkF0XG5Qx2TlKWIA&password=hunter22&"
       "assertion=eyJhbGciOi.x.y";
   const std::string out = redactText(body);
-  for (const char* secret : {"SplxlOBeZQQYbYS6WxSbIA", "dBjftJeZ4CVP", "s3cr3t", "tGzv3JOkF0XG5Qx2TlKWIA",
-                             "hunter22", "eyJhbGciOi"}) {
+  for (const char* secret : {"SplxlOBeZQQYbYS6WxSbIA", "dBjftJeZ4CVP", "s3cr3t",
+                             "tGzv3JOkF0XG5Qx2TlKWIA", "hunter22", "eyJhbGciOi"}) {
     EXPECT_THAT(out, Not(HasSubstr(secret))) << secret;
   }
   EXPECT_THAT(out, HasSubstr("grant_type=authorization_code"));
@@ -26,7 +26,8 @@ TEST(RedactTest, FormBodyOfATokenRequest) {
 }
 
 TEST(RedactTest, CallbackQueryString) {
-  const std::string out = redactText("GET /oauth/callback?code=abc123xyz&state=st4te&iss=https://idp");
+  const std::string out =
+      redactText("GET /oauth/callback?code=abc123xyz&state=st4te&iss=https://idp");
   EXPECT_THAT(out, Not(HasSubstr("abc123xyz")));
   EXPECT_THAT(out, HasSubstr("state=st4te"));
 }

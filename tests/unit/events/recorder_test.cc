@@ -22,7 +22,8 @@ class MemoryEvents final : public store::EventStore {
     events.push_back(e);
     return static_cast<int64_t>(events.size());
   }
-  core::Result<std::vector<store::AuthEvent>> recentEvents(const store::ConnectionKey&, int) override {
+  core::Result<std::vector<store::AuthEvent>> recentEvents(const store::ConnectionKey&,
+                                                           int) override {
     return events;
   }
   core::Result<std::vector<store::AuthEvent>> latestEventPerConnection() override { return events; }
@@ -30,8 +31,12 @@ class MemoryEvents final : public store::EventStore {
 };
 
 Fact fact(Detail d) {
-  return Fact{store::EventType::kRefreshFailedRevoked, {"mcp", "demo"}, std::string(kActorBackground),
-              "idp.example.com", "corr-1", std::move(d)};
+  return Fact{store::EventType::kRefreshFailedRevoked,
+              {"mcp", "demo"},
+              std::string(kActorBackground),
+              "idp.example.com",
+              "corr-1",
+              std::move(d)};
 }
 
 TEST(RecorderTest, IdpStringsAreSanitizedAndDetailsAreValidJson) {
@@ -100,7 +105,9 @@ TEST(RecorderTest, RefreshAttemptsAreCountedByClass) {
                               "outcome=\"succeeded\",class=\"success\"} 1"));
   EXPECT_THAT(text, HasSubstr("tether_oauth_refresh_total{kind=\"api\",name=\"billing\","
                               "outcome=\"failed\",class=\"transient\"} 1"));
-  EXPECT_THAT(text, HasSubstr("tether_oauth_refresh_duration_seconds_count{kind=\"api\",name=\"billing\"} 2"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("tether_oauth_refresh_duration_seconds_count{kind=\"api\",name=\"billing\"} 2"));
 }
 
 }  // namespace

@@ -537,8 +537,7 @@ TEST(ProxyTest, DisallowedOriginIs403AndClientKeysAreEnforced) {
                 .status,
             401);
   // Without a key nobody learns which connections exist.
-  EXPECT_EQ(fetch(gw.port(), "POST", "/mcp/unknown", kMcpPostHeaders, jsonrpc(1, "x")).status,
-            401);
+  EXPECT_EQ(fetch(gw.port(), "POST", "/mcp/unknown", kMcpPostHeaders, jsonrpc(1, "x")).status, 401);
   EXPECT_EQ(upstream.requests().size(), 1u);
   // The accepted client key stayed with the gateway.
   EXPECT_EQ(upstream.requests()[0].header("Authorization"), "Bearer upstream-secret");
