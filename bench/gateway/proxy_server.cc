@@ -8,6 +8,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "app/services.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -55,17 +56,7 @@ int main(int argc, char** argv) {
     r.send(http::Response::text(200, metrics.render()));
   });
 
-  http::ServerOptions options;
-  options.host = cfg.listen.host;
-  options.port = cfg.listen.port;
-  options.io_threads = static_cast<size_t>(cfg.server.io_threads);
-  options.max_header_bytes = cfg.server.max_header_bytes;
-  options.max_body_bytes = cfg.server.max_body_bytes;
-  options.read_timeout = cfg.server.read_timeout;
-  options.idle_timeout = cfg.server.idle_timeout;
-  options.write_timeout = cfg.server.write_timeout;
-  options.drain_timeout = cfg.server.drain_timeout;
-  http::Server server(options, router, &metrics);
+  http::Server server(app::serverOptions(cfg), router, &metrics);
   if (auto st = server.start(); !st.ok()) {
     std::cerr << "gateway-proxy-server: " << st.error().message << "\n";
     return 1;

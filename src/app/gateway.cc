@@ -47,17 +47,7 @@ class Gateway::Impl {
     if (!proxy.ok()) return std::move(proxy).takeError();
     proxy_ = std::move(proxy).value();
     proxy_->registerRoutes(router_);
-    http::ServerOptions options;
-    options.host = config_.listen.host;
-    options.port = config_.listen.port;
-    options.io_threads = static_cast<size_t>(config_.server.io_threads);
-    options.max_header_bytes = config_.server.max_header_bytes;
-    options.max_body_bytes = config_.server.max_body_bytes;
-    options.read_timeout = config_.server.read_timeout;
-    options.idle_timeout = config_.server.idle_timeout;
-    options.write_timeout = config_.server.write_timeout;
-    options.drain_timeout = config_.server.drain_timeout;
-    server_ = std::make_unique<http::Server>(options, router_, &metrics_);
+    server_ = std::make_unique<http::Server>(serverOptions(config_), router_, &metrics_);
     auto st = server_->start();
     if (!st.ok()) return st;
     core::log::info("listening", {{"address", config_.listen.host + ":" + std::to_string(port())},

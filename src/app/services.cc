@@ -74,6 +74,20 @@ store::StoreOptions storeOptions(const config::Config& config,
   return o;
 }
 
+http::ServerOptions serverOptions(const config::Config& config) {
+  http::ServerOptions options;
+  options.host = config.listen.host;
+  options.port = config.listen.port;
+  options.io_threads = static_cast<size_t>(config.server.io_threads);
+  options.max_header_bytes = config.server.max_header_bytes;
+  options.max_body_bytes = config.server.max_body_bytes;
+  options.read_timeout = config.server.read_timeout;
+  options.idle_timeout = config.server.idle_timeout;
+  options.write_timeout = config.server.write_timeout;
+  options.drain_timeout = config.server.drain_timeout;
+  return options;
+}
+
 std::vector<store::ConnectionInfo> connectionInfos(const config::Config& config) {
   std::vector<store::ConnectionInfo> out;
   for (const auto& c : config.connections) {

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "core/result.h"
+#include "http/server.h"
 #include "lifecycle/token_source.h"
 #include "store/store.h"
 
@@ -21,6 +22,9 @@ core::Result<std::shared_ptr<const store::Sealer>> makeSealer(const config::Conf
 store::StoreOptions storeOptions(const config::Config& config,
                                  std::shared_ptr<const store::Sealer> sealer,
                                  const core::Clock* clock, int connect_attempts);
+
+/// The HTTP server's listen address, limits and timeouts from `listen` and `server`.
+http::ServerOptions serverOptions(const config::Config& config);
 
 /// The registry rows for every configured connection.
 std::vector<store::ConnectionInfo> connectionInfos(const config::Config& config);

@@ -332,14 +332,7 @@ void TokenSource::onConnected() {
     cache_.reset();
     meta_.reset();
     invalidated_ = false;
-    state_ = ConnectionState::kConnected;
-    reason_.clear();
-    last_error_code_.clear();
-    failures_ = 0;
-    first_failure_at_.reset();
-    next_attempt_at_.reset();
-    suppressed_transient_ = 0;
-    last_transient_event_at_.reset();
+    markConnected();
   }
   auto row = deps_.store->getToken(spec_.key);
   std::optional<TimePoint> due;
@@ -504,6 +497,18 @@ TokenResult TokenSource::refreshLocked(Mode mode, const std::string& actor,
                    duration_ms, actor, correlation);
 }
 
+void TokenSource::markConnected() {
+  state_ = ConnectionState::kConnected;
+  reason_.clear();
+  last_error_code_.clear();
+  failures_ = 0;
+  first_failure_at_.reset();
+  next_attempt_at_.reset();
+  revoked_at_.reset();
+  last_transient_event_at_.reset();
+  suppressed_transient_ = 0;
+}
+
 TokenResult TokenSource::adopt(const store::TokenRecord& record) {
   std::lock_guard lock(mu_);
   const bool newer = !meta_ || meta_->version != record.version;
@@ -512,12 +517,7 @@ TokenResult TokenSource::adopt(const store::TokenRecord& record) {
   invalidated_ = false;
   if (state_ == ConnectionState::kNeedsReauth || state_ == ConnectionState::kNotConnected ||
       (state_ == ConnectionState::kRefreshFailing && newer)) {
-    state_ = ConnectionState::kConnected;
-    reason_.clear();
-    last_error_code_.clear();
-    failures_ = 0;
-    first_failure_at_.reset();
-    next_attempt_at_.reset();
+    markConnected();
   }
   return TokenResult{cache_, std::nullopt};
 }
@@ -550,15 +550,7 @@ TokenResult TokenSource::persistRefreshed(const store::TokenRecord& before,
       cache_ = makeAccess(after);
       invalidated_ = false;
       pending_.reset();
-      state_ = ConnectionState::kConnected;
-      reason_.clear();
-      last_error_code_.clear();
-      failures_ = 0;
-      first_failure_at_.reset();
-      next_attempt_at_.reset();
-      revoked_at_.reset();
-      last_transient_event_at_.reset();
-      suppressed_transient_ = 0;
+      markConnected();
     }
     if (recovered) detail.reason = "recovered";
     writeState(computeNextDue(after));

@@ -128,6 +128,8 @@ class TokenSource : public TokenProvider, public std::enable_shared_from_this<To
   TokenResult refreshLocked(Mode mode, const std::string& actor, const std::string& correlation,
                             int depth);
   TokenResult adopt(const store::TokenRecord& record);
+  /// Healthy again: clears failure, backoff and revocation state (call with mu_ held).
+  void markConnected();
   TokenResult persistRefreshed(const store::TokenRecord& before, store::TokenRecord after,
                                int64_t expected_version, const oauth::GrantResult& grant,
                                double duration_ms, const std::string& actor,
