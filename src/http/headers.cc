@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/encoding.h"
+#include "core/form.h"
 
 namespace tether::http {
 
@@ -25,30 +26,13 @@ void removeHeader(Headers& headers, std::string_view name) {
 }
 
 std::vector<std::pair<std::string, std::string>> parseForm(std::string_view text) {
-  std::vector<std::pair<std::string, std::string>> out;
-  while (!text.empty()) {
-    const size_t amp = text.find('&');
-    const std::string_view part = text.substr(0, amp);
-    text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
-    if (part.empty()) continue;
-    const size_t eq = part.find('=');
-    const std::string_view k = part.substr(0, eq);
-    const std::string_view v =
-        eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
-    auto dk = core::formUrlDecode(k);
-    auto dv = core::formUrlDecode(v);
-    out.emplace_back(dk.ok() ? std::move(dk).value() : std::string(k),
-                     dv.ok() ? std::move(dv).value() : std::string(v));
-  }
-  return out;
+  return core::parseForm(text);
 }
 
 std::optional<std::string> formValue(const std::vector<std::pair<std::string, std::string>>& form,
                                      std::string_view key) {
-  for (const auto& [k, v] : form) {
-    if (k == key) return v;
-  }
-  return std::nullopt;
+  const auto v = core::findFormValue(form, key);
+  return v ? std::optional<std::string>(*v) : std::nullopt;
 }
 
 }  // namespace tether::http

@@ -25,7 +25,8 @@ void setHeader(Headers& headers, std::string_view name, std::string_view value);
 /// Removes every `name` header.
 void removeHeader(Headers& headers, std::string_view name);
 
-/// Parses `a=1&b=two+words` (form or query) into pairs; malformed escapes keep the raw text.
+/// Parses `a=1&b=two+words` (form or query) into pairs (core::parseForm: at most
+/// core::kMaxFormPairs pairs; malformed escapes keep the raw text).
 std::vector<std::pair<std::string, std::string>> parseForm(std::string_view text);
 
 /// First value of `key` in a parsed form.

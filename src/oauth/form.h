@@ -1,26 +1,21 @@
 #pragma once
-/// application/x-www-form-urlencoded bodies for the oauth module: building request bodies
-/// and parsing (hostile) IdP bodies. Thread-safe (pure).
+/// Form bodies for the oauth module: building request bodies and parsing (hostile) IdP
+/// bodies, with the one bounded form codec in core. Thread-safe (pure).
 
 #include <cstddef>
-#include <optional>
-#include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
+
+#include "core/form.h"
 
 namespace tether::oauth {
 
-using FormPairs = std::vector<std::pair<std::string, std::string>>;
+using core::encodeForm;
+using core::findFormValue;
+using core::FormPairs;
 
-/// `k1=v1&k2=v2` with each name and value form-urlencoded.
-std::string encodeForm(const FormPairs& pairs);
-
-/// Parses a form body. At most `max_pairs` pairs are kept; a malformed escape keeps the
-/// raw text of that component.
-FormPairs parseFormBody(std::string_view body, size_t max_pairs = 256);
-
-/// First value of `key` in `pairs`.
-std::optional<std::string_view> findFormValue(const FormPairs& pairs, std::string_view key);
+/// Parses an IdP's form body, keeping at most `max_pairs` pairs.
+inline FormPairs parseFormBody(std::string_view body, size_t max_pairs = core::kMaxFormPairs) {
+  return core::parseForm(body, max_pairs);
+}
 
 }  // namespace tether::oauth

@@ -1,21 +1,21 @@
-#include "oauth/form.h"
+#include "core/form.h"
 
 #include "core/encoding.h"
 
-namespace tether::oauth {
+namespace tether::core {
 
 std::string encodeForm(const FormPairs& pairs) {
   std::string out;
   for (const auto& [k, v] : pairs) {
     if (!out.empty()) out += '&';
-    out += core::formUrlEncode(k);
+    out += formUrlEncode(k);
     out += '=';
-    out += core::formUrlEncode(v);
+    out += formUrlEncode(v);
   }
   return out;
 }
 
-FormPairs parseFormBody(std::string_view body, size_t max_pairs) {
+FormPairs parseForm(std::string_view body, size_t max_pairs) {
   FormPairs out;
   while (!body.empty() && out.size() < max_pairs) {
     const size_t amp = body.find('&');
@@ -26,8 +26,8 @@ FormPairs parseFormBody(std::string_view body, size_t max_pairs) {
     const std::string_view k = part.substr(0, eq);
     const std::string_view v =
         eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
-    auto dk = core::formUrlDecode(k);
-    auto dv = core::formUrlDecode(v);
+    auto dk = formUrlDecode(k);
+    auto dv = formUrlDecode(v);
     out.emplace_back(dk.ok() ? std::move(dk).value() : std::string(k),
                      dv.ok() ? std::move(dv).value() : std::string(v));
   }
@@ -41,4 +41,4 @@ std::optional<std::string_view> findFormValue(const FormPairs& pairs, std::strin
   return std::nullopt;
 }
 
-}  // namespace tether::oauth
+}  // namespace tether::core
