@@ -20,7 +20,7 @@ for b in "$build"/bench/*_bench; do
 done
 
 echo
-echo "== Token lifecycle at scale (100,000 connections, mock IdP in its own process)"
+echo "== Token lifecycle at scale (${SCALE_CONNECTIONS:-100000} connections, mock IdP in its own process)"
 "$build/bench/lifecycle_scale" --connections "${SCALE_CONNECTIONS:-100000}" --seconds 60 \
   | tee "$out/lifecycle-scale.txt"
 
