@@ -545,3 +545,26 @@ TEST_F(LifecycleTest, ClientCredentialsAreRenewedAndNeverNeedReauth) {
 
 }  // namespace
 }  // namespace tether::lifecycle
+
+namespace tether::lifecycle {
+namespace {
+
+// The keeper's daily job deletes auth events older than the retention (90 days by default).
+TEST_F(LifecycleTest, KeeperPrunesEventsPastRetention) {
+  startIdp(plainIdp());
+  openStore();
+  startLifecycle();
+  connect();  // connect_completed, now
+  lifecycle_->keeper().tick();
+  ASSERT_EQ(countEvents(EventType::kConnectCompleted), 1);
+  clock_.advance(std::chrono::hours(24 * 89));
+  lifecycle_->keeper().tick();
+  EXPECT_EQ(countEvents(EventType::kConnectCompleted), 1);  // 89 days: kept
+  clock_.advance(std::chrono::hours(24 * 2));
+  lifecycle_->keeper().tick();
+  EXPECT_EQ(countEvents(EventType::kConnectCompleted), 0);  // 91 days: pruned
+  EXPECT_GE(countEvents(EventType::kRefreshSucceeded), 1);  // newer history stays
+}
+
+}  // namespace
+}  // namespace tether::lifecycle
