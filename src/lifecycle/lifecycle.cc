@@ -63,9 +63,7 @@ std::vector<std::shared_ptr<TokenSource>> Lifecycle::sources() const {
 
 void Lifecycle::start(bool run_keeper) {
   for (auto& [key, s] : sources_) {
-    s->loadState();
-    auto state = store_.getState(key);
-    if (state.ok() && state.value() && state.value()->next_due_at) continue;
+    if (s->loadState()) continue;
     // Unscheduled (first start, or a connection made before the keeper knew it): look
     // at it in the first tick.
     (void)store_.setNextDue(key, core::TimePoint{});

@@ -83,11 +83,11 @@ double TokenSource::randomUnit() {
 // ---------------------------------------------------------------------------------------
 // State
 
-void TokenSource::loadState() {
+bool TokenSource::loadState() {
   auto st = deps_.store->getState(spec_.key);
   std::lock_guard lock(mu_);
   state_loaded_ = true;
-  if (!st.ok() || !st.value()) return;
+  if (!st.ok() || !st.value()) return false;
   const auto& s = *st.value();
   state_ = s.state;
   reason_ = s.reason;
@@ -96,6 +96,7 @@ void TokenSource::loadState() {
   first_failure_at_ = s.first_failure_at;
   next_attempt_at_ = s.next_attempt_at;
   revoked_at_ = s.revoked_at;
+  return s.next_due_at.has_value();
 }
 
 void TokenSource::writeState(std::optional<TimePoint> next_due) {
@@ -269,20 +270,15 @@ void TokenSource::keeperRefresh() {
   TokenResult result;
   bool ran = false;
   const TimePoint now = deps_.clock->now();
+  if (!state_loaded_) loadState();
   bool skip = false;
   {
+    // Nothing to do for a connection that needs a human, or one still backing off (unless
+    // a rotated token waits to be written).
     std::lock_guard lock(mu_);
-    if (state_ == ConnectionState::kNeedsReauth) skip = true;
-    if (state_ == ConnectionState::kRefreshFailing && next_attempt_at_ && now < *next_attempt_at_ &&
-        !pending_) {
-      skip = true;
-    }
-  }
-  if (!state_loaded_) {
-    loadState();
-    std::lock_guard lock(mu_);
-    skip = state_ == ConnectionState::kNeedsReauth || (state_ == ConnectionState::kRefreshFailing &&
-                                                       next_attempt_at_ && now < *next_attempt_at_);
+    skip = state_ == ConnectionState::kNeedsReauth ||
+           (state_ == ConnectionState::kRefreshFailing && next_attempt_at_ &&
+            now < *next_attempt_at_ && !pending_);
   }
   if (!skip) {
     result = runRefresh(Mode::kKeeper, std::string(events::kActorBackground));

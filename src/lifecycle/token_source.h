@@ -89,8 +89,9 @@ class TokenSource : public TokenProvider, public std::enable_shared_from_this<To
   const ConnectionSpec& spec() const { return spec_; }
 
   /// Loads the state row (failure count, backoff, needs_reauth) so a restart continues
-  /// where the last process stopped. Blocking.
-  void loadState();
+  /// where the last process stopped. Returns true when the row has a next-due time (the
+  /// keeper will see the connection). Blocking.
+  bool loadState();
 
   /// A valid access token, async. `done` runs inline when cached, else on the pool.
   void acquire(std::string actor, TokenCallback done) override;
