@@ -97,8 +97,8 @@ Status checkText(std::string_view field, std::string_view value, size_t max = kM
 std::string tokenAad(const ConnectionKey& key, std::string_view column) {
   return sealingAad("tokens", {key.kind, key.name}, column);
 }
-std::string flowAad(std::string_view state_hash) {
-  return sealingAad("pending_flows", {state_hash}, "pkce_verifier");
+std::string flowAad(std::string_view state_hash, std::string_view column = "pkce_verifier") {
+  return sealingAad("pending_flows", {state_hash}, column);
 }
 std::string clientAad(std::string_view issuer, std::string_view column) {
   return sealingAad("oauth_clients", {issuer}, column);
@@ -118,7 +118,12 @@ constexpr std::string_view kEventColumns =
 
 constexpr std::string_view kFlowColumns =
     "kind, name, pkce_verifier, return_url, started_by, issuer, correlation_id, created_at, "
-    "expires_at";
+    "expires_at, client_id, authorization_url";
+constexpr size_t kFlowColumnCount = 11;
+
+constexpr std::string_view kEndpointColumns =
+    "issuer, authorization_endpoint, token_endpoint, registration_endpoint, scopes, resource, "
+    "iss_parameter_supported, updated_at";
 
 class SqlStore final : public Store {
  public:
@@ -187,16 +192,22 @@ class SqlStore final : public Store {
         if (!upd.ok()) return std::move(upd).takeError();
       }
 
-      auto flows = s.query("SELECT state_hash, pkce_verifier FROM pending_flows");
+      auto flows =
+          s.query("SELECT state_hash, pkce_verifier, authorization_url FROM pending_flows");
       if (!flows.ok()) return std::move(flows).takeError();
       for (const auto& row : flows->rows) {
         const std::string hash = row[0].asText();
         auto verifier = reseal(row[1].optText(), flowAad(hash),
                                "pending_flows.pkce_verifier of a pending flow");
         if (!verifier.ok()) return std::move(verifier).takeError();
-        if (*verifier == row[1].optText()) continue;
-        auto upd = s.query("UPDATE pending_flows SET pkce_verifier = $2 WHERE state_hash = $1",
-                           {Param::text(hash), Param::optText(*verifier)});
+        auto url = reseal(row[2].optText(), flowAad(hash, "authorization_url"),
+                          "pending_flows.authorization_url of a pending flow");
+        if (!url.ok()) return std::move(url).takeError();
+        if (*verifier == row[1].optText() && *url == row[2].optText()) continue;
+        auto upd = s.query(
+            "UPDATE pending_flows SET pkce_verifier = $2, authorization_url = $3 WHERE "
+            "state_hash = $1",
+            {Param::text(hash), Param::optText(*verifier), Param::optText(*url)});
         if (!upd.ok()) return std::move(upd).takeError();
       }
 
@@ -665,7 +676,9 @@ class SqlStore final : public Store {
          {std::pair<std::string_view, std::string_view>{"return_url", flow.return_url},
           {"started_by", flow.started_by},
           {"issuer", flow.issuer},
-          {"correlation_id", flow.correlation_id}}) {
+          {"correlation_id", flow.correlation_id},
+          {"client_id", flow.client_id},
+          {"authorization_url", flow.authorization_url}}) {
       if (auto st = checkText(field, value); !st.ok())
         return withContext(st.error(), op, key.str());
     }
@@ -678,6 +691,12 @@ class SqlStore final : public Store {
     const std::string hash = sha256Hex(flow.state);
     auto verifier = sealer_->seal(flow.pkce_verifier, flowAad(hash));
     if (!verifier.ok()) return withContext(verifier.error(), op, key.str());
+    std::optional<std::string> auth_url;
+    if (!flow.authorization_url.empty()) {
+      auto sealed = sealer_->seal(flow.authorization_url, flowAad(hash, "authorization_url"));
+      if (!sealed.ok()) return withContext(sealed.error(), op, key.str());
+      auth_url = std::move(sealed).value();
+    }
 
     // Two attempts: on PostgreSQL a concurrent creator may win the unique index between
     // our read and our insert; the second attempt then returns its flow.
@@ -693,18 +712,19 @@ class SqlStore final : public Store {
         if (!existing.ok()) return std::move(existing).takeError();
         if (!existing->rows.empty()) {
           const auto& row = existing->rows[0];
-          auto found = flowFromRow(row, row[9].asText());
+          auto found = flowFromRow(row, row[kFlowColumnCount].asText());
           if (!found.ok()) return std::move(found).takeError();
           return CreateFlowResult{false, std::move(found).value()};
         }
         auto ins = s.query(
             "INSERT INTO pending_flows (state_hash, kind, name, pkce_verifier, return_url, "
-            "started_by, issuer, correlation_id, created_at, expires_at) VALUES ($1, $2, $3, "
-            "$4, $5, $6, $7, $8, $9, $10)",
+            "started_by, issuer, correlation_id, created_at, expires_at, client_id, "
+            "authorization_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             {Param::text(hash), Param::text(key.kind), Param::text(key.name),
              Param::text(*verifier), Param::text(flow.return_url), Param::text(flow.started_by),
              Param::text(flow.issuer), Param::text(flow.correlation_id), Param::integer(now),
-             Param::integer(toMs(flow.expires_at))});
+             Param::integer(toMs(flow.expires_at)), Param::text(flow.client_id),
+             Param::optText(auth_url)});
         if (!ins.ok()) return std::move(ins).takeError();
         PendingFlow created = flow;
         created.created_at = fromMs(now);
@@ -842,6 +862,66 @@ class SqlStore final : public Store {
     auto r = (*lease)->query("DELETE FROM oauth_clients WHERE issuer = $1", {Param::text(issuer)});
     if (!r.ok()) return withContext(r.error(), "delete OAuth client", issuer);
     return r->affected > 0;
+  }
+
+  Status putEndpoints(const OAuthEndpoints& e) override {
+    constexpr std::string_view op = "put OAuth endpoints";
+    if (auto st = checkKey(e.key); !st.ok()) return withContext(st.error(), op, "");
+    if (e.token_endpoint.empty()) {
+      return Error(Errc::kInvalidArgument,
+                   fmt::format("store: {} {}: token_endpoint is required", op, e.key.str()));
+    }
+    for (auto [field, value] : {std::pair<std::string_view, std::string_view>{"issuer", e.issuer},
+                                {"authorization_endpoint", e.authorization_endpoint},
+                                {"token_endpoint", e.token_endpoint},
+                                {"registration_endpoint", e.registration_endpoint},
+                                {"scopes", e.scopes},
+                                {"resource", e.resource}}) {
+      if (auto st = checkText(field, value); !st.ok()) {
+        return withContext(st.error(), op, e.key.str());
+      }
+    }
+    auto lease = backend_->writer();
+    if (!lease.ok()) return withContext(lease.error(), op, e.key.str());
+    auto r = (*lease)->query(
+        "INSERT INTO oauth_endpoints (kind, name, issuer, authorization_endpoint, "
+        "token_endpoint, registration_endpoint, scopes, resource, iss_parameter_supported, "
+        "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (kind, name) "
+        "DO UPDATE SET issuer = excluded.issuer, authorization_endpoint = "
+        "excluded.authorization_endpoint, token_endpoint = excluded.token_endpoint, "
+        "registration_endpoint = excluded.registration_endpoint, scopes = excluded.scopes, "
+        "resource = excluded.resource, iss_parameter_supported = "
+        "excluded.iss_parameter_supported, updated_at = excluded.updated_at",
+        {Param::text(e.key.kind), Param::text(e.key.name), Param::text(e.issuer),
+         Param::text(e.authorization_endpoint), Param::text(e.token_endpoint),
+         Param::text(e.registration_endpoint), Param::text(e.scopes), Param::text(e.resource),
+         Param::integer(e.iss_parameter_supported ? 1 : 0), Param::integer(toMs(clock_.now()))});
+    if (!r.ok()) return withContext(r.error(), op, e.key.str());
+    return core::okStatus();
+  }
+
+  Result<std::optional<OAuthEndpoints>> getEndpoints(const ConnectionKey& key) override {
+    constexpr std::string_view op = "get OAuth endpoints";
+    if (auto st = checkKey(key); !st.ok()) return withContext(st.error(), op, "");
+    auto lease = backend_->reader();
+    if (!lease.ok()) return withContext(lease.error(), op, key.str());
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM oauth_endpoints WHERE kind = $1 AND name = $2", kEndpointColumns);
+    auto r = (*lease)->query(sql, {Param::text(key.kind), Param::text(key.name)});
+    if (!r.ok()) return withContext(r.error(), op, key.str());
+    if (r->rows.empty()) return std::optional<OAuthEndpoints>();
+    const auto& row = r->rows[0];
+    OAuthEndpoints e;
+    e.key = key;
+    e.issuer = row[0].asText();
+    e.authorization_endpoint = row[1].asText();
+    e.token_endpoint = row[2].asText();
+    e.registration_endpoint = row[3].asText();
+    e.scopes = row[4].asText();
+    e.resource = row[5].asText();
+    e.iss_parameter_supported = row[6].asInt() != 0;
+    e.updated_at = fromMs(row[7].asInt());
+    return std::optional<OAuthEndpoints>(std::move(e));
   }
 
   // ---- ConnectionRegistry ------------------------------------------------------------
@@ -1039,6 +1119,13 @@ class SqlStore final : public Store {
     f.correlation_id = row[6].asText();
     f.created_at = fromMs(row[7].asInt());
     f.expires_at = fromMs(row[8].asInt());
+    f.client_id = row[9].asText();
+    if (!row[10].isNull()) {
+      auto url = openValue(row[10].asText(), flowAad(state_hash, "authorization_url"),
+                           "pending_flows.authorization_url of " + f.key.str());
+      if (!url.ok()) return std::move(url).takeError();
+      f.authorization_url = std::move(url).value();
+    }
     return f;
   }
 

@@ -169,7 +169,7 @@ class FlowStore {
   virtual core::Result<bool> cancelPendingFlow(const ConnectionKey& key) = 0;
 };
 
-/// OAuth clients registered per issuer.
+/// OAuth clients registered per issuer, and the endpoints each connection resolved.
 class ClientStore {
  public:
   virtual ~ClientStore() = default;
@@ -177,6 +177,10 @@ class ClientStore {
   virtual core::Status putClient(const OAuthClient& client) = 0;
   virtual core::Result<std::optional<OAuthClient>> getClient(std::string_view issuer) = 0;
   virtual core::Result<bool> deleteClient(std::string_view issuer) = 0;
+
+  /// Creates or replaces the resolved endpoints of `endpoints.key`.
+  virtual core::Status putEndpoints(const OAuthEndpoints& endpoints) = 0;
+  virtual core::Result<std::optional<OAuthEndpoints>> getEndpoints(const ConnectionKey& key) = 0;
 };
 
 /// The registry of configured connections and the bulk health view over it.

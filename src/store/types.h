@@ -122,7 +122,9 @@ struct PendingFlow {
   std::string started_by;
   std::string issuer;
   std::string correlation_id;
-  TimePoint created_at{};  // set by the store
+  std::string client_id;          // the client the authorization URL was built for
+  std::string authorization_url;  // sealed at rest (it carries the state)
+  TimePoint created_at{};         // set by the store
   TimePoint expires_at{};
 };
 
@@ -141,6 +143,21 @@ struct OAuthClient {
   std::optional<std::string> registration_json;  // sealed at rest (holds the access token)
   TimePoint created_at{};                        // set by the store
   TimePoint updated_at{};                        // set by the store
+};
+
+/// A connection's OAuth endpoints as the connect flow resolved them (configured, or found
+/// by discovery), so the lifecycle can refresh after a restart without discovering again.
+/// No secrets.
+struct OAuthEndpoints {
+  ConnectionKey key;
+  std::string issuer;
+  std::string authorization_endpoint;
+  std::string token_endpoint;
+  std::string registration_endpoint;     // empty when the IdP has none
+  std::string scopes;                    // the scopes the flow asked for
+  std::string resource;                  // RFC 8707 resource sent; empty: none
+  bool iss_parameter_supported = false;  // RFC 9207
+  TimePoint updated_at{};                // set by the store
 };
 
 /// Announcement that a connection's token row changed (on any replica).

@@ -103,6 +103,13 @@ class FaultyStore final : public store::Store {
     return inner_.getClient(i);
   }
   core::Result<bool> deleteClient(std::string_view i) override { return inner_.deleteClient(i); }
+  core::Status putEndpoints(const store::OAuthEndpoints& e) override {
+    return inner_.putEndpoints(e);
+  }
+  core::Result<std::optional<store::OAuthEndpoints>> getEndpoints(
+      const store::ConnectionKey& k) override {
+    return inner_.getEndpoints(k);
+  }
   // ConnectionRegistry
   core::Status syncConnections(std::span<const store::ConnectionInfo> c) override {
     return inner_.syncConnections(c);

@@ -254,14 +254,53 @@ CREATE TRIGGER tokens_changed AFTER INSERT OR UPDATE OR DELETE ON tokens
 
 constexpr std::string_view kSqliteV2 = "SELECT 1;";
 
+// Connect flow: the flow remembers its client and its (sealed) authorization URL, so a
+// second start returns the same URL; endpoints found by discovery outlive the process.
+constexpr std::string_view kSqliteV3 = R"sql(
+ALTER TABLE pending_flows ADD COLUMN client_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending_flows ADD COLUMN authorization_url TEXT;
+CREATE TABLE oauth_endpoints (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  authorization_endpoint TEXT NOT NULL,
+  token_endpoint TEXT NOT NULL,
+  registration_endpoint TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  iss_parameter_supported INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::string_view kPostgresV3 = R"sql(
+ALTER TABLE pending_flows ADD COLUMN client_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending_flows ADD COLUMN authorization_url TEXT;
+CREATE TABLE oauth_endpoints (
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  issuer TEXT NOT NULL,
+  authorization_endpoint TEXT NOT NULL,
+  token_endpoint TEXT NOT NULL,
+  registration_endpoint TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  iss_parameter_supported SMALLINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "initial schema", kSqliteV1, kPostgresV1},
     Migration{2, "notify replicas of changes", kSqliteV2, kPostgresV2},
+    Migration{3, "connect flow endpoints", kSqliteV3, kPostgresV3},
 };
 
-constexpr std::array<std::string_view, 9> kTables = {
+constexpr std::array<std::string_view, 10> kTables = {
     "meta",        "counters",    "connections",   "tokens",        "connection_state",
-    "auth_events", "event_heads", "pending_flows", "oauth_clients",
+    "auth_events", "event_heads", "pending_flows", "oauth_clients", "oauth_endpoints",
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -315,18 +315,18 @@ TEST_P(StoreConformanceTest, UnknownEventTypeIsRefusedOnWrite) {
 }
 
 TEST_P(StoreConformanceTest, MigrationsReRunAsANoOp) {
-  EXPECT_EQ(store_->migrationsAppliedAtOpen(), 2);
-  EXPECT_EQ(store_->schemaVersion(), 2);
+  EXPECT_EQ(store_->migrationsAppliedAtOpen(), 3);
+  EXPECT_EQ(store_->schemaVersion(), 3);
   ASSERT_TRUE(store_->putToken(sampleToken(kDemo, "kept", "kept-r", now()), 0).ok());
   store_.reset();
   for (int i = 0; i < 2; ++i) {
     auto again = openOrFail();
     ASSERT_NE(again, nullptr);
     EXPECT_EQ(again->migrationsAppliedAtOpen(), 0);
-    EXPECT_EQ(again->schemaVersion(), 2);
+    EXPECT_EQ(again->schemaVersion(), 3);
     EXPECT_EQ(again->getToken(kDemo).value()->access_token, "kept");
   }
-  EXPECT_EQ(db_->rawQueryOne("SELECT COUNT(*) FROM schema_migrations").value(), "2");
+  EXPECT_EQ(db_->rawQueryOne("SELECT COUNT(*) FROM schema_migrations").value(), "3");
 }
 
 TEST_P(StoreConformanceTest, DatabaseNewerThanTheBinaryIsRefused) {
@@ -359,11 +359,11 @@ TEST_P(StoreConformanceTest, TwoProcessesMigratingOneEmptyDatabaseBothSucceed) {
     ASSERT_GE(rc, 10) << "a migrating process failed";
     applied_total += rc - 10;
   }
-  EXPECT_EQ(applied_total, 2);  // each migration applied exactly once overall
+  EXPECT_EQ(applied_total, 3);  // each migration applied exactly once overall
   auto opened = openStore(empty->options(aesSealer({testKey('k')}), &clock_));
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   EXPECT_EQ((*opened)->migrationsAppliedAtOpen(), 0);
-  EXPECT_EQ(empty->rawQueryOne("SELECT COUNT(*) FROM schema_migrations").value(), "2");
+  EXPECT_EQ(empty->rawQueryOne("SELECT COUNT(*) FROM schema_migrations").value(), "3");
 }
 
 TEST_P(StoreConformanceTest, StateRowRoundTrips) {
@@ -712,6 +712,8 @@ TEST_P(StoreConformanceTest, PendingFlowsAreSingleUse) {
   f.started_by = "admin:alice";
   f.issuer = "https://idp.example.com";
   f.correlation_id = "corr-1";
+  f.client_id = "registered-client";
+  f.authorization_url = "https://idp.example.com/authorize?state=state-abc";
   f.expires_at = now() + minutes(10);
   auto created = store_->createPendingFlow(f);
   ASSERT_TRUE(created.ok()) << created.error().message;
@@ -727,6 +729,9 @@ TEST_P(StoreConformanceTest, PendingFlowsAreSingleUse) {
   EXPECT_EQ(existing->flow.pkce_verifier, "verifier-secret-123");
   EXPECT_EQ(existing->flow.state, "");
   EXPECT_EQ(existing->flow.started_by, "admin:alice");
+  // The first flow's authorization URL comes back, so a second start hands out the same.
+  EXPECT_EQ(existing->flow.authorization_url, f.authorization_url);
+  EXPECT_EQ(existing->flow.client_id, "registered-client");
 
   EXPECT_EQ(store_->takePendingFlow("state-other").error().code, Errc::kNotFound);
   auto taken = store_->takePendingFlow("state-abc");
@@ -815,6 +820,42 @@ TEST_P(StoreConformanceTest, OAuthClientsRoundTripSealed) {
   EXPECT_EQ(got->updated_at, now());
   EXPECT_TRUE(store_->deleteClient(c.issuer).value());
   EXPECT_FALSE(store_->getClient(c.issuer).value().has_value());
+}
+
+TEST_P(StoreConformanceTest, ResolvedEndpointsRoundTripPerConnection) {
+  EXPECT_FALSE(store_->getEndpoints(kDemo).value().has_value());
+  OAuthEndpoints e;
+  e.key = kDemo;
+  e.issuer = "https://idp.example.com/tenant";
+  e.authorization_endpoint = "https://idp.example.com/tenant/authorize";
+  e.token_endpoint = "https://idp.example.com/tenant/token";
+  e.registration_endpoint = "https://idp.example.com/tenant/register";
+  e.scopes = "mcp:tools offline_access";
+  e.resource = "https://mcp.example.com/mcp";
+  e.iss_parameter_supported = true;
+  ASSERT_TRUE(store_->putEndpoints(e).ok());
+  auto got = store_->getEndpoints(kDemo).value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->issuer, e.issuer);
+  EXPECT_EQ(got->authorization_endpoint, e.authorization_endpoint);
+  EXPECT_EQ(got->token_endpoint, e.token_endpoint);
+  EXPECT_EQ(got->registration_endpoint, e.registration_endpoint);
+  EXPECT_EQ(got->scopes, e.scopes);
+  EXPECT_EQ(got->resource, e.resource);
+  EXPECT_TRUE(got->iss_parameter_supported);
+  EXPECT_EQ(got->updated_at, now());
+  EXPECT_FALSE(store_->getEndpoints(kOther).value().has_value());
+  // Replaced as a whole by the next discovery.
+  e.token_endpoint = "https://idp2.example.com/token";
+  e.iss_parameter_supported = false;
+  e.registration_endpoint.clear();
+  ASSERT_TRUE(store_->putEndpoints(e).ok());
+  got = store_->getEndpoints(kDemo).value();
+  EXPECT_EQ(got->token_endpoint, "https://idp2.example.com/token");
+  EXPECT_FALSE(got->iss_parameter_supported);
+  EXPECT_EQ(got->registration_endpoint, "");
+  e.token_endpoint.clear();
+  EXPECT_EQ(store_->putEndpoints(e).error().code, Errc::kInvalidArgument);
 }
 
 TEST_P(StoreConformanceTest, PingAnswersWhileTheDatabaseIsUp) { EXPECT_TRUE(store_->ping().ok()); }

@@ -57,6 +57,7 @@ class StoreSealingTest : public ::testing::TestWithParam<BackendKind> {
     std::string access = "AT-" + core::newId();
     std::string refresh = "RT-" + core::newId();
     std::string verifier = "PKCE-" + core::newId();
+    std::string flow_state = "STATE-" + core::newId();
     std::string client_secret = "CS-" + core::newId();
     std::string registration_token = "RAT-" + core::newId();
     std::string marker = "scope-marker-" + core::newId();  // not secret: stored as is
@@ -70,6 +71,7 @@ class StoreSealingTest : public ::testing::TestWithParam<BackendKind> {
     f.state = "state";
     f.key = {"mcp", "demo"};
     f.pkce_verifier = secrets.verifier;
+    f.authorization_url = "https://idp.example.com/authorize?state=" + secrets.flow_state;
     f.expires_at = clock_.now() + minutes(10);
     ASSERT_TRUE(s.createPendingFlow(f).ok());
     OAuthClient c;
@@ -92,8 +94,9 @@ TEST_P(StoreSealingTest, RawDatabaseHoldsNoSecretBytes) {
   const std::string raw = rawDatabase();
   ASSERT_NE(raw.find(secrets.marker), std::string::npos) << "the search sees stored text";
   EXPECT_NE(raw.find("ts1:" + testKey('a').id() + ":"), std::string::npos);
-  for (const std::string& secret : {secrets.access, secrets.refresh, secrets.verifier,
-                                    secrets.client_secret, secrets.registration_token}) {
+  for (const std::string& secret :
+       {secrets.access, secrets.refresh, secrets.verifier, secrets.flow_state,
+        secrets.client_secret, secrets.registration_token}) {
     EXPECT_EQ(raw.find(secret), std::string::npos) << "found " << secret;
     EXPECT_EQ(raw.find(core::base64UrlEncode(secret)), std::string::npos) << secret;
   }
@@ -181,13 +184,14 @@ TEST_P(StoreSealingTest, KeyRotationResealsEveryRowAndAllStillOpen) {
 
     auto report = (*ring)->rotateKeys();
     ASSERT_TRUE(report.ok()) << report.error().message;
-    // tokens: a 2 + b 1 + c 2 + demo 2, flow 1, client 2, key check 1.
-    EXPECT_EQ(report->values_resealed, 11);
+    // tokens: a 2 + b 1 + c 2 + demo 2, flow 2, client 2, key check 1.
+    EXPECT_EQ(report->values_resealed, 12);
     EXPECT_EQ(report->values_current, 0);
     const std::string old_prefix = "'ts1:" + k1.id() + ":%'";
     for (const char* q :
          {"SELECT COUNT(*) FROM tokens WHERE access_token LIKE {} OR refresh_token LIKE {}",
-          "SELECT COUNT(*) FROM pending_flows WHERE pkce_verifier LIKE {}",
+          "SELECT COUNT(*) FROM pending_flows WHERE pkce_verifier LIKE {} OR "
+          "authorization_url LIKE {}",
           "SELECT COUNT(*) FROM oauth_clients WHERE client_secret LIKE {} OR registration LIKE {}",
           "SELECT COUNT(*) FROM meta WHERE value LIKE {}"}) {
       std::string sql = q;
@@ -198,7 +202,7 @@ TEST_P(StoreSealingTest, KeyRotationResealsEveryRowAndAllStillOpen) {
     auto again = (*ring)->rotateKeys();
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again->values_resealed, 0);
-    EXPECT_EQ(again->values_current, 11);
+    EXPECT_EQ(again->values_current, 12);
   }
   // The new key alone opens everything.
   auto fresh = open(aesSealer({k2}));
