@@ -122,4 +122,17 @@ std::string sanitizeIdpString(std::string_view in, size_t max_bytes) {
   return out;
 }
 
+std::string displayUrl(std::string_view in, size_t max_bytes) {
+  std::string out;
+  for (char c : in) {
+    if (c <= 0x20 || c >= 0x7f) continue;
+    if (out.size() == max_bytes) {
+      out += "...";
+      break;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace tether::oauth

@@ -22,4 +22,10 @@ inline constexpr std::string_view kUrlMarker = "[url]";
 /// Only the first protocol::kMaxSanitizerInputBytes of `in` are looked at.
 std::string sanitizeIdpString(std::string_view in, size_t max_bytes = protocol::kMaxSanitizedBytes);
 
+/// A URL (or any identifier) from a peer, for an operator's error message: only printable
+/// ASCII without spaces is kept (percent-encoded UTF-8 stays encoded), at most `max_bytes`
+/// followed by "..." when cut. Unlike sanitizeIdpString it keeps URLs readable; it is for
+/// messages, never for stored event details.
+std::string displayUrl(std::string_view in, size_t max_bytes = 200);
+
 }  // namespace tether::oauth

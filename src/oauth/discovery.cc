@@ -1,0 +1,360 @@
+#include "oauth/discovery.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "core/encoding.h"
+#include "oauth/error_response.h"
+#include "oauth/sanitize.h"
+#include "oauth/www_authenticate.h"
+
+namespace tether::oauth {
+namespace {
+
+using core::Errc;
+using core::Error;
+
+struct HostInfo {
+  std::string host;  // lower case, IPv6 without brackets
+  bool loopback = false;
+  bool internal = false;  // loopback, private, link-local, unspecified, CGNAT, ULA
+};
+
+std::optional<HostInfo> hostInfo(const boost::urls::url_view& u) {
+  HostInfo h;
+  switch (u.host_type()) {
+    case boost::urls::host_type::ipv4: {
+      const auto a = u.host_ipv4_address();
+      const uint32_t v = a.to_uint();
+      h.host = a.to_string();
+      h.loopback = (v >> 24) == 127;
+      h.internal = h.loopback || (v >> 24) == 10 || (v >> 24) == 0 || (v >> 20) == 0xAC1 ||
+                   (v >> 16) == 0xC0A8 || (v >> 16) == 0xA9FE || (v >> 22) == (100u << 2 | 1u);
+      return h;
+    }
+    case boost::urls::host_type::ipv6: {
+      const auto a = u.host_ipv6_address();
+      h.host = core::toLower(a.to_string());
+      const auto bytes = a.to_bytes();
+      h.loopback = a.is_loopback();
+      const bool unspecified = a.is_unspecified();
+      const bool ula = (bytes[0] & 0xFE) == 0xFC;
+      const bool link_local = bytes[0] == 0xFE && (bytes[1] & 0xC0) == 0x80;
+      bool mapped_internal = false;
+      if (a.is_v4_mapped()) {
+        const uint32_t v = uint32_t(bytes[12]) << 24 | uint32_t(bytes[13]) << 16 |
+                           uint32_t(bytes[14]) << 8 | bytes[15];
+        mapped_internal = true;  // any mapped address is an evasion attempt or internal
+        h.loopback = (v >> 24) == 127;
+      }
+      h.internal = h.loopback || unspecified || ula || link_local || mapped_internal;
+      return h;
+    }
+    case boost::urls::host_type::name: {
+      h.host = core::toLower(u.encoded_host());
+      if (h.host.empty()) return std::nullopt;
+      h.loopback = h.host == "localhost" || h.host.ends_with(".localhost");
+      h.internal = h.loopback;
+      return h;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string joinScopes(const std::vector<std::string>& scopes) {
+  std::string out;
+  for (const auto& s : scopes) {
+    if (s.empty() || s.find(' ') != std::string::npos) continue;
+    if (!out.empty()) out += ' ';
+    out += s;
+  }
+  return out;
+}
+
+std::string statusList(const std::vector<std::pair<std::string, std::string>>& tried) {
+  std::string out;
+  for (const auto& [url, why] : tried) {
+    if (!out.empty()) out += ", ";
+    out += url + " (" + why + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string urlHost(std::string_view url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return {};
+  auto h = hostInfo(*parsed);
+  return h ? h->host : std::string();
+}
+
+core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& policy,
+                               std::string_view what) {
+  const std::string shown = displayUrl(url);
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) {
+    return Error(Errc::kInvalidArgument,
+                 std::string(what) + " \"" + shown + "\" is not an absolute URL");
+  }
+  const auto& u = *parsed;
+  const std::string scheme = core::toLower(u.scheme());
+  auto host = hostInfo(u);
+  if (!host || (scheme != "https" && scheme != "http")) {
+    return Error(Errc::kInvalidArgument,
+                 std::string(what) + " \"" + shown + "\" is not an http(s) URL with a host");
+  }
+  if (u.has_userinfo()) {
+    return Error(Errc::kInvalidArgument,
+                 std::string(what) + " \"" + shown + "\" carries credentials; refusing it");
+  }
+  if (u.has_fragment()) {
+    return Error(Errc::kInvalidArgument,
+                 std::string(what) + " \"" + shown + "\" has a fragment; refusing it");
+  }
+  if (scheme == "http" && !host->loopback) {
+    return Error(Errc::kInvalidArgument, std::string(what) + " \"" + shown +
+                                             "\" uses plain http; only https is allowed (plain "
+                                             "http only on loopback)");
+  }
+  if (contains(policy.own_hosts, host->host)) return core::okStatus();
+  if (!policy.allowed_hosts.empty()) {
+    if (contains(policy.allowed_hosts, host->host)) return core::okStatus();
+    return Error(Errc::kInvalidArgument,
+                 std::string(what) + " \"" + shown + "\" is on host " + host->host +
+                     ", which is not in discovery.allowed_hosts; add it there to allow it");
+  }
+  if (host->internal) {
+    return Error(Errc::kInvalidArgument,
+                 std::string(what) + " \"" + shown + "\" is on host " + host->host +
+                     ", an internal address the connection was not configured with; list it "
+                     "in discovery.allowed_hosts to allow it");
+  }
+  return core::okStatus();
+}
+
+Discovery::Discovery(http::HttpClient& http, DiscoveryOptions options)
+    : http_(http), options_(std::move(options)) {}
+
+core::Result<Discovery::Fetched> Discovery::fetch(http::ClientRequest request,
+                                                  std::string_view what) const {
+  if (auto st = checkDiscoveryUrl(request.url, options_.policy, what); !st.ok()) {
+    return st.error();
+  }
+  request.connect_timeout = options_.connect_timeout;
+  request.total_timeout = options_.total_timeout;
+  request.max_response_bytes = options_.max_document_bytes;
+  request.follow_redirects = false;
+  request.ca_bundle_path = options_.ca_bundle;
+  request.use_proxy = options_.use_proxy;
+  const std::string url = request.url;
+  auto result = http_.send(request);
+  if (!result.ok()) {
+    std::string why;
+    if (result.error == http::TransportError::kTooLarge) {
+      why = "the answer is larger than " + std::to_string(options_.max_document_bytes / 1024) +
+            " KiB";
+    } else if (result.error == http::TransportError::kTimeout) {
+      why = "no answer within " + std::to_string(options_.total_timeout.count()) + " ms";
+    } else {
+      why = std::string(http::transportErrorName(result.error)) + ": " + result.error_message;
+    }
+    return Error(result.error == http::TransportError::kTooLarge ? Errc::kInvalidArgument
+                                                                  : Errc::kUnavailable,
+                 "fetching " + std::string(what) + " " + url + " failed: " + why);
+  }
+  return Fetched{result.response.status, std::move(result.response.body),
+                 std::move(result.response.headers)};
+}
+
+core::Result<ResourceChallenge> Discovery::probe(std::string_view resource_url) const {
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = std::string(resource_url);
+  req.headers = {{"Content-Type", "application/json"},
+                 {"Accept", "application/json, text/event-stream"}};
+  req.body = R"({"jsonrpc":"2.0","id":"tether-discovery","method":"ping"})";
+  auto got = fetch(std::move(req), "the MCP upstream");
+  if (!got.ok()) return std::move(got).takeError();
+  ResourceChallenge out;
+  out.status = got->status;
+  for (const auto& h : got->headers) {
+    if (!core::iequals(h.name, "WWW-Authenticate")) continue;
+    for (const auto& c : parseWwwAuthenticate(h.value)) {
+      if (!core::iequals(c.scheme, "Bearer")) continue;
+      if (auto v = c.param("resource_metadata"); v && out.resource_metadata.empty()) {
+        out.resource_metadata = std::string(*v);
+      }
+      if (auto v = c.param("scope"); v && out.scope.empty()) out.scope = std::string(*v);
+    }
+  }
+  return out;
+}
+
+core::Result<ProtectedResourceMetadata> Discovery::protectedResource(
+    std::string_view resource_url, std::string_view metadata_url) const {
+  std::vector<std::string> urls;
+  if (!metadata_url.empty()) {
+    urls.emplace_back(metadata_url);
+  } else {
+    urls = protectedResourceMetadataUrls(resource_url);
+  }
+  if (urls.empty()) {
+    return Error(Errc::kInvalidArgument,
+                 "the upstream URL " + std::string(resource_url) + " does not parse");
+  }
+  std::vector<std::pair<std::string, std::string>> tried;
+  for (const auto& url : urls) {
+    http::ClientRequest req;
+    req.url = url;
+    req.headers = {{"Accept", "application/json"}};
+    auto got = fetch(std::move(req), "protected resource metadata");
+    if (!got.ok()) {
+      if (got.error().code == Errc::kInvalidArgument) return std::move(got).takeError();
+      tried.emplace_back(url, got.error().message);
+      continue;
+    }
+    if (got->status != 200) {
+      tried.emplace_back(url, "HTTP " + std::to_string(got->status));
+      continue;
+    }
+    auto parsed = parseProtectedResourceMetadata(got->body);
+    if (!parsed.ok()) {
+      return Error(Errc::kInvalidArgument, parsed.error().message + " (from " + url + ")");
+    }
+    if (!resourceCovers(parsed->resource, resource_url)) {
+      return Error(Errc::kInvalidArgument,
+                   "protected resource metadata at " + url + " is for resource \"" +
+                       displayUrl(parsed->resource) + "\", not for " +
+                       std::string(resource_url) + " (RFC 9728 §3.3: refusing it)");
+    }
+    if (parsed->authorization_servers.empty()) {
+      return Error(Errc::kInvalidArgument, "protected resource metadata at " + url +
+                                               " lists no authorization_servers");
+    }
+    return parsed;
+  }
+  return Error(Errc::kNotFound, "no protected resource metadata for " +
+                                    std::string(resource_url) + ": tried " + statusList(tried));
+}
+
+core::Result<AuthorizationServerMetadata> Discovery::authorizationServer(
+    std::string_view issuer) const {
+  if (auto st = checkDiscoveryUrl(issuer, options_.policy, "the issuer"); !st.ok()) {
+    return st.error();
+  }
+  const auto urls = authorizationServerMetadataUrls(issuer);
+  if (urls.empty()) {
+    return Error(Errc::kInvalidArgument, "the issuer " + displayUrl(issuer) +
+                                             " is not a URL without query and fragment");
+  }
+  std::vector<std::pair<std::string, std::string>> tried;
+  for (const auto& url : urls) {
+    http::ClientRequest req;
+    req.url = url;
+    req.headers = {{"Accept", "application/json"}};
+    auto got = fetch(std::move(req), "authorization server metadata");
+    if (!got.ok()) {
+      if (got.error().code == Errc::kInvalidArgument) return std::move(got).takeError();
+      tried.emplace_back(url, got.error().message);
+      continue;
+    }
+    if (got->status != 200) {
+      tried.emplace_back(url, "HTTP " + std::to_string(got->status));
+      continue;
+    }
+    auto parsed = parseAuthorizationServerMetadata(got->body, issuer);
+    if (!parsed.ok()) {
+      return Error(Errc::kInvalidArgument, parsed.error().message + " (from " + url + ")");
+    }
+    for (auto [what, value] :
+         {std::pair<std::string_view, const std::string*>{"authorization_endpoint",
+                                                          &parsed->authorization_endpoint},
+          {"token_endpoint", &parsed->token_endpoint},
+          {"registration_endpoint", &parsed->registration_endpoint}}) {
+      if (value->empty()) continue;
+      if (auto st = checkDiscoveryUrl(*value, options_.policy, what); !st.ok()) {
+        return Error(Errc::kInvalidArgument, st.error().message + " (from " + url + ")");
+      }
+    }
+    return parsed;
+  }
+  return Error(Errc::kNotFound, "no authorization server metadata for issuer " +
+                                    std::string(issuer) + ": tried " + statusList(tried));
+}
+
+core::Result<DiscoveredServer> Discovery::discoverForResource(
+    std::string_view resource_url) const {
+  auto challenge = probe(resource_url);
+  if (!challenge.ok()) return std::move(challenge).takeError();
+  // Without a resource_metadata parameter (or without a 401 at all: not every server
+  // challenges an unauthenticated ping) the well-known URLs still apply. A named URL is
+  // checked against the policy like any other discovered URL.
+  auto resource = protectedResource(resource_url, challenge->resource_metadata);
+  if (!resource.ok()) return std::move(resource).takeError();
+  DiscoveredServer out;
+  out.resource = resource->resource;
+  out.issuer = resource->authorization_servers.front();
+  auto server = authorizationServer(out.issuer);
+  if (!server.ok()) return std::move(server).takeError();
+  out.metadata = std::move(server).value();
+  out.scopes = !challenge->scope.empty() ? challenge->scope : joinScopes(resource->scopes_supported);
+  return out;
+}
+
+core::Result<RegisteredClient> Discovery::registerClient(std::string_view registration_endpoint,
+                                                         const RegistrationRequest& request) const {
+  boost::json::object body;
+  body["client_name"] = request.client_name;
+  boost::json::array redirects;
+  for (const auto& r : request.redirect_uris) redirects.emplace_back(r);
+  body["redirect_uris"] = std::move(redirects);
+  body["grant_types"] = boost::json::array{"authorization_code", "refresh_token"};
+  body["response_types"] = boost::json::array{"code"};
+  body["token_endpoint_auth_method"] = "none";
+  if (!request.scope.empty()) body["scope"] = request.scope;
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = std::string(registration_endpoint);
+  req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+  req.body = boost::json::serialize(body);
+  auto got = fetch(std::move(req), "the registration endpoint");
+  if (!got.ok()) return std::move(got).takeError();
+  const std::string where = std::string(registration_endpoint);
+  if (got->status != 201 && got->status != 200) {
+    std::string code;
+    if (auto err = parseErrorResponse(got->headers, got->body)) code = err->code;
+    return Error(Errc::kUnavailable,
+                 "client registration at " + where + " was refused: HTTP " +
+                     std::to_string(got->status) +
+                     (code.empty() ? std::string() : " " + sanitizeIdpString(code)));
+  }
+  boost::system::error_code ec;
+  auto v = boost::json::parse(got->body, ec);
+  if (ec || !v.is_object()) {
+    return Error(Errc::kUnavailable,
+                 "client registration at " + where + " answered with something other than JSON");
+  }
+  const auto& o = v.as_object();
+  RegisteredClient out;
+  if (auto it = o.find("client_id"); it != o.end() && it->value().is_string()) {
+    out.client_id = std::string(it->value().as_string());
+  }
+  if (out.client_id.empty()) {
+    return Error(Errc::kUnavailable,
+                 "client registration at " + where + " answered without a client_id");
+  }
+  if (auto it = o.find("client_secret"); it != o.end() && it->value().is_string()) {
+    out.client_secret = std::string(it->value().as_string());
+  }
+  out.response_json = std::move(got->body);
+  return out;
+}
+
+}  // namespace tether::oauth

@@ -1,0 +1,125 @@
+#pragma once
+/// Finding a connection's authorization server and registering Tether as its client:
+/// the MCP authorization spec's discovery chain (401 challenge → RFC 9728 protected-resource
+/// metadata → RFC 8414 / OIDC authorization-server metadata) and RFC 7591 dynamic client
+/// registration, over the outbound HTTP client.
+///
+/// Every URL an upstream or a metadata document names is checked before it is fetched
+/// (`checkDiscoveryUrl`): https only (plain http only on loopback), no credentials in the
+/// URL, and a host the policy allows, so an upstream cannot point Tether at internal
+/// addresses. Documents are fetched with a size limit and a deadline, without following
+/// redirects.
+///
+/// Thread-safety: a Discovery may be used from many threads. Its calls block (HttpClient::
+/// send): never call them on a server I/O thread.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "http/http_client.h"
+#include "oauth/metadata.h"
+
+namespace tether::oauth {
+
+struct DiscoveryPolicy {
+  /// discovery.allowed_hosts (lower case). Empty: any host, except IP literals in loopback,
+  /// private, link-local or unspecified ranges that are not among `own_hosts`.
+  /// Non-empty: only these hosts and `own_hosts`.
+  std::vector<std::string> allowed_hosts;
+  /// The hosts the operator configured for the connection (upstream URL, issuer, endpoints),
+  /// always allowed.
+  std::vector<std::string> own_hosts;
+};
+
+/// OK when Tether may fetch `url` under `policy`; kInvalidArgument naming `what`, the URL's
+/// host and the rule otherwise (e.g. "authorization server http://10.0.0.5/ is on host
+/// 10.0.0.5, an internal address; list it in discovery.allowed_hosts to allow it").
+core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& policy,
+                               std::string_view what);
+
+/// The lower-cased host of an http(s) URL (IPv6 without brackets); empty if it does not parse.
+std::string urlHost(std::string_view url);
+
+struct DiscoveryOptions {
+  DiscoveryPolicy policy;
+  size_t max_document_bytes = 256 * 1024;
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds total_timeout{10'000};
+  std::string ca_bundle;  // PEM trusted in addition to the system roots; empty: none
+  bool use_proxy = true;
+};
+
+/// What an unauthenticated request to an MCP upstream said about its authorization.
+struct ResourceChallenge {
+  int status = 0;
+  std::string resource_metadata;  // RFC 9728 §5.1 parameter; empty when absent
+  std::string scope;              // the challenge's scope parameter; empty when absent
+};
+
+/// The outcome of discovery for one resource.
+struct DiscoveredServer {
+  std::string resource;  // the protected resource's identifier (RFC 9728), empty if unknown
+  std::string issuer;
+  AuthorizationServerMetadata metadata;
+  /// Scopes to ask for: the 401 challenge's, else the resource's scopes_supported, else
+  /// empty (the caller falls back to the configured ones).
+  std::string scopes;
+};
+
+/// RFC 7591 registration of a public client (token_endpoint_auth_method none).
+struct RegistrationRequest {
+  std::string client_name = "Tether";
+  std::vector<std::string> redirect_uris;
+  std::string scope;  // optional
+};
+
+struct RegisteredClient {
+  std::string client_id;
+  std::optional<std::string> client_secret;  // when the server issued one anyway
+  std::string response_json;                 // the full answer (holds the registration token)
+};
+
+class Discovery {
+ public:
+  /// `http` must outlive this object.
+  Discovery(http::HttpClient& http, DiscoveryOptions options);
+
+  /// An unauthenticated JSON-RPC POST to the MCP endpoint, to read its 401 challenge.
+  core::Result<ResourceChallenge> probe(std::string_view resource_url) const;
+
+  /// Protected-resource metadata: from `metadata_url` when the challenge named one, else
+  /// the well-known path form, then the root. Checks the document's `resource` covers
+  /// `resource_url`.
+  core::Result<ProtectedResourceMetadata> protectedResource(std::string_view resource_url,
+                                                            std::string_view metadata_url) const;
+
+  /// Authorization-server metadata for `issuer` from the first well-known URL that has a
+  /// document (RFC 8414 path-insert, OIDC path-insert, OIDC path-append); the document's
+  /// issuer must equal `issuer` and its endpoints must pass the URL policy.
+  core::Result<AuthorizationServerMetadata> authorizationServer(std::string_view issuer) const;
+
+  /// The whole chain for an MCP upstream known only by URL: probe, protected-resource
+  /// metadata, its first authorization server's metadata.
+  core::Result<DiscoveredServer> discoverForResource(std::string_view resource_url) const;
+
+  /// RFC 7591 registration at `registration_endpoint`.
+  core::Result<RegisteredClient> registerClient(std::string_view registration_endpoint,
+                                                const RegistrationRequest& request) const;
+
+ private:
+  struct Fetched {
+    int status = 0;
+    std::string body;
+    http::Headers headers;
+  };
+  core::Result<Fetched> fetch(http::ClientRequest request, std::string_view what) const;
+
+  http::HttpClient& http_;
+  DiscoveryOptions options_;
+};
+
+}  // namespace tether::oauth
