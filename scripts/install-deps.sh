@@ -15,6 +15,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by tests, benchmarks and `make run`
   postgresql openssl curl nginx-light wrk nodejs
+  # headless browser for the connect-flow end-to-end test (driven by playwright-core)
+  chromium
 )
 
 missing=()
