@@ -542,10 +542,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     r.status = status;
     r.headers = std::move(headers);
     r.body = std::move(body);
-    responder_->send(std::move(r));
+    // `done` first: the caller's accounting is in place before the client can see the
+    // answer (send() may write it at once).
+    http::Responder responder = std::move(*responder_);
     responder_.reset();
     result_.outcome = ExchangeResult::Outcome::kRelayed;
     complete();
+    responder.send(std::move(r));
   }
 
   void fail(UpstreamFailure failure, std::string message) {

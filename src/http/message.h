@@ -63,6 +63,10 @@ class StreamWriter {
   virtual void write(std::string chunk, std::function<void(bool ok)> done = {}) = 0;
   /// Ends the response (terminating chunk). Idempotent.
   virtual void finish() = 0;
+  /// Ends the response without its terminating chunk and closes the connection, so the
+  /// client sees a truncated message rather than a complete one (a relayed upstream
+  /// stream that broke off). Idempotent; no effect after finish().
+  virtual void abort() = 0;
   /// True once the client disconnected or the stream was finished.
   virtual bool closed() const = 0;
   /// Called once when the client goes away before finish() (upstream must be closed).
@@ -72,6 +76,8 @@ class StreamWriter {
 /// Completes one request, exactly once, from any thread: either `send` a whole response,
 /// `startStream` for a chunked one, or `abort` to drop the connection without answering.
 /// A Responder dropped without completing answers 500 (a bug, logged).
+/// Called on the request's own I/O thread (outside a handler call), `send` may write the
+/// response before it returns: callers must not hold locks that another handler takes.
 class Responder {
  public:
   class Slot;
@@ -85,6 +91,12 @@ class Responder {
   void send(Response response);
   std::shared_ptr<StreamWriter> startStream(int status, Headers headers);
   void abort();
+  /// Registers `fn`, run once on the request's I/O thread if the client disconnects before
+  /// the answer was handed over (it would be discarded: upstream work can stop). Runs at
+  /// once when the client is already gone; never once the request was completed. One
+  /// callback: a later call replaces it. Watched only while the server waits for a
+  /// handler that did not answer synchronously.
+  void onClientGone(std::function<void()> fn);
 
  private:
   std::shared_ptr<Slot> slot_;

@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <boost/container/small_vector.hpp>
 #include <stdexcept>
 
 #include "core/encoding.h"
@@ -16,14 +17,17 @@ struct Router::Node {
     RouteOptions options;
     std::string pattern;
   };
-  std::map<std::string, Entry> methods;       // at this node
-  std::map<std::string, Entry> rest_methods;  // for the {name*} tail hanging off this node
+  std::map<std::string, Entry, std::less<>> methods;       // at this node
+  std::map<std::string, Entry, std::less<>> rest_methods;  // for the {name*} tail here
 };
 
 namespace {
 
-std::vector<std::string_view> splitPath(std::string_view path) {
-  std::vector<std::string_view> parts;
+// Matching runs per request: segments stay on the stack for ordinary paths.
+using Segments = boost::container::small_vector<std::string_view, 16>;
+
+Segments splitPath(std::string_view path) {
+  Segments parts;
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
   while (true) {
     const size_t slash = path.find('/');
@@ -117,14 +121,14 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
 
   // Depth-first with backtracking: literal, then {param}, then {rest*}.
   struct Walker {
-    const std::vector<std::string_view>& parts;
+    const Segments& parts;
     std::string_view method;
     RouteMatch& result;
-    std::map<std::string, std::string> params;
+    std::map<std::string, std::string>& params;  // result.params, built as the walk goes
     std::string allow;
 
-    bool pick(const std::map<std::string, Node::Entry>& methods) {
-      auto it = methods.find(std::string(method));
+    bool pick(const std::map<std::string, Node::Entry, std::less<>>& methods) {
+      auto it = methods.find(method);
       if (it == methods.end()) it = methods.find("*");
       if (it == methods.end() && method == "HEAD") it = methods.find("GET");
       if (it == methods.end()) {
@@ -135,7 +139,6 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
       result.handler = &it->second.handler;
       result.options = it->second.options;
       result.pattern = it->second.pattern;
-      result.params = params;
       return true;
     }
 
@@ -165,7 +168,7 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
     }
   };
 
-  Walker walker{parts, method, result, {}, {}};
+  Walker walker{parts, method, result, result.params, {}};
   if (walker.walk(root_.get(), 0)) return result;
   if (!walker.allow.empty()) {
     result.kind = RouteMatch::Kind::kMethodNotAllowed;

@@ -23,8 +23,8 @@ struct RouteMatch {
   const Handler* handler = nullptr;
   RouteOptions options;
   std::map<std::string, std::string> params;
-  std::string pattern;
-  std::string allow;  // for kMethodNotAllowed: "GET, POST"
+  std::string_view pattern;  // the matched route pattern (the router's own storage)
+  std::string allow;         // for kMethodNotAllowed: "GET, POST"
 };
 
 class Router {

@@ -1,10 +1,14 @@
 #include "http/server.h"
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <list>
@@ -31,29 +35,36 @@ namespace {
 
 const auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Strand>{});
 
-// Runs `fn` (which resumes an Asio handler) at most once.
-class Waiter {
- public:
-  template <class Handler>
-  void set(Handler&& handler) {
-    auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
-    fn_ = [h] {
-      auto ex = asio::get_associated_executor(*h);
-      asio::post(ex, std::move(*h));
-    };
-  }
-  void fire() {
-    if (fn_) {
-      auto fn = std::move(fn_);
-      fn_ = nullptr;
-      fn();
-    }
-  }
-  explicit operator bool() const { return static_cast<bool>(fn_); }
+// The handler of `co_await x.asyncWait(asio::use_awaitable_t<Strand>{})`: resumes a session
+// coroutine. Held by value (no allocation) and resumed at most once.
+using WaitHandler = asio::async_result<asio::use_awaitable_t<Strand>, void()>::handler_type;
 
- private:
-  std::function<void()> fn_;
-};
+// Moves a waiting handler from `from` to (empty) `to`: the handler is not move-assignable.
+void moveWaiter(std::optional<WaitHandler>& to, std::optional<WaitHandler>& from) {
+  if (!from) return;
+  to.emplace(std::move(*from));
+  from.reset();
+}
+
+// Session coroutines resumed inline on this thread and not yet suspended again (see
+// resume()).
+thread_local int t_inline_depth = 0;
+
+// Resumes a waiting session: inline when called on its own I/O thread from outside any
+// session (a proxy exchange answering on the request's thread: no trip through the
+// scheduler, no extra epoll_wait), else posted. Must be called without locks held.
+void resume(std::optional<WaitHandler>& waiter, const Strand& strand) {
+  if (!waiter) return;
+  WaitHandler h = std::move(*waiter);
+  waiter.reset();
+  if (t_inline_depth == 0 && strand.running_in_this_thread()) {
+    ++t_inline_depth;
+    std::move(h)();
+    --t_inline_depth;
+    return;
+  }
+  asio::post(strand, std::move(h));
+}
 
 bool validRequestId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -61,6 +72,130 @@ bool validRequestId(std::string_view id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '-' || c == '_' || c == '.';
     if (!ok) return false;
+  }
+  return true;
+}
+
+// Builds the http::Request straight from the parser's callbacks: no intermediate Beast
+// fields container, and the session's Request (with its headers' storage) is reused from
+// one request to the next.
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  explicit RequestParser(Request& req) : req_(req) {}
+
+  unsigned version() const { return version_; }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target,
+                       int version, boost::system::error_code&) override {
+    req_.method.assign(method.data(), method.size());
+    req_.target.assign(target.data(), target.size());
+    version_ = static_cast<unsigned>(version);
+  }
+  void on_response_impl(int, beast::string_view, int, boost::system::error_code&) override {}
+  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
+                     boost::system::error_code&) override {
+    if (fields_ < req_.headers.size()) {
+      auto& h = req_.headers[fields_];
+      h.name.assign(name.data(), name.size());
+      h.value.assign(value.data(), value.size());
+    } else {
+      req_.headers.push_back({std::string(name), std::string(value)});
+    }
+    ++fields_;
+  }
+  void on_header_impl(boost::system::error_code&) override { req_.headers.resize(fields_); }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         boost::system::error_code&) override {
+    // Reached only once the route's body limit is set (and checked against the length).
+    if (length) req_.body.reserve(static_cast<size_t>(*length));
+  }
+  size_t on_body_impl(beast::string_view body, boost::system::error_code&) override {
+    req_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view,
+                            boost::system::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                            boost::system::error_code&) override {
+    req_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(boost::system::error_code&) override {}
+
+  Request& req_;
+  size_t fields_ = 0;
+  unsigned version_ = 11;
+};
+
+// ---- response heads, serialized by hand into a per-session buffer ---------------------
+
+void appendStatusLine(std::string& out, unsigned version, int status) {
+  out.append("HTTP/");
+  out.push_back(static_cast<char>('0' + (version / 10) % 10));
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + version % 10));
+  out.push_back(' ');
+  char digits[16];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, status).ptr);
+  out.push_back(' ');
+  const auto reason = bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(status)));
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
+}
+
+bool validHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (c <= 0x20 || c >= 0x7f || c == ':') return false;
+  }
+  return true;
+}
+
+bool validHeaderValue(std::string_view value) {
+  for (unsigned char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
+// A header that would split the response (CR, LF in it) is dropped, not sent.
+void appendHeader(std::string& out, std::string_view name, std::string_view value) {
+  if (!validHeaderName(name) || !validHeaderValue(value)) {
+    core::log::warn("dropped a response header with forbidden characters",
+                    {{"header", validHeaderName(name) ? name : std::string_view("?")}});
+    return;
+  }
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void appendConnection(std::string& out, unsigned version, bool keep_alive) {
+  if (version >= 11 && !keep_alive) out.append("Connection: close\r\n");
+  if (version < 11 && keep_alive) out.append("Connection: keep-alive\r\n");
+}
+
+bool isContentLength(std::string_view name) {
+  return name.size() == 14 && core::iequals(name, "Content-Length");
+}
+
+// Framing and the request id are the server's: a handler's own are not sent.
+bool isServerOwned(std::string_view name) {
+  switch (name.size()) {
+    case 10:
+      return core::iequals(name, "Connection");
+    case 12:
+      return core::iequals(name, "X-Request-Id");
+    case 17:
+      return core::iequals(name, "Transfer-Encoding");
+    default:
+      return false;
+  }
+}
+
+bool validLength(std::string_view v) {
+  if (v.empty() || v.size() > 19) return false;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
   }
   return true;
 }
@@ -77,22 +212,26 @@ class StreamImpl final : public StreamWriter {
     std::function<void(bool)> done;
   };
 
+  // `strand`: the session's; none for a stream nobody drains (created closed).
+  explicit StreamImpl(std::optional<Strand> strand) : strand_(std::move(strand)) {}
+
   void write(std::string chunk, std::function<void(bool ok)> done) override {
-    std::unique_lock lock(mu_);
-    if (closed_ || finished_) {
-      lock.unlock();
-      if (done) done(false);
-      return;
+    std::optional<WaitHandler> waiter;
+    {
+      std::unique_lock lock(mu_);
+      if (closed_ || finished_) {
+        lock.unlock();
+        if (done) done(false);
+        return;
+      }
+      queue_.push_back({std::move(chunk), std::move(done)});
+      moveWaiter(waiter, waiter_);
     }
-    queue_.push_back({std::move(chunk), std::move(done)});
-    waiter_.fire();
+    if (waiter) resume(waiter, *strand_);
   }
 
-  void finish() override {
-    std::lock_guard lock(mu_);
-    finished_ = true;
-    waiter_.fire();
-  }
+  void finish() override { end(false); }
+  void abort() override { end(true); }
 
   bool closed() const override {
     std::lock_guard lock(mu_);
@@ -113,18 +252,26 @@ class StreamImpl final : public StreamWriter {
   template <class Token>
   auto asyncWait(Token&& token) {
     return asio::async_initiate<Token, void()>(
-        [this](auto handler) {
-          std::lock_guard lock(mu_);
-          waiter_.set(std::move(handler));
-          if (!queue_.empty() || finished_ || closed_) waiter_.fire();
+        [this](WaitHandler handler) {
+          std::optional<WaitHandler> waiter(std::move(handler));
+          {
+            std::lock_guard lock(mu_);
+            if (queue_.empty() && !finished_ && !closed_) {
+              moveWaiter(waiter_, waiter);
+              return;
+            }
+          }
+          asio::post(*strand_, std::move(*waiter));
         },
         token);
   }
 
-  // Takes the queued chunks; `finished` tells whether the producer ended the stream.
-  std::deque<Chunk> take(bool& finished) {
+  // Takes the queued chunks; `finished` tells whether the producer ended the stream and
+  // `aborted` whether it ended it without the terminating chunk.
+  std::deque<Chunk> take(bool& finished, bool& aborted) {
     std::lock_guard lock(mu_);
     finished = finished_;
+    aborted = aborted_;
     return std::exchange(queue_, {});
   }
 
@@ -137,6 +284,7 @@ class StreamImpl final : public StreamWriter {
   void markClosed() {
     std::deque<Chunk> pending;
     std::function<void()> on_close;
+    std::optional<WaitHandler> waiter;
     {
       std::lock_guard lock(mu_);
       if (closed_) return;
@@ -144,21 +292,36 @@ class StreamImpl final : public StreamWriter {
       pending = std::exchange(queue_, {});
       if (!finished_) on_close = std::move(on_close_);
       on_close_ = nullptr;
-      waiter_.fire();
+      moveWaiter(waiter, waiter_);
     }
     for (auto& c : pending) {
       if (c.done) c.done(false);
     }
     if (on_close) on_close();
+    if (waiter) resume(waiter, *strand_);
   }
 
  private:
+  void end(bool aborted) {
+    std::optional<WaitHandler> waiter;
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+      aborted_ = aborted;
+      moveWaiter(waiter, waiter_);
+    }
+    if (waiter) resume(waiter, *strand_);
+  }
+
+  const std::optional<Strand> strand_;
   mutable std::mutex mu_;
   std::deque<Chunk> queue_;
   bool finished_ = false;
+  bool aborted_ = false;
   bool closed_ = false;
   std::function<void()> on_close_;
-  Waiter waiter_;
+  std::optional<WaitHandler> waiter_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -166,24 +329,70 @@ class StreamImpl final : public StreamWriter {
 
 class Responder::Slot {
  public:
-  enum class Kind { kPending, kResponse, kStream, kAbort, kDropped };
+  enum class Kind { kPending, kResponse, kStream, kAbort, kDropped, kClientGone };
 
-  void complete(Kind kind, Response response, std::shared_ptr<StreamImpl> stream) {
-    std::lock_guard lock(mu_);
-    if (kind_ != Kind::kPending) return;  // completing twice is ignored
-    kind_ = kind;
-    response_ = std::move(response);
-    stream_ = std::move(stream);
-    waiter_.fire();
+  explicit Slot(Strand strand) : strand_(std::move(strand)) {}
+
+  // Returns false when the slot was already complete (the call is then ignored).
+  bool complete(Kind kind, Response&& response, std::shared_ptr<StreamImpl> stream = nullptr,
+                int stream_status = 0, Headers&& stream_headers = {}) {
+    std::optional<WaitHandler> waiter;
+    {
+      std::lock_guard lock(mu_);
+      if (kind_ != Kind::kPending) return false;  // completing twice is ignored
+      kind_ = kind;
+      response_ = std::move(response);
+      stream_ = std::move(stream);
+      stream_status_ = stream_status;
+      stream_headers_ = std::move(stream_headers);
+      on_gone_ = nullptr;
+      moveWaiter(waiter, waiter_);
+    }
+    resume(waiter, strand_);
+    return true;
+  }
+
+  // Session side: the client went away before the answer. Runs the handler's callback,
+  // then wakes the session.
+  void clientGone() {
+    std::optional<WaitHandler> waiter;
+    std::function<void()> on_gone;
+    {
+      std::lock_guard lock(mu_);
+      if (kind_ != Kind::kPending) return;
+      kind_ = Kind::kClientGone;
+      on_gone = std::exchange(on_gone_, nullptr);
+      moveWaiter(waiter, waiter_);
+    }
+    if (on_gone) on_gone();
+    resume(waiter, strand_);
+  }
+
+  void onClientGone(std::function<void()> fn) {
+    {
+      std::lock_guard lock(mu_);
+      if (kind_ == Kind::kPending) {
+        on_gone_ = std::move(fn);
+        return;
+      }
+      if (kind_ != Kind::kClientGone) return;  // answered: the client did not go away first
+    }
+    fn();
   }
 
   template <class Token>
   auto asyncWait(Token&& token) {
     return asio::async_initiate<Token, void()>(
-        [this](auto handler) {
-          std::lock_guard lock(mu_);
-          waiter_.set(std::move(handler));
-          if (kind_ != Kind::kPending) waiter_.fire();
+        [this](WaitHandler handler) {
+          std::optional<WaitHandler> waiter(std::move(handler));
+          {
+            std::lock_guard lock(mu_);
+            if (kind_ == Kind::kPending) {
+              moveWaiter(waiter_, waiter);
+              return;
+            }
+          }
+          asio::post(strand_, std::move(*waiter));
         },
         token);
   }
@@ -196,43 +405,57 @@ class Responder::Slot {
     std::lock_guard lock(mu_);
     return kind_;
   }
+  // Read by the session once ready() (the completion happened before, under the lock).
   Response& response() { return response_; }
   std::shared_ptr<StreamImpl> stream() { return stream_; }
-  int stream_status = 200;
-  Headers stream_headers;
+  int streamStatus() const { return stream_status_; }
+  const Headers& streamHeaders() const { return stream_headers_; }
+  const Strand& strand() const { return strand_; }
 
  private:
+  const Strand strand_;
   std::mutex mu_;
   Kind kind_ = Kind::kPending;
   Response response_;
   std::shared_ptr<StreamImpl> stream_;
-  Waiter waiter_;
+  int stream_status_ = 0;
+  Headers stream_headers_;
+  std::function<void()> on_gone_;
+  std::optional<WaitHandler> waiter_;
 };
 
 Responder::~Responder() {
   if (slot_ && !slot_->ready()) {
-    core::log::error("handler dropped its responder without answering");
-    slot_->complete(Slot::Kind::kDropped, Response::error(core::Error(core::Errc::kInternal, "")),
-                    nullptr);
+    if (slot_->complete(Slot::Kind::kDropped,
+                        Response::error(core::Error(core::Errc::kInternal, "")))) {
+      core::log::error("handler dropped its responder without answering");
+    }
   }
 }
 
 void Responder::send(Response response) {
-  if (slot_) slot_->complete(Slot::Kind::kResponse, std::move(response), nullptr);
+  if (slot_) slot_->complete(Slot::Kind::kResponse, std::move(response));
 }
 
 std::shared_ptr<StreamWriter> Responder::startStream(int status, Headers headers) {
-  auto stream = std::make_shared<StreamImpl>();
-  if (slot_) {
-    slot_->stream_status = status;
-    slot_->stream_headers = std::move(headers);
-    slot_->complete(Slot::Kind::kStream, Response{}, stream);
+  if (!slot_) {
+    auto closed = std::make_shared<StreamImpl>(std::nullopt);
+    closed->markClosed();
+    return closed;
+  }
+  auto stream = std::make_shared<StreamImpl>(slot_->strand());
+  if (!slot_->complete(Slot::Kind::kStream, Response{}, stream, status, std::move(headers))) {
+    stream->markClosed();  // nobody will drain it: writes fail, closed() is true
   }
   return stream;
 }
 
 void Responder::abort() {
-  if (slot_) slot_->complete(Slot::Kind::kAbort, Response{}, nullptr);
+  if (slot_) slot_->complete(Slot::Kind::kAbort, Response{});
+}
+
+void Responder::onClientGone(std::function<void()> fn) {
+  if (slot_ && fn) slot_->onClientGone(std::move(fn));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -275,6 +498,7 @@ class Server::Impl {
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(accept_strand_, acceptLoop(), asio::detached);
     context_sessions_.resize(contexts_.size());
+    series_.resize(contexts_.size());
     for (size_t i = 0; i < contexts_.size(); ++i) {
       asio::co_spawn(contexts_[i]->get_executor(), sweeper(i), asio::detached);
     }
@@ -346,6 +570,12 @@ class Server::Impl {
     SteadyTime deadline = kNever;   // ditto: the sweeper closes the socket past it
     std::list<SessionState*>::iterator in_context;
     std::atomic<bool> busy{false};  // a request is being read or handled (read by stop())
+    std::string head;               // response head being written (storage reused)
+    beast::flat_buffer buffer;      // bytes read from the client, not yet parsed
+    // The read posted while a handler works (readAhead); touched only on the I/O thread.
+    bool read_ahead_pending = false;
+    boost::system::error_code read_ahead_error;
+    std::optional<WaitHandler> read_ahead_waiter;
   };
   using SessionPtr = std::shared_ptr<SessionState>;
 
@@ -420,8 +650,15 @@ class Server::Impl {
     }
   }
 
-  void recordMetrics(const std::string& route, std::string_view method, int status,
-                     std::chrono::steady_clock::time_point started,
+  // Resolved metric series of one I/O thread: the hot path builds its key in a reused
+  // buffer and touches only atomics.
+  struct SeriesCache {
+    std::unordered_map<std::string, std::pair<core::Counter*, core::Histogram*>> series;
+    std::string key;
+  };
+
+  void recordMetrics(size_t context_index, std::string_view route, std::string_view method,
+                     int status, std::chrono::steady_clock::time_point started,
                      const Request* request = nullptr) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -438,89 +675,160 @@ class Server::Impl {
                         {"remote", request ? std::string_view(request->remote_address) : ""}});
     }
     if (!metrics_) return;
-    // Resolved series are cached per thread: the hot path touches only atomics.
-    thread_local std::unordered_map<std::string, std::pair<core::Counter*, core::Histogram*>> cache;
-    thread_local const core::MetricsRegistry* cache_owner = nullptr;
-    if (cache_owner != metrics_) {
-      cache.clear();
-      cache_owner = metrics_;
-    }
-    std::string key;
-    key.reserve(route.size() + method.size() + 6);
-    key.append(route).append(1, ' ').append(method).append(1, ' ').append(std::to_string(status));
-    auto it = cache.find(key);
-    if (it == cache.end()) {
-      auto* counter = &metrics_->counter(
-          "tether_http_requests_total", "HTTP requests served, by route and status",
-          {{"route", route}, {"method", std::string(method)}, {"status", std::to_string(status)}});
-      auto* histogram =
-          &metrics_->histogram("tether_http_request_duration_seconds",
-                               "Time from request read to response written", {{"route", route}});
-      it = cache.emplace(std::move(key), std::make_pair(counter, histogram)).first;
+    auto& cache = series_[context_index];
+    std::string& key = cache.key;
+    key.clear();
+    key.append(route).append(1, ' ').append(method).append(1, ' ');
+    char digits[16];
+    key.append(digits, std::to_chars(digits, digits + sizeof digits, status).ptr);
+    auto it = cache.series.find(key);
+    if (it == cache.series.end()) {
+      auto* counter = &metrics_->counter("tether_http_requests_total",
+                                         "HTTP requests served, by route and status",
+                                         {{"route", std::string(route)},
+                                          {"method", std::string(method)},
+                                          {"status", std::to_string(status)}});
+      auto* histogram = &metrics_->histogram("tether_http_request_duration_seconds",
+                                             "Time from request read to response written",
+                                             {{"route", std::string(route)}});
+      it = cache.series.emplace(key, std::make_pair(counter, histogram)).first;
     }
     it->second.first->inc();
     it->second.second->observe(seconds);
   }
 
+  // While a handler works on an answer, the next read is already posted: a client that
+  // disconnects is noticed at once (EOF) and the handler told, so it can stop upstream work;
+  // otherwise the read brings the next request, which the session picks up (no extra system
+  // call either way). The buffer lives in the session state, which the read keeps alive.
+  static void readAhead(const SessionPtr& state, tcp::socket& sock,
+                        std::shared_ptr<Responder::Slot> slot) {
+    state->read_ahead_pending = true;
+    sock.async_read_some(state->buffer.prepare(4096),
+                         [state, slot = std::move(slot)](boost::system::error_code ec, size_t n) {
+                           state->read_ahead_pending = false;
+                           if (ec) {
+                             state->read_ahead_error = ec;
+                             slot->clientGone();  // no effect once answered
+                           } else {
+                             state->buffer.commit(n);
+                           }
+                           // Called from the scheduler, nothing else on the stack: the
+                           // session may run right here.
+                           if (state->read_ahead_waiter) {
+                             WaitHandler h = std::move(*state->read_ahead_waiter);
+                             state->read_ahead_waiter.reset();
+                             std::move(h)();
+                           }
+                         });
+  }
+
+  // Session side: waits for the read posted by readAhead().
+  template <class Token>
+  static auto awaitReadAhead(SessionState& s, Token&& token) {
+    return asio::async_initiate<Token, void()>(
+        [&s](WaitHandler handler) {
+          if (!s.read_ahead_pending) {
+            asio::post(s.strand, std::move(handler));
+            return;
+          }
+          s.read_ahead_waiter.emplace(std::move(handler));
+        },
+        token);
+  }
+
+  // Writes `buffers` whole: first straight from this thread (an answer that fits the socket
+  // buffer then needs no trip through the scheduler), the rest asynchronously under the
+  // write deadline. False when the client is gone.
+  template <class Buffers>
+  asio::awaitable<bool, Strand> writeAll(tcp::socket& sock, SessionState& state,
+                                         const Buffers& buffers) {
+    const size_t total = asio::buffer_size(buffers);
+    boost::system::error_code ec;
+    const size_t n = sock.write_some(buffers, ec);  // the socket is non-blocking
+    if (!ec && n == total) co_return true;
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+    beast::buffers_suffix<Buffers> rest(buffers);
+    rest.consume(n);
+    setDeadline(state, options_.write_timeout);
+    auto [wec, written] = co_await asio::async_write(sock, rest, kNoThrow);
+    state.deadline = kNever;
+    co_return !wec;
+  }
+
   // Writes a complete response. Returns false when the connection must close.
   asio::awaitable<bool, Strand> writeResponse(tcp::socket& stream, SessionState& state, Response& r,
-                                              const std::string& request_id, bool keep_alive,
+                                              std::string_view request_id, bool keep_alive,
                                               unsigned version, bool head) {
-    bhttp::response<bhttp::string_body> res;
-    res.version(version);
-    res.result(static_cast<unsigned>(r.status));
-    for (auto& h : r.headers) res.insert(h.name, h.value);
-    if (!request_id.empty()) res.set("X-Request-Id", request_id);
-    res.keep_alive(keep_alive);
-    const size_t body_size = r.body.size();
-    res.body() = std::move(r.body);
-    res.prepare_payload();
-    if (head) res.content_length(body_size);
-    setDeadline(state, options_.write_timeout);
-    if (head) {
-      bhttp::response_serializer<bhttp::string_body> sr(res);
-      auto [ec, n] = co_await bhttp::async_write_header(stream, sr, kNoThrow);
-      if (ec) co_return false;
-    } else {
-      auto [ec, n] = co_await bhttp::async_write(stream, res, kNoThrow);
-      if (ec) co_return false;
+    std::string& out = state.head;
+    out.clear();
+    appendStatusLine(out, version, r.status);
+    const bool bodiless = (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304;
+    std::optional<std::string_view> head_length;
+    for (const auto& h : r.headers) {
+      if (isContentLength(h.name)) {
+        // A HEAD answer states the length a GET would have had (a relayed upstream's).
+        if (head) head_length = h.value;
+        continue;
+      }
+      if (isServerOwned(h.name)) continue;
+      appendHeader(out, h.name, h.value);
     }
-    state.deadline = kNever;
-    co_return keep_alive;
+    if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
+    appendConnection(out, version, keep_alive);
+    if (!bodiless) {
+      out.append("Content-Length: ");
+      if (head_length && validLength(*head_length)) {
+        out.append(*head_length);
+      } else {
+        char digits[24];
+        out.append(digits, std::to_chars(digits, digits + sizeof digits, r.body.size()).ptr);
+      }
+      out.append("\r\n");
+    }
+    out.append("\r\n");
+    const std::string_view body = head || bodiless ? std::string_view() : std::string_view(r.body);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(out), asio::buffer(body)};
+    const bool ok = co_await writeAll(stream, state, buffers);
+    co_return ok&& keep_alive;
   }
 
   // Streams a chunked response until the producer finishes or the client leaves.
   asio::awaitable<void, Strand> writeStream(tcp::socket& stream, SessionState& state,
-                                            Responder::Slot& slot, const std::string& request_id,
+                                            Responder::Slot& slot, std::string_view request_id,
                                             unsigned version) {
     auto impl = slot.stream();
-    bhttp::response<bhttp::empty_body> res;
-    res.version(version);
-    res.result(static_cast<unsigned>(slot.stream_status));
-    for (auto& h : slot.stream_headers) res.insert(h.name, h.value);
-    if (!request_id.empty()) res.set("X-Request-Id", request_id);
-    res.keep_alive(false);
-    res.chunked(true);
-    bhttp::response_serializer<bhttp::empty_body> sr(res);
-    setDeadline(state, options_.write_timeout);
-    {
-      auto [ec, n] = co_await bhttp::async_write_header(stream, sr, kNoThrow);
-      if (ec) {
-        impl->markClosed();
-        co_return;
-      }
+    std::string& out = state.head;
+    out.clear();
+    appendStatusLine(out, version, slot.streamStatus());
+    for (const auto& h : slot.streamHeaders()) {
+      if (isContentLength(h.name) || isServerOwned(h.name)) continue;
+      appendHeader(out, h.name, h.value);
     }
-    state.deadline = kNever;
+    if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
+    appendConnection(out, version, false);
+    out.append("Transfer-Encoding: chunked\r\n\r\n");
+    if (!co_await writeAll(stream, state, asio::buffer(out))) {
+      impl->markClosed();
+      co_return;
+    }
 
-    // Watch for the client going away while we wait for chunks.
+    // Watch for the client going away while we wait for chunks (after the read posted while
+    // the handler worked, if it is still out).
     auto alive = std::make_shared<bool>(true);
     asio::co_spawn(
-        stream.get_executor(),
-        [&stream, impl, alive]() -> asio::awaitable<void> {
+        state.strand,
+        [&stream, &state, impl, alive]() -> asio::awaitable<void, Strand> {
+          if (state.read_ahead_pending) {
+            co_await awaitReadAhead(state, asio::use_awaitable_t<Strand>{});
+            if (state.read_ahead_error) {
+              if (*alive) impl->markClosed();
+              co_return;
+            }
+          }
           std::array<char, 512> scratch{};
           for (;;) {
-            auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch),
-                                                           asio::as_tuple(asio::use_awaitable));
+            auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kNoThrow);
             if (ec || !*alive) break;
           }
           if (*alive) impl->markClosed();
@@ -530,7 +838,8 @@ class Server::Impl {
     for (;;) {
       co_await impl->asyncWait(asio::use_awaitable_t<Strand>{});
       bool finished = false;
-      auto chunks = impl->take(finished);
+      bool aborted = false;
+      auto chunks = impl->take(finished, aborted);
       bool failed = false;
       for (auto& c : chunks) {
         if (!failed && !c.data.empty()) {
@@ -544,9 +853,12 @@ class Server::Impl {
       }
       if (failed) break;
       if (finished) {
-        setDeadline(state, options_.write_timeout);
-        co_await asio::async_write(stream, bhttp::make_chunk_last(), kNoThrow);
-        state.deadline = kNever;
+        // An aborted stream ends without its last chunk: the client sees it cut short.
+        if (!aborted) {
+          setDeadline(state, options_.write_timeout);
+          co_await asio::async_write(stream, bhttp::make_chunk_last(), kNoThrow);
+          state.deadline = kNever;
+        }
         break;
       }
       if (impl->clientGone()) break;
@@ -587,32 +899,69 @@ class Server::Impl {
     }
   }
 
+  // A generated request id: 16 hex digits per thread at random, then a per-thread counter
+  // (the format of core::newRequestId, built in place).
+  static void newRequestId(std::string& out) {
+    thread_local const std::string prefix = core::hexEncode(core::randomBytes(8));
+    thread_local uint64_t counter = 0;
+    ++counter;
+    static constexpr char kHex[] = "0123456789abcdef";
+    char tail[16];
+    for (int i = 0; i < 16; ++i) tail[i] = kHex[(counter >> ((15 - i) * 4)) & 0xF];
+    out.assign(prefix).append(tail, sizeof tail);
+  }
+
+  static void resetRequest(Request& req) {
+    req.method.clear();
+    req.target.clear();
+    req.path.clear();
+    req.query.clear();
+    req.body.clear();
+    req.request_id.clear();
+    req.params.clear();
+    req.route.clear();
+    // req.headers: the parser reuses the entries (and their strings' storage).
+  }
+
   asio::awaitable<void, Strand> session(tcp::socket socket, SessionPtr state) {
     tcp::socket& stream = socket;
     state->socket = &stream;
     auto& registry = context_sessions_[state->context_index];
     state->in_context = registry.insert(registry.end(), state.get());
-    std::string remote;
+    const size_t ctx = state->context_index;
+    Request req;
     {
       boost::system::error_code ec;
       auto ep = stream.remote_endpoint(ec);
-      if (!ec) remote = ep.address().to_string();
+      if (!ec) req.remote_address = ep.address().to_string();
+      stream.non_blocking(true, ec);  // writes are tried synchronously first (writeAll)
     }
-    beast::flat_buffer buffer;
+    req.io_context = &state->context;
+    beast::flat_buffer& buffer = state->buffer;
     bool keep_alive = true;
     while (keep_alive && !stopping_) {
       // Wait for the first byte of the next request under the idle timeout...
+      if (state->read_ahead_pending) {
+        setDeadline(*state, options_.idle_timeout);
+        co_await awaitReadAhead(*state, asio::use_awaitable_t<Strand>{});
+      }
+      if (state->read_ahead_error) break;
       if (buffer.size() == 0) {
         setDeadline(*state, options_.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kNoThrow);
         if (ec) break;
         buffer.commit(n);
+      } else if (t_inline_depth > 0) {
+        // Resumed inline by the previous answer with the next request already buffered:
+        // unwind first, so this one does not run nested inside the previous one's producer.
+        co_await asio::post(state->strand, asio::use_awaitable_t<Strand>{});
       }
       // ...then the whole request must arrive within the read timeout.
       state->busy = true;
       const auto started = std::chrono::steady_clock::now();
       setDeadline(*state, options_.read_timeout);
-      bhttp::request_parser<bhttp::string_body> parser;
+      resetRequest(req);
+      RequestParser parser(req);
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       // No body limit while reading the header: the route decides it (checked below).
       parser.body_limit(boost::none);
@@ -624,12 +973,12 @@ class Server::Impl {
                 core::Errc::kHeadersTooLarge,
                 "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes"));
             co_await writeResponse(stream, *state, r, "", false, 11, false);
-            recordMetrics("-", "-", 431, started);
+            recordMetrics(ctx, "-", "-", 431, started);
           } else if (ec == bhttp::error::body_limit) {
             Response r = Response::error(
                 core::Error(core::Errc::kPayloadTooLarge, "request body too large"));
             co_await writeResponse(stream, *state, r, "", false, 11, false);
-            recordMetrics("-", "-", 413, started);
+            recordMetrics(ctx, "-", "-", 413, started);
           } else if (ec != beast::error::timeout && ec != bhttp::error::end_of_stream &&
                      ec != bhttp::error::partial_message && ec != asio::error::eof &&
                      ec != asio::error::connection_reset && ec != asio::error::operation_aborted &&
@@ -637,28 +986,22 @@ class Server::Impl {
             Response r = Response::error(core::Error(core::Errc::kInvalidArgument,
                                                      "malformed HTTP request: " + ec.message()));
             co_await writeResponse(stream, *state, r, "", false, 11, false);
-            recordMetrics("-", "-", 400, started);
+            recordMetrics(ctx, "-", "-", 400, started);
           }
           break;
         }
       }
-      auto& head = parser.get();
-      Request req;
-      req.method = std::string(head.method_string());
-      req.target = std::string(head.target());
       const size_t q = req.target.find('?');
-      req.path = req.target.substr(0, q);
-      if (q != std::string::npos) req.query = req.target.substr(q + 1);
-      req.remote_address = remote;
-      req.headers.reserve(16);
-      for (const auto& f : head) {
-        req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-      }
+      req.path.assign(req.target, 0, q);
+      if (q != std::string::npos) req.query.assign(req.target, q + 1);
       const auto incoming_id = findHeader(req.headers, "X-Request-Id");
-      req.request_id = incoming_id && validRequestId(*incoming_id) ? std::string(*incoming_id)
-                                                                   : core::newRequestId();
-      const unsigned version = head.version();
-      keep_alive = head.keep_alive() && !stopping_;
+      if (incoming_id && validRequestId(*incoming_id)) {
+        req.request_id.assign(*incoming_id);
+      } else {
+        newRequestId(req.request_id);
+      }
+      const unsigned version = parser.version();
+      keep_alive = parser.keep_alive() && !stopping_;
       const bool is_head = req.method == "HEAD";
 
       RouteMatch match = router_.match(req.method, req.path);
@@ -691,8 +1034,9 @@ class Server::Impl {
         parser.body_limit(body_limit);
         const auto expect = findHeader(req.headers, "Expect");
         if (expect && core::iequals(*expect, "100-continue")) {
-          bhttp::response<bhttp::empty_body> cont(bhttp::status::continue_, version);
-          co_await bhttp::async_write(stream, cont, kNoThrow);
+          std::string cont = version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+          cont.append(" 100 Continue\r\n\r\n");
+          co_await writeAll(stream, *state, asio::buffer(cont));
         }
         auto ec = co_await parseRequest(stream, buffer, parser, true);
         if (ec) {
@@ -701,7 +1045,7 @@ class Server::Impl {
                 core::Error(core::Errc::kPayloadTooLarge,
                             "request body exceeds " + std::to_string(body_limit) + " bytes"));
             co_await writeResponse(stream, *state, r, req.request_id, false, version, false);
-            recordMetrics(match.pattern, req.method, 413, started);
+            recordMetrics(ctx, match.pattern, req.method, 413, started);
           }
           break;
         }
@@ -711,18 +1055,16 @@ class Server::Impl {
         const int status = immediate.status;
         const bool ok = co_await writeResponse(stream, *state, immediate, req.request_id,
                                                keep_alive, version, is_head);
-        recordMetrics(match.kind == RouteMatch::Kind::kFound ? match.pattern : "-", req.method,
+        recordMetrics(ctx, match.kind == RouteMatch::Kind::kFound ? match.pattern : "-", req.method,
                       status, started, &req);
         state->busy = false;
         if (!ok) break;
         continue;
       }
-      req.body = std::move(parser.get().body());
       req.params = std::move(match.params);
       req.route = match.pattern;
-      req.io_context = &state->context;
 
-      auto slot = std::make_shared<Responder::Slot>();
+      auto slot = std::make_shared<Responder::Slot>(state->strand);
       try {
         (*match.handler)(req, Responder(slot));
       } catch (const std::exception& e) {
@@ -730,9 +1072,12 @@ class Server::Impl {
             "handler threw",
             {{"route", req.route}, {"error", e.what()}, {"request_id", req.request_id}});
         slot->complete(Responder::Slot::Kind::kResponse,
-                       Response::error(core::Error(core::Errc::kInternal, "")), nullptr);
+                       Response::error(core::Error(core::Errc::kInternal, "")));
       }
-      if (!slot->ready()) co_await slot->asyncWait(asio::use_awaitable_t<Strand>{});
+      if (!slot->ready()) {
+        if (buffer.size() == 0) readAhead(state, stream, slot);
+        co_await slot->asyncWait(asio::use_awaitable_t<Strand>{});
+      }
 
       switch (slot->kind()) {
         case Responder::Slot::Kind::kResponse:
@@ -740,16 +1085,17 @@ class Server::Impl {
           const int status = slot->response().status;
           const bool ok = co_await writeResponse(stream, *state, slot->response(), req.request_id,
                                                  keep_alive && !stopping_, version, is_head);
-          recordMetrics(req.route, req.method, status, started, &req);
+          recordMetrics(ctx, req.route, req.method, status, started, &req);
           if (!ok) keep_alive = false;
           break;
         }
         case Responder::Slot::Kind::kStream:
           co_await writeStream(stream, *state, *slot, req.request_id, version);
-          recordMetrics(req.route, req.method, slot->stream_status, started, &req);
+          recordMetrics(ctx, req.route, req.method, slot->streamStatus(), started, &req);
           keep_alive = false;
           break;
         case Responder::Slot::Kind::kAbort:
+        case Responder::Slot::Kind::kClientGone:
         case Responder::Slot::Kind::kPending:
           keep_alive = false;
           break;
@@ -768,6 +1114,7 @@ class Server::Impl {
   core::MetricsRegistry* metrics_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<std::list<SessionState*>> context_sessions_;  // [i] touched only on thread i
+  std::vector<SeriesCache> series_;                         // ditto
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   size_t next_context_ = 0;
   Strand accept_strand_;
