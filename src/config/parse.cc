@@ -269,7 +269,7 @@ class Parser {
   void parseConnections(const Entry& e);
   void parseConnection(const Entry& e);
   void parseAuth(const Entry& e, ConnectionConfig& conn);
-  void parseOAuth(const MapEntries& m, AuthConfig& auth);
+  void parseOAuth(const MapEntries& m, AuthConfig& auth, ConnectionKind kind);
   void finish(const MapEntries& root);
 
   std::string file_;
@@ -1004,12 +1004,12 @@ void Parser::parseAuth(const Entry& e, ConnectionConfig& conn) {
       }
       break;
     case AuthMode::kOAuth:
-      parseOAuth(*m, auth);
+      parseOAuth(*m, auth, conn.kind);
       break;
   }
 }
 
-void Parser::parseOAuth(const MapEntries& m, AuthConfig& auth) {
+void Parser::parseOAuth(const MapEntries& m, AuthConfig& auth, ConnectionKind kind) {
   OAuthConfig o;
   if (const Entry* g = m.get("grant")) {
     auto v = oneOf<Grant>(*g, {{"authorization_code", Grant::kAuthorizationCode},
@@ -1033,7 +1033,11 @@ void Parser::parseOAuth(const MapEntries& m, AuthConfig& auth) {
   }
   // Endpoint requirements look at which keys are present, so that a malformed URL is
   // reported once rather than also as "missing".
-  if (!m.has("issuer")) {
+  // An MCP connection with neither an issuer nor endpoints finds its authorization server
+  // from the upstream (the MCP authorization spec's discovery) when it is connected.
+  const bool mcp_discovery = kind == ConnectionKind::kMcp && code_grant &&
+                             !m.has("authorization_url") && !m.has("token_url");
+  if (!m.has("issuer") && !mcp_discovery) {
     if (code_grant && !m.has("authorization_url")) {
       required(m, "authorization_url",
                "the IdP's authorization endpoint URL when auth.issuer is not set");

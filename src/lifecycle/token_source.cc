@@ -322,6 +322,27 @@ void TokenSource::onTokenChanged(const store::TokenChange& change) {
   }
 }
 
+void TokenSource::setOAuthConfig(oauth::OAuthClientConfig config, std::string idp_host) {
+  auto r = std::make_shared<Resolved>(Resolved{std::move(config), std::move(idp_host)});
+  std::lock_guard lock(mu_);
+  resolved_ = std::move(r);
+}
+
+std::shared_ptr<const TokenSource::Resolved> TokenSource::resolved() const {
+  std::lock_guard lock(mu_);
+  return resolved_;
+}
+
+oauth::OAuthClientConfig TokenSource::oauthConfig() const {
+  auto r = resolved();
+  return r ? r->oauth : spec_.oauth;
+}
+
+std::string TokenSource::idpHost() const {
+  auto r = resolved();
+  return r && !r->idp_host.empty() ? r->idp_host : spec_.idp_host;
+}
+
 void TokenSource::onConnected() {
   {
     std::lock_guard lock(mu_);
@@ -439,7 +460,10 @@ TokenResult TokenSource::refreshLocked(Mode mode, const std::string& actor,
 
   if (deps_.hooks.before_idp_call) deps_.hooks.before_idp_call();
   const auto t0 = std::chrono::steady_clock::now();
-  oauth::TokenEndpointClient client(*deps_.http, spec_.oauth, *deps_.clock, basic_form_.load());
+  const auto resolved_config = resolved();
+  oauth::TokenEndpointClient client(*deps_.http,
+                                    resolved_config ? resolved_config->oauth : spec_.oauth,
+                                    *deps_.clock, basic_form_.load());
   oauth::GrantResult grant =
       spec_.client_credentials ? client.clientCredentials() : client.refresh(*row.refresh_token);
   bool answer_lost = false;
@@ -477,7 +501,7 @@ TokenResult TokenSource::refreshLocked(Mode mode, const std::string& actor,
       after.refresh_expires_at.reset();
     }
     after.last_refreshed_at = now;
-    if (!spec_.idp_host.empty()) after.idp_host = spec_.idp_host;
+    if (auto host = idpHost(); !host.empty()) after.idp_host = std::move(host);
     return persistRefreshed(row, std::move(after), expected_version, grant, duration_ms, actor,
                             correlation);
   }
@@ -551,7 +575,7 @@ TokenResult TokenSource::persistRefreshed(const store::TokenRecord& before,
     if (recovered) detail.reason = "recovered";
     writeState(computeNextDue(after));
     deps_.recorder->record(
-        {EventType::kRefreshSucceeded, spec_.key, actor, spec_.idp_host, correlation, detail});
+        {EventType::kRefreshSucceeded, spec_.key, actor, idpHost(), correlation, detail});
     std::lock_guard lock(mu_);
     return TokenResult{cache_, std::nullopt};
   }
@@ -596,8 +620,8 @@ TokenResult TokenSource::persistRefreshed(const store::TokenRecord& before,
   }
   detail.error_class = "store";
   detail.reason = std::string(core::errorInfo(written.error().code).name);
-  deps_.recorder->record({EventType::kRefreshRotationPersistenceFailed, spec_.key, actor,
-                          spec_.idp_host, correlation, detail});
+  deps_.recorder->record({EventType::kRefreshRotationPersistenceFailed, spec_.key, actor, idpHost(),
+                          correlation, detail});
   std::lock_guard lock(mu_);
   return TokenResult{cache_, std::nullopt};
 }
@@ -664,7 +688,7 @@ TokenResult TokenSource::terminal(const store::TokenRecord& row, store::EventTyp
   }
   detail.expires_before = row.expires_at;
   // 1. The lead event, with the IdP's code.
-  deps_.recorder->record({lead_event, spec_.key, actor, spec_.idp_host, correlation, detail});
+  deps_.recorder->record({lead_event, spec_.key, actor, idpHost(), correlation, detail});
 
   // 2. Delete only if the row still holds the refresh token that was rejected.
   core::Result<store::ConditionalDelete> deleted = store::ConditionalDelete::kNoToken;
@@ -703,7 +727,7 @@ TokenResult TokenSource::terminal(const store::TokenRecord& row, store::EventTyp
     d2.reason = reason;
     d2.idp_error = idp_code;
     deps_.recorder->record(
-        {EventType::kTokenDeletedRevoked, spec_.key, actor, spec_.idp_host, correlation, d2});
+        {EventType::kTokenDeletedRevoked, spec_.key, actor, idpHost(), correlation, d2});
   }
   // 5. needs_reauth.
   {
@@ -768,8 +792,8 @@ TokenResult TokenSource::transient(const store::TokenRecord* row, const std::str
       detail.http_status = grant->classification.http_status;
     }
     if (duration_ms > 0) detail.duration_ms = duration_ms;
-    deps_.recorder->record({EventType::kRefreshFailedTransient, spec_.key, actor, spec_.idp_host,
-                            correlation, detail});
+    deps_.recorder->record(
+        {EventType::kRefreshFailedTransient, spec_.key, actor, idpHost(), correlation, detail});
   }
   // A token that has not expired yet still works.
   std::lock_guard lock(mu_);

@@ -118,6 +118,13 @@ class TokenSource : public TokenProvider, public std::enable_shared_from_this<To
   /// A connect flow stored fresh tokens: forget needs_reauth and failures.
   void onConnected();
 
+  /// The token endpoint and client the connect flow resolved (discovery, registration)
+  /// replace the configured ones for every later refresh. `idp_host` goes into events.
+  void setOAuthConfig(oauth::OAuthClientConfig config, std::string idp_host);
+
+  /// The OAuth settings refreshes use now (the configured ones until setOAuthConfig).
+  oauth::OAuthClientConfig oauthConfig() const;
+
   SourceStatus status() const;
 
  private:
@@ -158,6 +165,14 @@ class TokenSource : public TokenProvider, public std::enable_shared_from_this<To
   // Which HTTP Basic form the IdP accepted (the token endpoint client is built per refresh,
   // so an idle connection carries no second copy of its OAuth settings).
   std::atomic<oauth::BasicForm> basic_form_{oauth::BasicForm::kEncoded};
+  // Set by setOAuthConfig (connections resolved by the connect flow); null otherwise.
+  struct Resolved {
+    oauth::OAuthClientConfig oauth;
+    std::string idp_host;
+  };
+  std::shared_ptr<const Resolved> resolved_;  // guarded by mu_
+  std::shared_ptr<const Resolved> resolved() const;
+  std::string idpHost() const;
 
   mutable std::mutex mu_;
   // --- guarded by mu_ ---

@@ -522,3 +522,29 @@ TEST(ConfigFileTest, DirectoryIsNotAConfigFile) {
 
 }  // namespace
 }  // namespace tether::config
+
+namespace tether::config {
+namespace {
+
+// An MCP connection may name nothing but its URL: the connect flow finds the
+// authorization server from the upstream's 401 (MCP authorization spec).
+TEST(ConfigLoadTest, McpOAuthWithOnlyTheUpstreamUrlUsesDiscovery) {
+  const Config c = parseOk(R"(encryption: { key: "${TETHER_ENCRYPTION_KEY}" }
+connections:
+  - kind: mcp
+    name: found
+    url: https://mcp.example.com/mcp
+    auth:
+      mode: oauth
+)")
+                       .config;
+  const auto* found = c.findConnection(ConnectionKind::kMcp, "found");
+  ASSERT_NE(found, nullptr);
+  ASSERT_TRUE(found->auth.oauth.has_value());
+  EXPECT_TRUE(found->auth.oauth->issuer.empty());
+  EXPECT_TRUE(found->auth.oauth->token_url.empty());
+  EXPECT_FALSE(found->auth.oauth->client_id.has_value());  // dynamic registration
+}
+
+}  // namespace
+}  // namespace tether::config
