@@ -4,12 +4,14 @@
 #include <mutex>
 #include <thread>
 
+#include "admin/admin_api.h"
 #include "app/app.h"
 #include "app/services.h"
 #include "core/json_escape.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
 #include "events/recorder.h"
+#include "flows/flows.h"
 #include "gateway/proxy.h"
 #include "http/server.h"
 #include "lifecycle/lifecycle.h"
@@ -47,6 +49,15 @@ class Gateway::Impl {
     if (!proxy.ok()) return std::move(proxy).takeError();
     proxy_ = std::move(proxy).value();
     proxy_->registerRoutes(router_);
+    admin_ = std::make_unique<admin::AdminApi>(
+        admin::AdminAuth(config_.admin.keys),
+        [this] { return flows_ptr_.load(std::memory_order_acquire); }, admin_pool_);
+    admin_->registerRoutes(router_);
+    if (config_.admin.keys.empty()) {
+      core::log::warn(
+          "no admin key is configured (admin.keys): the admin API refuses every "
+          "request");
+    }
     server_ = std::make_unique<http::Server>(serverOptions(config_), router_, &metrics_);
     auto st = server_->start();
     if (!st.ok()) return st;
@@ -66,6 +77,7 @@ class Gateway::Impl {
     if (bootstrap_.joinable()) bootstrap_.join();
     if (server_) server_->stop();
     blocking_.shutdown();
+    admin_pool_.shutdown();
     if (lifecycle_) lifecycle_->stop();
   }
 
@@ -127,26 +139,49 @@ class Gateway::Impl {
     }
     http_client_ = http::makeHttpClient();
     recorder_ = std::make_unique<events::Recorder>(*store, core::systemClock(), &metrics_);
-    std::vector<std::string> skipped;
-    auto specs = lifecycleSpecs(config_, &skipped);
-    for (const auto& name : skipped) {
-      core::log::warn(
-          "connection has no token_url; its tokens are kept alive once the connect "
-          "flow (with discovery) is available",
-          {{"connection", name}});
-    }
+    std::vector<std::string> unresolved;
+    auto specs = lifecycleSpecs(config_, &unresolved);
     lifecycle::LifecycleOptions options;
     options.settings = lifecycleSettings(config_);
     auto lifecycle =
         std::make_unique<lifecycle::Lifecycle>(std::move(specs), *store, *http_client_, *recorder_,
                                                core::systemClock(), &metrics_, options);
+    auto* lc = lifecycle.get();
+    auto flows = std::make_unique<flows::Flows>(
+        flowConnections(config_), *store, *http_client_, *recorder_, core::systemClock(),
+        flowOptions(config_),
+        [lc](const store::ConnectionKey& key, const flows::ResolvedConnection& resolved) {
+          if (auto source = lc->source(key)) {
+            source->setOAuthConfig(resolved.oauth, resolved.idp_host);
+            source->onConnected();
+          }
+        });
+    // Connections whose endpoints came from an earlier connect flow refresh with those.
+    for (const auto& name : unresolved) {
+      const auto slash = name.find('/');
+      const store::ConnectionKey key{name.substr(0, slash), name.substr(slash + 1)};
+      auto resolved = flows->resolved(key);
+      if (!resolved.ok()) {
+        core::log::error("cannot read the connection's resolved OAuth endpoints",
+                         {{"connection", name}, {"error", resolved.error().message}});
+      } else if (*resolved) {
+        lc->source(key)->setOAuthConfig((*resolved)->oauth, (*resolved)->idp_host);
+      } else {
+        core::log::info(
+            "connection not connected yet: its endpoints are found when it is "
+            "connected (portal or `tether login`)",
+            {{"connection", name}});
+      }
+    }
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
       store_ = std::move(store);
       lifecycle_ = std::move(lifecycle);
+      flows_ = std::move(flows);
     }
     lifecycle_ptr_.store(lifecycle_.get(), std::memory_order_release);
+    flows_ptr_.store(flows_.get(), std::memory_order_release);
     lifecycle_->start(/*run_keeper=*/true);
     ready_ = true;
   }
@@ -209,7 +244,10 @@ class Gateway::Impl {
   core::MetricsRegistry metrics_;
   core::ThreadPool blocking_{2, "blocking"};  // store calls answered for the I/O threads
   http::Router router_;
+  // Admin and connect-flow handlers (store and IdP calls; an IdP may take seconds).
+  core::ThreadPool admin_pool_{4, "admin"};
   std::unique_ptr<gateway::Proxy> proxy_;  // outlives the server (late callbacks)
+  std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<http::Server> server_;
   std::shared_ptr<const store::Sealer> sealer_;
   mutable std::mutex mu_;
@@ -224,6 +262,8 @@ class Gateway::Impl {
   std::unique_ptr<http::HttpClient> http_client_;
   std::unique_ptr<events::Recorder> recorder_;
   std::unique_ptr<lifecycle::Lifecycle> lifecycle_;
+  std::unique_ptr<flows::Flows> flows_;
+  std::atomic<flows::Flows*> flows_ptr_{nullptr};
   std::atomic<lifecycle::Lifecycle*> lifecycle_ptr_{nullptr};  // read per proxied request
 };
 

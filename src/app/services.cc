@@ -118,36 +118,69 @@ lifecycle::Settings lifecycleSettings(const config::Config& config) {
   return s;
 }
 
+namespace {
+
+// The configured OAuth settings of one connection (endpoints and client may be missing:
+// the connect flow resolves them).
+oauth::OAuthClientConfig oauthSettings(const config::ConnectionConfig& c) {
+  const auto& o = *c.auth.oauth;
+  oauth::OAuthClientConfig s;
+  s.authorization_url = o.authorization_url;
+  s.token_url = o.token_url;
+  s.client_id = o.client_id.value_or("");
+  s.client_secret = o.client_secret.value_or("");
+  s.client_auth = authStyle(o.client_auth);
+  s.resource = o.resource_indicator ? c.url : "";
+  s.scopes = o.scopes;
+  s.extra_params = o.extra_params;
+  s.ca_bundle = o.ca_bundle;
+  s.default_token_lifetime =
+      std::chrono::duration_cast<std::chrono::seconds>(o.default_token_lifetime);
+  return s;
+}
+
+}  // namespace
+
 std::vector<lifecycle::ConnectionSpec> lifecycleSpecs(const config::Config& config,
-                                                      std::vector<std::string>* skipped) {
+                                                      std::vector<std::string>* unresolved) {
   std::vector<lifecycle::ConnectionSpec> out;
   for (const auto& c : config.connections) {
     if (!c.auth.oauth) continue;
     const auto& o = *c.auth.oauth;
-    const std::string key = std::string(config::kindName(c.kind)) + "/" + c.name;
-    if (o.token_url.empty()) {
-      if (skipped) skipped->push_back(key);
-      continue;
-    }
     lifecycle::ConnectionSpec s;
     s.key = {std::string(config::kindName(c.kind)), c.name};
-    s.oauth.authorization_url = o.authorization_url;
-    s.oauth.token_url = o.token_url;
-    s.oauth.client_id = o.client_id.value_or("");
-    s.oauth.client_secret = o.client_secret.value_or("");
-    s.oauth.client_auth = authStyle(o.client_auth);
-    s.oauth.resource = o.resource_indicator ? c.url : "";
-    s.oauth.scopes = o.scopes;
-    s.oauth.extra_params = o.extra_params;
-    s.oauth.ca_bundle = o.ca_bundle;
-    s.oauth.default_token_lifetime =
-        std::chrono::duration_cast<std::chrono::seconds>(o.default_token_lifetime);
+    if (o.token_url.empty() && unresolved) unresolved->push_back(s.key.str());
+    s.oauth = oauthSettings(c);
     s.client_credentials = o.grant == config::Grant::kClientCredentials;
     s.refresh_max_lifetime = o.refresh_max_lifetime;
-    s.idp_host = hostOf(o.token_url);
+    s.idp_host = hostOf(!o.token_url.empty() ? o.token_url : o.issuer);
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::vector<flows::FlowConnection> flowConnections(const config::Config& config) {
+  std::vector<flows::FlowConnection> out;
+  for (const auto& c : config.connections) {
+    if (!c.auth.oauth) continue;
+    const auto& o = *c.auth.oauth;
+    flows::FlowConnection f;
+    f.key = {std::string(config::kindName(c.kind)), c.name};
+    f.upstream_url = c.url;
+    f.client_credentials = o.grant == config::Grant::kClientCredentials;
+    f.issuer = o.issuer;
+    f.oauth = oauthSettings(c);
+    f.client_id_configured = o.client_id.has_value();
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+flows::FlowOptions flowOptions(const config::Config& config) {
+  flows::FlowOptions o;
+  o.public_url = config.public_url;
+  o.allowed_hosts = config.discovery.allowed_hosts;
+  return o;
 }
 
 }  // namespace tether::app

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "core/result.h"
+#include "flows/flows.h"
 #include "http/server.h"
 #include "lifecycle/token_source.h"
 #include "store/store.h"
@@ -31,10 +32,14 @@ std::vector<store::ConnectionInfo> connectionInfos(const config::Config& config)
 
 lifecycle::Settings lifecycleSettings(const config::Config& config);
 
-/// One spec per OAuth connection whose token endpoint is known (token_url configured).
-/// Connections known only by issuer are listed in `skipped` (discovery comes with the
-/// connect flow).
+/// One spec per OAuth connection. Connections without a configured token_url (issuer or
+/// discovery) are listed in `unresolved`: their token endpoint comes from the connect flow
+/// (stored, and restored at start through flows::Flows::resolved).
 std::vector<lifecycle::ConnectionSpec> lifecycleSpecs(const config::Config& config,
-                                                      std::vector<std::string>* skipped);
+                                                      std::vector<std::string>* unresolved);
+
+/// The connect flow's view of every OAuth connection.
+std::vector<flows::FlowConnection> flowConnections(const config::Config& config);
+flows::FlowOptions flowOptions(const config::Config& config);
 
 }  // namespace tether::app

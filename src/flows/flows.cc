@@ -1,0 +1,674 @@
+#include "flows/flows.h"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "core/encoding.h"
+#include "core/log.h"
+#include "core/random.h"
+#include "oauth/pkce.h"
+#include "oauth/requests.h"
+#include "oauth/sanitize.h"
+#include "oauth/token_endpoint_client.h"
+
+namespace tether::flows {
+namespace {
+
+using core::Errc;
+using core::Error;
+using store::EventType;
+
+constexpr auto kLockTimeout = std::chrono::seconds(10);
+
+// scheme://host[:port] in lower case, default ports dropped; empty if `url` does not parse.
+std::string originOf(std::string_view url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return {};
+  const auto& u = *parsed;
+  const std::string scheme = core::toLower(u.scheme());
+  if ((scheme != "http" && scheme != "https") || u.encoded_host().empty()) return {};
+  std::string out = scheme + "://" + core::toLower(u.encoded_host_and_port());
+  const std::string_view default_port = scheme == "https" ? ":443" : ":80";
+  if (out.ends_with(default_port)) out.resize(out.size() - default_port.size());
+  return out;
+}
+
+std::string htmlEscape(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (char c : in) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// The state parameter of an authorization URL Tether built.
+std::string stateOf(std::string_view authorization_url) {
+  auto parsed = boost::urls::parse_uri(authorization_url);
+  if (!parsed) return {};
+  auto params = parsed->params();
+  auto it = params.find("state");
+  return it == params.end() ? std::string() : std::string((*it).value);
+}
+
+oauth::ClientAuthStyle registeredAuthStyle(const store::OAuthClient& client) {
+  if (!client.client_secret || !client.registration_json) return oauth::ClientAuthStyle::kNone;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(*client.registration_json, ec);
+  if (ec || !v.is_object()) return oauth::ClientAuthStyle::kPost;
+  const auto* m = v.as_object().if_contains("token_endpoint_auth_method");
+  if (m && m->is_string() && m->as_string() == "client_secret_basic") {
+    return oauth::ClientAuthStyle::kBasic;
+  }
+  if (m && m->is_string() && m->as_string() == "none") return oauth::ClientAuthStyle::kNone;
+  return oauth::ClientAuthStyle::kPost;
+}
+
+std::string clientKey(const std::string& issuer, const std::string& token_endpoint) {
+  return issuer.empty() ? token_endpoint : issuer;
+}
+
+}  // namespace
+
+std::string_view flowOutcomeName(FlowOutcome outcome) {
+  switch (outcome) {
+    case FlowOutcome::kPending:
+      return "pending";
+    case FlowOutcome::kCompleted:
+      return "completed";
+    case FlowOutcome::kFailed:
+      return "failed";
+  }
+  return "pending";
+}
+
+std::string renderPage(std::string_view title, std::string_view message, std::string_view next_step,
+                       std::string_view link_url, std::string_view link_text) {
+  std::string html =
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>" +
+      htmlEscape(title) +
+      " · Tether</title><style>"
+      "body{font:16px/1.5 system-ui,sans-serif;background:#f5f6f8;color:#1d2430;margin:0}"
+      "main{max-width:34rem;margin:12vh auto;background:#fff;border-radius:10px;"
+      "padding:2rem 2.25rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}"
+      "h1{font-size:1.35rem;margin:0 0 .75rem}p{margin:.5rem 0}.next{color:#4a5568}"
+      "a{color:#2457d6}</style></head><body><main><h1>" +
+      htmlEscape(title) + "</h1><p>" + htmlEscape(message) + "</p>";
+  if (!next_step.empty()) html += "<p class=\"next\">" + htmlEscape(next_step) + "</p>";
+  if (!link_url.empty()) {
+    html += "<p><a href=\"" + htmlEscape(link_url) + "\">" +
+            htmlEscape(link_text.empty() ? link_url : link_text) + "</a></p>";
+  }
+  html += "</main></body></html>";
+  return html;
+}
+
+struct Flows::Resolution {
+  store::OAuthEndpoints endpoints;
+  oauth::AuthorizationServerMetadata metadata;  // empty when only configured endpoints
+  bool have_metadata = false;
+};
+
+Flows::Flows(std::vector<FlowConnection> connections, store::Store& store, http::HttpClient& http,
+             events::Recorder& recorder, const core::Clock& clock, FlowOptions options,
+             ConnectedHook on_connected)
+    : store_(store),
+      http_(http),
+      recorder_(recorder),
+      clock_(clock),
+      options_(std::move(options)),
+      on_connected_(std::move(on_connected)) {
+  while (!options_.public_url.empty() && options_.public_url.back() == '/') {
+    options_.public_url.pop_back();
+  }
+  redirect_uri_ = options_.public_url + "/oauth/callback";
+  public_origin_ = originOf(options_.public_url);
+  for (auto& c : connections) {
+    auto key = c.key;
+    connections_.emplace(std::move(key), std::move(c));
+  }
+}
+
+Flows::~Flows() = default;
+
+bool Flows::has(const store::ConnectionKey& key) const { return find(key) != nullptr; }
+
+const FlowConnection* Flows::find(const store::ConnectionKey& key) const {
+  auto it = connections_.find(key);
+  return it == connections_.end() ? nullptr : &it->second;
+}
+
+std::mutex& Flows::keyMutex(const store::ConnectionKey& key) {
+  std::lock_guard lock(mu_);
+  auto& m = key_mutexes_[key];
+  if (!m) m = std::make_unique<std::mutex>();
+  return *m;
+}
+
+std::string Flows::acceptableReturnUrl(const std::string& requested) const {
+  if (requested.empty()) return {};
+  const bool has_control = std::any_of(requested.begin(), requested.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\';
+  });
+  if (!has_control) {
+    if (requested.front() == '/' && !requested.starts_with("//")) {
+      return public_origin_ + requested;
+    }
+    auto parsed = boost::urls::parse_uri(requested);
+    if (parsed && !parsed->has_userinfo() && !public_origin_.empty() &&
+        originOf(requested) == public_origin_) {
+      return requested;
+    }
+  }
+  core::log::warn(
+      "connect flow: return URL refused (not the gateway's own origin); the "
+      "portal is used instead",
+      {{"return_url", oauth::displayUrl(requested)}, {"origin", public_origin_}});
+  return portalUrl();
+}
+
+core::Result<Flows::Resolution> Flows::resolve(const FlowConnection& conn,
+                                               const std::string& correlation) {
+  oauth::DiscoveryOptions dopts;
+  dopts.policy.allowed_hosts = options_.allowed_hosts;
+  for (const std::string* url :
+       {&conn.upstream_url, &conn.issuer, &conn.oauth.authorization_url, &conn.oauth.token_url}) {
+    if (auto host = oauth::urlHost(*url); !host.empty()) dopts.policy.own_hosts.push_back(host);
+  }
+  dopts.max_document_bytes = options_.max_document_bytes;
+  dopts.total_timeout = options_.discovery_timeout;
+  dopts.ca_bundle = conn.oauth.ca_bundle;
+  oauth::Discovery discovery(http_, dopts);
+
+  Resolution r;
+  r.endpoints.key = conn.key;
+  r.endpoints.issuer = conn.issuer;
+  r.endpoints.scopes = conn.oauth.scopes;
+  r.endpoints.resource = conn.oauth.resource;
+  const bool configured = !conn.oauth.authorization_url.empty() && !conn.oauth.token_url.empty();
+  if (!conn.issuer.empty() && (!configured || !conn.client_id_configured)) {
+    auto md = discovery.authorizationServer(conn.issuer);
+    if (!md.ok()) return std::move(md).takeError();
+    r.metadata = std::move(md).value();
+    r.have_metadata = true;
+  } else if (!configured) {
+    auto found = discovery.discoverForResource(conn.upstream_url);
+    if (!found.ok()) return std::move(found).takeError();
+    r.endpoints.issuer = found->issuer;
+    if (!found->scopes.empty()) r.endpoints.scopes = found->scopes;
+    // RFC 8707: the resource the protected-resource metadata names (unless turned off).
+    if (!conn.oauth.resource.empty()) r.endpoints.resource = found->resource;
+    r.metadata = std::move(found->metadata);
+    r.have_metadata = true;
+    core::log::info("connect flow: authorization server discovered from the upstream",
+                    {{"connection", conn.key.str()},
+                     {"correlation_id", correlation},
+                     {"issuer", r.endpoints.issuer}});
+  }
+  if (r.have_metadata) {
+    if (auto st = oauth::requireS256(r.metadata); !st.ok()) return st.error();
+    r.endpoints.authorization_endpoint = r.metadata.authorization_endpoint;
+    r.endpoints.token_endpoint = r.metadata.token_endpoint;
+    r.endpoints.registration_endpoint = r.metadata.registration_endpoint;
+    r.endpoints.iss_parameter_supported = r.metadata.iss_parameter_supported;
+  }
+  // Endpoints the operator configured win over discovered ones.
+  if (!conn.oauth.authorization_url.empty()) {
+    r.endpoints.authorization_endpoint = conn.oauth.authorization_url;
+  }
+  if (!conn.oauth.token_url.empty()) r.endpoints.token_endpoint = conn.oauth.token_url;
+  return r;
+}
+
+core::Result<std::pair<std::string, bool>> Flows::clientFor(
+    const FlowConnection& conn, const oauth::AuthorizationServerMetadata& md,
+    const std::string& issuer, const std::string& scopes, const std::string& correlation) {
+  if (conn.client_id_configured) return std::make_pair(conn.oauth.client_id, false);
+  const std::string key =
+      clientKey(issuer, md.token_endpoint.empty() ? conn.oauth.token_url : md.token_endpoint);
+  auto existing = store_.getClient(key);
+  if (!existing.ok()) return std::move(existing).takeError();
+  if (*existing) {
+    // A registered client the IdP has since rejected (invalid_client on the last refresh)
+    // is registered anew, once: the new registration replaces it.
+    auto state = store_.getState(conn.key);
+    const bool rejected = state.ok() && *state && (*state)->last_error_code == "invalid_client";
+    if (!rejected) return std::make_pair((*existing)->client_id, true);
+    core::log::warn(
+        "connect flow: the registered client was rejected by the IdP "
+        "(invalid_client); registering a new one",
+        {{"connection", conn.key.str()}, {"correlation_id", correlation}, {"issuer", issuer}});
+  }
+  if (md.registration_endpoint.empty()) {
+    return Error(Errc::kInvalidArgument,
+                 fmt::format("connection {} has no auth.client_id and the authorization server "
+                             "{} offers no dynamic client registration (no "
+                             "registration_endpoint); register a client there and set "
+                             "auth.client_id",
+                             conn.key.str(), issuer.empty() ? key : issuer));
+  }
+  oauth::DiscoveryOptions dopts;
+  dopts.policy.allowed_hosts = options_.allowed_hosts;
+  for (const std::string* url : {&conn.upstream_url, &conn.issuer, &issuer}) {
+    if (auto host = oauth::urlHost(*url); !host.empty()) dopts.policy.own_hosts.push_back(host);
+  }
+  dopts.total_timeout = options_.discovery_timeout;
+  dopts.ca_bundle = conn.oauth.ca_bundle;
+  oauth::Discovery discovery(http_, dopts);
+  oauth::RegistrationRequest req;
+  req.redirect_uris = {redirect_uri_};
+  req.scope = scopes;
+  auto reg = discovery.registerClient(md.registration_endpoint, req);
+  if (!reg.ok()) return std::move(reg).takeError();
+  store::OAuthClient client;
+  client.issuer = key;
+  client.client_id = reg->client_id;
+  client.client_secret = reg->client_secret;
+  client.registration_json = reg->response_json;
+  if (auto st = store_.putClient(client); !st.ok()) return st.error();
+  core::log::info("connect flow: registered Tether as a client", {{"connection", conn.key.str()},
+                                                                  {"correlation_id", correlation},
+                                                                  {"issuer", key},
+                                                                  {"client_id", reg->client_id}});
+  return std::make_pair(reg->client_id, true);
+}
+
+core::Result<StartedFlow> Flows::start(const store::ConnectionKey& key,
+                                       const std::string& started_by,
+                                       const std::string& return_url) {
+  const FlowConnection* conn = find(key);
+  if (!conn) {
+    return Error(Errc::kNotFound, "no OAuth connection " + key.str() + " is configured");
+  }
+  if (conn->client_credentials) {
+    return Error(Errc::kInvalidArgument,
+                 "connection " + key.str() +
+                     " uses the client_credentials grant; it needs no browser sign-in (Tether "
+                     "fetches its tokens itself)");
+  }
+  std::lock_guard key_lock(keyMutex(key));
+  const core::TimePoint now = clock_.now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = started_.find(key);
+    if (it != started_.end()) {
+      if (it->second.expires_at > now) {
+        StartedFlow same = it->second;
+        same.created = false;
+        return same;
+      }
+      started_.erase(it);
+    }
+  }
+  const std::string correlation = core::newId();
+  auto resolution = resolve(*conn, correlation);
+  if (!resolution.ok()) {
+    core::log::warn("connect flow refused", {{"connection", key.str()},
+                                             {"correlation_id", correlation},
+                                             {"error", resolution.error().message}});
+    // A document the IdP or upstream served was refused: a bad gateway, not a bad request.
+    if (resolution.error().code == Errc::kInvalidArgument) {
+      return Error(Errc::kUpstreamError, resolution.error().message);
+    }
+    return std::move(resolution).takeError();
+  }
+  store::OAuthEndpoints& endpoints = resolution->endpoints;
+  auto client =
+      clientFor(*conn, resolution->metadata, endpoints.issuer, endpoints.scopes, correlation);
+  if (!client.ok()) return std::move(client).takeError();
+  if (auto st = store_.putEndpoints(endpoints); !st.ok()) return st.error();
+
+  oauth::OAuthClientConfig cfg = conn->oauth;
+  cfg.authorization_url = endpoints.authorization_endpoint;
+  cfg.token_url = endpoints.token_endpoint;
+  cfg.client_id = client->first;
+  cfg.scopes = endpoints.scopes;
+  cfg.resource = endpoints.resource;
+  const auto pkce = oauth::generatePkce();
+  oauth::AuthorizationRequest areq;
+  areq.redirect_uri = redirect_uri_;
+  areq.state = core::randomToken(32);
+  areq.code_challenge = pkce.challenge;
+  auto url = oauth::buildAuthorizationUrl(cfg, areq);
+  if (!url.ok()) {
+    return Error(
+        Errc::kInvalidArgument,
+        "connection " + key.str() + ": cannot build the authorization URL: " + url.error().message);
+  }
+  (void)store_.expirePendingFlows();
+  store::PendingFlow flow;
+  flow.state = areq.state;
+  flow.key = key;
+  flow.pkce_verifier = pkce.verifier;
+  flow.return_url = acceptableReturnUrl(return_url);
+  flow.started_by = started_by;
+  flow.issuer = endpoints.issuer;
+  flow.correlation_id = correlation;
+  flow.client_id = client->first;
+  flow.authorization_url = *url;
+  flow.expires_at = now + options_.ttl;
+  auto created = store_.createPendingFlow(flow);
+  if (!created.ok()) return std::move(created).takeError();
+
+  StartedFlow out;
+  out.redirect_uri = redirect_uri_;
+  out.created = created->created;
+  if (created->created) {
+    out.authorization_url = *url;
+    out.state = areq.state;
+    out.expires_at = flow.expires_at;
+    out.correlation_id = correlation;
+    events::Detail detail;
+    detail.reason = resolution->have_metadata ? "discovered" : "configured";
+    recorder_.record({EventType::kConnectStarted, key, started_by,
+                      oauth::urlHost(endpoints.token_endpoint), correlation, detail});
+    core::log::info("connect flow started", {{"connection", key.str()},
+                                             {"correlation_id", correlation},
+                                             {"started_by", started_by},
+                                             {"issuer", endpoints.issuer},
+                                             {"expires_at", core::formatRfc3339(flow.expires_at)}});
+  } else {
+    // Another replica (or an earlier process) has one pending: hand out that one.
+    out.authorization_url = created->flow.authorization_url;
+    out.state = stateOf(created->flow.authorization_url);
+    out.expires_at = created->flow.expires_at;
+    out.correlation_id = created->flow.correlation_id;
+  }
+  std::lock_guard lock(mu_);
+  started_[key] = out;
+  return out;
+}
+
+CallbackPage Flows::fail(const store::PendingFlow& flow, const std::string& reason,
+                         const std::string& idp_error, std::optional<int> http_status,
+                         int page_status, const std::string& title, const std::string& what_to_do) {
+  events::Detail detail;
+  detail.error_class = "terminal";
+  detail.reason = reason;
+  detail.idp_error = idp_error;
+  detail.http_status = http_status;
+  recorder_.record({EventType::kConnectFailed, flow.key, flow.started_by,
+                    oauth::urlHost(flow.issuer), flow.correlation_id, detail});
+  core::log::warn("connect flow failed", {{"connection", flow.key.str()},
+                                          {"correlation_id", flow.correlation_id},
+                                          {"reason", reason},
+                                          {"idp_error", oauth::sanitizeIdpString(idp_error)}});
+  CallbackPage page;
+  page.status = page_status;
+  page.html = renderPage(title,
+                         "Connecting " + flow.key.str() + " did not complete" +
+                             (idp_error.empty() ? std::string(" (") + reason + ")."
+                                                : " (the identity provider answered " +
+                                                      oauth::sanitizeIdpString(idp_error) + ")."),
+                         what_to_do + " The connection's existing tokens were left as they were.",
+                         portalUrl(), "Open the Tether portal");
+  return page;
+}
+
+CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
+  auto param = [&](const char* name) -> std::string {
+    auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  };
+  const std::string state = param("state");
+  const std::string restart =
+      "Start again from the Tether portal (Connect) or with `tether login <kind>/<name>`.";
+  if (state.empty()) {
+    return {400,
+            {},
+            renderPage("Sign-in link incomplete",
+                       "This address has no state parameter, so Tether cannot tell which "
+                       "connection it belongs to.",
+                       restart, portalUrl(), "Open the Tether portal")};
+  }
+  auto taken = store_.takePendingFlow(state);
+  if (!taken.ok()) {
+    if (taken.error().code == Errc::kNotFound || taken.error().code == Errc::kInvalidArgument) {
+      const bool expired = taken.error().message.find("expired") != std::string::npos;
+      core::log::warn("connect callback with an unknown, used or expired state",
+                      {{"expired", expired}});
+      return {400,
+              {},
+              renderPage(expired ? "Sign-in link expired" : "Sign-in link not valid",
+                         expired ? "This sign-in took longer than the 10 minutes a connect flow "
+                                   "stays open."
+                                 : "This sign-in link is unknown or was already used (each "
+                                   "link works once).",
+                         restart, portalUrl(), "Open the Tether portal")};
+    }
+    core::log::error("connect callback: the store failed", {{"error", taken.error().message}});
+    return {503,
+            {},
+            renderPage("Tether could not finish the sign-in", "Its database did not answer.",
+                       "Try again in a minute: " + restart, portalUrl(), "Open the Tether portal")};
+  }
+  const store::PendingFlow flow = std::move(taken).value();
+  {
+    std::lock_guard lock(mu_);
+    auto it = started_.find(flow.key);
+    if (it != started_.end() && it->second.correlation_id == flow.correlation_id) {
+      started_.erase(it);
+    }
+  }
+  const FlowConnection* conn = find(flow.key);
+  if (!conn) {
+    return {
+        404,
+        {},
+        renderPage("Connection not configured",
+                   "The connection " + flow.key.str() + " is no longer in Tether's configuration.",
+                   "Add it back to the configuration, then connect it again.")};
+  }
+  if (const std::string error = param("error"); !error.empty()) {
+    const bool denied = error == "access_denied";
+    return fail(flow, "authorization_refused", error, std::nullopt, 400,
+                denied ? "Access was not granted" : "The identity provider refused",
+                denied ? "If this was a mistake, connect again and approve the request."
+                       : "Check the connection's settings (client id, scopes, redirect URI " +
+                             redirect_uri_ + ") at the identity provider, then connect again.");
+  }
+  auto endpoints = store_.getEndpoints(flow.key);
+  if (!endpoints.ok() || !*endpoints) {
+    return fail(flow, "endpoints_missing", "", std::nullopt, 500, "Tether lost this sign-in",
+                restart);
+  }
+  const store::OAuthEndpoints& ep = **endpoints;
+  // RFC 9207: the authorization server that answered must be the one the flow went to.
+  const std::string iss = param("iss");
+  if (!iss.empty() && !flow.issuer.empty() && iss != flow.issuer) {
+    core::log::warn("connect callback: iss does not match the flow's issuer",
+                    {{"connection", flow.key.str()},
+                     {"correlation_id", flow.correlation_id},
+                     {"expected", flow.issuer},
+                     {"got", oauth::displayUrl(iss)}});
+    return fail(flow, "iss_mismatch", "", std::nullopt, 400, "Sign-in answer from the wrong server",
+                "The answer came from " + oauth::displayUrl(iss) + ", not from " + flow.issuer +
+                    " (a mix-up attack or a misconfigured IdP). " + restart);
+  }
+  if (iss.empty() && ep.iss_parameter_supported) {
+    return fail(
+        flow, "iss_missing", "", std::nullopt, 400, "Sign-in answer without its issuer",
+        "The identity provider promises an iss parameter (RFC 9207) but sent none. " + restart);
+  }
+  const std::string code = param("code");
+  if (code.empty()) {
+    return fail(flow, "no_code", "", std::nullopt, 400, "Sign-in answer without a code", restart);
+  }
+
+  // The client settings the code was issued to.
+  oauth::OAuthClientConfig cfg = conn->oauth;
+  cfg.authorization_url = ep.authorization_endpoint;
+  cfg.token_url = ep.token_endpoint;
+  cfg.scopes = ep.scopes;
+  cfg.resource = ep.resource;
+  bool registered = false;
+  if (!conn->client_id_configured) {
+    registered = true;
+    cfg.client_id = flow.client_id;
+    cfg.client_secret.clear();
+    cfg.client_auth = oauth::ClientAuthStyle::kNone;
+    auto client = store_.getClient(clientKey(ep.issuer, ep.token_endpoint));
+    if (client.ok() && *client && (*client)->client_id == flow.client_id) {
+      cfg.client_secret = (*client)->client_secret.value_or("");
+      cfg.client_auth = registeredAuthStyle(**client);
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  oauth::TokenEndpointClient client(http_, cfg, clock_);
+  auto grant = client.exchangeCode(code, flow.pkce_verifier, redirect_uri_);
+  const double duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!grant.ok()) {
+    const auto& c = grant.classification;
+    std::string next = "Connect again from the Tether portal.";
+    if (c.idp_error == "invalid_client") {
+      if (registered) {
+        // The registration is stale: drop it so the next start registers anew (once).
+        (void)store_.deleteClient(clientKey(ep.issuer, ep.token_endpoint));
+        next =
+            "Tether's registration at the identity provider was rejected and has been "
+            "dropped; connecting again registers a new client.";
+      } else {
+        next =
+            "Check auth.client_id and auth.client_secret in the configuration, then "
+            "connect again.";
+      }
+    }
+    return fail(flow, c.code.empty() ? "token_exchange_failed" : c.code, c.idp_error,
+                c.http_status ? std::optional<int>(c.http_status) : std::nullopt, 502,
+                "The identity provider refused the sign-in", next);
+  }
+  const oauth::TokenSet& t = *grant.tokens;
+  const core::TimePoint now = clock_.now();
+  store::TokenRecord rec;
+  rec.key = flow.key;
+  rec.access_token = t.access_token;
+  if (!t.refresh_token.empty()) rec.refresh_token = t.refresh_token;
+  rec.token_type = t.token_type.empty() ? "Bearer" : t.token_type;
+  rec.scope = t.scope;
+  rec.expires_at = t.access_expires_at;
+  rec.refresh_expires_at = t.refresh_expires_at;
+  rec.authenticated_at = now;
+  rec.authenticated_by = flow.started_by;
+  rec.idp_host = oauth::urlHost(ep.token_endpoint);
+  {
+    // Under the connection's store lock, so no refresh writes between our read and write.
+    auto lock = store_.locks().lock(flow.key, kLockTimeout);
+    if (!lock.ok()) {
+      return fail(flow, "store_lock", "", std::nullopt, 503, "Tether could not save the sign-in",
+                  "Its database is busy; " + restart);
+    }
+    auto current = store_.getToken(flow.key);
+    const int64_t version = current.ok() && *current ? (*current)->version : 0;
+    auto written = store_.putToken(rec, version);
+    if (!written.ok()) {
+      core::log::error("connect flow: storing the tokens failed",
+                       {{"connection", flow.key.str()},
+                        {"correlation_id", flow.correlation_id},
+                        {"error", written.error().message}});
+      return fail(flow, "store", "", std::nullopt, 503, "Tether could not save the sign-in",
+                  "Its database did not take the tokens; " + restart);
+    }
+  }
+  events::Detail detail;
+  detail.error_class = "success";
+  detail.expires_after = rec.expires_at;
+  detail.refresh_expires_after = rec.refresh_expires_at;
+  detail.duration_ms = duration_ms;
+  if (grant.classification.http_status) detail.http_status = grant.classification.http_status;
+  recorder_.record({EventType::kConnectCompleted, flow.key, flow.started_by, rec.idp_host,
+                    flow.correlation_id, detail});
+  core::log::info("connect flow completed", {{"connection", flow.key.str()},
+                                             {"correlation_id", flow.correlation_id},
+                                             {"authenticated_by", flow.started_by},
+                                             {"has_refresh_token", rec.refresh_token.has_value()}});
+  if (on_connected_) on_connected_(flow.key, ResolvedConnection{cfg, rec.idp_host});
+
+  if (!flow.return_url.empty()) {
+    // Checked again: the stored value came from an earlier start.
+    const std::string target = acceptableReturnUrl(flow.return_url);
+    return {302, target, {}};
+  }
+  return {200,
+          {},
+          renderPage("Connected", "Tether is now connected to " + flow.key.str() + ".",
+                     "You can close this window; Tether keeps the connection's tokens fresh "
+                     "from here on.")};
+}
+
+core::Result<std::optional<ResolvedConnection>> Flows::resolved(const store::ConnectionKey& key) {
+  const FlowConnection* conn = find(key);
+  if (!conn) return std::optional<ResolvedConnection>();
+  if (!conn->oauth.token_url.empty() && conn->client_id_configured) {
+    return std::optional<ResolvedConnection>();  // complete as configured
+  }
+  auto endpoints = store_.getEndpoints(key);
+  if (!endpoints.ok()) return std::move(endpoints).takeError();
+  if (!*endpoints) return std::optional<ResolvedConnection>();
+  const auto& ep = **endpoints;
+  ResolvedConnection out;
+  out.oauth = conn->oauth;
+  out.oauth.authorization_url = ep.authorization_endpoint;
+  out.oauth.token_url = ep.token_endpoint;
+  out.oauth.scopes = ep.scopes;
+  out.oauth.resource = ep.resource;
+  out.idp_host = oauth::urlHost(ep.token_endpoint);
+  if (!conn->client_id_configured) {
+    auto client = store_.getClient(clientKey(ep.issuer, ep.token_endpoint));
+    if (!client.ok()) return std::move(client).takeError();
+    if (!*client) return std::optional<ResolvedConnection>();
+    out.oauth.client_id = (*client)->client_id;
+    out.oauth.client_secret = (*client)->client_secret.value_or("");
+    out.oauth.client_auth = registeredAuthStyle(**client);
+  }
+  return std::optional<ResolvedConnection>(std::move(out));
+}
+
+core::Result<FlowStatus> Flows::status(const store::ConnectionKey& key,
+                                       const std::string& correlation_id) {
+  auto events = store_.recentEvents(key, 200);
+  if (!events.ok()) return std::move(events).takeError();
+  for (const auto& e : *events) {
+    if (e.correlation_id != correlation_id) continue;
+    if (e.type != EventType::kConnectCompleted && e.type != EventType::kConnectFailed) continue;
+    FlowStatus s;
+    s.outcome =
+        e.type == EventType::kConnectCompleted ? FlowOutcome::kCompleted : FlowOutcome::kFailed;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(e.detail_json, ec);
+    if (!ec && v.is_object()) {
+      if (const auto* r = v.as_object().if_contains("reason"); r && r->is_string()) {
+        s.reason = std::string(r->as_string());
+      }
+      if (const auto* r = v.as_object().if_contains("idp_error"); r && r->is_string()) {
+        s.idp_error = std::string(r->as_string());
+      }
+    }
+    return s;
+  }
+  return FlowStatus{};
+}
+
+}  // namespace tether::flows
