@@ -15,6 +15,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <charconv>
+#include <list>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -33,6 +36,7 @@ using Executor = asio::io_context::executor_type;
 template <class T>
 using Awaitable = asio::awaitable<T, Executor>;
 using Clock = std::chrono::steady_clock;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -48,13 +52,32 @@ constexpr auto kTrustedIdle = std::chrono::milliseconds(500);
 
 std::atomic<size_t> g_open_connections{0};
 
+// A deadline of one exchange, enforced by its thread's sweeper (PoolService) instead of a
+// timer armed per read and write: the sweeper cancels the socket once `at` has passed.
+struct Deadline {
+  Clock::time_point at = Clock::time_point::max();
+  tcp::socket* socket = nullptr;  // what to cancel; null: nothing to do
+  bool fired = false;
+  bool watched = false;
+  std::list<Deadline*>::iterator it;
+
+  void set(tcp::socket& s, std::chrono::milliseconds in) {
+    socket = &s;
+    at = Clock::now() + in;
+  }
+  void clear() {
+    socket = nullptr;
+    at = Clock::time_point::max();
+  }
+};
+
 // One upstream connection, plain or TLS.
 struct Conn {
   Conn(Executor ex, std::shared_ptr<ssl::context> ctx) : ssl_ctx(std::move(ctx)) {
     if (ssl_ctx) {
-      tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, *ssl_ctx);
+      tls = std::make_unique<beast::ssl_stream<tcp::socket>>(ex, *ssl_ctx);
     } else {
-      plain = std::make_unique<beast::tcp_stream>(ex);
+      plain = std::make_unique<tcp::socket>(ex);
     }
     g_open_connections.fetch_add(1, std::memory_order_relaxed);
   }
@@ -62,12 +85,12 @@ struct Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  tcp::socket& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
   // Declared first: destroyed after the stream that uses it.
   std::shared_ptr<ssl::context> ssl_ctx;
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<tcp::socket> plain;
+  std::unique_ptr<beast::ssl_stream<tcp::socket>> tls;
   beast::flat_buffer buffer;
   Clock::time_point idle_since{};
 };
@@ -77,20 +100,25 @@ struct Conn {
 // disqualifies it; a close racing with our request is handled by the stale retry.
 bool stillOpen(Conn& c) {
   char byte;
-  const ssize_t n = ::recv(c.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t n = ::recv(c.lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return false;
   if (n > 0) return static_cast<bool>(c.tls);
   return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
+// How often a thread with exchanges in flight checks their deadlines.
+constexpr auto kSweepInterval = std::chrono::milliseconds(25);
+
 // Per io_context (and so per I/O thread) storage: idle connections by origin, TLS contexts
-// by CA bundle. Owned by the io_context, so sockets never outlive the context they use.
+// by CA bundle, the deadlines of the exchanges in flight. Owned by the io_context, so
+// sockets never outlive the context they use.
 class PoolService final : public asio::execution_context::service {
  public:
   using key_type = PoolService;
   static inline asio::execution_context::id id;
 
-  explicit PoolService(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
+  explicit PoolService(asio::execution_context& ctx)
+      : asio::execution_context::service(ctx), ctx_(static_cast<asio::io_context&>(ctx)) {}
 
   std::unique_ptr<Conn> take(const std::string& key, std::chrono::milliseconds max_idle) {
     auto it = idle_.find(key);
@@ -112,6 +140,7 @@ class PoolService final : public asio::execution_context::service {
   }
 
   void give(const std::string& key, std::unique_ptr<Conn> c, size_t max_idle) {
+    if (shut_down_) return;
     auto& stack = idle_[key];
     if (stack.size() >= max_idle) return;  // closes it
     c->idle_since = Clock::now();
@@ -137,29 +166,73 @@ class PoolService final : public asio::execution_context::service {
     return ctx;
   }
 
+  void watch(Deadline& d) {
+    if (shut_down_ || d.watched) return;
+    d.it = deadlines_.insert(deadlines_.end(), &d);
+    d.watched = true;
+    if (!sweeping_) {
+      sweeping_ = true;
+      if (!timer_) timer_ = std::make_unique<asio::steady_timer>(ctx_);
+      armSweep();
+    }
+  }
+
+  void unwatch(Deadline& d) {
+    if (!d.watched) return;
+    d.watched = false;
+    if (!shut_down_) deadlines_.erase(d.it);
+  }
+
  private:
+  void armSweep() {
+    timer_->expires_after(kSweepInterval);
+    timer_->async_wait([this](boost::system::error_code ec) {
+      if (ec || shut_down_) return;
+      const auto now = Clock::now();
+      for (Deadline* d : deadlines_) {
+        if (d->socket && d->at <= now) {
+          d->fired = true;
+          boost::system::error_code ignored;
+          d->socket->cancel(ignored);
+          d->clear();
+        }
+      }
+      if (deadlines_.empty()) {
+        sweeping_ = false;
+        return;
+      }
+      armSweep();
+    });
+  }
+
   void shutdown() override {
+    shut_down_ = true;
+    deadlines_.clear();
+    timer_.reset();
     idle_.clear();
     ssl_.clear();
   }
 
+  asio::io_context& ctx_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
   std::unordered_map<std::string, std::shared_ptr<ssl::context>> ssl_;
+  std::list<Deadline*> deadlines_;
+  std::unique_ptr<asio::steady_timer> timer_;
+  bool sweeping_ = false;
+  bool shut_down_ = false;
 };
 
+// Branch-free loops (vectorized): every header of every request goes through them.
 bool validHeaderName(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (c <= 0x20 || c >= 0x7f || c == ':') return false;
-  }
-  return true;
+  bool bad = name.empty();
+  for (unsigned char c : name) bad |= (c <= 0x20) | (c >= 0x7f) | (c == ':');
+  return !bad;
 }
 
 bool validHeaderValue(std::string_view value) {
-  for (unsigned char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return true;
+  bool bad = false;
+  for (unsigned char c : value) bad |= (c == '\r') | (c == '\n') | (c == '\0');
+  return !bad;
 }
 
 bool isEventStream(std::string_view content_type) {
@@ -195,6 +268,57 @@ UpstreamFailure failureOf(const boost::system::error_code& ec) {
   return UpstreamFailure::kClosed;
 }
 
+// Parses a response head and body straight into Tether's types (no intermediate Beast
+// fields container). Framing headers are the server's and are not kept, except a HEAD
+// answer's Content-Length (the length a GET would have had). In `whole` mode the body
+// collects in `body`; otherwise `body` holds what arrived since the relay last took it.
+class ResponseParser final : public bhttp::basic_parser<false> {
+ public:
+  explicit ResponseParser(bool keep_content_length) : keep_content_length_(keep_content_length) {}
+
+  int status = 0;
+  http::Headers headers;
+  std::string body;
+  bool event_stream = false;
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                       boost::system::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, boost::system::error_code&) override {
+    status = code;
+  }
+  void on_field_impl(bhttp::field f, beast::string_view name, beast::string_view value,
+                     boost::system::error_code&) override {
+    if (f == bhttp::field::transfer_encoding) return;
+    if (f == bhttp::field::content_length && !keep_content_length_) return;
+    if (f == bhttp::field::content_type) {
+      event_stream = isEventStream(std::string_view(value.data(), value.size()));
+    }
+    headers.push_back({std::string(name), std::string(value)});
+  }
+  void on_header_impl(boost::system::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         boost::system::error_code&) override {
+    // Reached once the body limit for the chosen mode is set (and checked by the parser).
+    if (length && *length <= kReserveMax) body.reserve(static_cast<size_t>(*length));
+  }
+  size_t on_body_impl(beast::string_view data, boost::system::error_code&) override {
+    body.append(data.data(), data.size());
+    return data.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view,
+                            boost::system::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view data,
+                            boost::system::error_code&) override {
+    body.append(data.data(), data.size());
+    return data.size();
+  }
+  void on_finish_impl(boost::system::error_code&) override {}
+
+  static constexpr std::uint64_t kReserveMax = 16 * 1024 * 1024;
+  const bool keep_content_length_;
+};
+
 // ---------------------------------------------------------------------------------------
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
@@ -210,10 +334,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   static Awaitable<void> start(std::shared_ptr<Exchange> self) { co_await self->run(); }
 
-  // The client went away (posted to our thread): stop reading the upstream.
+  // The client went away (on our thread): stop talking to the upstream.
   void cancel() {
     cancelled_ = true;
-    if (conn_) conn_->lowest().cancel();
+    if (conn_) {
+      boost::system::error_code ignored;
+      conn_->lowest().cancel(ignored);
+    }
     if (drained_) drained_->cancel();
   }
 
@@ -226,7 +353,20 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     started_ = Clock::now();
     if (!buildHead()) co_return;
     auto& pool = asio::use_service<PoolService>(ctx_);
+    pool.watch(deadline_);
+    struct Unwatch {
+      PoolService& pool;
+      Deadline& d;
+      ~Unwatch() { pool.unwatch(d); }
+    } unwatch{pool, deadline_};
+    // A client that leaves before the answer stops the exchange (the callback runs on this
+    // thread; it is dropped when the responder is used or handed back).
+    responder_->onClientGone([this] { cancel(); });
     for (int attempt = 0; attempt < 2; ++attempt) {
+      if (cancelled_) {
+        fail(UpstreamFailure::kCancelled, "the client went away");
+        co_return;
+      }
       std::unique_ptr<Conn> conn;
       if (attempt == 0) conn = pool.take(origin().key, options_.pool_idle_timeout);
       const bool reused = conn != nullptr;
@@ -238,6 +378,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       const Step step = conn->tls ? co_await exchangeOn(*conn->tls, *conn, reused)
                                   : co_await exchangeOn(*conn->plain, *conn, reused);
       conn_ = nullptr;
+      deadline_.clear();
       if (step == Step::kRetryStale) continue;
       if (step == Step::kKeep)
         pool.give(origin().key, std::move(conn), options_.max_idle_per_origin);
@@ -248,21 +389,32 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool buildHead() {
     const std::string& body = call_.body ? *call_.body : kEmpty;
     head_.reserve(128 + call_.target.size() + call_.headers.size() * 48);
-    head_.append(call_.method).append(1, ' ').append(call_.target).append(" HTTP/1.1\r\nHost: ");
-    head_.append(origin().host_header).append("\r\n");
+    head_.append(call_.method).append(1, ' ').append(call_.target).append(" HTTP/1.1\r\nHost: "sv);
+    head_.append(origin().host_header).append("\r\n"sv);
     for (const auto& h : call_.headers) {
       if (!validHeaderName(h.name) || !validHeaderValue(h.value)) {
         fail(UpstreamFailure::kProtocol, "refusing to send an invalid request header");
         return false;
       }
-      head_.append(h.name).append(": ").append(h.value).append("\r\n");
+      head_.append(h.name).append(": "sv).append(h.value).append("\r\n"sv);
     }
     if (!body.empty() || call_.method == "POST" || call_.method == "PUT" ||
         call_.method == "PATCH") {
-      head_.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+      char digits[24];
+      head_.append("Content-Length: "sv)
+          .append(digits, std::to_chars(digits, digits + sizeof digits, body.size()).ptr)
+          .append("\r\n"sv);
     }
-    head_.append("\r\n");
+    head_.append("\r\n"sv);
     return true;
+  }
+
+  // The error an operation cut short by the sweeper or by cancel() reports.
+  boost::system::error_code interrupted(boost::system::error_code ec) const {
+    if (ec == asio::error::operation_aborted && deadline_.fired && !cancelled_) {
+      return beast::error::timeout;
+    }
+    return ec;
   }
 
   Awaitable<std::unique_ptr<Conn>> connect(PoolService& pool) {
@@ -283,9 +435,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(o.host, ec);
     if (!ec) {
-      lowest.expires_after(limits.connect_timeout);
+      deadline_.set(lowest, limits.connect_timeout);
       auto [cec] = co_await lowest.async_connect(tcp::endpoint(address, o.port), kNoThrow);
-      ec = cec;
+      ec = interrupted(cec);
     } else {
       // The resolver has no deadline of its own: a timer cancels it.
       auto resolver = std::make_shared<tcp::resolver>(ctx_);
@@ -304,18 +456,22 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
              "cannot resolve " + o.host + ": " + rec.message());
         co_return nullptr;
       }
-      lowest.expires_after(limits.connect_timeout);
-      auto [cec, endpoint] = co_await lowest.async_connect(results, kNoThrow);
-      ec = cec;
+      deadline_.set(lowest, limits.connect_timeout);
+      auto [cec, endpoint] = co_await asio::async_connect(lowest, results, kNoThrow);
+      ec = interrupted(cec);
     }
     if (ec) {
       conn_ = nullptr;
-      fail(ec == beast::error::timeout ? UpstreamFailure::kTimeout : UpstreamFailure::kConnect,
+      deadline_.clear();
+      fail(ec == beast::error::timeout ? UpstreamFailure::kTimeout
+           : cancelled_                ? UpstreamFailure::kCancelled
+                                       : UpstreamFailure::kConnect,
            "cannot connect to " + o.host_header + ": " + ec.message());
       co_return nullptr;
     }
     boost::system::error_code ignored;
-    lowest.socket().set_option(tcp::no_delay(true), ignored);
+    lowest.set_option(tcp::no_delay(true), ignored);
+    lowest.non_blocking(true, ignored);  // requests are written synchronously first
     if (conn->tls) {
       SSL* ssl = conn->tls->native_handle();
       if (!o.host_is_ip) SSL_set_tlsext_host_name(ssl, o.host.c_str());
@@ -325,51 +481,113 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                                    : X509_VERIFY_PARAM_set1_host(param, o.host.c_str(), 0);
       if (set != 1) {
         conn_ = nullptr;
+        deadline_.clear();
         fail(UpstreamFailure::kTls, "cannot set up host name verification for " + o.host);
         co_return nullptr;
       }
-      lowest.expires_after(limits.connect_timeout);
-      auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kNoThrow);
+      deadline_.set(lowest, limits.connect_timeout);
+      auto [hec0] = co_await conn->tls->async_handshake(ssl::stream_base::client, kNoThrow);
+      const auto hec = interrupted(hec0);
       if (hec) {
         conn_ = nullptr;
+        deadline_.clear();
         std::string why = hec.message();
         const long verify = SSL_get_verify_result(ssl);
         if (verify != X509_V_OK) why = X509_verify_cert_error_string(verify);
-        fail(hec == beast::error::timeout ? UpstreamFailure::kTimeout : UpstreamFailure::kTls,
+        fail(hec == beast::error::timeout ? UpstreamFailure::kTimeout
+             : cancelled_                 ? UpstreamFailure::kCancelled
+                                          : UpstreamFailure::kTls,
              "TLS handshake with " + o.host_header + " failed: " + why);
         co_return nullptr;
       }
     }
-    lowest.expires_never();
+    deadline_.clear();
     conn_ = nullptr;
     co_return conn;
+  }
+
+  // Writes the request: on a plain connection straight from this thread first (it nearly
+  // always fits the socket buffer: no trip through the scheduler), the rest asynchronously.
+  template <class Stream>
+  Awaitable<boost::system::error_code> writeRequest(Stream& stream, Conn& conn) {
+    const std::string& body = call_.body ? *call_.body : kEmpty;
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body)};
+    size_t written = 0;
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      boost::system::error_code ec;
+      written = stream.write_some(buffers, ec);
+      if (!ec && written == head_.size() + body.size()) co_return ec;
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
+    }
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    rest.consume(written);
+    (void)conn;
+    auto [ec, n] = co_await asio::async_write(stream, rest, kNoThrow);
+    co_return interrupted(ec);
+  }
+
+  // Feeds what conn.buffer holds to the parser until `done()`: {} when done, need_more
+  // when it wants more bytes, or the parse error.
+  template <class Done>
+  static boost::system::error_code parseBuffered(ResponseParser& p, beast::flat_buffer& buf,
+                                                 Done done) {
+    for (;;) {
+      if (done()) return {};
+      if (buf.size() == 0) return bhttp::error::need_more;
+      boost::system::error_code ec;
+      const size_t used = p.put(buf.data(), ec);
+      buf.consume(used);
+      if (ec) return ec;
+      if (used == 0) return bhttp::error::need_more;
+    }
+  }
+
+  // Reads more of the answer into conn.buffer. An EOF that ends an EOF-delimited body (or
+  // TLS without close_notify there) is handed to the parser: {} then, and the parser is done.
+  template <class Stream>
+  Awaitable<boost::system::error_code> readMore(Stream& stream, Conn& conn, ResponseParser& p,
+                                                size_t size) {
+    auto [ec0, n] = co_await stream.async_read_some(conn.buffer.prepare(size), kNoThrow);
+    conn.buffer.commit(n);
+    auto ec = interrupted(ec0);
+    if ((ec == asio::error::eof || ec == ssl::error::stream_truncated) && p.is_header_done() &&
+        p.need_eof()) {
+      boost::system::error_code eof_ec;
+      p.put_eof(eof_ec);
+      co_return eof_ec;
+    }
+    if (ec == asio::error::eof) ec = bhttp::error::end_of_stream;
+    co_return ec;
   }
 
   template <class Stream>
   Awaitable<Step> exchangeOn(Stream& stream, Conn& conn, bool reused) {
     const auto& limits = call_.limits;
-    conn.lowest().expires_after(limits.first_byte_timeout);
-    {
-      const std::string& body = call_.body ? *call_.body : kEmpty;
-      const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body)};
-      auto [ec, n] = co_await asio::async_write(stream, buffers, kNoThrow);
-      if (ec) {
-        if (reused && !cancelled_ && isStaleConnectionError(ec)) co_return Step::kRetryStale;
-        fail(cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec),
-             "sending the request failed: " + ec.message());
-        co_return Step::kClose;
-      }
+    deadline_.set(conn.lowest(), limits.first_byte_timeout);
+    if (auto ec = co_await writeRequest(stream, conn)) {
+      if (reused && !cancelled_ && isStaleConnectionError(ec)) co_return Step::kRetryStale;
+      fail(cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec),
+           "sending the request failed: " + ec.message());
+      co_return Step::kClose;
     }
-    std::optional<bhttp::response_parser<bhttp::empty_body>> head;
+    const bool head_request = call_.method == "HEAD";
+    std::optional<ResponseParser> parser;
     bool first = true;
     for (;;) {
-      head.emplace();
-      head->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-      head->body_limit(boost::none);
-      if (call_.method == "HEAD") head->skip(true);
-      auto [ec, n] = co_await bhttp::async_read_header(stream, conn.buffer, *head, kNoThrow);
+      parser.emplace(head_request);
+      parser->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+      parser->body_limit(boost::none);
+      if (head_request) parser->skip(true);
+      boost::system::error_code ec;
+      for (;;) {
+        ec = parseBuffered(*parser, conn.buffer, [&] { return parser->is_header_done(); });
+        if (ec != bhttp::error::need_more) break;
+        ec = co_await readMore(stream, conn, *parser, 16 * 1024);
+        if (ec) break;
+      }
       if (ec) {
-        if (first && reused && !cancelled_ && isStaleConnectionError(ec)) {
+        if (first && reused && !cancelled_ && conn.buffer.size() == 0 &&
+            isStaleConnectionError(ec)) {
           co_return Step::kRetryStale;
         }
         const auto failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
@@ -382,7 +600,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         co_return Step::kClose;
       }
       first = false;
-      const unsigned status = head->get().result_int();
+      const int status = parser->status;
       if (status == 101) {
         fail(UpstreamFailure::kProtocol, "unexpected 101 Switching Protocols");
         co_return Step::kClose;
@@ -391,82 +609,72 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       break;
     }
     result_.head_latency = Clock::now() - started_;
-    auto& res = head->get();
-    const int status = static_cast<int>(res.result_int());
-    http::Headers headers;
-    headers.reserve(12);
-    for (const auto& f : res) {
-      headers.push_back({std::string(f.name_string()), std::string(f.value())});
-    }
+    const int status = parser->status;
     result_.status = status;
-    if (on_head_ && !on_head_(status, headers)) {
+    // A HEAD answer's Content-Length is the length a GET would have had: it goes to the
+    // client past the filter (which drops framing headers).
+    std::optional<std::string> head_length;
+    if (head_request) {
+      if (auto v = http::findHeader(parser->headers, kContentLength)) head_length.emplace(*v);
+      http::removeHeader(parser->headers, kContentLength);
+    }
+    if (on_head_ && !on_head_(status, parser->headers)) {
       result_.outcome = ExchangeResult::Outcome::kRejected;
       complete();
       co_return Step::kClose;
     }
-    // Framing is the server's business: it sets its own Content-Length or chunking.
-    http::removeHeader(headers, kContentLength);
-    http::removeHeader(headers, kTransferEncoding);
-    if (head->is_done()) {
-      conn.lowest().expires_never();
-      sendWhole(status, std::move(headers), {});
-      co_return keepable(head->keep_alive(), conn);
+    if (head_length) parser->headers.push_back({std::string(kContentLength), *head_length});
+    if (parser->is_done()) {
+      deadline_.clear();
+      const bool keep = parser->keep_alive();
+      sendWhole(status, std::move(parser->headers), {});
+      co_return keepable(keep, conn);
     }
-    const bool sse = isEventStream(res[bhttp::field::content_type]);
-    const auto length = head->content_length();
-    const bool whole =
-        !sse && (length ? *length <= limits.fast_path_max_bytes : call_.buffer_unknown_length);
-    if (whole)
-      co_return co_await readWhole(stream, conn, std::move(*head), status, std::move(headers));
-    co_return co_await relayStream(stream, conn, std::move(*head), status, std::move(headers));
+    const auto length = parser->content_length();
+    const bool whole = !parser->event_stream && (length ? *length <= limits.fast_path_max_bytes
+                                                        : call_.buffer_unknown_length);
+    if (whole) co_return co_await readWhole(stream, conn, *parser);
+    co_return co_await relayStream(stream, conn, *parser);
   }
 
   template <class Stream>
-  Awaitable<Step> readWhole(Stream& stream, Conn& conn,
-                            bhttp::response_parser<bhttp::empty_body>&& head, int status,
-                            http::Headers headers) {
+  Awaitable<Step> readWhole(Stream& stream, Conn& conn, ResponseParser& parser) {
     const auto& limits = call_.limits;
-    bhttp::response_parser<bhttp::string_body> parser(std::move(head));
     parser.body_limit(limits.max_buffered_body_bytes);
-    if (auto length = parser.content_length()) parser.get().body().reserve(*length);
-    while (!parser.is_done()) {
+    boost::system::error_code ec;
+    for (;;) {
+      ec = parseBuffered(parser, conn.buffer, [&] { return parser.is_done(); });
+      if (ec != bhttp::error::need_more) break;
       // A body read whole is part of the answer the client waits for: the connection's
       // answer deadline bounds each read.
-      conn.lowest().expires_after(limits.first_byte_timeout);
-      auto [ec, n] = co_await bhttp::async_read_some(stream, conn.buffer, parser, kNoThrow);
-      if (ec == ssl::error::stream_truncated && parser.need_eof()) {
-        // An EOF-delimited body over TLS whose peer skipped close_notify: the end.
-        boost::system::error_code eof_ec;
-        parser.put_eof(eof_ec);
-        if (!eof_ec) break;
-      }
-      if (ec) {
-        const auto failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
-        fail(failure,
-             failure == UpstreamFailure::kTooLarge
-                 ? "the answer exceeds " + std::to_string(limits.max_buffered_body_bytes) + " bytes"
-             : failure == UpstreamFailure::kTimeout
-                 ? "the answer stalled for " + std::to_string(limits.first_byte_timeout.count()) +
-                       " ms"
-                 : "reading the answer failed: " + ec.message());
-        co_return Step::kClose;
-      }
+      deadline_.set(conn.lowest(), limits.first_byte_timeout);
+      ec = co_await readMore(stream, conn, parser, 64 * 1024);
+      if (ec) break;
     }
-    conn.lowest().expires_never();
+    if (ec) {
+      const auto failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
+      fail(failure,
+           failure == UpstreamFailure::kTooLarge
+               ? "the answer exceeds " + std::to_string(limits.max_buffered_body_bytes) + " bytes"
+           : failure == UpstreamFailure::kTimeout
+               ? "the answer stalled for " + std::to_string(limits.first_byte_timeout.count()) +
+                     " ms"
+               : "reading the answer failed: " + ec.message());
+      co_return Step::kClose;
+    }
+    deadline_.clear();
     const bool keep = parser.keep_alive();
-    sendWhole(status, std::move(headers), std::move(parser.get().body()));
+    sendWhole(parser.status, std::move(parser.headers), std::move(parser.body));
     co_return keepable(keep, conn);
   }
 
   template <class Stream>
-  Awaitable<Step> relayStream(Stream& stream, Conn& conn,
-                              bhttp::response_parser<bhttp::empty_body>&& head, int status,
-                              http::Headers headers) {
+  Awaitable<Step> relayStream(Stream& stream, Conn& conn, ResponseParser& parser) {
     const auto& limits = call_.limits;
-    bhttp::response_parser<bhttp::buffer_body> parser(std::move(head));
     parser.body_limit(boost::none);
+    responder_->onClientGone(nullptr);  // the stream's own onClose takes over
     std::shared_ptr<http::StreamWriter> writer =
-        responder_->startStream(status, std::move(headers));
+        responder_->startStream(parser.status, std::move(parser.headers));
     responder_.reset();
     result_.outcome = ExchangeResult::Outcome::kRelayed;
     result_.streamed = true;
@@ -475,53 +683,57 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         if (auto self = weak.lock()) self->cancel();
       });
     });
-    chunk_.resize(kStreamChunkBytes);
     drained_.emplace(ctx_, Clock::time_point::max());
     Step step = Step::kClose;
+    bool broken = false;
     for (;;) {
       if (cancelled_ || client_gone_) {
         result_.failure = UpstreamFailure::kCancelled;
         result_.message = "the client went away";
         break;
       }
-      parser.get().body().data = chunk_.data();
-      parser.get().body().size = chunk_.size();
-      conn.lowest().expires_after(limits.idle_timeout);
-      auto [ec, n] = co_await bhttp::async_read_some(stream, conn.buffer, parser, kNoThrow);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec == ssl::error::stream_truncated && parser.need_eof()) {
-        boost::system::error_code eof_ec;
-        parser.put_eof(eof_ec);
-        if (!eof_ec) ec = {};
-      }
-      const size_t got = chunk_.size() - parser.get().body().size;
-      if (got > 0 && !cancelled_) {
+      boost::system::error_code ec =
+          parseBuffered(parser, conn.buffer, [&] { return parser.is_done(); });
+      if (ec == bhttp::error::need_more) ec = {};
+      if (!parser.body.empty() && !cancelled_) {
+        const size_t got = parser.body.size();
         inflight_ += got;
-        writer->write(std::string(chunk_.data(), got),
+        writer->write(std::exchange(parser.body, {}),
                       [weak = weak_from_this(), ex = ctx_.get_executor(), got](bool ok) {
                         asio::post(ex, [weak, got, ok] {
                           if (auto self = weak.lock()) self->chunkWritten(got, ok);
                         });
                       });
       }
-      if (ec) {
-        result_.failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
-        result_.message =
-            result_.failure == UpstreamFailure::kTimeout
-                ? "the stream stalled for " + std::to_string(limits.idle_timeout.count()) + " ms"
-                : "the stream ended early: " + ec.message();
-        break;
-      }
-      if (parser.is_done()) {
+      if (!ec && parser.is_done()) {
         step = keepable(parser.keep_alive(), conn);
         break;
       }
-      while (inflight_ > kStreamHighWater && !client_gone_ && !cancelled_) {
-        co_await drained_->async_wait(kNoThrow);
+      if (!ec) {
+        while (inflight_ > kStreamHighWater && !client_gone_ && !cancelled_) {
+          co_await drained_->async_wait(kNoThrow);
+        }
+        if (cancelled_ || client_gone_) continue;
+        deadline_.set(conn.lowest(), limits.idle_timeout);
+        ec = co_await readMore(stream, conn, parser, kStreamChunkBytes);
+        if (!ec) continue;
+        if (parser.is_done()) continue;  // an EOF that ended the body
       }
+      result_.failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
+      result_.message =
+          result_.failure == UpstreamFailure::kTimeout
+              ? "the stream stalled for " + std::to_string(limits.idle_timeout.count()) + " ms"
+              : "the stream ended early: " + ec.message();
+      broken = result_.failure != UpstreamFailure::kCancelled;
+      break;
     }
-    conn.lowest().expires_never();
-    writer->finish();
+    deadline_.clear();
+    // A stream the upstream broke off must not look complete to the client.
+    if (broken) {
+      writer->abort();
+    } else {
+      writer->finish();
+    }
     complete();
     co_return step;
   }
@@ -563,6 +775,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     ExchangeDone done = std::move(done_);
     done_ = nullptr;
     if (responder_) {
+      responder_->onClientGone(nullptr);  // handed back: no longer ours to cancel
       result_.responder = std::move(responder_);
       responder_.reset();
     }
@@ -578,9 +791,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   HeadFilter on_head_;
   ExchangeDone done_;
   ExchangeResult result_;
+  Deadline deadline_;
   std::optional<asio::steady_timer> drained_;  // streams only: wakes the relay when written
   std::string head_;
-  std::vector<char> chunk_;
   Conn* conn_ = nullptr;
   Clock::time_point started_{};
   size_t inflight_ = 0;

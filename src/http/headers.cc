@@ -6,10 +6,18 @@
 #include "core/form.h"
 
 namespace tether::http {
+namespace {
+
+// The length check first spares most comparisons (lookups run per request and header).
+bool sameName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && core::iequals(a, b);
+}
+
+}  // namespace
 
 std::optional<std::string_view> findHeader(const Headers& headers, std::string_view name) {
   for (const auto& h : headers) {
-    if (core::iequals(h.name, name)) return std::string_view(h.value);
+    if (sameName(h.name, name)) return std::string_view(h.value);
   }
   return std::nullopt;
 }
@@ -21,7 +29,7 @@ void setHeader(Headers& headers, std::string_view name, std::string_view value) 
 
 void removeHeader(Headers& headers, std::string_view name) {
   headers.erase(std::remove_if(headers.begin(), headers.end(),
-                               [&](const Header& h) { return core::iequals(h.name, name); }),
+                               [&](const Header& h) { return sameName(h.name, name); }),
                 headers.end());
 }
 

@@ -94,8 +94,8 @@ class Responder {
   /// Registers `fn`, run once on the request's I/O thread if the client disconnects before
   /// the answer was handed over (it would be discarded: upstream work can stop). Runs at
   /// once when the client is already gone; never once the request was completed. One
-  /// callback: a later call replaces it. Watched only while the server waits for a
-  /// handler that did not answer synchronously.
+  /// callback: a later call replaces it, an empty `fn` removes it. Watched only while the
+  /// server waits for a handler that did not answer synchronously.
   void onClientGone(std::function<void()> fn);
 
  private:

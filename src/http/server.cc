@@ -27,6 +27,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+using namespace std::string_view_literals;
 // Each I/O thread runs its own io_context; a connection lives on one of them, so its
 // handlers never run concurrently and need no strand.
 using Strand = asio::io_context::executor_type;
@@ -131,7 +132,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
 // ---- response heads, serialized by hand into a per-session buffer ---------------------
 
 void appendStatusLine(std::string& out, unsigned version, int status) {
-  out.append("HTTP/");
+  out.append("HTTP/"sv);
   out.push_back(static_cast<char>('0' + (version / 10) % 10));
   out.push_back('.');
   out.push_back(static_cast<char>('0' + version % 10));
@@ -141,22 +142,20 @@ void appendStatusLine(std::string& out, unsigned version, int status) {
   out.push_back(' ');
   const auto reason = bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(status)));
   out.append(reason.data(), reason.size());
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
+// Branch-free loops (vectorized): every header of every answer goes through them.
 bool validHeaderName(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (c <= 0x20 || c >= 0x7f || c == ':') return false;
-  }
-  return true;
+  bool bad = name.empty();
+  for (unsigned char c : name) bad |= (c <= 0x20) | (c >= 0x7f) | (c == ':');
+  return !bad;
 }
 
 bool validHeaderValue(std::string_view value) {
-  for (unsigned char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return true;
+  bool bad = false;
+  for (unsigned char c : value) bad |= (c == '\r') | (c == '\n') | (c == '\0');
+  return !bad;
 }
 
 // A header that would split the response (CR, LF in it) is dropped, not sent.
@@ -166,12 +165,12 @@ void appendHeader(std::string& out, std::string_view name, std::string_view valu
                     {{"header", validHeaderName(name) ? name : std::string_view("?")}});
     return;
   }
-  out.append(name).append(": ").append(value).append("\r\n");
+  out.append(name).append(": "sv).append(value).append("\r\n"sv);
 }
 
 void appendConnection(std::string& out, unsigned version, bool keep_alive) {
-  if (version >= 11 && !keep_alive) out.append("Connection: close\r\n");
-  if (version < 11 && keep_alive) out.append("Connection: keep-alive\r\n");
+  if (version >= 11 && !keep_alive) out.append("Connection: close\r\n"sv);
+  if (version < 11 && keep_alive) out.append("Connection: keep-alive\r\n"sv);
 }
 
 bool isContentLength(std::string_view name) {
@@ -371,6 +370,10 @@ class Responder::Slot {
   void onClientGone(std::function<void()> fn) {
     {
       std::lock_guard lock(mu_);
+      if (!fn) {
+        on_gone_ = nullptr;
+        return;
+      }
       if (kind_ == Kind::kPending) {
         on_gone_ = std::move(fn);
         return;
@@ -455,7 +458,7 @@ void Responder::abort() {
 }
 
 void Responder::onClientGone(std::function<void()> fn) {
-  if (slot_ && fn) slot_->onClientGone(std::move(fn));
+  if (slot_) slot_->onClientGone(std::move(fn));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -777,16 +780,16 @@ class Server::Impl {
     if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
     appendConnection(out, version, keep_alive);
     if (!bodiless) {
-      out.append("Content-Length: ");
+      out.append("Content-Length: "sv);
       if (head_length && validLength(*head_length)) {
         out.append(*head_length);
       } else {
         char digits[24];
         out.append(digits, std::to_chars(digits, digits + sizeof digits, r.body.size()).ptr);
       }
-      out.append("\r\n");
+      out.append("\r\n"sv);
     }
-    out.append("\r\n");
+    out.append("\r\n"sv);
     const std::string_view body = head || bodiless ? std::string_view() : std::string_view(r.body);
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(out), asio::buffer(body)};
     const bool ok = co_await writeAll(stream, state, buffers);

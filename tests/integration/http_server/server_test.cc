@@ -32,6 +32,7 @@ class ServerTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->stop();
     if (worker_.joinable()) worker_.join();
+    for (auto& t : worker_pool_) t.join();
   }
   uint16_t port() const { return server_->port(); }
 
@@ -39,7 +40,19 @@ class ServerTest : public ::testing::Test {
   core::MetricsRegistry metrics_;
   std::unique_ptr<Server> server_;
   std::thread worker_;
+  std::vector<std::thread> worker_pool_;  // touched by handlers on one I/O thread (one client)
 };
+
+// Waits (bounded) for a condition that has no notification of its own.
+template <class Pred>
+bool eventually(Pred pred, milliseconds deadline = milliseconds(5000)) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 TEST_F(ServerTest, ServesRoutesWithParamsAndKeepAlive) {
   router_.add("GET", "/hello/{name}", [](Request& req, Responder r) {
@@ -249,6 +262,132 @@ TEST_F(ServerTest, ClientLeavingMidStreamNotifiesTheProducer) {
   std::promise<bool> after;
   writer->write("data: late\n\n", [&](bool ok) { after.set_value(ok); });
   EXPECT_FALSE(after.get_future().get());
+}
+
+TEST_F(ServerTest, AnAbortedStreamEndsWithoutItsLastChunk) {
+  std::promise<std::shared_ptr<StreamWriter>> writer_promise;
+  router_.add("GET", "/sse", [&](Request&, Responder r) {
+    writer_promise.set_value(r.startStream(200, {{"Content-Type", "text/event-stream"}}));
+  });
+  start();
+  RawConnection c(port());
+  c.send("GET /sse HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto writer = writer_promise.get_future().get();
+  writer->write("data: one\n\n");
+  writer->abort();
+  writer->finish();  // no effect after abort
+  ASSERT_TRUE(c.readUntilClosed(milliseconds(2000)));
+  EXPECT_THAT(c.received(), HasSubstr("data: one"));
+  EXPECT_THAT(c.received(), Not(HasSubstr("\r\n0\r\n\r\n")));
+  EXPECT_TRUE(writer->closed());
+}
+
+TEST_F(ServerTest, ClientLeavingBeforeTheAnswerNotifiesTheHandler) {
+  std::promise<Responder> pending;
+  router_.add("POST", "/slow", [&](Request&, Responder r) { pending.set_value(std::move(r)); });
+  start();
+  auto c = std::make_unique<RawConnection>(port());
+  c->send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}");
+  auto responder = pending.get_future().get();
+  std::promise<void> gone;
+  responder.onClientGone([&] { gone.set_value(); });
+  c->closeNow();
+  ASSERT_EQ(gone.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  // Answering afterwards is harmless (the answer is dropped); the connection is gone.
+  responder.send(Response::text(200, "late"));
+  EXPECT_TRUE(eventually([&] { return server_->openConnections() == 0; }));
+  // Registered after the fact, the callback runs at once.
+  bool ran = false;
+  responder.onClientGone([&] { ran = true; });
+  EXPECT_TRUE(ran);
+}
+
+TEST_F(ServerTest, ClientLeavingAfterTheAnswerIsNotReportedAsGone) {
+  std::promise<Responder> pending;
+  router_.add("GET", "/later", [&](Request&, Responder r) { pending.set_value(std::move(r)); });
+  start();
+  RawConnection c(port());
+  c.send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto responder = pending.get_future().get();
+  bool gone = false;
+  responder.onClientGone([&] { gone = true; });
+  worker_ =
+      std::thread([r = std::move(responder)]() mutable { r.send(Response::text(200, "ok")); });
+  c.readUntil("\r\n\r\nok", milliseconds(2000));
+  EXPECT_EQ(statusOf(c.received()), 200);
+  worker_.join();
+  EXPECT_FALSE(gone);
+}
+
+TEST_F(ServerTest, HeadAnswersStateTheLengthOfTheBodyTheyOmit) {
+  router_.add("GET", "/doc", [](Request&, Responder r) { r.send(Response::text(200, "abcdef")); });
+  router_.add("HEAD", "/relayed", [](Request&, Responder r) {
+    Response res;
+    res.headers.push_back({"Content-Length", "5000"});  // a relayed HEAD answer's length
+    r.send(std::move(res));
+  });
+  start();
+  {
+    RawConnection c(port());
+    c.send("HEAD /doc HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(c.readUntilClosed(milliseconds(2000)));
+    EXPECT_THAT(c.received(), HasSubstr("Content-Length: 6\r\n"));
+    EXPECT_THAT(c.received(), Not(HasSubstr("abcdef")));
+  }
+  {
+    RawConnection c(port());
+    c.send("HEAD /relayed HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(c.readUntilClosed(milliseconds(2000)));
+    EXPECT_THAT(c.received(), HasSubstr("Content-Length: 5000\r\n"));
+    EXPECT_EQ(bodyOf(c.received()), "");
+  }
+}
+
+TEST_F(ServerTest, HeadersThatWouldSplitTheResponseAreDropped) {
+  router_.add("GET", "/", [](Request&, Responder r) {
+    Response res = Response::text(200, "x");
+    res.headers.push_back({"X-Evil", "a\r\nSet-Cookie: s=1"});
+    res.headers.push_back({"X-Fine", "b"});
+    r.send(std::move(res));
+  });
+  start();
+  RawConnection c(port());
+  c.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(c.readUntilClosed(milliseconds(2000)));
+  EXPECT_EQ(statusOf(c.received()), 200);
+  EXPECT_THAT(c.received(), Not(HasSubstr("Set-Cookie")));
+  EXPECT_THAT(c.received(), HasSubstr("X-Fine: b\r\n"));
+}
+
+TEST_F(ServerTest, PipelinedRequestsAnsweredLaterKeepTheirOrder) {
+  // Odd requests are answered later from the connection's own I/O thread (which writes the
+  // answer at once, the next request already buffered), even ones from another thread.
+  std::atomic<int> n{0};
+  ServerOptions o;
+  o.io_threads = 1;
+  router_.add("GET", "/n", [&](Request&, Responder r) {
+    const int i = ++n;
+    auto shared = std::make_shared<Responder>(std::move(r));
+    auto answer = [shared, i] { shared->send(Response::text(200, "n" + std::to_string(i) + ";")); };
+    if (i % 2 == 1) {
+      server_->schedule(milliseconds(0), answer);
+    } else {
+      worker_pool_.emplace_back(answer);
+    }
+  });
+  start(o);
+  RawConnection c(port());
+  c.send(
+      "GET /n HTTP/1.1\r\nHost: t\r\n\r\nGET /n HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /n HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(c.readUntilClosed(milliseconds(3000)));
+  const std::string& raw = c.received();
+  const size_t a = raw.find("n1;"), b = raw.find("n2;"), d = raw.find("n3;");
+  ASSERT_NE(a, std::string::npos) << raw;
+  ASSERT_NE(b, std::string::npos) << raw;
+  ASSERT_NE(d, std::string::npos) << raw;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, d);
 }
 
 TEST_F(ServerTest, StopDrainsInFlightRequestsAndClosesIdleOnes) {

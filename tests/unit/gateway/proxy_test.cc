@@ -408,6 +408,58 @@ TEST(ProxyTest, LargeBodiesAreStreamed) {
   EXPECT_EQ(r.body, big);
 }
 
+TEST(ProxyTest, HeadAnswersKeepTheUpstreamContentLength) {
+  TestServer upstream([](TestConnection& c) {
+    if (!c.readRequest()) return;
+    c.write("HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Length: 5000\r\n\r\n");
+    c.waitForPeerClose();
+  });
+  auto api =
+      connection(config::ConnectionKind::kApi, "files", upstream.url("/"), config::AuthMode::kNone);
+  Gateway gw({.connections = {api}});
+  const Reply r = fetch(gw.port(), "HEAD", "/api/files/report.pdf");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.header("Content-Length"), "5000") << r.raw;  // what a GET would get, not 0
+  EXPECT_EQ(r.header("Content-Type"), "application/pdf");
+  EXPECT_TRUE(r.body.empty());
+}
+
+TEST(ProxyTest, AStreamTheUpstreamBreaksOffIsCutShortForTheClientToo) {
+  TestServer upstream([](TestConnection& c) {
+    if (!c.readRequest()) return;
+    c.write(sseHead());
+    c.write(chunk("data: first\n\n"));
+    c.abort();  // no terminating chunk: the stream is truncated
+  });
+  Gateway gw({.connections = {bearerMcp("demo", upstream.url("/mcp"))}});
+  RawConnection client(gw.port());
+  client.send(requestText("GET", "/mcp/demo", {{"Accept", "text/event-stream"}}, ""));
+  ASSERT_TRUE(client.readUntilClosed(5s));
+  EXPECT_NE(client.received().find("data: first"), std::string::npos);
+  // A complete chunked message would end with the last chunk; this one must not.
+  EXPECT_EQ(client.received().find("\r\n0\r\n\r\n"), std::string::npos) << client.received();
+}
+
+TEST(ProxyTest, ClientDisconnectBeforeABufferedAnswerClosesTheUpstream) {
+  Gate upstream_closed;
+  Gate request_seen;
+  TestServer upstream([&](TestConnection& c) {
+    if (!c.readRequest()) return;
+    request_seen.open();
+    c.waitForPeerClose();  // never answers; returns once the gateway drops the connection
+    upstream_closed.open();
+  });
+  Gateway gw({.connections = {bearerMcp("demo", upstream.url("/mcp"))}});
+  {
+    RawConnection client(gw.port());
+    client.send(requestText("POST", "/mcp/demo", kMcpPostHeaders, jsonrpc(1, "tools/list")));
+    ASSERT_TRUE(request_seen.wait(5s));
+  }  // the client goes away while the gateway waits for the (60 s) answer
+  EXPECT_TRUE(upstream_closed.wait(5s));
+  EXPECT_TRUE(eventually([] { return UpstreamClient::openConnections() == 0; }));
+  EXPECT_TRUE(eventually([&] { return gw.openClientConnections() == 0; }));
+}
+
 // ---- refusals and failures -----------------------------------------------------------------
 
 TEST(ProxyTest, UnknownConnectionIs404NamingIt) {
