@@ -1,6 +1,7 @@
 #include "gateway/header_policy.h"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 
 #include "core/encoding.h"
 #include "gateway/protocol.h"
@@ -76,28 +77,30 @@ http::Headers upstreamRequestHeaders(Surface surface, const http::Headers& inbou
 }
 
 void filterResponseHeaders(http::Headers& headers) {
-  const bool check_connection = hasConnectionHeader(headers);
-  if (!check_connection) {
-    // The usual case: each header decides alone, in place.
-    std::erase_if(headers, [](const http::Header& h) {
-      return isHopByHop(h.name) || inList(kDroppedResponseHeaders, h.name);
-    });
-    return;
+  // The tokens of Connection headers, gathered once (copies: the list is compacted below).
+  boost::container::small_vector<std::string, 4> named;
+  for (const auto& h : headers) {
+    if (!sameName(h.name, kConnection)) continue;
+    std::string_view v = h.value;
+    while (!v.empty()) {
+      const size_t comma = v.find(',');
+      std::string_view token = v.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+        token.remove_prefix(1);
+      }
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+        token.remove_suffix(1);
+      }
+      if (!token.empty()) named.emplace_back(token);
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
   }
-  // Decide on a copy of the names first: namedByConnection reads the original list.
-  std::vector<bool> drop(headers.size(), false);
-  for (size_t i = 0; i < headers.size(); ++i) {
-    const auto& name = headers[i].name;
-    drop[i] = isHopByHop(name) || inList(kDroppedResponseHeaders, name) ||
-              (check_connection && namedByConnection(headers, name));
-  }
-  size_t w = 0;
-  for (size_t i = 0; i < headers.size(); ++i) {
-    if (drop[i]) continue;
-    if (w != i) headers[w] = std::move(headers[i]);
-    ++w;
-  }
-  headers.resize(w);
+  std::erase_if(headers, [&](const http::Header& h) {
+    return isHopByHop(h.name) || inList(kDroppedResponseHeaders, h.name) ||
+           std::any_of(named.begin(), named.end(),
+                       [&](const std::string& token) { return sameName(token, h.name); });
+  });
 }
 
 }  // namespace tether::gateway

@@ -258,12 +258,14 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     ++call->attempts;
     UpstreamCall up;
     up.endpoint = conn.endpoint;
-    up.method = call->method;
-    up.target = call->target;
-    // The headers are kept only while a replay may still need them (OAuth, first attempt).
+    // The request is kept only while a replay may still need it (OAuth, first attempt).
     if (conn.mode == AuthMode::kOAuth && call->attempts == 1) {
+      up.method = call->method;
+      up.target = call->target;
       up.headers = call->headers;
     } else {
+      up.method = std::move(call->method);
+      up.target = std::move(call->target);
       up.headers = std::move(call->headers);
     }
     if (conn.mode == AuthMode::kOAuth) {
