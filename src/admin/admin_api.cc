@@ -30,14 +30,16 @@ core::Result<store::ConnectionKey> connectionOf(const http::Request& r) {
 
 }  // namespace
 
-AdminApi::AdminApi(AdminAuth auth, FlowsAccess flows, core::ThreadPool& pool)
-    : auth_(std::move(auth)), flows_(std::move(flows)), pool_(pool) {}
+AdminApi::AdminApi(AdminAuth auth, FlowsAccess flows, SourceAccess sources, core::ThreadPool& pool)
+    : auth_(std::move(auth)), flows_(std::move(flows)), sources_(std::move(sources)), pool_(pool) {}
 
 void AdminApi::registerRoutes(http::Router& router) {
   router.add("POST", "/api/v1/admin/connections/{kind}/{name}/oauth/start",
              [this](http::Request& r, http::Responder res) { start(r, std::move(res)); });
   router.add("GET", "/api/v1/admin/connections/{kind}/{name}/oauth/flows/{correlation}",
              [this](http::Request& r, http::Responder res) { flowStatus(r, std::move(res)); });
+  router.add("POST", "/api/v1/admin/connections/{kind}/{name}/oauth/refresh",
+             [this](http::Request& r, http::Responder res) { refresh(r, std::move(res)); });
   router.add("GET", "/oauth/callback",
              [this](http::Request& r, http::Responder res) { callback(r, std::move(res)); });
 }
@@ -110,6 +112,47 @@ void AdminApi::flowStatus(http::Request& request, http::Responder responder) {
     o["status"] = std::string(flows::flowOutcomeName(status->outcome));
     if (!status->reason.empty()) o["reason"] = status->reason;
     if (!status->idp_error.empty()) o["idp_error"] = status->idp_error;
+    shared->send(http::Response::json(200, boost::json::serialize(o)));
+  });
+}
+
+void AdminApi::refresh(http::Request& request, http::Responder responder) {
+  auto actor = auth_.authenticate(request);
+  if (!actor.ok()) return responder.send(errorResponse(actor.error()));
+  auto key = connectionOf(request);
+  if (!key.ok()) return responder.send(errorResponse(key.error()));
+  auto source = sources_ ? sources_(*key) : nullptr;
+  if (!source) {
+    if (!flows_()) {
+      return responder.send(errorResponse(
+          Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
+    }
+    return responder.send(errorResponse(
+        Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));
+  }
+  auto shared = std::make_shared<http::Responder>(std::move(responder));
+  const std::string by = events::adminActor(*actor);
+  core::log::info("admin: refresh now", {{"connection", key->str()}, {"actor", by}});
+  pool_.post([source, shared, k = *key, by] {
+    auto result = source->refreshNow(by);
+    if (!result.ok()) {
+      const auto& e = *result.error;
+      core::Error err = e.toError(k);
+      if (e.kind == lifecycle::TokenError::Kind::kNeedsReauth) {
+        err = Error(Errc::kConflict, err.message);
+      }
+      auto res = errorResponse(err);
+      if (e.retry_at) {
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(
+                              *e.retry_at - core::systemClock().now())
+                              .count();
+        res.headers.push_back({"Retry-After", std::to_string(std::max<int64_t>(1, secs))});
+      }
+      return shared->send(std::move(res));
+    }
+    boost::json::object o;
+    o["refreshed"] = true;
+    o["expires_at"] = core::formatRfc3339(result.token->expires_at);
     shared->send(http::Response::json(200, boost::json::serialize(o)));
   });
 }

@@ -7,6 +7,8 @@
 /// Routes (this file grows with the admin issue):
 ///   POST /api/v1/admin/connections/{kind}/{name}/oauth/start     body: {"return_url"?}
 ///   GET  /api/v1/admin/connections/{kind}/{name}/oauth/flows/{correlation_id}
+///   POST /api/v1/admin/connections/{kind}/{name}/oauth/refresh   (refresh now; 409 when
+///        the connection needs re-authorization, 503 + Retry-After while the IdP fails)
 ///   GET  /oauth/callback                                          (public; state is the
 ///   credential)
 
@@ -16,6 +18,7 @@
 #include "core/thread_pool.h"
 #include "flows/flows.h"
 #include "http/router.h"
+#include "lifecycle/token_source.h"
 
 namespace tether::admin {
 
@@ -23,9 +26,12 @@ class AdminApi {
  public:
   /// Returns the connect flows once the store is open; null before (answers 503).
   using FlowsAccess = std::function<flows::Flows*()>;
+  /// The token source of an OAuth connection; null when unknown or before the store opens.
+  using SourceAccess =
+      std::function<std::shared_ptr<lifecycle::TokenSource>(const store::ConnectionKey&)>;
 
   /// `pool` must outlive the routes.
-  AdminApi(AdminAuth auth, FlowsAccess flows, core::ThreadPool& pool);
+  AdminApi(AdminAuth auth, FlowsAccess flows, SourceAccess sources, core::ThreadPool& pool);
 
   void registerRoutes(http::Router& router);
 
@@ -33,9 +39,11 @@ class AdminApi {
   void start(http::Request& request, http::Responder responder);
   void flowStatus(http::Request& request, http::Responder responder);
   void callback(http::Request& request, http::Responder responder);
+  void refresh(http::Request& request, http::Responder responder);
 
   AdminAuth auth_;
   FlowsAccess flows_;
+  SourceAccess sources_;
   core::ThreadPool& pool_;
 };
 

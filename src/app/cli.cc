@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "app/app.h"
+#include "app/login.h"
 #include "app/services.h"
 #include "core/log.h"
 #include "core/redact.h"
@@ -170,6 +171,28 @@ int runCli(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  LoginOptions login_opts;
+  int login_timeout_s = 0;
+  auto* login_cmd = cli.add_subcommand(
+      "login",
+      "Connect an OAuth connection from the terminal: starts its connect flow on a running "
+      "Tether (admin key in TETHER_ADMIN_KEY), prints the sign-in URL, opens a browser and "
+      "waits until the sign-in completes");
+  login_cmd->add_option("connection", login_opts.connection, "The connection, as kind/name")
+      ->required();
+  login_opts.url = "http://127.0.0.1:8080";
+  if (const char* u = std::getenv("TETHER_URL"); u && *u) login_opts.url = u;
+  login_cmd->add_option("--url", login_opts.url,
+                        "Tether's base URL (default $TETHER_URL or "
+                        "http://127.0.0.1:8080)");
+  login_cmd->add_flag("--force", login_opts.force_browser,
+                      "Open the browser even if it was opened for this connection in the "
+                      "last 5 minutes");
+  bool no_browser = false;
+  login_cmd->add_flag("--no-browser", no_browser, "Only print the URL");
+  login_cmd->add_option("--timeout", login_timeout_s,
+                        "Seconds to wait for the sign-in (default: until the link expires)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -178,6 +201,14 @@ int runCli(int argc, char** argv) {
   if (serve_cmd->parsed()) return serve(config_path, log_format, log_level);
   if (check_cmd->parsed()) return configCheck(check_path);
   if (rotate_cmd->parsed()) return keysRotate(rotate_path);
+  if (login_cmd->parsed()) {
+    while (!login_opts.url.empty() && login_opts.url.back() == '/') login_opts.url.pop_back();
+    if (const char* k = std::getenv("TETHER_ADMIN_KEY")) login_opts.admin_key = k;
+    login_opts.open_browser = !no_browser;
+    login_opts.timeout = std::chrono::seconds(login_timeout_s);
+    login_opts.state_file = defaultLoginStateFile();
+    return login(login_opts);
+  }
   return 2;
 }
 

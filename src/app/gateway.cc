@@ -51,7 +51,12 @@ class Gateway::Impl {
     proxy_->registerRoutes(router_);
     admin_ = std::make_unique<admin::AdminApi>(
         admin::AdminAuth(config_.admin.keys),
-        [this] { return flows_ptr_.load(std::memory_order_acquire); }, admin_pool_);
+        [this] { return flows_ptr_.load(std::memory_order_acquire); },
+        [this](const store::ConnectionKey& key) -> std::shared_ptr<lifecycle::TokenSource> {
+          auto* lc = lifecycle_ptr_.load(std::memory_order_acquire);
+          return lc ? lc->source(key) : nullptr;
+        },
+        admin_pool_);
     admin_->registerRoutes(router_);
     if (config_.admin.keys.empty()) {
       core::log::warn(
@@ -61,6 +66,12 @@ class Gateway::Impl {
     server_ = std::make_unique<http::Server>(serverOptions(config_), router_, &metrics_);
     auto st = server_->start();
     if (!st.ok()) return st;
+    // listen port 0 (tests): the defaulted public URL gets the port the OS picked, so
+    // redirect URIs and portal links point at this process.
+    if (config_.listen.port == 0 && config_.public_url.ends_with(":0")) {
+      config_.public_url.resize(config_.public_url.size() - 1);
+      config_.public_url += std::to_string(port());
+    }
     core::log::info("listening", {{"address", config_.listen.host + ":" + std::to_string(port())},
                                   {"public_url", config_.public_url}});
     bootstrap_ = std::thread([this] { bootstrap(); });

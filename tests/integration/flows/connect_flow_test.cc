@@ -129,7 +129,7 @@ class ConnectFlowTest : public ::testing::Test {
     key.key = kAdminKey;
     key.sha256 = sha256Raw(kAdminKey);
     api_ = std::make_unique<admin::AdminApi>(
-        admin::AdminAuth({key}), [this] { return flows_ptr_.load(); }, pool_);
+        admin::AdminAuth({key}), [this] { return flows_ptr_.load(); }, nullptr, pool_);
     api_->registerRoutes(routes_);
     http::ServerOptions ho;
     ho.port = 0;
