@@ -13,10 +13,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-SECONDS_EACH=${1:-${FUZZ_SECONDS:-20}}
-shift || true
+SECONDS_EACH=${FUZZ_SECONDS:-20}
+if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
+  SECONDS_EACH=$1
+  shift
+fi
+if ! [[ $SECONDS_EACH =~ ^[0-9]+$ ]] || ((SECONDS_EACH < 1)); then
+  echo "fuzz.sh: SECONDS_PER_TARGET must be a positive number, got \"$SECONDS_EACH\"" >&2
+  exit 2
+fi
 ALL_TARGETS=(fuzz_token_response fuzz_error_response fuzz_www_authenticate fuzz_retry_after
-             fuzz_sanitize)
+             fuzz_sanitize fuzz_metadata)
 [[ $# -gt 0 ]] && TARGETS=("$@") || TARGETS=("${ALL_TARGETS[@]}")
 BUILD_DIR=${FUZZ_DIR:-build-fuzz}
 CXX_BIN=${FUZZ_CXX:-clang++-14}
