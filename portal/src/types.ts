@@ -1,0 +1,106 @@
+// Shapes of the admin REST API (/api/v1/admin). Times are RFC 3339 strings or null.
+
+export type OAuthState = 'not_connected' | 'connected' | 'refresh_failing' | 'needs_reauth';
+export type ConnectionState = OAuthState | 'not_applicable';
+
+export interface Session {
+  key_id: string;
+  csrf_token: string;
+}
+
+export interface ConnectionSummary {
+  kind: string;
+  name: string;
+  url_host: string;
+  auth_mode: string;
+  state: ConnectionState;
+}
+
+export interface ConnectionHealth {
+  kind: string;
+  name: string;
+  has_oauth: boolean;
+  needs_reauth: boolean;
+  token_acquired: boolean;
+  state: ConnectionState;
+  idp_error_code: string;
+}
+
+export interface Revocation {
+  at: string | null;
+  reason: string;
+  idp_host: string;
+}
+
+export interface OAuthStatus {
+  state: OAuthState;
+  expires_at: string | null;
+  refresh_expires_at: string | null;
+  last_refreshed_at: string | null;
+  authenticated_at: string | null;
+  authenticated_by: string | null;
+  scope: string | null;
+  has_refresh_token: boolean;
+  last_revocation: Revocation | null;
+  next_attempt_at: string | null;
+  consecutive_failures: number;
+  last_error_code: string | null;
+  reauthorize_soon: boolean;
+  idp_host: string | null;
+}
+
+export interface ConnectionDetail {
+  kind: string;
+  name: string;
+  url_host: string;
+  auth_mode: string;
+  oauth: OAuthStatus | null;
+}
+
+export type AuthEventType =
+  | 'connect_started'
+  | 'connect_completed'
+  | 'connect_failed'
+  | 'refresh_succeeded'
+  | 'refresh_failed_transient'
+  | 'refresh_failed_revoked'
+  | 'refresh_skipped_no_token'
+  | 'refresh_skipped_expired'
+  | 'refresh_rotation_persistence_failed'
+  | 'token_deleted_revoked'
+  | 'token_deleted_admin';
+
+export interface AuthEventDetail {
+  expires_before?: string | null;
+  expires_after?: string | null;
+  refresh_expires_before?: string | null;
+  refresh_expires_after?: string | null;
+  rotated?: boolean;
+  duration_ms?: number;
+  http_status?: number;
+  idp_error?: string;
+  error_class?: 'success' | 'transient' | 'terminal' | string;
+  reason?: string;
+  consecutive_failures?: number;
+  next_attempt_at?: string | null;
+  suppressed?: number | boolean;
+}
+
+export interface AuthEvent {
+  id: string | number;
+  at: string;
+  type: AuthEventType | string;
+  actor: string;
+  idp_host: string;
+  correlation_id: string;
+  detail: AuthEventDetail | null;
+}
+
+export interface StartResult {
+  authorization_url: string;
+}
+
+export interface RefreshResult {
+  refreshed: boolean;
+  expires_at: string | null;
+}
