@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+// A stand-in for Tether's admin API, for developing the portal without the C++ backend and for
+// checking the portal end-to-end test's browser half (`node e2e/portal-e2e.mjs --mock-api`).
+// Development only: Tether's tests run the real binary.
+//
+//   node e2e/portal-mock-api.mjs [--port 0] [--key ADMIN_KEY] [--dist portal/dist]
+//   # stdout, once: portal-mock-api listening on http://127.0.0.1:<port>
+//
+// Serves portal/dist under /portal/ (SPA fallback, a strict CSP like Tether's) and the admin
+// API under /api/v1/admin as the contract describes, with in-memory connections: mcp/wiki
+// (healthy), api/billing (refresh failing), mcp/tickets (needs re-auth, invalid_client),
+// mcp/notes (never connected), api/status (bearer). Its "IdP" is /mock-idp/authorize, a
+// consent page whose Approve button connects the connection and returns to return_url.
+// POST /mock-control/state {"kind","name","state","code"} changes a connection's state.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { values: opts } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    key: { type: 'string', default: 'mock-admin-key-0123456789' },
+    dist: { type: 'string', default: path.join(here, '..', 'portal', 'dist') },
+  },
+});
+
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+  "font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png' };
+
+const now = () => Date.now();
+const iso = (ms) => (ms == null ? null : new Date(ms).toISOString());
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+let eventId = 1;
+
+function oauth(state, extra = {}) {
+  return {
+    state,
+    expires_at: null,
+    refresh_expires_at: null,
+    last_refreshed_at: null,
+    authenticated_at: null,
+    authenticated_by: null,
+    scope: null,
+    has_refresh_token: false,
+    last_revocation: null,
+    next_attempt_at: null,
+    consecutive_failures: 0,
+    last_error_code: null,
+    reauthorize_soon: false,
+    idp_host: '127.0.0.1:9400',
+    ...extra,
+  };
+}
+
+const connected = (t) => ({
+  expires_at: iso(t + HOUR),
+  refresh_expires_at: iso(t + 30 * DAY),
+  last_refreshed_at: null,
+  authenticated_at: iso(t),
+  authenticated_by: 'admin:ops',
+  scope: 'openid offline_access mcp:tools',
+  has_refresh_token: true,
+});
+
+const connections = [
+  { kind: 'mcp', name: 'wiki', url_host: 'wiki.internal.example:443', auth_mode: 'oauth', oauth: oauth('connected', { ...connected(now() - 3 * HOUR), last_refreshed_at: iso(now() - 20 * 60_000), expires_at: iso(now() + 40 * 60_000) }) },
+  { kind: 'api', name: 'billing', url_host: 'billing.example.com', auth_mode: 'oauth', oauth: oauth('refresh_failing', { ...connected(now() - 2 * DAY), expires_at: iso(now() + 4 * 60_000), consecutive_failures: 3, next_attempt_at: iso(now() + 90_000), last_error_code: 'temporarily_unavailable' }) },
+  { kind: 'mcp', name: 'tickets', url_host: 'tickets.example.com', auth_mode: 'oauth', oauth: oauth('needs_reauth', { ...connected(now() - 5 * DAY), last_error_code: 'invalid_client' }) },
+  { kind: 'mcp', name: 'notes', url_host: 'notes.example.com', auth_mode: 'oauth', oauth: oauth('not_connected') },
+  { kind: 'api', name: 'status', url_host: 'status.example.com', auth_mode: 'bearer', oauth: null },
+];
+const events = new Map(connections.map((c) => [`${c.kind}/${c.name}`, []]));
+function record(c, type, actor, detail = {}, at = now()) {
+  events.get(`${c.kind}/${c.name}`).unshift({ id: eventId++, at: iso(at), type, actor, idp_host: '127.0.0.1:9400', correlation_id: crypto.randomUUID(), detail });
+}
+for (const c of connections.filter((c) => c.oauth?.authenticated_at)) {
+  const t = Date.parse(c.oauth.authenticated_at);
+  record(c, 'connect_started', 'admin:ops', {}, t - 8000);
+  record(c, 'connect_completed', 'admin:ops', { duration_ms: 412, http_status: 200, error_class: 'success', expires_after: iso(t + HOUR) }, t);
+}
+record(connections[0], 'refresh_succeeded', 'system:background-refresh', { duration_ms: 87, rotated: true, http_status: 200, error_class: 'success' }, now() - 20 * 60_000);
+record(connections[1], 'refresh_failed_transient', 'system:background-refresh', { duration_ms: 3012, http_status: 503, error_class: 'transient', consecutive_failures: 3, next_attempt_at: iso(now() + 90_000), suppressed: 1 }, now() - 60_000);
+record(connections[2], 'refresh_failed_revoked', 'system:background-refresh', { duration_ms: 95, http_status: 401, idp_error: 'invalid_client', error_class: 'terminal' }, now() - HOUR);
+
+const sessions = new Map(); // id -> {key_id, csrf}
+const flows = new Map(); // state -> {conn, return_url, by}
+
+function send(res, status, body, headers = {}) {
+  const data = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'Cache-Control': 'no-store', ...(typeof body === 'object' ? { 'Content-Type': 'application/json' } : {}), ...headers });
+  res.end(data);
+}
+const error = (res, status, code, message, headers) => send(res, status, { error: { code, message } }, headers);
+
+function sessionOf(req) {
+  const m = /(?:^|;\s*)tether_session=([^;]+)/.exec(req.headers.cookie ?? '');
+  return m ? sessions.get(m[1]) && { id: m[1], ...sessions.get(m[1]) } : null;
+}
+
+// null when allowed (and the actor), else answers.
+function authorize(req, res) {
+  const auth = req.headers.authorization ?? '';
+  if (auth === `Bearer ${opts.key}`) return 'admin:ops';
+  const s = sessionOf(req);
+  if (!s) return error(res, 401, 'unauthenticated', 'an admin key or a portal session is required'), null;
+  if (req.method !== 'GET' && req.headers['x-csrf-token'] !== s.csrf) return error(res, 403, 'forbidden', 'missing or wrong X-CSRF-Token'), null;
+  return `admin:${s.key_id}`;
+}
+
+const readBody = (req) =>
+  new Promise((resolve) => {
+    let b = '';
+    req.on('data', (d) => (b += d));
+    req.on('end', () => resolve(b));
+  });
+
+function stateOf(c) {
+  return c.oauth ? c.oauth.state : 'not_applicable';
+}
+
+function serveStatic(req, res, pathname) {
+  let rel = pathname.replace(/^\/portal\/?/, '');
+  let file = path.join(opts.dist, rel);
+  if (!rel || !file.startsWith(opts.dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    if (rel.startsWith('assets/')) return send(res, 404, 'not found', { 'Content-Type': 'text/plain' });
+    file = path.join(opts.dist, 'index.html');
+  }
+  const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+  res.writeHead(200, { 'Content-Type': type, 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache' });
+  res.end(fs.readFileSync(file));
+}
+
+const server = http.createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://x');
+  const p = url.pathname;
+  if (p === '/' ) return send(res, 302, '', { Location: '/portal/' });
+  if (p === '/portal' || p.startsWith('/portal/')) return serveStatic(req, res, p);
+
+  if (p === '/mock-idp/authorize' && req.method === 'GET') {
+    const flow = flows.get(url.searchParams.get('state'));
+    if (!flow) return send(res, 400, 'unknown flow', { 'Content-Type': 'text/plain' });
+    return send(res, 200, `<!doctype html><title>Authorize</title><h1>Authorize tether-client</h1><p>${flow.conn.kind}/${flow.conn.name}</p><form method="post" action="/mock-idp/decision"><input type="hidden" name="state" value="${url.searchParams.get('state')}"><button name="decision" value="approve">Approve</button></form><form method="post" action="/mock-idp/decision"><input type="hidden" name="state" value="${url.searchParams.get('state')}"><button name="decision" value="deny">Deny</button></form>`, { 'Content-Type': 'text/html' });
+  }
+  if (p === '/mock-idp/decision' && req.method === 'POST') {
+    const form = new URLSearchParams(await readBody(req));
+    const flow = flows.get(form.get('state'));
+    if (!flow) return send(res, 400, 'unknown flow', { 'Content-Type': 'text/plain' });
+    flows.delete(form.get('state'));
+    const c = flow.conn;
+    if (form.get('decision') === 'approve') {
+      c.oauth = oauth('connected', { ...connected(now()), authenticated_by: flow.by });
+      record(c, 'connect_completed', flow.by, { duration_ms: 230, http_status: 200, error_class: 'success', expires_after: c.oauth.expires_at, refresh_expires_after: c.oauth.refresh_expires_at });
+    } else {
+      record(c, 'connect_failed', flow.by, { idp_error: 'access_denied', error_class: 'terminal' });
+    }
+    return send(res, 302, '', { Location: flow.return_url || '/portal/' });
+  }
+  if (p === '/mock-control/state' && req.method === 'POST') {
+    const b = JSON.parse(await readBody(req));
+    const c = connections.find((x) => x.kind === b.kind && x.name === b.name);
+    if (!c?.oauth) return error(res, 404, 'not_found', 'no such OAuth connection');
+    c.oauth.state = b.state;
+    c.oauth.last_error_code = b.code ?? null;
+    return send(res, 200, { ok: true });
+  }
+
+  if (!p.startsWith('/api/v1/admin/')) return error(res, 404, 'not_found', 'no route');
+  const route = p.slice('/api/v1/admin'.length);
+
+  if (route === '/session') {
+    if (req.method === 'POST') {
+      let body;
+      try {
+        body = JSON.parse(await readBody(req));
+      } catch {
+        return error(res, 400, 'invalid_argument', 'the body must be JSON');
+      }
+      if (body?.key !== opts.key) return error(res, 401, 'unauthenticated', 'unknown admin key');
+      const id = crypto.randomBytes(24).toString('base64url');
+      const s = { key_id: 'ops', csrf: crypto.randomBytes(18).toString('base64url') };
+      sessions.set(id, s);
+      return send(res, 200, { key_id: s.key_id, csrf_token: s.csrf }, { 'Set-Cookie': `tether_session=${id}; HttpOnly; SameSite=Strict; Path=/` });
+    }
+    const s = sessionOf(req);
+    if (req.method === 'GET') return s ? send(res, 200, { key_id: s.key_id, csrf_token: s.csrf }) : error(res, 401, 'unauthenticated', 'no session');
+    if (req.method === 'DELETE') {
+      if (s && req.headers['x-csrf-token'] !== s.csrf) return error(res, 403, 'forbidden', 'missing or wrong X-CSRF-Token');
+      if (s) sessions.delete(s.id);
+      res.writeHead(204, { 'Set-Cookie': 'tether_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0' });
+      return res.end();
+    }
+  }
+
+  const actor = authorize(req, res);
+  if (!actor) return;
+  if (route === '/connections' && req.method === 'GET') {
+    return send(res, 200, { connections: connections.map((c) => ({ kind: c.kind, name: c.name, url_host: c.url_host, auth_mode: c.auth_mode, state: stateOf(c) })) });
+  }
+  if (route === '/connections/oauth-health' && req.method === 'GET') {
+    return send(res, 200, {
+      connections: connections.filter((c) => c.oauth).map((c) => ({ kind: c.kind, name: c.name, has_oauth: true, needs_reauth: c.oauth.state === 'needs_reauth', token_acquired: Boolean(c.oauth.authenticated_at), state: c.oauth.state, idp_error_code: c.oauth.state === 'needs_reauth' || c.oauth.state === 'refresh_failing' ? c.oauth.last_error_code ?? '' : '' })),
+    });
+  }
+  const m = /^\/connections\/([^/]+)\/([^/]+)(\/.*)?$/.exec(route);
+  const c = m && connections.find((x) => x.kind === decodeURIComponent(m[1]) && x.name === decodeURIComponent(m[2]));
+  if (!c) return error(res, 404, 'not_found', 'no such connection');
+  const rest = m[3] ?? '';
+  if (rest === '' && req.method === 'GET') {
+    return send(res, 200, { kind: c.kind, name: c.name, url_host: c.url_host, auth_mode: c.auth_mode, oauth: c.oauth });
+  }
+  if (rest === '/auth-events' && req.method === 'GET') {
+    const limit = Number(url.searchParams.get('limit') ?? 30);
+    return send(res, 200, { events: events.get(`${c.kind}/${c.name}`).slice(0, limit) });
+  }
+  if (!c.oauth) return error(res, 404, 'not_found', 'not an OAuth connection');
+  if (rest === '/oauth/start' && req.method === 'POST') {
+    const body = JSON.parse((await readBody(req)) || '{}');
+    const state = crypto.randomBytes(12).toString('base64url');
+    flows.set(state, { conn: c, return_url: body.return_url, by: actor });
+    record(c, 'connect_started', actor);
+    const host = req.headers.host;
+    return send(res, 200, { authorization_url: `http://${host}/mock-idp/authorize?state=${state}`, state, correlation_id: crypto.randomUUID() });
+  }
+  if (rest === '/oauth/refresh' && req.method === 'POST') {
+    if (c.oauth.state === 'needs_reauth' || c.oauth.state === 'not_connected') return error(res, 409, 'conflict', 'needs re-authorization');
+    if (c.oauth.state === 'refresh_failing') return error(res, 503, 'unavailable', 'the IdP answered 503', { 'Retry-After': '30' });
+    c.oauth.expires_at = iso(now() + HOUR);
+    c.oauth.last_refreshed_at = iso(now());
+    record(c, 'refresh_succeeded', actor, { duration_ms: 64, rotated: true, http_status: 200, error_class: 'success', expires_after: c.oauth.expires_at });
+    return send(res, 200, { refreshed: true, expires_at: c.oauth.expires_at });
+  }
+  if (rest === '/oauth/token' && req.method === 'DELETE') {
+    c.oauth = oauth('not_connected', { authenticated_at: c.oauth.authenticated_at });
+    record(c, 'token_deleted_admin', actor);
+    return send(res, 200, { deleted: true });
+  }
+  return error(res, 404, 'not_found', 'no route');
+});
+
+server.listen(Number(opts.port), '127.0.0.1', () => {
+  console.log(`portal-mock-api listening on http://127.0.0.1:${server.address().port}`);
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.close(() => process.exit(0)));
