@@ -306,6 +306,18 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
     try {
       const r = await refreshNow(kind, name);
       const exp = parseTime(r.expires_at);
+      // While the current access token is still valid, a transient IdP failure may still
+      // answer 200 with that token: the connection's state tells which happened.
+      const after = await getConnection(kind, name).catch(() => null);
+      if (after) setDetail(after);
+      if (after?.oauth?.state === 'refresh_failing') {
+        setMessage({
+          tone: 'warn',
+          title: 'The identity provider did not answer',
+          text: `The current access token stays valid${exp ? ` until ${formatAbsolute(exp)}` : ''}; Tether keeps retrying on its own.`,
+        });
+        return;
+      }
       setMessage({
         tone: 'success',
         title: 'Token refreshed',
