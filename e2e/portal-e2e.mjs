@@ -486,7 +486,7 @@ async function runBrowser(browser) {
   let tipText = await redTip.innerText();
   check(tipText.includes('invalid_client'), `the red tooltip does not name invalid_client: "${tipText}"`);
   check(/check the client secret, then reconnect/i.test(tipText), `the red tooltip does not say what to do: "${tipText}"`);
-  await page.keyboard.press('Shift+Tab');
+  await page.evaluate(() => document.activeElement?.blur());
   await tickets.locator('.badge').hover();
   await redTip.waitFor({ state: 'visible' });
   tipText = await redTip.innerText();

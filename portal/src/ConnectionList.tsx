@@ -132,7 +132,7 @@ export function ConnectionList() {
 
       {red > 0 && (
         <Notice tone="error" title={`${red} ${red === 1 ? 'connection needs' : 'connections need'} re-authorization`}>
-          Calls through Tether to {red === 1 ? 'it' : 'them'} fail until someone reconnects. Hover a red badge to see
+          Calls through Tether to {red === 1 ? 'it' : 'them'} fail until someone reconnects. Point at or focus a red badge to see
           why.
         </Notice>
       )}
