@@ -73,7 +73,7 @@ const connected = (t) => ({
 const connections = [
   { kind: 'mcp', name: 'wiki', url_host: 'wiki.internal.example:443', auth_mode: 'oauth', oauth: oauth('connected', { ...connected(now() - 3 * HOUR), last_refreshed_at: iso(now() - 20 * 60_000), expires_at: iso(now() + 40 * 60_000) }) },
   { kind: 'api', name: 'billing', url_host: 'billing.example.com', auth_mode: 'oauth', oauth: oauth('refresh_failing', { ...connected(now() - 2 * DAY), expires_at: iso(now() + 4 * 60_000), consecutive_failures: 3, next_attempt_at: iso(now() + 90_000), last_error_code: 'temporarily_unavailable' }) },
-  { kind: 'mcp', name: 'tickets', url_host: 'tickets.example.com', auth_mode: 'oauth', oauth: oauth('needs_reauth', { ...connected(now() - 5 * DAY), last_error_code: 'invalid_client' }) },
+  { kind: 'mcp', name: 'tickets', url_host: 'tickets.example.com', auth_mode: 'oauth', oauth: oauth('needs_reauth', { ...connected(now() - 5 * DAY), last_error_code: 'invalid_client', last_revocation: { at: iso(now() - HOUR), reason: 'invalid_client', idp_host: '127.0.0.1:9400' } }) },
   { kind: 'mcp', name: 'notes', url_host: 'notes.example.com', auth_mode: 'oauth', oauth: oauth('not_connected') },
   { kind: 'api', name: 'status', url_host: 'status.example.com', auth_mode: 'bearer', oauth: null },
 ];

@@ -56,22 +56,55 @@ function StatusCard({
     );
   }
 
+  // The newest revocation (a refresh the IdP rejected, or a token it revoked) matters while
+  // the connection still lacks a working token.
   const revocation = o.last_revocation && (o.state === 'needs_reauth' || o.state === 'not_connected') ? o.last_revocation : null;
   const never = o.state === 'not_connected' && !o.authenticated_at && !revocation;
+  const code = o.last_error_code || (o.state === 'needs_reauth' ? revocation?.reason : '') || '';
+  const idpHost = revocation?.idp_host || o.idp_host || '';
   let tone: 'ok' | 'warn' | 'bad' | 'neutral';
   let title: string;
   let lead: ReactNode;
-  if (revocation) {
+  let status: string = o.state;
+  if (o.state === 'needs_reauth') {
+    tone = 'bad';
+    title = 'Needs re-authorization';
+    lead = (
+      <>
+        The identity provider{idpHost ? <> <span className="mono">{idpHost}</span></> : null} refused to refresh the token
+        {code ? (
+          <>
+            {' '}
+            with <code>{code}</code>
+          </>
+        ) : null}
+        {revocation && parseTime(revocation.at) ? (
+          <>
+            {' '}
+            <Time value={revocation.at} now={now} />
+          </>
+        ) : null}
+        . Calls through Tether fail until someone reconnects. What to do: {adviceFor('needs_reauth', code)}
+      </>
+    );
+  } else if (revocation) {
+    status = 'revoked';
     tone = 'bad';
     title = 'Access revoked';
     lead = (
       <>
-        <span className="mono">{revocation.idp_host || o.idp_host || 'The identity provider'}</span> revoked this
-        connection’s access{parseTime(revocation.at) ? <> <Time value={revocation.at} now={now} /></> : null}. Calls
-        through Tether fail until someone reconnects. What to do: Reconnect.
+        The identity provider{idpHost ? <> <span className="mono">{idpHost}</span></> : null} revoked this connection’s access
+        {parseTime(revocation.at) ? (
+          <>
+            {' '}
+            <Time value={revocation.at} now={now} />
+          </>
+        ) : null}
+        , so Tether deleted its token. Calls through Tether fail until someone reconnects. What to do: Reconnect.
       </>
     );
   } else if (never) {
+    status = 'never_connected';
     tone = 'neutral';
     title = 'Never connected';
     lead = 'Nobody has signed in for this connection yet. Calls through Tether fail until someone connects.';
@@ -79,21 +112,6 @@ function StatusCard({
     tone = 'neutral';
     title = 'Not connected';
     lead = 'No token is stored for this connection. Connect to sign in at the identity provider again.';
-  } else if (o.state === 'needs_reauth') {
-    tone = 'bad';
-    title = 'Needs re-authorization';
-    lead = (
-      <>
-        The identity provider refused to refresh the token
-        {o.last_error_code ? (
-          <>
-            {' '}
-            (<code>{o.last_error_code}</code>)
-          </>
-        ) : null}
-        . Calls through Tether fail until someone reconnects. What to do: {adviceFor('needs_reauth', o.last_error_code)}
-      </>
-    );
   } else if (o.state === 'refresh_failing') {
     tone = 'warn';
     title = 'Refresh failing';
@@ -115,9 +133,10 @@ function StatusCard({
     title = 'Connected';
     lead = 'Tether holds a valid token and refreshes it before it expires.';
   }
+  const deadline = o.refresh_deadline ?? o.refresh_expires_at;
 
   return (
-    <section className={`card status status-${tone}`} aria-labelledby="status-title" data-status={revocation ? 'revoked' : never ? 'never_connected' : o.state}>
+    <section className={`card status status-${tone}`} aria-labelledby="status-title" data-status={status}>
       <div className="status-head">
         <span className={`status-icon status-icon-${tone}`} aria-hidden="true" />
         <h2 id="status-title" className="status-title">
@@ -128,9 +147,9 @@ function StatusCard({
 
       {o.reauthorize_soon && o.state !== 'needs_reauth' && o.state !== 'not_connected' && (
         <Notice tone="warn" title="Re-authorize soon">
-          {parseTime(o.refresh_expires_at) ? (
+          {parseTime(deadline) ? (
             <>
-              The refresh token expires <TimeFull value={o.refresh_expires_at} now={now} />.
+              The refresh token expires <TimeFull value={deadline} now={now} />.
             </>
           ) : (
             'The refresh token expires soon.'
@@ -155,10 +174,8 @@ function StatusCard({
             </Fact>
           </>
         )}
-        {o.state === 'needs_reauth' && !revocation && o.last_error_code && (
-          <Fact label="IdP error">
-            <code>{o.last_error_code}</code>
-          </Fact>
+        {o.state === 'needs_reauth' && (
+          <Fact label="IdP error">{code ? <code>{code}</code> : <span className="muted">none given</span>}</Fact>
         )}
         {revocation && (
           <>
@@ -168,7 +185,9 @@ function StatusCard({
             <Fact label="Revoked">
               <TimeFull value={revocation.at} now={now} />
             </Fact>
-            <Fact label="Reason">{revocation.reason ? humanize(revocation.reason) : <span className="muted">not given</span>}</Fact>
+            {revocation.reason !== code && (
+              <Fact label="Reason">{revocation.reason ? humanize(revocation.reason) : <span className="muted">not given</span>}</Fact>
+            )}
           </>
         )}
         {(o.state === 'connected' || o.state === 'refresh_failing') && (
@@ -205,7 +224,7 @@ function StatusCard({
             <span className="mono">{o.scope}</span>
           </Fact>
         )}
-        {o.idp_host && (
+        {o.idp_host && o.idp_host !== revocation?.idp_host && (
           <Fact label="Identity provider">
             <span className="mono">{o.idp_host}</span>
           </Fact>

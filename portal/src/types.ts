@@ -42,6 +42,10 @@ export interface OAuthStatus {
   scope: string | null;
   has_refresh_token: boolean;
   last_revocation: Revocation | null;
+  /** When refreshing stops being possible (refresh token expiry or refresh_max_lifetime). */
+  refresh_deadline?: string | null;
+  /** Tether's reason code for the current state, when it has one. */
+  reason?: string;
   next_attempt_at: string | null;
   consecutive_failures: number;
   last_error_code: string | null;
