@@ -1,24 +1,38 @@
 #include "admin/admin_api.h"
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
 #include <boost/json.hpp>
+#include <map>
 
 #include "core/clock.h"
 #include "core/errors.h"
-#include "core/form.h"
+#include "core/json_escape.h"
 #include "core/log.h"
-#include "events/recorder.h"
+#include "core/random.h"
+#include "lifecycle/policy.h"
 
 namespace tether::admin {
 namespace {
 
 using core::Errc;
 using core::Error;
+namespace json = boost::json;
+
+constexpr auto kReauthorizeSoon = std::chrono::hours(24 * 7);
 
 http::Response errorResponse(const Error& e) {
   return http::Response::json(core::errorInfo(e.code).http_status, core::errorJson(e));
 }
 
-// The (kind, name) of the route, or an error naming what is wrong.
+http::Response jsonResponse(int status, const json::value& v) {
+  auto res = http::Response::json(status, json::serialize(v));
+  res.headers.push_back({"Cache-Control", "no-store"});
+  return res;
+}
+
 core::Result<store::ConnectionKey> connectionOf(const http::Request& r) {
   store::ConnectionKey key{r.param("kind"), r.param("name")};
   if (key.kind != "mcp" && key.kind != "api") {
@@ -28,31 +42,406 @@ core::Result<store::ConnectionKey> connectionOf(const http::Request& r) {
   return key;
 }
 
-}  // namespace
-
-AdminApi::AdminApi(AdminAuth auth, FlowsAccess flows, SourceAccess sources, core::ThreadPool& pool)
-    : auth_(std::move(auth)), flows_(std::move(flows)), sources_(std::move(sources)), pool_(pool) {}
-
-void AdminApi::registerRoutes(http::Router& router) {
-  router.add("POST", "/api/v1/admin/connections/{kind}/{name}/oauth/start",
-             [this](http::Request& r, http::Responder res) { start(r, std::move(res)); });
-  router.add("GET", "/api/v1/admin/connections/{kind}/{name}/oauth/flows/{correlation}",
-             [this](http::Request& r, http::Responder res) { flowStatus(r, std::move(res)); });
-  router.add("POST", "/api/v1/admin/connections/{kind}/{name}/oauth/refresh",
-             [this](http::Request& r, http::Responder res) { refresh(r, std::move(res)); });
-  router.add("GET", "/oauth/callback",
-             [this](http::Request& r, http::Responder res) { callback(r, std::move(res)); });
+json::value timeOrNull(const std::optional<core::TimePoint>& t) {
+  if (!t) return nullptr;
+  return json::value(core::formatRfc3339(*t));
 }
 
+std::string sha256(std::string_view s) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+  return std::string(reinterpret_cast<const char*>(d), sizeof d);
+}
+
+std::string sessionCookie(std::string_view value, bool secure, std::optional<int64_t> max_age) {
+  std::string c = std::string(kSessionCookie) + "=" + std::string(value) +
+                  "; Path=/; HttpOnly; SameSite=Strict";
+  if (secure) c += "; Secure";
+  if (max_age) c += "; Max-Age=" + std::to_string(*max_age);
+  return c;
+}
+
+json::object eventJson(const store::AuthEvent& e) {
+  json::object o;
+  o["id"] = e.id;
+  o["at"] = core::formatRfc3339(e.at);
+  o["type"] = std::string(store::eventTypeName(e.type));
+  o["actor"] = e.actor;
+  o["idp_host"] = e.idp_host;
+  o["correlation_id"] = e.correlation_id;
+  boost::system::error_code ec;
+  auto detail = json::parse(e.detail_json, ec);
+  o["detail"] = !ec && detail.is_object() ? detail : json::object{};
+  return o;
+}
+
+}  // namespace
+
+AdminApi::AdminApi(AdminDeps deps) : deps_(std::move(deps)), auth_(deps_.keys) {
+  // Ordered like the store's bulk health rows, for a merge walk.
+  std::sort(deps_.connections.begin(), deps_.connections.end(),
+            [](const ConnectionView& a, const ConnectionView& b) { return a.key < b.key; });
+  if (!deps_.clock) deps_.clock = &core::systemClock();
+  std::string secret = deps_.session_secret;
+  if (secret.size() < 32) secret = core::randomBytes(32);
+  sessions_ = std::make_unique<SessionCodec>(std::move(secret), *deps_.clock);
+}
+
+void AdminApi::registerRoutes(http::Router& router) {
+  auto route = [&](const char* method, const std::string& pattern,
+                   void (AdminApi::*handler)(http::Request&, http::Responder)) {
+    router.add(method, pattern, [this, handler](http::Request& r, http::Responder res) {
+      (this->*handler)(r, std::move(res));
+    });
+  };
+  const std::string base = "/api/v1/admin";
+  const std::string conn = base + "/connections/{kind}/{name}";
+  route("POST", base + "/session", &AdminApi::sessionOpen);
+  route("GET", base + "/session", &AdminApi::sessionGet);
+  route("DELETE", base + "/session", &AdminApi::sessionClose);
+  route("GET", base + "/connections", &AdminApi::list);
+  route("GET", base + "/connections/oauth-health", &AdminApi::health);
+  route("GET", conn, &AdminApi::detail);
+  route("GET", conn + "/auth-events", &AdminApi::events);
+  route("POST", conn + "/oauth/start", &AdminApi::start);
+  route("GET", conn + "/oauth/flows/{correlation}", &AdminApi::flowStatus);
+  route("POST", conn + "/oauth/refresh", &AdminApi::refresh);
+  route("DELETE", conn + "/oauth/token", &AdminApi::deleteToken);
+  route("GET", "/oauth/callback", &AdminApi::callback);
+}
+
+std::optional<AdminApi::Caller> AdminApi::authorize(http::Request& request,
+                                                    http::Responder& responder, bool mutation) {
+  auto caller = identify(request, responder, mutation);
+  if (!caller || !mutation) return caller;
+  for (const auto& k : deps_.keys) {
+    if (k.id == caller->key_id && k.read_only) {
+      responder.send(errorResponse(
+          Error(Errc::kPermissionDenied, "the admin key \"" + k.id +
+                                             "\" has the viewer role: it may look but not change "
+                                             "anything")));
+      return std::nullopt;
+    }
+  }
+  return caller;
+}
+
+std::optional<AdminApi::Caller> AdminApi::identify(http::Request& request,
+                                                   http::Responder& responder, bool mutation) {
+  if (request.header("Authorization")) {
+    auto key = auth_.authenticate(request);
+    if (!key.ok()) {
+      responder.send(errorResponse(key.error()));
+      return std::nullopt;
+    }
+    return Caller{*key, false};
+  }
+  if (auto cookies = request.header("Cookie")) {
+    if (auto value = cookieValue(*cookies, kSessionCookie)) {
+      auto session = sessions_->verify(*value, deps_.keys);
+      if (!session) {
+        responder.send(errorResponse(Error(Errc::kUnauthenticated,
+                                           "the portal session expired or is not valid; sign in "
+                                           "again")));
+        return std::nullopt;
+      }
+      if (mutation) {
+        auto csrf = request.header("X-CSRF-Token");
+        if (!csrf || csrf->size() != session->csrf_token.size() ||
+            CRYPTO_memcmp(csrf->data(), session->csrf_token.data(), csrf->size()) != 0) {
+          responder.send(errorResponse(
+              Error(Errc::kPermissionDenied,
+                    "the X-CSRF-Token header is missing or wrong (a portal session needs it for "
+                    "every change)")));
+          return std::nullopt;
+        }
+      }
+      return Caller{session->key_id, true};
+    }
+  }
+  auto none = auth_.authenticate(request);  // the "no key" / "closed" message
+  responder.send(
+      errorResponse(none.ok() ? Error(Errc::kUnauthenticated, "sign in") : none.error()));
+  return std::nullopt;
+}
+
+const ConnectionView* AdminApi::find(const store::ConnectionKey& key) const {
+  for (const auto& c : deps_.connections) {
+    if (c.key == key) return &c;
+  }
+  return nullptr;
+}
+
+void AdminApi::withStore(http::Responder responder,
+                         std::function<void(store::Store&, http::Responder&)> work) {
+  store::Store* store = deps_.store ? deps_.store() : nullptr;
+  if (!store) {
+    responder.send(errorResponse(
+        Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
+    return;
+  }
+  auto shared = std::make_shared<http::Responder>(std::move(responder));
+  deps_.pool->post([store, shared, work = std::move(work)] { work(*store, *shared); });
+}
+
+// ---- sessions ------------------------------------------------------------------------
+
+void AdminApi::sessionOpen(http::Request& request, http::Responder responder) {
+  boost::system::error_code ec;
+  auto v = json::parse(request.body, ec);
+  const json::value* key = !ec && v.is_object() ? v.as_object().if_contains("key") : nullptr;
+  if (!key || !key->is_string()) {
+    return responder.send(
+        errorResponse(Error(Errc::kInvalidArgument, "send {\"key\": \"<admin key>\"} to sign in")));
+  }
+  if (!auth_.configured()) {
+    return responder.send(
+        errorResponse(Error(Errc::kUnauthenticated,
+                            "the admin API is closed: no admin key is configured (admin.keys)")));
+  }
+  const std::string digest = sha256(std::string_view(key->as_string()));
+  const config::AccessKey* match = nullptr;
+  for (const auto& k : deps_.keys) {
+    if (k.sha256.size() == digest.size() &&
+        CRYPTO_memcmp(k.sha256.data(), digest.data(), digest.size()) == 0) {
+      match = &k;
+    }
+  }
+  if (!match) {
+    core::log::warn("admin: portal sign-in refused (unknown key)",
+                    {{"remote", request.remote_address}});
+    return responder.send(
+        errorResponse(Error(Errc::kUnauthenticated, "the admin key is not valid")));
+  }
+  Session session;
+  const std::string cookie = sessions_->issue(*match, &session);
+  core::log::info("admin: portal sign-in",
+                  {{"actor", events::adminActor(match->id)}, {"remote", request.remote_address}});
+  auto res = jsonResponse(
+      200, json::object{{"key_id", session.key_id}, {"csrf_token", session.csrf_token}});
+  const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(sessions_->ttl()).count();
+  res.headers.push_back({"Set-Cookie", sessionCookie(cookie, deps_.secure_cookies, ttl)});
+  responder.send(std::move(res));
+}
+
+void AdminApi::sessionGet(http::Request& request, http::Responder responder) {
+  std::optional<Session> session;
+  if (auto cookies = request.header("Cookie")) {
+    if (auto value = cookieValue(*cookies, kSessionCookie)) {
+      session = sessions_->verify(*value, deps_.keys);
+    }
+  }
+  if (!session) {
+    return responder.send(
+        errorResponse(Error(Errc::kUnauthenticated, "not signed in to the portal")));
+  }
+  responder.send(jsonResponse(
+      200, json::object{{"key_id", session->key_id}, {"csrf_token", session->csrf_token}}));
+}
+
+void AdminApi::sessionClose(http::Request& request, http::Responder responder) {
+  auto caller = authorize(request, responder, /*mutation=*/true);
+  if (!caller) return;
+  if (auto cookies = request.header("Cookie")) {
+    if (auto value = cookieValue(*cookies, kSessionCookie)) sessions_->revoke(*value);
+  }
+  core::log::info("admin: portal sign-out", {{"actor", events::adminActor(caller->key_id)}});
+  http::Response res;
+  res.status = 204;
+  res.headers.push_back({"Set-Cookie", sessionCookie("", deps_.secure_cookies, 0)});
+  responder.send(std::move(res));
+}
+
+// ---- connections ---------------------------------------------------------------------
+
+void AdminApi::list(http::Request& request, http::Responder responder) {
+  if (!authorize(request, responder, false)) return;
+  withStore(std::move(responder), [this](store::Store& store, http::Responder& r) {
+    auto rows = store.bulkHealth();
+    if (!rows.ok()) return r.send(errorResponse(rows.error()));
+    std::map<store::ConnectionKey, const store::HealthRow*> by_key;
+    for (const auto& row : *rows) by_key[row.key] = &row;
+    json::array out;
+    for (const auto& c : deps_.connections) {
+      std::string state = "not_applicable";
+      if (c.auth_mode == "oauth") {
+        auto it = by_key.find(c.key);
+        state = it == by_key.end() ? "not_connected"
+                                   : std::string(store::connectionStateName(it->second->state));
+      }
+      out.push_back(json::object{{"kind", c.key.kind},
+                                 {"name", c.key.name},
+                                 {"url_host", c.url_host},
+                                 {"auth_mode", c.auth_mode},
+                                 {"state", state}});
+    }
+    r.send(jsonResponse(200, json::object{{"connections", std::move(out)}}));
+  });
+}
+
+void AdminApi::health(http::Request& request, http::Responder responder) {
+  if (!authorize(request, responder, false)) return;
+  withStore(std::move(responder), [this](store::Store& store, http::Responder& r) {
+    auto rows = store.bulkHealth();  // one query however many connections exist
+    if (!rows.ok()) return r.send(errorResponse(rows.error()));
+    // Both lists are ordered by (kind, name): one merge walk, JSON written directly (this
+    // answer covers every connection, 10,000 and more).
+    std::string out;
+    out.reserve(64 + deps_.connections.size() * 150);
+    out += "{\"connections\":[";
+    auto row = rows->begin();
+    bool first = true;
+    for (const auto& c : deps_.connections) {
+      while (row != rows->end() && row->key < c.key) ++row;
+      const store::HealthRow* h = row != rows->end() && row->key == c.key ? &*row : nullptr;
+      const bool oauth = c.auth_mode == "oauth";
+      if (!first) out += ',';
+      first = false;
+      out += "{\"kind\":";
+      out += core::jsonString(c.key.kind);
+      out += ",\"name\":";
+      out += core::jsonString(c.key.name);
+      out += oauth ? ",\"has_oauth\":true" : ",\"has_oauth\":false";
+      if (oauth && h) {
+        out += h->needs_reauth ? ",\"needs_reauth\":true" : ",\"needs_reauth\":false";
+        out += h->token_acquired ? ",\"token_acquired\":true" : ",\"token_acquired\":false";
+        out += ",\"state\":\"";
+        out += store::connectionStateName(h->state);
+        out += "\",\"idp_error_code\":";
+        out += core::jsonString(h->last_error_code);
+      } else {
+        out += ",\"needs_reauth\":false,\"token_acquired\":false,\"state\":\"";
+        out += oauth ? "not_connected" : "not_applicable";
+        out += "\",\"idp_error_code\":\"\"";
+      }
+      out += '}';
+    }
+    out += "]}";
+    auto res = http::Response::json(200, std::move(out));
+    res.headers.push_back({"Cache-Control", "no-store"});
+    r.send(std::move(res));
+  });
+}
+
+void AdminApi::detail(http::Request& request, http::Responder responder) {
+  if (!authorize(request, responder, false)) return;
+  auto key = connectionOf(request);
+  if (!key.ok()) return responder.send(errorResponse(key.error()));
+  const ConnectionView* view = find(*key);
+  if (!view) {
+    return responder.send(
+        errorResponse(Error(Errc::kNotFound, "no connection " + key->str() + " is configured")));
+  }
+  withStore(std::move(responder), [this, view](store::Store& store, http::Responder& r) {
+    json::object o{{"kind", view->key.kind},
+                   {"name", view->key.name},
+                   {"url_host", view->url_host},
+                   {"auth_mode", view->auth_mode}};
+    if (view->auth_mode != "oauth") {
+      o["oauth"] = nullptr;
+      return r.send(jsonResponse(200, o));
+    }
+    auto token = store.getToken(view->key);
+    if (!token.ok()) return r.send(errorResponse(token.error()));
+    auto state = store.getState(view->key);
+    if (!state.ok()) return r.send(errorResponse(state.error()));
+    auto recent = store.recentEvents(view->key, 50);
+    if (!recent.ok()) return r.send(errorResponse(recent.error()));
+    const auto& t = *token;
+    const auto& s = *state;
+    json::object oauth;
+    store::ConnectionState st =
+        t ? store::ConnectionState::kConnected : store::ConnectionState::kNotConnected;
+    if (s) st = s->state;
+    if (st == store::ConnectionState::kConnected && !t) st = store::ConnectionState::kNotConnected;
+    oauth["state"] = std::string(store::connectionStateName(st));
+    oauth["expires_at"] = timeOrNull(t ? t->expires_at : std::nullopt);
+    oauth["refresh_expires_at"] = timeOrNull(t ? t->refresh_expires_at : std::nullopt);
+    oauth["last_refreshed_at"] = timeOrNull(t ? t->last_refreshed_at : std::nullopt);
+    oauth["authenticated_at"] =
+        timeOrNull(t ? std::optional<core::TimePoint>(t->authenticated_at) : std::nullopt);
+    oauth["authenticated_by"] = t ? json::value(t->authenticated_by) : json::value(nullptr);
+    oauth["scope"] = t ? json::value(t->scope) : json::value(nullptr);
+    oauth["has_refresh_token"] = t && t->refresh_token.has_value();
+    oauth["idp_host"] = t ? t->idp_host : std::string();
+    oauth["next_attempt_at"] = timeOrNull(s ? s->next_attempt_at : std::nullopt);
+    oauth["consecutive_failures"] = s ? s->consecutive_failures : 0;
+    oauth["last_error_code"] = s ? s->last_error_code : std::string();
+    oauth["reason"] = s ? s->reason : std::string();
+    // The newest revocation in the recent history: when, why and which IdP said so.
+    json::value revocation = nullptr;
+    for (const auto& e : *recent) {
+      if (e.type != store::EventType::kRefreshFailedRevoked &&
+          e.type != store::EventType::kTokenDeletedRevoked) {
+        continue;
+      }
+      boost::system::error_code ec;
+      auto d = json::parse(e.detail_json, ec);
+      std::string reason;
+      if (!ec && d.is_object()) {
+        for (const char* k : {"idp_error", "reason"}) {
+          if (auto* v = d.as_object().if_contains(k); v && v->is_string() && reason.empty()) {
+            reason = std::string(v->as_string());
+          }
+        }
+      }
+      revocation = json::object{
+          {"at", core::formatRfc3339(e.at)}, {"reason", reason}, {"idp_host", e.idp_host}};
+      break;
+    }
+    oauth["last_revocation"] = revocation;
+    std::optional<core::TimePoint> deadline;
+    if (t) deadline = lifecycle::refreshDeadline(*t, view->refresh_max_lifetime);
+    oauth["refresh_deadline"] = timeOrNull(deadline);
+    oauth["reauthorize_soon"] =
+        deadline.has_value() && *deadline - deps_.clock->now() <= kReauthorizeSoon;
+    o["oauth"] = std::move(oauth);
+    r.send(jsonResponse(200, o));
+  });
+}
+
+void AdminApi::events(http::Request& request, http::Responder responder) {
+  if (!authorize(request, responder, false)) return;
+  auto key = connectionOf(request);
+  if (!key.ok()) return responder.send(errorResponse(key.error()));
+  if (!find(*key)) {
+    return responder.send(
+        errorResponse(Error(Errc::kNotFound, "no connection " + key->str() + " is configured")));
+  }
+  int limit = 30;
+  if (auto l = request.queryParam("limit")) {
+    try {
+      size_t used = 0;
+      limit = std::stoi(*l, &used);
+      if (used != l->size()) throw std::invalid_argument("limit");
+    } catch (...) {
+      limit = -1;
+    }
+    if (limit < 1 || limit > 500) {
+      return responder.send(
+          errorResponse(Error(Errc::kInvalidArgument, "limit must be a number from 1 to 500")));
+    }
+  }
+  withStore(std::move(responder), [k = *key, limit](store::Store& store, http::Responder& r) {
+    auto events = store.recentEvents(k, limit);
+    if (!events.ok()) return r.send(errorResponse(events.error()));
+    json::array out;
+    for (const auto& e : *events) out.push_back(eventJson(e));
+    r.send(jsonResponse(200, json::object{{"events", std::move(out)}}));
+  });
+}
+
+// ---- OAuth actions -------------------------------------------------------------------
+
 void AdminApi::start(http::Request& request, http::Responder responder) {
-  auto actor = auth_.authenticate(request);
-  if (!actor.ok()) return responder.send(errorResponse(actor.error()));
+  auto caller = authorize(request, responder, true);
+  if (!caller) return;
   auto key = connectionOf(request);
   if (!key.ok()) return responder.send(errorResponse(key.error()));
   std::string return_url;
   if (!request.body.empty()) {
     boost::system::error_code ec;
-    auto v = boost::json::parse(request.body, ec);
+    auto v = json::parse(request.body, ec);
     if (ec || !v.is_object()) {
       return responder.send(errorResponse(
           Error(Errc::kInvalidArgument, "the request body must be a JSON object (or empty)")));
@@ -65,7 +454,7 @@ void AdminApi::start(http::Request& request, http::Responder responder) {
       return_url = std::string(u->as_string());
     }
   }
-  flows::Flows* flows = flows_();
+  flows::Flows* flows = deps_.flows ? deps_.flows() : nullptr;
   if (!flows) {
     return responder.send(errorResponse(
         Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
@@ -75,27 +464,26 @@ void AdminApi::start(http::Request& request, http::Responder responder) {
         Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));
   }
   auto shared = std::make_shared<http::Responder>(std::move(responder));
-  const std::string by = events::adminActor(*actor);
-  pool_.post([flows, shared, k = *key, by, return_url] {
+  const std::string by = events::adminActor(caller->key_id);
+  core::log::info("admin: connect started", {{"connection", key->str()}, {"actor", by}});
+  deps_.pool->post([flows, shared, k = *key, by, return_url] {
     auto started = flows->start(k, by, return_url);
     if (!started.ok()) return shared->send(errorResponse(started.error()));
-    boost::json::object o;
-    o["authorization_url"] = started->authorization_url;
-    o["state"] = started->state;
-    o["redirect_uri"] = started->redirect_uri;
-    o["expires_at"] = core::formatRfc3339(started->expires_at);
-    o["correlation_id"] = started->correlation_id;
-    o["created"] = started->created;
-    shared->send(http::Response::json(200, boost::json::serialize(o)));
+    shared->send(
+        jsonResponse(200, json::object{{"authorization_url", started->authorization_url},
+                                       {"state", started->state},
+                                       {"redirect_uri", started->redirect_uri},
+                                       {"expires_at", core::formatRfc3339(started->expires_at)},
+                                       {"correlation_id", started->correlation_id},
+                                       {"created", started->created}}));
   });
 }
 
 void AdminApi::flowStatus(http::Request& request, http::Responder responder) {
-  auto actor = auth_.authenticate(request);
-  if (!actor.ok()) return responder.send(errorResponse(actor.error()));
+  if (!authorize(request, responder, false)) return;
   auto key = connectionOf(request);
   if (!key.ok()) return responder.send(errorResponse(key.error()));
-  flows::Flows* flows = flows_();
+  flows::Flows* flows = deps_.flows ? deps_.flows() : nullptr;
   if (!flows) {
     return responder.send(errorResponse(
         Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
@@ -105,25 +493,24 @@ void AdminApi::flowStatus(http::Request& request, http::Responder responder) {
         Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));
   }
   auto shared = std::make_shared<http::Responder>(std::move(responder));
-  pool_.post([flows, shared, k = *key, corr = request.param("correlation")] {
+  deps_.pool->post([flows, shared, k = *key, corr = request.param("correlation")] {
     auto status = flows->status(k, corr);
     if (!status.ok()) return shared->send(errorResponse(status.error()));
-    boost::json::object o;
-    o["status"] = std::string(flows::flowOutcomeName(status->outcome));
+    json::object o{{"status", std::string(flows::flowOutcomeName(status->outcome))}};
     if (!status->reason.empty()) o["reason"] = status->reason;
     if (!status->idp_error.empty()) o["idp_error"] = status->idp_error;
-    shared->send(http::Response::json(200, boost::json::serialize(o)));
+    shared->send(jsonResponse(200, o));
   });
 }
 
 void AdminApi::refresh(http::Request& request, http::Responder responder) {
-  auto actor = auth_.authenticate(request);
-  if (!actor.ok()) return responder.send(errorResponse(actor.error()));
+  auto caller = authorize(request, responder, true);
+  if (!caller) return;
   auto key = connectionOf(request);
   if (!key.ok()) return responder.send(errorResponse(key.error()));
-  auto source = sources_ ? sources_(*key) : nullptr;
+  auto source = deps_.sources ? deps_.sources(*key) : nullptr;
   if (!source) {
-    if (!flows_()) {
+    if (deps_.store && !deps_.store()) {
       return responder.send(errorResponse(
           Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
     }
@@ -131,9 +518,10 @@ void AdminApi::refresh(http::Request& request, http::Responder responder) {
         Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));
   }
   auto shared = std::make_shared<http::Responder>(std::move(responder));
-  const std::string by = events::adminActor(*actor);
+  const std::string by = events::adminActor(caller->key_id);
   core::log::info("admin: refresh now", {{"connection", key->str()}, {"actor", by}});
-  pool_.post([source, shared, k = *key, by] {
+  const core::Clock* clock = deps_.clock;
+  deps_.pool->post([source, shared, k = *key, by, clock] {
     auto result = source->refreshNow(by);
     if (!result.ok()) {
       const auto& e = *result.error;
@@ -143,17 +531,74 @@ void AdminApi::refresh(http::Request& request, http::Responder responder) {
       }
       auto res = errorResponse(err);
       if (e.retry_at) {
-        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(
-                              *e.retry_at - core::systemClock().now())
-                              .count();
+        const auto secs =
+            std::chrono::duration_cast<std::chrono::seconds>(*e.retry_at - clock->now()).count();
         res.headers.push_back({"Retry-After", std::to_string(std::max<int64_t>(1, secs))});
       }
       return shared->send(std::move(res));
     }
-    boost::json::object o;
-    o["refreshed"] = true;
-    o["expires_at"] = core::formatRfc3339(result.token->expires_at);
-    shared->send(http::Response::json(200, boost::json::serialize(o)));
+    // A transient failure still hands out the current (unexpired) token: say it failed.
+    if (const auto st = source->status(); st.state == store::ConnectionState::kRefreshFailing) {
+      std::string msg = "refreshing " + k.str() + " failed (" +
+                        (st.last_error_code.empty() ? st.reason : st.last_error_code) +
+                        "); the current token stays in use until " +
+                        core::formatRfc3339(result.token->expires_at);
+      if (st.next_attempt_at) msg += "; next attempt " + core::formatRfc3339(*st.next_attempt_at);
+      auto res = errorResponse(Error(Errc::kTemporarilyUnavailable, msg));
+      if (st.next_attempt_at) {
+        const auto secs =
+            std::chrono::duration_cast<std::chrono::seconds>(*st.next_attempt_at - clock->now())
+                .count();
+        res.headers.push_back({"Retry-After", std::to_string(std::max<int64_t>(1, secs))});
+      }
+      return shared->send(std::move(res));
+    }
+    shared->send(jsonResponse(
+        200, json::object{{"refreshed", true},
+                          {"expires_at", core::formatRfc3339(result.token->expires_at)}}));
+  });
+}
+
+void AdminApi::deleteToken(http::Request& request, http::Responder responder) {
+  auto caller = authorize(request, responder, true);
+  if (!caller) return;
+  auto key = connectionOf(request);
+  if (!key.ok()) return responder.send(errorResponse(key.error()));
+  const ConnectionView* view = find(*key);
+  if (!view || view->auth_mode != "oauth") {
+    return responder.send(errorResponse(
+        Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));
+  }
+  const std::string by = events::adminActor(caller->key_id);
+  withStore(std::move(responder), [this, k = *key, by](store::Store& store, http::Responder& r) {
+    auto lock = store.locks().lock(k, std::chrono::seconds(30));
+    if (!lock.ok()) return r.send(errorResponse(lock.error()));
+    auto before = store.getToken(k);
+    if (!before.ok()) return r.send(errorResponse(before.error()));
+    auto deleted = store.deleteToken(k, std::nullopt);
+    if (!deleted.ok()) return r.send(errorResponse(deleted.error()));
+    store::StateRecord state;
+    state.key = k;
+    state.state = store::ConnectionState::kNotConnected;
+    state.reason = "deleted_by_admin";
+    (void)store.putState(state);
+    lock->release();
+    if (*deleted) {
+      events::Detail detail;
+      detail.reason = "deleted_by_admin";
+      if (*before) detail.expires_before = (*before)->expires_at;
+      if (auto* recorder = deps_.recorder ? deps_.recorder() : nullptr) {
+        recorder->record({store::EventType::kTokenDeletedAdmin, k, by,
+                          *before ? (*before)->idp_host : std::string(), core::newId(), detail});
+      }
+    }
+    if (auto source = deps_.sources ? deps_.sources(k) : nullptr) {
+      source->onTokenChanged({k, 0, true, false});
+      source->loadState();
+    }
+    core::log::info("admin: token deleted",
+                    {{"connection", k.str()}, {"actor", by}, {"deleted", *deleted}});
+    r.send(jsonResponse(200, json::object{{"deleted", *deleted}}));
   });
 }
 
@@ -162,14 +607,14 @@ void AdminApi::callback(http::Request& request, http::Responder responder) {
   for (const char* name : {"state", "code", "error", "iss"}) {
     if (auto v = request.queryParam(name)) query[name] = *v;
   }
-  flows::Flows* flows = flows_();
+  flows::Flows* flows = deps_.flows ? deps_.flows() : nullptr;
   if (!flows) {
     return responder.send(http::Response::html(
         503, flows::renderPage("Tether is starting", "Its database is not open yet.",
                                "Reload this page in a moment.")));
   }
   auto shared = std::make_shared<http::Responder>(std::move(responder));
-  pool_.post([flows, shared, query = std::move(query)] {
+  deps_.pool->post([flows, shared, query = std::move(query)] {
     auto page = flows->callback(query);
     http::Response res;
     if (!page.location.empty()) {

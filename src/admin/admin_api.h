@@ -1,50 +1,102 @@
 #pragma once
 /// The admin REST API under /api/v1/admin/ and the public OAuth callback. Every admin
-/// route requires an admin key (AdminAuth); errors are `{"error":{"code","message"}}`
-/// through the one error table. Handlers that touch the store or an IdP run on the given
-/// blocking pool, never on a server I/O thread.
+/// route requires an admin key (`Authorization: Bearer`, constant-time) or a portal session
+/// cookie; with the cookie, mutations must carry the session's `X-CSRF-Token`. Errors are
+/// `{"error":{"code","message"}}`; keys with the viewer role get 403 on mutations through the one
+/// error table (a store failure is a 500 with a JSON error, never a stack trace). Handlers that
+/// touch the store or an IdP run on the blocking pool, never on a server I/O thread. Every mutation
+/// is logged with the key id as actor. Never a token or secret in an answer.
 ///
-/// Routes (this file grows with the admin issue):
-///   POST /api/v1/admin/connections/{kind}/{name}/oauth/start     body: {"return_url"?}
-///   GET  /api/v1/admin/connections/{kind}/{name}/oauth/flows/{correlation_id}
-///   POST /api/v1/admin/connections/{kind}/{name}/oauth/refresh   (refresh now; 409 when
-///        the connection needs re-authorization, 503 + Retry-After while the IdP fails)
-///   GET  /oauth/callback                                          (public; state is the
-///   credential)
+/// Routes:
+///   POST   /api/v1/admin/session                   {"key"} → cookie + {"key_id","csrf_token"}
+///   GET    /api/v1/admin/session                   → {"key_id","csrf_token"} | 401
+///   DELETE /api/v1/admin/session                   → 204, cookie cleared
+///   GET    /api/v1/admin/connections               → every connection with its state
+///   GET    /api/v1/admin/connections/oauth-health  → one store query for all
+///   GET    /api/v1/admin/connections/{kind}/{name} → detail with the OAuth status
+///   GET    /api/v1/admin/connections/{kind}/{name}/auth-events?limit=30
+///   POST   /api/v1/admin/connections/{kind}/{name}/oauth/start   {"return_url"?}
+///   GET    /api/v1/admin/connections/{kind}/{name}/oauth/flows/{correlation_id}
+///   POST   /api/v1/admin/connections/{kind}/{name}/oauth/refresh (409 when re-auth needed)
+///   DELETE /api/v1/admin/connections/{kind}/{name}/oauth/token
+///   GET    /oauth/callback                         (public; the state is the credential)
 
 #include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "admin/admin_auth.h"
+#include "admin/session.h"
 #include "core/thread_pool.h"
+#include "events/recorder.h"
 #include "flows/flows.h"
 #include "http/router.h"
 #include "lifecycle/token_source.h"
+#include "store/store.h"
 
 namespace tether::admin {
 
+/// A configured connection as the admin API shows it.
+struct ConnectionView {
+  store::ConnectionKey key;
+  std::string url_host;
+  std::string auth_mode;  // none | bearer | api_key | oauth
+  std::optional<core::Duration> refresh_max_lifetime;
+};
+
+struct AdminDeps {
+  std::vector<config::AccessKey> keys;
+  std::vector<ConnectionView> connections;
+  /// Null until the store is open (the routes answer 503 then).
+  std::function<flows::Flows*()> flows;
+  std::function<store::Store*()> store;
+  std::function<events::Recorder*()> recorder;
+  std::function<std::shared_ptr<lifecycle::TokenSource>(const store::ConnectionKey&)> sources;
+  core::ThreadPool* pool = nullptr;    // required; must outlive the routes
+  const core::Clock* clock = nullptr;  // default: the system clock
+  /// HMAC key for session cookies (>= 32 bytes); empty: random per process.
+  std::string session_secret;
+  bool secure_cookies = false;  // public_url is https
+};
+
 class AdminApi {
  public:
-  /// Returns the connect flows once the store is open; null before (answers 503).
-  using FlowsAccess = std::function<flows::Flows*()>;
-  /// The token source of an OAuth connection; null when unknown or before the store opens.
-  using SourceAccess =
-      std::function<std::shared_ptr<lifecycle::TokenSource>(const store::ConnectionKey&)>;
-
-  /// `pool` must outlive the routes.
-  AdminApi(AdminAuth auth, FlowsAccess flows, SourceAccess sources, core::ThreadPool& pool);
+  explicit AdminApi(AdminDeps deps);
 
   void registerRoutes(http::Router& router);
 
  private:
+  struct Caller {
+    std::string key_id;
+    bool via_session = false;
+  };
+  /// The caller, or the error response (401 / 403) already sent.
+  std::optional<Caller> authorize(http::Request& request, http::Responder& responder,
+                                  bool mutation);
+  std::optional<Caller> identify(http::Request& request, http::Responder& responder, bool mutation);
+  const ConnectionView* find(const store::ConnectionKey& key) const;
+  /// Runs `work` on the blocking pool with the open store; 503 when it is not open yet.
+  void withStore(http::Responder responder,
+                 std::function<void(store::Store&, http::Responder&)> work);
+
+  void sessionOpen(http::Request& request, http::Responder responder);
+  void sessionGet(http::Request& request, http::Responder responder);
+  void sessionClose(http::Request& request, http::Responder responder);
+  void list(http::Request& request, http::Responder responder);
+  void health(http::Request& request, http::Responder responder);
+  void detail(http::Request& request, http::Responder responder);
+  void events(http::Request& request, http::Responder responder);
   void start(http::Request& request, http::Responder responder);
   void flowStatus(http::Request& request, http::Responder responder);
-  void callback(http::Request& request, http::Responder responder);
   void refresh(http::Request& request, http::Responder responder);
+  void deleteToken(http::Request& request, http::Responder responder);
+  void callback(http::Request& request, http::Responder responder);
 
+  AdminDeps deps_;
   AdminAuth auth_;
-  FlowsAccess flows_;
-  SourceAccess sources_;
-  core::ThreadPool& pool_;
+  std::unique_ptr<SessionCodec> sessions_;
 };
 
 }  // namespace tether::admin

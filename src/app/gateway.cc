@@ -49,14 +49,21 @@ class Gateway::Impl {
     if (!proxy.ok()) return std::move(proxy).takeError();
     proxy_ = std::move(proxy).value();
     proxy_->registerRoutes(router_);
-    admin_ = std::make_unique<admin::AdminApi>(
-        admin::AdminAuth(config_.admin.keys),
-        [this] { return flows_ptr_.load(std::memory_order_acquire); },
+    admin::AdminDeps ad;
+    ad.keys = config_.admin.keys;
+    ad.connections = adminConnections(config_);
+    ad.flows = [this] { return flows_ptr_.load(std::memory_order_acquire); };
+    ad.store = [this] { return store_ptr_.load(std::memory_order_acquire); };
+    ad.recorder = [this] { return recorder_ptr_.load(std::memory_order_acquire); };
+    ad.sources =
         [this](const store::ConnectionKey& key) -> std::shared_ptr<lifecycle::TokenSource> {
-          auto* lc = lifecycle_ptr_.load(std::memory_order_acquire);
-          return lc ? lc->source(key) : nullptr;
-        },
-        admin_pool_);
+      auto* lc = lifecycle_ptr_.load(std::memory_order_acquire);
+      return lc ? lc->source(key) : nullptr;
+    };
+    ad.pool = &admin_pool_;
+    ad.session_secret = sessionSecret(config_);
+    ad.secure_cookies = config_.public_url.starts_with("https://");
+    admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
     admin_->registerRoutes(router_);
     if (config_.admin.keys.empty()) {
       core::log::warn(
@@ -193,6 +200,8 @@ class Gateway::Impl {
     }
     lifecycle_ptr_.store(lifecycle_.get(), std::memory_order_release);
     flows_ptr_.store(flows_.get(), std::memory_order_release);
+    recorder_ptr_.store(recorder_.get(), std::memory_order_release);
+    store_ptr_.store(store_.get(), std::memory_order_release);
     lifecycle_->start(/*run_keeper=*/true);
     ready_ = true;
   }
@@ -275,6 +284,8 @@ class Gateway::Impl {
   std::unique_ptr<lifecycle::Lifecycle> lifecycle_;
   std::unique_ptr<flows::Flows> flows_;
   std::atomic<flows::Flows*> flows_ptr_{nullptr};
+  std::atomic<store::Store*> store_ptr_{nullptr};
+  std::atomic<events::Recorder*> recorder_ptr_{nullptr};
   std::atomic<lifecycle::Lifecycle*> lifecycle_ptr_{nullptr};  // read per proxied request
 };
 

@@ -1,5 +1,8 @@
 #include "app/services.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <boost/url/parse.hpp>
 
 namespace tether::app {
@@ -181,6 +184,29 @@ flows::FlowOptions flowOptions(const config::Config& config) {
   o.public_url = config.public_url;
   o.allowed_hosts = config.discovery.allowed_hosts;
   return o;
+}
+
+std::vector<admin::ConnectionView> adminConnections(const config::Config& config) {
+  std::vector<admin::ConnectionView> out;
+  for (const auto& c : config.connections) {
+    admin::ConnectionView v;
+    v.key = {std::string(config::kindName(c.kind)), c.name};
+    v.url_host = hostOf(c.url);
+    v.auth_mode = std::string(config::authModeName(c.auth.mode));
+    if (c.auth.oauth) v.refresh_max_lifetime = c.auth.oauth->refresh_max_lifetime;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::string sessionSecret(const config::Config& config) {
+  if (!config.encryption.hasKey()) return {};
+  constexpr std::string_view label = "tether admin session v1";
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), config.encryption.key.data(), static_cast<int>(config.encryption.key.size()),
+       reinterpret_cast<const unsigned char*>(label.data()), label.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 }  // namespace tether::app

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/admin_api.h"
 #include "config/config.h"
 #include "core/result.h"
 #include "flows/flows.h"
@@ -41,5 +42,12 @@ std::vector<lifecycle::ConnectionSpec> lifecycleSpecs(const config::Config& conf
 /// The connect flow's view of every OAuth connection.
 std::vector<flows::FlowConnection> flowConnections(const config::Config& config);
 flows::FlowOptions flowOptions(const config::Config& config);
+
+/// Every configured connection as the admin API lists it.
+std::vector<admin::ConnectionView> adminConnections(const config::Config& config);
+
+/// The HMAC key of portal session cookies: derived from encryption.key, so every replica
+/// with the same key accepts a session; empty (random per process) without a key.
+std::string sessionSecret(const config::Config& config);
 
 }  // namespace tether::app

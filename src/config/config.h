@@ -117,6 +117,8 @@ struct AccessKey {
   /// SHA-256 of the key, 32 raw bytes; always set, so callers can compare
   /// sha256(presented) in constant time whatever form the file used.
   std::string sha256;
+  /// Admin keys with `role: viewer` may read but not change anything (403 on mutations).
+  bool read_only = false;
 };
 
 struct AdminConfig {

@@ -648,7 +648,7 @@ void Parser::parseKeys(const Entry& e, std::string_view id_prefix, std::vector<A
   auto items = readList(e);
   if (!items) return;
   constexpr std::string_view kForms =
-      "a key string, \"sha256:<64 hex>\", {id, key} or {id, sha256}";
+      "a key string, \"sha256:<64 hex>\", {id, key} or {id, sha256} (admin keys: plus role)";
   std::map<std::string, int> ids;
   for (size_t i = 0; i < items->size(); ++i) {
     const Entry& item = (*items)[i];
@@ -669,8 +669,17 @@ void Parser::parseKeys(const Entry& e, std::string_view id_prefix, std::vector<A
         plain = *text;
       }
     } else if (item.value.IsMap()) {
-      m = readMap(item, {"id", "key", "sha256"});
+      m = readMap(item, {"id", "key", "sha256", "role"});
       if (!m) continue;
+      if (const Entry* role = m->get("role")) {
+        if (id_prefix != "admin") {
+          forbidden(*m, "role", "only admin keys have a role");
+          continue;
+        }
+        auto v = oneOf<bool>(*role, {{"admin", false}, {"viewer", true}});
+        if (!v) continue;
+        k.read_only = *v;
+      }
       if (const Entry* id = m->get("id")) {
         auto v = nonEmpty(*id, "an id matching " + std::string(kNamePattern));
         if (!v) continue;
@@ -898,6 +907,12 @@ void Parser::parseConnection(const Entry& e) {
     if (name) conn.name = *name;
   } else {
     required(*m, "name", "a name matching " + std::string(kNamePattern));
+    ok = false;
+  }
+  if (ok && conn.kind == ConnectionKind::kApi && conn.name == "v1") {
+    // /api/v1/... is the admin API: an API connection of that name could never be reached.
+    error(*name_entry, "\"v1\" is reserved for Tether's admin API (/api/v1/admin); choose "
+                       "another name for this api connection");
     ok = false;
   }
   if (ok) {

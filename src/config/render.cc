@@ -50,6 +50,7 @@ void emitKeys(YAML::Emitter& out, const std::vector<AccessKey>& keys) {
     out << YAML::Key << "id" << YAML::Value << k.id;
     // A hash-only entry stays a hash entry; both forms are masked.
     out << YAML::Key << (k.key.empty() ? "sha256" : "key") << YAML::Value << mask();
+    if (k.read_only) out << YAML::Key << "role" << YAML::Value << "viewer";
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;

@@ -487,7 +487,13 @@ class MockIdp::Impl {
       pending_[id] = pending;
     }
     std::string page =
-        "<!DOCTYPE html><html><head><title>Mock IdP - consent</title></head><body>"
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Mock IdP - consent</title>"
+        "<style>body{font:16px/1.5 system-ui,sans-serif;background:#eef1f5;color:#1d2430;"
+        "margin:0}main{max-width:28rem;margin:14vh auto;background:#fff;border-radius:10px;"
+        "padding:2rem;box-shadow:0 1px 3px rgba(0,0,0,.15)}h1{font-size:1.2rem;margin:0 0 1rem}"
+        "button{font:inherit;padding:.5rem 1.2rem;border-radius:6px;border:1px solid #c5ccd6;"
+        "background:#fff;margin-right:.5rem;cursor:pointer}button[value=approve]{background:"
+        "#2457d6;border-color:#2457d6;color:#fff}</style></head><body><main>"
         "<h1>Mock IdP</h1><p>Client <b>" +
         escapeHtml(client_id) + "</b> asks for scope <b>" + escapeHtml(pending.scope) +
         "</b>.</p><form method=\"post\" action=\"/authorize/decision\">"
@@ -495,7 +501,7 @@ class MockIdp::Impl {
         id +
         "\">"
         "<button name=\"decision\" value=\"approve\">Approve</button> "
-        "<button name=\"decision\" value=\"deny\">Deny</button></form></body></html>";
+        "<button name=\"decision\" value=\"deny\">Deny</button></form></main></body></html>";
     return http::Response::html(200, std::move(page));
   }
 

@@ -17,6 +17,8 @@ class FaultyStore final : public store::Store {
   /// Every call fails while set (a store that is down).
   std::atomic<bool> down{false};
   std::atomic<int> put_token_calls{0};
+  /// bulkHealth and recentEvents fail with kStore while set (a broken query, not an outage).
+  std::atomic<bool> broken_reads{false};
 
   // TokenStore
   core::Result<std::optional<store::TokenRecord>> getToken(const store::ConnectionKey& k) override {
@@ -80,6 +82,7 @@ class FaultyStore final : public store::Store {
   }
   core::Result<std::vector<store::AuthEvent>> recentEvents(const store::ConnectionKey& k,
                                                            int l) override {
+    if (broken_reads) return broken();
     return inner_.recentEvents(k, l);
   }
   core::Result<std::vector<store::AuthEvent>> latestEventPerConnection() override {
@@ -117,7 +120,11 @@ class FaultyStore final : public store::Store {
   core::Result<std::vector<store::ConnectionInfo>> listConnections() override {
     return inner_.listConnections();
   }
-  core::Result<std::vector<store::HealthRow>> bulkHealth() override { return inner_.bulkHealth(); }
+  core::Result<std::vector<store::HealthRow>> bulkHealth() override {
+    if (broken_reads) return broken();
+    if (down) return unavailable();
+    return inner_.bulkHealth();
+  }
   // Store
   store::LockManager& locks() override { return inner_.locks(); }
   core::Status ping() override { return down ? core::Status(unavailable()) : inner_.ping(); }
@@ -127,6 +134,9 @@ class FaultyStore final : public store::Store {
   std::string describe() const override { return "faulty(" + inner_.describe() + ")"; }
 
  private:
+  static core::Error broken() {
+    return core::Error(core::Errc::kStore, "store: bulk health: injected: no such column x");
+  }
   static core::Error unavailable() {
     return core::Error(core::Errc::kUnavailable, "injected: store unavailable");
   }

@@ -128,8 +128,12 @@ class ConnectFlowTest : public ::testing::Test {
     key.id = "alice";
     key.key = kAdminKey;
     key.sha256 = sha256Raw(kAdminKey);
-    api_ = std::make_unique<admin::AdminApi>(
-        admin::AdminAuth({key}), [this] { return flows_ptr_.load(); }, nullptr, pool_);
+    admin::AdminDeps deps;
+    deps.keys = {key};
+    deps.flows = [this] { return flows_ptr_.load(); };
+    deps.pool = &pool_;
+    deps.clock = &clock_;
+    api_ = std::make_unique<admin::AdminApi>(std::move(deps));
     api_->registerRoutes(routes_);
     http::ServerOptions ho;
     ho.port = 0;

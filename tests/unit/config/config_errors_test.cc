@@ -64,7 +64,7 @@ const std::vector<BadCase>& badCases() {
        "unknown key (allowed: mode, token, header, key, grant, issuer,"},
       {"UnknownKeyInAdminKeyMap",
        ENC "admin: { keys: [ { id: ops, key: \"ops-key-NEVER-PRINT-123\", secret: x } ] }\n",
-       "bad.yaml:2: admin.keys[0].secret: ", "unknown key (allowed: id, key, sha256)"},
+       "bad.yaml:2: admin.keys[0].secret: ", "unknown key (allowed: id, key, sha256, role)"},
       {"DuplicateYamlKey", ENC "log:\n  level: info\n  level: debug\n",
        "bad.yaml:4: log.level: ", "duplicate key (first set at line 3)"},
 
@@ -220,6 +220,23 @@ connections:
     auth: { mode: api_key, header: "X Api Key", key: "s3cr3t-NEVER-PRINT" }
 )",
        "bad.yaml:6: connections[0].auth.header: ", "expected a header name such as X-Api-Key"},
+
+      {"ApiConnectionNamedV1", ENC R"(connections:
+  - kind: api
+    name: v1
+    url: https://api.example.com
+)",
+       "bad.yaml:4: connections[0].name: ", "reserved for Tether's admin API"},
+      {"RoleOnAClientKey", ENC R"(clients:
+  keys:
+    - { id: agent, key: "client-key-0123456789", role: viewer }
+)",
+       "bad.yaml:4: clients.keys[0].role: ", "only admin keys have a role"},
+      {"UnknownAdminRole", ENC R"(admin:
+  keys:
+    - { id: ops, key: "admin-key-0123456789", role: owner }
+)",
+       "bad.yaml:4: admin.keys[0].role: ", "expected one of admin, viewer"},
 
       // --- OAuth --------------------------------------------------------------------------
       {"BadGrant", ENC R"(connections:

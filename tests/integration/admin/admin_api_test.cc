@@ -1,0 +1,480 @@
+// The admin REST API (issue #8) over real HTTP, on the real lifecycle, connect flow, store
+// (SQLite, sealed) and mock IdP: authentication (keys, hashes, viewer role, portal sessions
+// with CSRF), every endpoint, and the health rules.
+#include "admin/admin_api.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <regex>
+
+#include "core/encoding.h"
+#include "core/random.h"
+#include "http/server.h"
+#include "lifecycle/lifecycle.h"
+#include "mockidp/mock_idp.h"
+#include "support/faulty_store.h"
+
+namespace tether {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+using ::testing::Not;
+namespace json = boost::json;
+
+const std::string kAdminKey = "admin-key-for-the-admin-api-tests";
+const std::string kViewerKey = "viewer-key-for-the-admin-api-tests";
+const std::string kHashedKey = "hashed-key-for-the-admin-api-tests";
+
+std::string sha256Raw(std::string_view s) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+  return std::string(reinterpret_cast<const char*>(d), sizeof d);
+}
+
+class AdminApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mockidp::MockIdpOptions o;
+    o.clients = {{"tether-client", "tether-secret", {}}};
+    idp_ = std::make_unique<mockidp::MockIdp>(o, &clock_);
+    ASSERT_TRUE(idp_->start().ok());
+
+    dir_ = std::filesystem::temp_directory_path() / ("tether-admin-" + core::newId().substr(0, 10));
+    std::filesystem::create_directories(dir_);
+    store::SqliteOptions sq;
+    sq.path = (dir_ / "t.db").string();
+    store::StoreOptions so;
+    so.backend = sq;
+    std::vector<store::SealingKey> keys;
+    keys.push_back(store::SealingKey::fromBytes(std::string(32, 'k')).value());
+    so.sealer = std::shared_ptr<const store::Sealer>(
+        store::makeAesGcmSealer(std::move(keys)).value().release());
+    so.clock = &clock_;
+    real_store_ = store::openStore(std::move(so)).value();
+    store_ = std::make_unique<testing::FaultyStore>(*real_store_);
+    recorder_ = std::make_unique<events::Recorder>(*store_, clock_, nullptr);
+
+    std::vector<lifecycle::ConnectionSpec> specs;
+    std::vector<flows::FlowConnection> flow_conns;
+    std::vector<store::ConnectionInfo> infos;
+    for (const char* name : {"healthy", "failing", "revoked"}) {
+      lifecycle::ConnectionSpec s;
+      s.key = {"mcp", name};
+      s.oauth.authorization_url = idp_->authorizeUrl();
+      s.oauth.token_url = idp_->tokenUrl();
+      s.oauth.client_id = "tether-client";
+      s.oauth.client_secret = "tether-secret";
+      s.oauth.use_proxy = false;
+      s.idp_host = "127.0.0.1";
+      if (std::string(name) == "healthy") s.refresh_max_lifetime = hours(24 * 8);
+      specs.push_back(s);
+      flows::FlowConnection f;
+      f.key = s.key;
+      f.upstream_url = "https://mcp.example.com/" + std::string(name);
+      f.oauth = s.oauth;
+      f.client_id_configured = true;
+      flow_conns.push_back(f);
+      admin::ConnectionView v;
+      v.key = s.key;
+      v.url_host = "mcp.example.com";
+      v.auth_mode = "oauth";
+      v.refresh_max_lifetime = s.refresh_max_lifetime;
+      views_.push_back(v);
+      infos.push_back({s.key, "oauth", true, "127.0.0.1"});
+    }
+    views_.push_back({{"api", "static"}, "api.example.com", "bearer", std::nullopt});
+    infos.push_back({{"api", "static"}, "bearer", false, ""});
+    ASSERT_TRUE(store_->syncConnections(infos).ok());
+
+    lifecycle::LifecycleOptions lo;
+    lo.owner = "admin-test";
+    lifecycle_ = std::make_unique<lifecycle::Lifecycle>(specs, *store_, *http_, *recorder_, clock_,
+                                                        nullptr, lo);
+    lifecycle_->start(false);
+
+    http::ServerOptions ho;
+    ho.port = 0;
+    server_ = std::make_unique<http::Server>(ho, routes_, nullptr);
+    // The public URL needs the port: start flows and routes after binding.
+    admin::AdminDeps deps;
+    config::AccessKey admin{"ops", kAdminKey, sha256Raw(kAdminKey), false};
+    config::AccessKey viewer{"watcher", kViewerKey, sha256Raw(kViewerKey), true};
+    config::AccessKey hashed{"hashed", "", sha256Raw(kHashedKey), false};
+    deps.keys = {admin, viewer, hashed};
+    deps.connections = views_;
+    deps.flows = [this] { return flows_.get(); };
+    deps.store = [this] { return store_.get(); };
+    deps.recorder = [this] { return recorder_.get(); };
+    deps.sources = [this](const store::ConnectionKey& k) { return lifecycle_->source(k); };
+    deps.pool = &pool_;
+    deps.clock = &clock_;
+    deps.session_secret = std::string(32, 's');
+    api_ = std::make_unique<admin::AdminApi>(std::move(deps));
+    api_->registerRoutes(routes_);
+    ASSERT_TRUE(server_->start().ok());
+    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    flows::FlowOptions fo;
+    fo.public_url = base_;
+    flows_ = std::make_unique<flows::Flows>(
+        flow_conns, *store_, *http_, *recorder_, clock_, fo,
+        [this](const store::ConnectionKey& k, const flows::ResolvedConnection&) {
+          lifecycle_->source(k)->onConnected();
+        });
+  }
+
+  void TearDown() override {
+    server_->stop();
+    pool_.shutdown();
+    lifecycle_->stop();
+    idp_->stop();
+    std::filesystem::remove_all(dir_);
+  }
+
+  struct Reply {
+    int status = 0;
+    std::string body;
+    json::object json;
+    http::Headers headers;
+  };
+
+  Reply call(const std::string& method, const std::string& path,
+             std::optional<std::string> key = kAdminKey, const std::string& body = "",
+             http::Headers extra = {}) {
+    http::ClientRequest req;
+    req.method = method;
+    req.url = base_ + path;
+    req.body = body;
+    req.headers = std::move(extra);
+    if (key) req.headers.push_back({"Authorization", "Bearer " + *key});
+    if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+    auto r = http_->send(req);
+    EXPECT_TRUE(r.ok()) << r.error_message;
+    Reply out{r.response.status, r.response.body, {}, r.response.headers};
+    boost::system::error_code ec;
+    auto v = json::parse(out.body, ec);
+    if (!ec && v.is_object()) out.json = v.as_object();
+    return out;
+  }
+
+  // Connects through the real flow (the mock IdP auto-approves).
+  void connect(const std::string& name) {
+    auto started = call("POST", "/api/v1/admin/connections/mcp/" + name + "/oauth/start");
+    ASSERT_EQ(started.status, 200) << started.body;
+    http::ClientRequest at_idp;
+    at_idp.url = std::string(started.json["authorization_url"].as_string());
+    auto r = http_->send(at_idp);
+    ASSERT_EQ(r.response.status, 302);
+    http::ClientRequest back;
+    back.url = std::string(*http::findHeader(r.response.headers, "Location"));
+    auto done = http_->send(back);
+    ASSERT_EQ(done.response.status, 200) << done.response.body;
+  }
+
+  void fault(const std::string& kind_error, int status, int times = -1) {
+    mockidp::FaultRule rule;
+    rule.endpoint = "token";
+    rule.grant = "refresh_token";
+    rule.times = times;
+    rule.fault.kind = mockidp::FaultKind::kOAuthError;
+    rule.fault.error = kind_error;
+    rule.fault.status = status;
+    idp_->addFault(rule);
+  }
+
+  json::object healthOf(const std::string& kind, const std::string& name) {
+    auto h = call("GET", "/api/v1/admin/connections/oauth-health");
+    EXPECT_EQ(h.status, 200) << h.body;
+    for (const auto& c : h.json["connections"].as_array()) {
+      if (c.at("kind").as_string() == kind && c.at("name").as_string() == name) return c.as_object();
+    }
+    ADD_FAILURE() << "no " << kind << "/" << name << " in " << h.body;
+    return {};
+  }
+
+  // healthy connected; failing refreshes with a transient error; revoked got invalid_client.
+  void threeStates() {
+    for (const char* n : {"healthy", "failing", "revoked"}) connect(n);
+    clock_.advance(seconds(120));
+    fault("temporarily_unavailable", 503, 1);
+    EXPECT_EQ(call("POST", "/api/v1/admin/connections/mcp/failing/oauth/refresh").status, 503);
+    fault("invalid_client", 401, 1);
+    EXPECT_EQ(call("POST", "/api/v1/admin/connections/mcp/revoked/oauth/refresh").status, 409);
+  }
+
+  core::ManualClock clock_;
+  std::unique_ptr<mockidp::MockIdp> idp_;
+  std::filesystem::path dir_;
+  std::unique_ptr<http::HttpClient> http_ = http::makeHttpClient();
+  std::unique_ptr<store::Store> real_store_;
+  std::unique_ptr<testing::FaultyStore> store_;
+  std::unique_ptr<events::Recorder> recorder_;
+  std::unique_ptr<lifecycle::Lifecycle> lifecycle_;
+  std::vector<admin::ConnectionView> views_;
+  core::ThreadPool pool_{4, "admin-api-test"};
+  http::Router routes_;
+  std::unique_ptr<admin::AdminApi> api_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<flows::Flows> flows_;
+  std::string base_;
+};
+
+// --- authentication -------------------------------------------------------------------
+
+TEST_F(AdminApiTest, EveryRouteNeedsAKeyAndAnswersJsonErrors) {
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/api/v1/admin/connections"},
+      {"GET", "/api/v1/admin/connections/oauth-health"},
+      {"GET", "/api/v1/admin/connections/mcp/healthy"},
+      {"GET", "/api/v1/admin/connections/mcp/healthy/auth-events"},
+      {"POST", "/api/v1/admin/connections/mcp/healthy/oauth/start"},
+      {"POST", "/api/v1/admin/connections/mcp/healthy/oauth/refresh"},
+      {"DELETE", "/api/v1/admin/connections/mcp/healthy/oauth/token"},
+      {"GET", "/api/v1/admin/connections/mcp/healthy/oauth/flows/x"},
+  };
+  for (const auto& [method, path] : routes) {
+    auto none = call(method, path, std::nullopt);
+    EXPECT_EQ(none.status, 401) << method << " " << path;
+    EXPECT_EQ(none.json["error"].at("code"), "unauthenticated") << none.body;
+    auto wrong = call(method, path, std::string("not-a-configured-key-at-all"));
+    EXPECT_EQ(wrong.status, 401) << method << " " << path;
+    EXPECT_THAT(wrong.body, Not(HasSubstr("not-a-configured-key")));
+  }
+  // A key configured only as its SHA-256 works.
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections", kHashedKey).status, 200);
+  // A viewer may look, not change.
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections", kViewerKey).status, 200);
+  auto denied = call("POST", "/api/v1/admin/connections/mcp/healthy/oauth/refresh", kViewerKey);
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.json["error"].at("code"), "permission_denied");
+  EXPECT_THAT(denied.body, HasSubstr("watcher"));
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/connections/mcp/healthy/oauth/token", kViewerKey).status,
+            403);
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections/mcp/nope").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections/xyz/healthy").status, 404);
+}
+
+TEST_F(AdminApiTest, PortalSessionIsAnHttpOnlyStrictCookieAndMutationsNeedTheCsrfToken) {
+  auto bad = call("POST", "/api/v1/admin/session", std::nullopt, R"({"key":"wrong-key-123456"})");
+  EXPECT_EQ(bad.status, 401);
+  auto opened = call("POST", "/api/v1/admin/session", std::nullopt,
+                     json::serialize(json::object{{"key", kAdminKey}}));
+  ASSERT_EQ(opened.status, 200) << opened.body;
+  EXPECT_EQ(opened.json["key_id"], "ops");
+  const std::string csrf(opened.json["csrf_token"].as_string());
+  const auto set_cookie = http::findHeader(opened.headers, "Set-Cookie");
+  ASSERT_TRUE(set_cookie.has_value());
+  EXPECT_THAT(std::string(*set_cookie), HasSubstr("HttpOnly"));
+  EXPECT_THAT(std::string(*set_cookie), HasSubstr("SameSite=Strict"));
+  EXPECT_THAT(std::string(*set_cookie), Not(HasSubstr(kAdminKey)));
+  const std::string cookie(set_cookie->substr(0, set_cookie->find(';')));
+  const http::Headers with_cookie = {{"Cookie", "theme=dark; " + cookie}};
+
+  auto me = call("GET", "/api/v1/admin/session", std::nullopt, "", with_cookie);
+  EXPECT_EQ(me.status, 200);
+  EXPECT_EQ(me.json["csrf_token"].as_string(), csrf);
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections", std::nullopt, "", with_cookie).status, 200);
+  // A mutation with the cookie alone is refused; with the token it goes through.
+  connect("healthy");
+  auto no_csrf = call("POST", "/api/v1/admin/connections/mcp/healthy/oauth/refresh", std::nullopt,
+                      "", with_cookie);
+  EXPECT_EQ(no_csrf.status, 403);
+  EXPECT_THAT(no_csrf.body, HasSubstr("X-CSRF-Token"));
+  auto wrong_csrf = call("POST", "/api/v1/admin/connections/mcp/healthy/oauth/refresh",
+                         std::nullopt, "", {{"Cookie", cookie}, {"X-CSRF-Token", "nope"}});
+  EXPECT_EQ(wrong_csrf.status, 403);
+  auto ok = call("POST", "/api/v1/admin/connections/mcp/healthy/oauth/refresh", std::nullopt, "",
+                 {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  // The refresh is recorded with the session's key as actor.
+  auto events = call("GET", "/api/v1/admin/connections/mcp/healthy/auth-events?limit=1");
+  EXPECT_EQ(events.json["events"].as_array()[0].at("actor"), "admin:ops");
+
+  // A tampered cookie is refused.
+  std::string tampered = cookie;
+  tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(
+      call("GET", "/api/v1/admin/connections", std::nullopt, "", {{"Cookie", tampered}}).status,
+      401);
+  // Sign-out clears the cookie and the old value stops working.
+  auto closed = call("DELETE", "/api/v1/admin/session", std::nullopt, "",
+                     {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  EXPECT_EQ(closed.status, 204);
+  EXPECT_THAT(std::string(http::findHeader(closed.headers, "Set-Cookie").value_or("")),
+              HasSubstr("Max-Age=0"));
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections", std::nullopt, "", with_cookie).status, 401);
+  // Sessions expire.
+  auto again = call("POST", "/api/v1/admin/session", std::nullopt,
+                    json::serialize(json::object{{"key", kAdminKey}}));
+  const auto c2 = std::string(*http::findHeader(again.headers, "Set-Cookie"));
+  clock_.advance(hours(13));
+  EXPECT_EQ(call("GET", "/api/v1/admin/session", std::nullopt, "",
+                 {{"Cookie", c2.substr(0, c2.find(';'))}})
+                .status,
+            401);
+}
+
+// --- lists, health, detail ------------------------------------------------------------
+
+TEST_F(AdminApiTest, ListAndHealthShowEveryConnectionWithItsState) {
+  threeStates();
+  auto list = call("GET", "/api/v1/admin/connections");
+  ASSERT_EQ(list.status, 200) << list.body;
+  std::map<std::string, std::string> states;
+  for (const auto& c : list.json["connections"].as_array()) {
+    states[std::string(c.at("kind").as_string()) + "/" + std::string(c.at("name").as_string())] =
+        std::string(c.at("state").as_string());
+    EXPECT_TRUE(c.as_object().contains("url_host"));
+    EXPECT_TRUE(c.as_object().contains("auth_mode"));
+  }
+  EXPECT_EQ(states["mcp/healthy"], "connected");
+  EXPECT_EQ(states["mcp/failing"], "refresh_failing");
+  EXPECT_EQ(states["mcp/revoked"], "needs_reauth");
+  EXPECT_EQ(states["api/static"], "not_applicable");
+
+  auto healthy = healthOf("mcp", "healthy");
+  EXPECT_EQ(healthy["has_oauth"], true);
+  EXPECT_EQ(healthy["needs_reauth"], false);
+  EXPECT_EQ(healthy["token_acquired"], true);
+  EXPECT_EQ(healthy["idp_error_code"], "");
+  auto failing = healthOf("mcp", "failing");
+  EXPECT_EQ(failing["state"], "refresh_failing");
+  EXPECT_EQ(failing["idp_error_code"], "temporarily_unavailable");
+  auto revoked = healthOf("mcp", "revoked");
+  EXPECT_EQ(revoked["needs_reauth"], true);
+  EXPECT_EQ(revoked["idp_error_code"], "invalid_client");
+  auto api = healthOf("api", "static");
+  EXPECT_EQ(api["has_oauth"], false);
+}
+
+TEST_F(AdminApiTest, TheIdpCodeShowsOnlyWhileTheNewestLifecycleFactIsAFailure) {
+  threeStates();
+  // A later success clears the transient code.
+  clock_.advance(minutes(10));
+  EXPECT_EQ(call("POST", "/api/v1/admin/connections/mcp/failing/oauth/refresh").status, 200);
+  EXPECT_EQ(healthOf("mcp", "failing")["idp_error_code"], "");
+  EXPECT_EQ(healthOf("mcp", "failing")["state"], "connected");
+  // A reconnect clears the revocation's code though the revocation stays in history.
+  connect("revoked");
+  auto revoked = healthOf("mcp", "revoked");
+  EXPECT_EQ(revoked["idp_error_code"], "");
+  EXPECT_EQ(revoked["needs_reauth"], false);
+  auto detail = call("GET", "/api/v1/admin/connections/mcp/revoked");
+  EXPECT_EQ(detail.json["oauth"].at("state"), "connected");
+  ASSERT_TRUE(detail.json["oauth"].at("last_revocation").is_object()) << detail.body;
+}
+
+TEST_F(AdminApiTest, DetailShowsTheStatusInEachStateAndNeverAToken) {
+  auto never = call("GET", "/api/v1/admin/connections/mcp/healthy");
+  ASSERT_EQ(never.status, 200);
+  EXPECT_EQ(never.json["oauth"].at("state"), "not_connected");
+  EXPECT_EQ(never.json["oauth"].at("expires_at"), nullptr);
+
+  threeStates();
+  auto h = call("GET", "/api/v1/admin/connections/mcp/healthy");
+  const auto& o = h.json["oauth"].as_object();
+  EXPECT_EQ(o.at("state"), "connected");
+  EXPECT_TRUE(o.at("expires_at").is_string());
+  EXPECT_EQ(o.at("authenticated_by"), "admin:ops");
+  EXPECT_EQ(o.at("has_refresh_token"), true);
+  EXPECT_EQ(o.at("reauthorize_soon"), false);  // refresh_max_lifetime 8d, just connected
+  auto token = store_->getToken({"mcp", "healthy"}).value();
+  EXPECT_THAT(h.body, Not(HasSubstr(token->access_token)));
+  EXPECT_THAT(h.body, Not(HasSubstr(*token->refresh_token)));
+
+  auto f = call("GET", "/api/v1/admin/connections/mcp/failing");
+  EXPECT_EQ(f.json["oauth"].at("state"), "refresh_failing");
+  EXPECT_EQ(f.json["oauth"].at("consecutive_failures"), 1);
+  EXPECT_TRUE(f.json["oauth"].at("next_attempt_at").is_string());
+  EXPECT_EQ(f.json["oauth"].at("last_error_code"), "temporarily_unavailable");
+
+  auto r = call("GET", "/api/v1/admin/connections/mcp/revoked");
+  EXPECT_EQ(r.json["oauth"].at("state"), "needs_reauth");
+  const auto& rev = r.json["oauth"].at("last_revocation").as_object();
+  EXPECT_EQ(rev.at("reason"), "invalid_client");
+  EXPECT_EQ(rev.at("idp_host"), "127.0.0.1");
+  EXPECT_TRUE(rev.at("at").is_string());
+
+  // Within 7 days of the refresh deadline: "re-authorize soon".
+  clock_.advance(hours(24 * 2));
+  EXPECT_EQ(
+      call("GET", "/api/v1/admin/connections/mcp/healthy").json["oauth"].at("reauthorize_soon"),
+      true);
+  auto api = call("GET", "/api/v1/admin/connections/api/static");
+  EXPECT_EQ(api.json["oauth"], nullptr);
+  EXPECT_EQ(api.json["auth_mode"], "bearer");
+}
+
+TEST_F(AdminApiTest, AuthEventsNewestFirstWithALimit) {
+  threeStates();
+  auto all = call("GET", "/api/v1/admin/connections/mcp/revoked/auth-events");
+  ASSERT_EQ(all.status, 200) << all.body;
+  const auto& events = all.json["events"].as_array();
+  ASSERT_GE(events.size(), 4u);
+  std::vector<std::string> types;
+  for (const auto& e : events) types.emplace_back(e.at("type").as_string());
+  // Newest first: the revocation's token deletion, the failed refresh, then the connect.
+  EXPECT_EQ(types[0], "token_deleted_revoked");
+  EXPECT_EQ(types[1], "refresh_failed_revoked");
+  EXPECT_EQ(types.back(), "connect_started");
+  EXPECT_EQ(events[1].at("detail").at("idp_error"), "invalid_client");
+  auto one = call("GET", "/api/v1/admin/connections/mcp/revoked/auth-events?limit=1");
+  EXPECT_EQ(one.json["events"].as_array().size(), 1u);
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections/mcp/revoked/auth-events?limit=0").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections/mcp/revoked/auth-events?limit=x").status, 400);
+}
+
+// --- actions --------------------------------------------------------------------------
+
+TEST_F(AdminApiTest, RefreshNowAndDeleteToken) {
+  connect("healthy");
+  clock_.advance(seconds(120));
+  const uint64_t before = idp_->counter("requests.token.refresh_token");
+  auto refreshed = call("POST", "/api/v1/admin/connections/mcp/healthy/oauth/refresh");
+  EXPECT_EQ(refreshed.status, 200) << refreshed.body;
+  EXPECT_EQ(idp_->counter("requests.token.refresh_token"), before + 1);
+
+  auto deleted = call("DELETE", "/api/v1/admin/connections/mcp/healthy/oauth/token");
+  EXPECT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_EQ(deleted.json["deleted"], true);
+  EXPECT_FALSE(store_->getToken({"mcp", "healthy"}).value().has_value());
+  auto events = call("GET", "/api/v1/admin/connections/mcp/healthy/auth-events?limit=1");
+  EXPECT_EQ(events.json["events"].as_array()[0].at("type"), "token_deleted_admin");
+  EXPECT_EQ(events.json["events"].as_array()[0].at("actor"), "admin:ops");
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections/mcp/healthy").json["oauth"].at("state"),
+            "not_connected");
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/connections/mcp/healthy/oauth/token").json["deleted"],
+            false);
+  // Refresh now on a connection without a token: 409 with what to do.
+  auto conflict = call("POST", "/api/v1/admin/connections/mcp/healthy/oauth/refresh");
+  EXPECT_EQ(conflict.status, 409) << conflict.body;
+  EXPECT_THAT(conflict.body, HasSubstr("mcp/healthy"));
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/connections/api/static/oauth/token").status, 404);
+}
+
+TEST_F(AdminApiTest, AStoreErrorIsA500WithAJsonErrorAndNoStackTrace) {
+  store_->broken_reads = true;
+  for (const char* path : {"/api/v1/admin/connections/oauth-health", "/api/v1/admin/connections",
+                           "/api/v1/admin/connections/mcp/healthy/auth-events"}) {
+    auto r = call("GET", path);
+    EXPECT_EQ(r.status, 500) << path;
+    EXPECT_EQ(r.json["error"].at("code"), "store_error") << r.body;
+    EXPECT_THAT(r.body, Not(HasSubstr(".cc:")));
+    EXPECT_THAT(r.body, Not(HasSubstr("#0")));
+  }
+  store_->broken_reads = false;
+  store_->down = true;
+  auto down = call("GET", "/api/v1/admin/connections/oauth-health");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.json["error"].at("code"), "unavailable");
+  store_->down = false;
+}
+
+}  // namespace
+}  // namespace tether
