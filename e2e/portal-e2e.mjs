@@ -32,6 +32,7 @@
 // portal without the C++ backend); its data match the names above.
 
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -73,6 +74,7 @@ try {
       'timeout-ms': { type: 'string', default: '240000' },
       verbose: { type: 'boolean', default: false },
       'mock-api': { type: 'boolean', default: false },
+      'portal-dist': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   }));
@@ -131,7 +133,9 @@ async function waitFor(what, predicate, ms, proc) {
   }
 }
 
+const stopHooks = [];
 async function stopAll() {
+  for (const hook of stopHooks.splice(0)) hook();
   await Promise.all(
     children.map(async (p) => {
       if (p.exited) return;
@@ -199,6 +203,34 @@ async function startMockApi() {
   base = m[1];
 }
 
+// --portal-dist: a proxy in front of tether serves /portal/ from portal/dist and forwards the
+// rest; tether's public_url is the proxy, so the OAuth callback and return URL go through it.
+// For a binary whose portal route is missing or stale; the test proper uses the binary alone.
+async function startPortalProxy() {
+  const dist = path.join(repo, 'portal', 'dist');
+  check(fs.existsSync(path.join(dist, 'index.html')), 'portal/dist is missing: npm run build:portal');
+  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+  const proxy = { target: null };
+  proxy.server = http.createServer((req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    if (p === '/portal' || p.startsWith('/portal/')) {
+      let file = path.join(dist, p.slice('/portal/'.length));
+      if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) file = path.join(dist, 'index.html');
+      res.writeHead(200, { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': "default-src 'self'; frame-ancestors 'none'" });
+      return res.end(fs.readFileSync(file));
+    }
+    const up = http.request(proxy.target + req.url, { method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.writeHead(502).end());
+    req.pipe(up);
+  });
+  await new Promise((r) => proxy.server.listen(0, '127.0.0.1', r));
+  proxy.url = `http://127.0.0.1:${proxy.server.address().port}`;
+  return proxy;
+}
+
 async function startTether() {
   const idpBin = path.join(buildDir, 'tether-mock-idp');
   const tetherBin = path.join(buildDir, 'tether');
@@ -211,8 +243,10 @@ async function startTether() {
   const oauth = (name, url) =>
     `  - kind: ${name.split('/')[0]}\n    name: ${name.split('/')[1]}\n    url: ${url}\n` +
     `    auth: { mode: oauth, issuer: "${issuer}", client_id: tether-client, client_secret: "\${E2E_CLIENT_SECRET}", scopes: "openid offline_access" }\n`;
+  const proxy = opts['portal-dist'] ? await startPortalProxy() : null;
   const config =
     'listen: 127.0.0.1:0\n' +
+    (proxy ? `public_url: ${proxy.url}\n` : '') +
     'log: { level: info, format: json }\n' +
     `storage: { driver: sqlite, path: "${path.join(tmp, 'tether.db')}" }\n` +
     'encryption: { key: "${TETHER_ENCRYPTION_KEY}" }\n' +
@@ -240,13 +274,21 @@ async function startTether() {
     tether,
   );
   base = `http://${addr[1]}`;
+  if (proxy) {
+    proxy.target = base;
+    stopHooks.push(() => {
+      proxy.server.closeAllConnections();
+      proxy.server.close();
+    });
+  }
   await waitFor(
     'tether to be ready',
     () => readyOnce(),
     20_000,
     tether,
   );
-  log(`tether at ${base}`);
+  if (proxy) base = proxy.url;
+  log(`tether at ${base}${proxy ? ` (portal from portal/dist through ${proxy.url})` : ''}`);
 }
 
 let readyState = false;

@@ -434,6 +434,8 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
   const o: OAuthStatus | null = detail.oauth;
   const state = o?.state ?? 'not_applicable';
   const never = o?.state === 'not_connected' && !o.authenticated_at && !o.last_revocation;
+  // After a revocation Tether deletes the token itself: nothing left to delete then.
+  const hasToken = Boolean(o && o.state !== 'not_connected' && (o.authenticated_at || o.expires_at || o.has_refresh_token));
   const urgent = state === 'needs_reauth' || state === 'not_connected' || Boolean(o?.reauthorize_soon);
   const actions = o && (
     <>
@@ -450,7 +452,7 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
           {busy === 'refresh' ? 'Refreshing…' : 'Refresh now'}
         </button>
       )}
-      {state !== 'not_connected' && !confirmDelete && (
+      {hasToken && !confirmDelete && (
         <button type="button" className="button button-danger-quiet" onClick={() => setConfirmDelete(true)} disabled={busy !== null}>
           Delete token
         </button>

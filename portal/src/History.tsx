@@ -46,7 +46,7 @@ function eventFacts(e: AuthEvent): { key: string; text: ReactNode; title?: strin
   }
   const next = parseTime(d.next_attempt_at);
   if (next) out.push({ key: 'next', text: `next try at ${formatClock(next)}`, title: formatAbsolute(next) });
-  if (d.reason) out.push({ key: 'reason', text: humanize(d.reason) });
+  if (d.reason && d.reason !== d.idp_error) out.push({ key: 'reason', text: humanize(d.reason) });
   const suppressed = typeof d.suppressed === 'number' ? d.suppressed : 0;
   if (suppressed > 0) {
     out.push({ key: 'sup', text: `${suppressed} similar ${suppressed === 1 ? 'failure' : 'failures'} before this one not listed` });
