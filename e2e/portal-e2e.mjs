@@ -288,6 +288,12 @@ async function startTether() {
     tether,
   );
   if (proxy) base = proxy.url;
+  const portal = await fetch(`${base}/portal/`);
+  const portalHtml = await portal.text();
+  check(
+    portal.status === 200 && portalHtml.includes('<div id="root">'),
+    `GET /portal/ answered ${portal.status}${portal.status === 200 ? ' without the portal page' : ''}: this tether does not serve the portal (--portal-dist serves portal/dist in front of it)`,
+  );
   log(`tether at ${base}${proxy ? ` (portal from portal/dist through ${proxy.url})` : ''}`);
 }
 
