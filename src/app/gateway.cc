@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "admin/admin_api.h"
+#include "admin/portal_routes.h"
 #include "app/app.h"
 #include "app/services.h"
 #include "core/json_escape.h"
@@ -65,6 +66,7 @@ class Gateway::Impl {
     ad.secure_cookies = config_.public_url.starts_with("https://");
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
     admin_->registerRoutes(router_);
+    admin::registerPortalRoutes(router_);
     if (config_.admin.keys.empty()) {
       core::log::warn(
           "no admin key is configured (admin.keys): the admin API refuses every "

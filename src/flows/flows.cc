@@ -381,7 +381,10 @@ core::Result<StartedFlow> Flows::start(const store::ConnectionKey& key,
     out.expires_at = flow.expires_at;
     out.correlation_id = correlation;
     events::Detail detail;
-    detail.reason = resolution->have_metadata ? "discovered" : "configured";
+    // How the authorization server was found (shown in the history).
+    detail.reason = !resolution->have_metadata ? "configured_endpoints"
+                    : conn->issuer.empty()     ? "discovered_from_upstream"
+                                               : "issuer_metadata";
     recorder_.record({EventType::kConnectStarted, key, started_by,
                       oauth::urlHost(endpoints.token_endpoint), correlation, detail});
     core::log::info("connect flow started", {{"connection", key.str()},
