@@ -184,6 +184,21 @@ void AdminApi::withStore(http::Responder responder,
   deps_.pool->post([store, shared, work = std::move(work)] { work(*store, *shared); });
 }
 
+flows::Flows* AdminApi::flowsFor(const store::ConnectionKey& key, http::Responder& responder) {
+  flows::Flows* flows = deps_.flows ? deps_.flows() : nullptr;
+  if (!flows) {
+    responder.send(errorResponse(
+        Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
+    return nullptr;
+  }
+  if (!flows->has(key)) {
+    responder.send(errorResponse(
+        Error(Errc::kNotFound, "no OAuth connection " + key.str() + " is configured")));
+    return nullptr;
+  }
+  return flows;
+}
+
 // ---- sessions ------------------------------------------------------------------------
 
 void AdminApi::sessionOpen(http::Request& request, http::Responder responder) {
@@ -454,15 +469,8 @@ void AdminApi::start(http::Request& request, http::Responder responder) {
       return_url = std::string(u->as_string());
     }
   }
-  flows::Flows* flows = deps_.flows ? deps_.flows() : nullptr;
-  if (!flows) {
-    return responder.send(errorResponse(
-        Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
-  }
-  if (!flows->has(*key)) {
-    return responder.send(errorResponse(
-        Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));
-  }
+  flows::Flows* flows = flowsFor(*key, responder);
+  if (!flows) return;
   auto shared = std::make_shared<http::Responder>(std::move(responder));
   const std::string by = events::adminActor(caller->key_id);
   core::log::info("admin: connect started", {{"connection", key->str()}, {"actor", by}});
@@ -483,15 +491,8 @@ void AdminApi::flowStatus(http::Request& request, http::Responder responder) {
   if (!authorize(request, responder, false)) return;
   auto key = connectionOf(request);
   if (!key.ok()) return responder.send(errorResponse(key.error()));
-  flows::Flows* flows = deps_.flows ? deps_.flows() : nullptr;
-  if (!flows) {
-    return responder.send(errorResponse(
-        Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
-  }
-  if (!flows->has(*key)) {
-    return responder.send(errorResponse(
-        Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));
-  }
+  flows::Flows* flows = flowsFor(*key, responder);
+  if (!flows) return;
   auto shared = std::make_shared<http::Responder>(std::move(responder));
   deps_.pool->post([flows, shared, k = *key, corr = request.param("correlation")] {
     auto status = flows->status(k, corr);

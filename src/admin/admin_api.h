@@ -77,6 +77,9 @@ class AdminApi {
                                   bool mutation);
   std::optional<Caller> identify(http::Request& request, http::Responder& responder, bool mutation);
   const ConnectionView* find(const store::ConnectionKey& key) const;
+  /// The connect flows when `key` is an OAuth connection they know; else the 503 / 404 is
+  /// sent and null returned.
+  flows::Flows* flowsFor(const store::ConnectionKey& key, http::Responder& responder);
   /// Runs `work` on the blocking pool with the open store; 503 when it is not open yet.
   void withStore(http::Responder responder,
                  std::function<void(store::Store&, http::Responder&)> work);

@@ -1,6 +1,7 @@
 #pragma once
-/// Minimal JSON string escaping for hand-built JSON (log lines, error bodies). Invalid
-/// UTF-8 bytes are replaced by U+FFFD so the output is always valid JSON.
+/// Escaping for hand-built documents: JSON strings (log lines, error bodies; invalid UTF-8
+/// bytes are replaced by U+FFFD so the output is always valid JSON) and HTML text and
+/// attribute values (pages the gateway and the mock IdP serve).
 
 #include <string>
 #include <string_view>
@@ -12,5 +13,8 @@ void appendJsonString(std::string& out, std::string_view s);
 
 /// Returns `"<escaped s>"`.
 std::string jsonString(std::string_view s);
+
+/// `s` with & < > " ' as character references: safe in HTML text and quoted attributes.
+std::string htmlEscape(std::string_view s);
 
 }  // namespace tether::core

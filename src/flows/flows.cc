@@ -6,6 +6,7 @@
 #include <boost/url/parse.hpp>
 
 #include "core/encoding.h"
+#include "core/json_escape.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "oauth/pkce.h"
@@ -32,33 +33,6 @@ std::string originOf(std::string_view url) {
   std::string out = scheme + "://" + core::toLower(u.encoded_host_and_port());
   const std::string_view default_port = scheme == "https" ? ":443" : ":80";
   if (out.ends_with(default_port)) out.resize(out.size() - default_port.size());
-  return out;
-}
-
-std::string htmlEscape(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
   return out;
 }
 
@@ -108,18 +82,18 @@ std::string renderPage(std::string_view title, std::string_view message, std::st
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>" +
-      htmlEscape(title) +
+      core::htmlEscape(title) +
       " · Tether</title><style>"
       "body{font:16px/1.5 system-ui,sans-serif;background:#f5f6f8;color:#1d2430;margin:0}"
       "main{max-width:34rem;margin:12vh auto;background:#fff;border-radius:10px;"
       "padding:2rem 2.25rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}"
       "h1{font-size:1.35rem;margin:0 0 .75rem}p{margin:.5rem 0}.next{color:#4a5568}"
       "a{color:#2457d6}</style></head><body><main><h1>" +
-      htmlEscape(title) + "</h1><p>" + htmlEscape(message) + "</p>";
-  if (!next_step.empty()) html += "<p class=\"next\">" + htmlEscape(next_step) + "</p>";
+      core::htmlEscape(title) + "</h1><p>" + core::htmlEscape(message) + "</p>";
+  if (!next_step.empty()) html += "<p class=\"next\">" + core::htmlEscape(next_step) + "</p>";
   if (!link_url.empty()) {
-    html += "<p><a href=\"" + htmlEscape(link_url) + "\">" +
-            htmlEscape(link_text.empty() ? link_url : link_text) + "</a></p>";
+    html += "<p><a href=\"" + core::htmlEscape(link_url) + "\">" +
+            core::htmlEscape(link_text.empty() ? link_url : link_text) + "</a></p>";
   }
   html += "</main></body></html>";
   return html;

@@ -10,6 +10,7 @@
 
 #include "core/duration.h"
 #include "core/encoding.h"
+#include "core/json_escape.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "http/headers.h"
@@ -495,7 +496,7 @@ class MockIdp::Impl {
         "background:#fff;margin-right:.5rem;cursor:pointer}button[value=approve]{background:"
         "#2457d6;border-color:#2457d6;color:#fff}</style></head><body><main>"
         "<h1>Mock IdP</h1><p>Client <b>" +
-        escapeHtml(client_id) + "</b> asks for scope <b>" + escapeHtml(pending.scope) +
+        core::htmlEscape(client_id) + "</b> asks for scope <b>" + core::htmlEscape(pending.scope) +
         "</b>.</p><form method=\"post\" action=\"/authorize/decision\">"
         "<input type=\"hidden\" name=\"request\" value=\"" +
         id +
@@ -530,29 +531,6 @@ class MockIdp::Impl {
     if (!pending.state.empty()) query += "&state=" + core::formUrlEncode(pending.state);
     query += "&iss=" + core::formUrlEncode(issuer_);
     return http::Response::redirect(appendQuery(pending.redirect_uri, query));
-  }
-
-  static std::string escapeHtml(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-      switch (c) {
-        case '<':
-          out += "&lt;";
-          break;
-        case '>':
-          out += "&gt;";
-          break;
-        case '&':
-          out += "&amp;";
-          break;
-        case '"':
-          out += "&quot;";
-          break;
-        default:
-          out += c;
-      }
-    }
-    return out;
   }
 
   // ----- client authentication --------------------------------------------------------

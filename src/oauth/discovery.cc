@@ -166,7 +166,7 @@ core::Result<Discovery::Fetched> Discovery::fetch(http::ClientRequest request,
       why = std::string(http::transportErrorName(result.error)) + ": " + result.error_message;
     }
     return Error(result.error == http::TransportError::kTooLarge ? Errc::kInvalidArgument
-                                                                  : Errc::kUnavailable,
+                                                                 : Errc::kUnavailable,
                  "fetching " + std::string(what) + " " + url + " failed: " + why);
   }
   return Fetched{result.response.status, std::move(result.response.body),
@@ -197,6 +197,30 @@ core::Result<ResourceChallenge> Discovery::probe(std::string_view resource_url) 
   return out;
 }
 
+core::Result<std::pair<std::string, std::string>> Discovery::firstDocument(
+    const std::vector<std::string>& urls, std::string_view what, std::string_view subject) const {
+  std::vector<std::pair<std::string, std::string>> tried;
+  for (const auto& url : urls) {
+    http::ClientRequest req;
+    req.url = url;
+    req.headers = {{"Accept", "application/json"}};
+    auto got = fetch(std::move(req), what);
+    if (!got.ok()) {
+      // A refused URL or an oversized document ends the search; an unreachable one does not.
+      if (got.error().code == Errc::kInvalidArgument) return std::move(got).takeError();
+      tried.emplace_back(url, got.error().message);
+      continue;
+    }
+    if (got->status != 200) {
+      tried.emplace_back(url, "HTTP " + std::to_string(got->status));
+      continue;
+    }
+    return std::make_pair(url, std::move(got->body));
+  }
+  return Error(Errc::kNotFound, "no " + std::string(what) + " for " + std::string(subject) +
+                                    ": tried " + statusList(tried));
+}
+
 core::Result<ProtectedResourceMetadata> Discovery::protectedResource(
     std::string_view resource_url, std::string_view metadata_url) const {
   std::vector<std::string> urls;
@@ -209,39 +233,24 @@ core::Result<ProtectedResourceMetadata> Discovery::protectedResource(
     return Error(Errc::kInvalidArgument,
                  "the upstream URL " + std::string(resource_url) + " does not parse");
   }
-  std::vector<std::pair<std::string, std::string>> tried;
-  for (const auto& url : urls) {
-    http::ClientRequest req;
-    req.url = url;
-    req.headers = {{"Accept", "application/json"}};
-    auto got = fetch(std::move(req), "protected resource metadata");
-    if (!got.ok()) {
-      if (got.error().code == Errc::kInvalidArgument) return std::move(got).takeError();
-      tried.emplace_back(url, got.error().message);
-      continue;
-    }
-    if (got->status != 200) {
-      tried.emplace_back(url, "HTTP " + std::to_string(got->status));
-      continue;
-    }
-    auto parsed = parseProtectedResourceMetadata(got->body);
-    if (!parsed.ok()) {
-      return Error(Errc::kInvalidArgument, parsed.error().message + " (from " + url + ")");
-    }
-    if (!resourceCovers(parsed->resource, resource_url)) {
-      return Error(Errc::kInvalidArgument,
-                   "protected resource metadata at " + url + " is for resource \"" +
-                       displayUrl(parsed->resource) + "\", not for " +
-                       std::string(resource_url) + " (RFC 9728 §3.3: refusing it)");
-    }
-    if (parsed->authorization_servers.empty()) {
-      return Error(Errc::kInvalidArgument, "protected resource metadata at " + url +
-                                               " lists no authorization_servers");
-    }
-    return parsed;
+  auto doc = firstDocument(urls, "protected resource metadata", resource_url);
+  if (!doc.ok()) return std::move(doc).takeError();
+  const std::string& url = doc->first;
+  auto parsed = parseProtectedResourceMetadata(doc->second);
+  if (!parsed.ok()) {
+    return Error(Errc::kInvalidArgument, parsed.error().message + " (from " + url + ")");
   }
-  return Error(Errc::kNotFound, "no protected resource metadata for " +
-                                    std::string(resource_url) + ": tried " + statusList(tried));
+  if (!resourceCovers(parsed->resource, resource_url)) {
+    return Error(Errc::kInvalidArgument, "protected resource metadata at " + url +
+                                             " is for resource \"" + displayUrl(parsed->resource) +
+                                             "\", not for " + std::string(resource_url) +
+                                             " (RFC 9728 §3.3: refusing it)");
+  }
+  if (parsed->authorization_servers.empty()) {
+    return Error(Errc::kInvalidArgument,
+                 "protected resource metadata at " + url + " lists no authorization_servers");
+  }
+  return parsed;
 }
 
 core::Result<AuthorizationServerMetadata> Discovery::authorizationServer(
@@ -251,46 +260,29 @@ core::Result<AuthorizationServerMetadata> Discovery::authorizationServer(
   }
   const auto urls = authorizationServerMetadataUrls(issuer);
   if (urls.empty()) {
-    return Error(Errc::kInvalidArgument, "the issuer " + displayUrl(issuer) +
-                                             " is not a URL without query and fragment");
+    return Error(Errc::kInvalidArgument,
+                 "the issuer " + displayUrl(issuer) + " is not a URL without query and fragment");
   }
-  std::vector<std::pair<std::string, std::string>> tried;
-  for (const auto& url : urls) {
-    http::ClientRequest req;
-    req.url = url;
-    req.headers = {{"Accept", "application/json"}};
-    auto got = fetch(std::move(req), "authorization server metadata");
-    if (!got.ok()) {
-      if (got.error().code == Errc::kInvalidArgument) return std::move(got).takeError();
-      tried.emplace_back(url, got.error().message);
-      continue;
-    }
-    if (got->status != 200) {
-      tried.emplace_back(url, "HTTP " + std::to_string(got->status));
-      continue;
-    }
-    auto parsed = parseAuthorizationServerMetadata(got->body, issuer);
-    if (!parsed.ok()) {
-      return Error(Errc::kInvalidArgument, parsed.error().message + " (from " + url + ")");
-    }
-    for (auto [what, value] :
-         {std::pair<std::string_view, const std::string*>{"authorization_endpoint",
-                                                          &parsed->authorization_endpoint},
-          {"token_endpoint", &parsed->token_endpoint},
-          {"registration_endpoint", &parsed->registration_endpoint}}) {
-      if (value->empty()) continue;
-      if (auto st = checkDiscoveryUrl(*value, options_.policy, what); !st.ok()) {
-        return Error(Errc::kInvalidArgument, st.error().message + " (from " + url + ")");
-      }
-    }
-    return parsed;
+  auto doc = firstDocument(urls, "authorization server metadata", issuer);
+  if (!doc.ok()) return std::move(doc).takeError();
+  const std::string& url = doc->first;
+  auto parsed = parseAuthorizationServerMetadata(doc->second, issuer);
+  if (!parsed.ok()) {
+    return Error(Errc::kInvalidArgument, parsed.error().message + " (from " + url + ")");
   }
-  return Error(Errc::kNotFound, "no authorization server metadata for issuer " +
-                                    std::string(issuer) + ": tried " + statusList(tried));
+  for (auto [what, value] : {std::pair<std::string_view, const std::string*>{
+                                 "authorization_endpoint", &parsed->authorization_endpoint},
+                             {"token_endpoint", &parsed->token_endpoint},
+                             {"registration_endpoint", &parsed->registration_endpoint}}) {
+    if (value->empty()) continue;
+    if (auto st = checkDiscoveryUrl(*value, options_.policy, what); !st.ok()) {
+      return Error(Errc::kInvalidArgument, st.error().message + " (from " + url + ")");
+    }
+  }
+  return parsed;
 }
 
-core::Result<DiscoveredServer> Discovery::discoverForResource(
-    std::string_view resource_url) const {
+core::Result<DiscoveredServer> Discovery::discoverForResource(std::string_view resource_url) const {
   auto challenge = probe(resource_url);
   if (!challenge.ok()) return std::move(challenge).takeError();
   // Without a resource_metadata parameter (or without a 401 at all: not every server
@@ -304,7 +296,8 @@ core::Result<DiscoveredServer> Discovery::discoverForResource(
   auto server = authorizationServer(out.issuer);
   if (!server.ok()) return std::move(server).takeError();
   out.metadata = std::move(server).value();
-  out.scopes = !challenge->scope.empty() ? challenge->scope : joinScopes(resource->scopes_supported);
+  out.scopes =
+      !challenge->scope.empty() ? challenge->scope : joinScopes(resource->scopes_supported);
   return out;
 }
 

@@ -117,6 +117,9 @@ class Discovery {
     http::Headers headers;
   };
   core::Result<Fetched> fetch(http::ClientRequest request, std::string_view what) const;
+  /// (url, body) of the first URL that answers 200; kNotFound listing what each answered.
+  core::Result<std::pair<std::string, std::string>> firstDocument(
+      const std::vector<std::string>& urls, std::string_view what, std::string_view subject) const;
 
   http::HttpClient& http_;
   DiscoveryOptions options_;

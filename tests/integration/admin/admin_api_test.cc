@@ -17,6 +17,7 @@
 #include "lifecycle/lifecycle.h"
 #include "mockidp/mock_idp.h"
 #include "support/faulty_store.h"
+#include "support/sealed_sqlite.h"
 
 namespace tether {
 namespace {
@@ -46,19 +47,8 @@ class AdminApiTest : public ::testing::Test {
     idp_ = std::make_unique<mockidp::MockIdp>(o, &clock_);
     ASSERT_TRUE(idp_->start().ok());
 
-    dir_ = std::filesystem::temp_directory_path() / ("tether-admin-" + core::newId().substr(0, 10));
-    std::filesystem::create_directories(dir_);
-    store::SqliteOptions sq;
-    sq.path = (dir_ / "t.db").string();
-    store::StoreOptions so;
-    so.backend = sq;
-    std::vector<store::SealingKey> keys;
-    keys.push_back(store::SealingKey::fromBytes(std::string(32, 'k')).value());
-    so.sealer = std::shared_ptr<const store::Sealer>(
-        store::makeAesGcmSealer(std::move(keys)).value().release());
-    so.clock = &clock_;
-    real_store_ = store::openStore(std::move(so)).value();
-    store_ = std::make_unique<testing::FaultyStore>(*real_store_);
+    db_ = std::make_unique<testing::SealedSqlite>(clock_, "tether-admin-");
+    store_ = std::make_unique<testing::FaultyStore>(db_->store());
     recorder_ = std::make_unique<events::Recorder>(*store_, clock_, nullptr);
 
     std::vector<lifecycle::ConnectionSpec> specs;
@@ -134,7 +124,6 @@ class AdminApiTest : public ::testing::Test {
     pool_.shutdown();
     lifecycle_->stop();
     idp_->stop();
-    std::filesystem::remove_all(dir_);
   }
 
   struct Reply {
@@ -192,7 +181,8 @@ class AdminApiTest : public ::testing::Test {
     auto h = call("GET", "/api/v1/admin/connections/oauth-health");
     EXPECT_EQ(h.status, 200) << h.body;
     for (const auto& c : h.json["connections"].as_array()) {
-      if (c.at("kind").as_string() == kind && c.at("name").as_string() == name) return c.as_object();
+      if (c.at("kind").as_string() == kind && c.at("name").as_string() == name)
+        return c.as_object();
     }
     ADD_FAILURE() << "no " << kind << "/" << name << " in " << h.body;
     return {};
@@ -210,9 +200,8 @@ class AdminApiTest : public ::testing::Test {
 
   core::ManualClock clock_;
   std::unique_ptr<mockidp::MockIdp> idp_;
-  std::filesystem::path dir_;
   std::unique_ptr<http::HttpClient> http_ = http::makeHttpClient();
-  std::unique_ptr<store::Store> real_store_;
+  std::unique_ptr<testing::SealedSqlite> db_;
   std::unique_ptr<testing::FaultyStore> store_;
   std::unique_ptr<events::Recorder> recorder_;
   std::unique_ptr<lifecycle::Lifecycle> lifecycle_;

@@ -20,6 +20,7 @@
 #include "http/server.h"
 #include "mockidp/mock_idp.h"
 #include "oauth/token_endpoint_client.h"
+#include "support/sealed_sqlite.h"
 
 namespace tether {
 namespace {
@@ -110,18 +111,8 @@ class ConnectFlowTest : public ::testing::Test {
     ASSERT_TRUE(idp_->start().ok());
     idp_base_ = "http://127.0.0.1:" + std::to_string(idp_->port());
 
-    dir_ = std::filesystem::temp_directory_path() / ("tether-flow-" + core::newId().substr(0, 10));
-    std::filesystem::create_directories(dir_);
-    store::SqliteOptions sq;
-    sq.path = (dir_ / "t.db").string();
-    store::StoreOptions so;
-    so.backend = sq;
-    std::vector<store::SealingKey> keys;
-    keys.push_back(store::SealingKey::fromBytes(std::string(32, 'k')).value());
-    so.sealer = std::shared_ptr<const store::Sealer>(
-        store::makeAesGcmSealer(std::move(keys)).value().release());
-    so.clock = &clock_;
-    store_ = store::openStore(std::move(so)).value();
+    db_ = std::make_unique<testing::SealedSqlite>(clock_, "tether-flow-");
+    store_ = &db_->store();
     recorder_ = std::make_unique<events::Recorder>(*store_, clock_, nullptr);
 
     config::AccessKey key;
@@ -148,8 +139,7 @@ class ConnectFlowTest : public ::testing::Test {
     flows_.reset();
     idp_->stop();
     meta_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    db_.reset();
   }
 
   // An OAuth connection with the given issuer / endpoints / client.
@@ -237,7 +227,7 @@ class ConnectFlowTest : public ::testing::Test {
   std::string rawDatabase() {
     std::string all;
     for (const char* suffix : {"", "-wal"}) {
-      std::ifstream in(dir_ / (std::string("t.db") + suffix), std::ios::binary);
+      std::ifstream in(db_->path() + suffix, std::ios::binary);
       all.append(std::istreambuf_iterator<char>(in), {});
     }
     return all;
@@ -264,9 +254,9 @@ class ConnectFlowTest : public ::testing::Test {
   std::unique_ptr<MetadataHost> meta_;
   std::unique_ptr<mockidp::MockIdp> idp_;
   std::string idp_base_;
-  std::filesystem::path dir_;
   std::unique_ptr<http::HttpClient> http_ = http::makeHttpClient();
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<testing::SealedSqlite> db_;
+  store::Store* store_ = nullptr;
   std::unique_ptr<events::Recorder> recorder_;
   core::ThreadPool pool_{4, "admin-test"};
   http::Router routes_;
