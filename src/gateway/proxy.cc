@@ -183,20 +183,18 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
       }
       call->target = std::move(target).value();
     }
-    // Serialized once, straight from the request (no copy of each header). An API key
+    // Serialized once, straight from the request (no copy of each header; the server's
+    // parsers already refused names and values that could split a message). An API key
     // header the caller sent is not relayed: the connection's own replaces it.
     const std::string_view credential_header =
         conn.mode == AuthMode::kApiKey ? std::string_view(conn.static_header) : std::string_view();
     call->header_lines.reserve(256);
     forEachUpstreamRequestHeader(surface, req.headers, credential_header,
                                  [&call](const http::Header& h) {
-                                   if (!appendHeaderLine(call->header_lines, h.name, h.value)) {
-                                     call->invalid_header = true;
-                                   }
+                                   http::appendFieldLine(call->header_lines, h.name, h.value);
                                  });
-    if (!appendHeaderLine(call->header_lines, kRequestId, req.request_id)) {
-      call->invalid_header = true;
-    }
+    // The server accepted the id only if it is short and plain, or generated it.
+    http::appendFieldLine(call->header_lines, kRequestId, req.request_id);
     if (!req.body.empty()) call->body = std::make_shared<const std::string>(std::move(req.body));
     call->responder.emplace(std::move(responder));
 

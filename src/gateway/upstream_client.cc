@@ -16,7 +16,6 @@
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <charconv>
-#include <list>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -60,7 +59,9 @@ struct Deadline {
   tcp::socket* socket = nullptr;  // what to cancel; null: nothing to do
   bool fired = false;
   bool watched = false;
-  std::list<Deadline*>::iterator it;
+  // The thread's watched deadlines form an intrusive list (no node allocated per exchange).
+  Deadline* prev = nullptr;
+  Deadline* next = nullptr;
 
   void set(tcp::socket& s, std::chrono::milliseconds in) {
     socket = &s;
@@ -170,7 +171,10 @@ class PoolService final : public asio::execution_context::service {
 
   void watch(Deadline& d) {
     if (shut_down_ || d.watched) return;
-    d.it = deadlines_.insert(deadlines_.end(), &d);
+    d.prev = nullptr;
+    d.next = deadlines_;
+    if (deadlines_) deadlines_->prev = &d;
+    deadlines_ = &d;
     d.watched = true;
     if (!sweeping_) {
       sweeping_ = true;
@@ -182,7 +186,14 @@ class PoolService final : public asio::execution_context::service {
   void unwatch(Deadline& d) {
     if (!d.watched) return;
     d.watched = false;
-    if (!shut_down_) deadlines_.erase(d.it);
+    if (shut_down_) return;
+    if (d.prev) {
+      d.prev->next = d.next;
+    } else {
+      deadlines_ = d.next;
+    }
+    if (d.next) d.next->prev = d.prev;
+    d.prev = d.next = nullptr;
   }
 
  private:
@@ -191,7 +202,7 @@ class PoolService final : public asio::execution_context::service {
     timer_->async_wait([this](boost::system::error_code ec) {
       if (ec || shut_down_) return;
       const auto now = Clock::now();
-      for (Deadline* d : deadlines_) {
+      for (Deadline* d = deadlines_; d; d = d->next) {
         if (d->socket && d->at <= now) {
           d->fired = true;
           boost::system::error_code ignored;
@@ -199,7 +210,7 @@ class PoolService final : public asio::execution_context::service {
           d->clear();
         }
       }
-      if (deadlines_.empty()) {
+      if (!deadlines_) {
         sweeping_ = false;
         return;
       }
@@ -209,7 +220,7 @@ class PoolService final : public asio::execution_context::service {
 
   void shutdown() override {
     shut_down_ = true;
-    deadlines_.clear();
+    deadlines_ = nullptr;
     timer_.reset();
     idle_.clear();
     ssl_.clear();
@@ -218,11 +229,23 @@ class PoolService final : public asio::execution_context::service {
   asio::io_context& ctx_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
   std::unordered_map<std::string, std::shared_ptr<ssl::context>> ssl_;
-  std::list<Deadline*> deadlines_;
+  Deadline* deadlines_ = nullptr;  // the head of the watched list
   std::unique_ptr<asio::steady_timer> timer_;
   bool sweeping_ = false;
   bool shut_down_ = false;
 };
+
+// The calling thread's pool: asio::use_service locks the service registry and searches it;
+// an I/O thread runs one io_context, so the last answer is kept per thread.
+PoolService& poolOf(asio::io_context& ctx) {
+  thread_local asio::io_context* t_ctx = nullptr;
+  thread_local PoolService* t_pool = nullptr;
+  if (t_ctx != &ctx) {
+    t_pool = &asio::use_service<PoolService>(ctx);
+    t_ctx = &ctx;
+  }
+  return *t_pool;
+}
 
 bool isEventStream(std::string_view content_type) {
   return content_type.size() >= kEventStream.size() &&
@@ -346,7 +369,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       fail(UpstreamFailure::kProtocol, "refusing to send an invalid request header");
       co_return;
     }
-    auto& pool = asio::use_service<PoolService>(ctx_);
+    auto& pool = poolOf(ctx_);
     pool.watch(deadline_);
     struct Unwatch {
       PoolService& pool;

@@ -1,5 +1,6 @@
 #include "http/head_scanner.h"
 
+#include <bit>
 #include <cstring>
 
 namespace tether::http {
@@ -45,6 +46,24 @@ bool printable(std::string_view s) {
     bad_tail |= (c < 0x20) | (c > 0x7e);
   }
   return bad == 0 && !bad_tail;
+}
+
+// The first byte in [p, end) that is not printable ASCII or a space (end if none): eight at
+// a time. The lowest marked byte of a word is a bad one: borrows and carries out of a bad
+// byte only mark bytes above it.
+const char* firstNonPrintable(const char* p, const char* end) {
+  while (end - p >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    const uint64_t bad = (v | (v - 0x20 * kOnes) | (v + kOnes)) & kHighBits;
+    if (bad != 0) return p + std::countr_zero(bad) / 8;
+    p += 8;
+  }
+  while (p < end && static_cast<unsigned char>(*p) >= 0x20 &&
+         static_cast<unsigned char>(*p) < 0x7f) {
+    ++p;
+  }
+  return p;
 }
 
 bool sameName(std::string_view a, std::string_view lower) {
@@ -130,9 +149,14 @@ ScanResult scanFields(const char* begin, const char* p, const char* end, Scanned
     // up here too.
     if (name_end == p || name_end == end || *name_end != ':') return ScanResult::kFallback;
     const std::string_view name(p, static_cast<size_t>(name_end - p));
-    p = name_end + 1;
-    std::string_view raw;
-    if (!nextLine(p, end, raw) || !printable(raw)) return ScanResult::kFallback;
+    // The value runs to the first byte that is not printable: it must start the CRLF.
+    const char* value_begin = name_end + 1;
+    const char* value_end = firstNonPrintable(value_begin, end);
+    if (end - value_end < 2 || value_end[0] != '\r' || value_end[1] != '\n') {
+      return ScanResult::kFallback;
+    }
+    const std::string_view raw(value_begin, static_cast<size_t>(value_end - value_begin));
+    p = value_end + 2;
     const std::string_view value = trimSpaces(raw);
     switch (name.size()) {
       case 7:

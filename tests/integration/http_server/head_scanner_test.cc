@@ -124,5 +124,27 @@ TEST(HeadScannerTest, LimitsFallBack) {
   EXPECT_EQ(request(many, h), ScanResult::kFallback);
 }
 
+// Values are checked eight bytes at a time: a byte outside the plain subset at any position
+// of values of any length sends the head to the fallback; plain values come back whole.
+TEST(HeadScannerTest, EveryValueByteIsChecked) {
+  for (size_t len = 0; len <= 40; ++len) {
+    std::string value;
+    for (size_t i = 0; i < len; ++i) value.push_back(static_cast<char>('!' + (i * 7) % 94));
+    ScannedHead h;
+    const std::string text = "GET / HTTP/1.1\r\nX-V: " + value + "\r\n\r\n";  // h views it
+    ASSERT_EQ(request(text, h), ScanResult::kOk) << len;
+    EXPECT_EQ(h.fields[0].value, value);
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        if (b >= 0x20 && b < 0x7f) continue;
+        std::string bad = value;
+        bad[pos] = static_cast<char>(b);
+        ASSERT_EQ(request("GET / HTTP/1.1\r\nX-V: " + bad + "\r\n\r\n", h), ScanResult::kFallback)
+            << len << " " << pos << " " << b;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tether::http
