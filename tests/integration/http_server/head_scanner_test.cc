@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/beast/http.hpp>
 #include <string>
 
 namespace tether::http {
@@ -143,6 +144,68 @@ TEST(HeadScannerTest, EveryValueByteIsChecked) {
             << len << " " << pos << " " << b;
       }
     }
+  }
+}
+
+// What the scanner accepts, Beast's parser reads the same way: fields, framing, keep-alive.
+TEST(HeadScannerTest, AgreesWithBeastOnWhatItAccepts) {
+  namespace bhttp = boost::beast::http;
+  const char* requests[] = {
+      "POST /mcp/x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\n\r\n{}",
+      "GET /a?b=c%20d HTTP/1.0\r\nConnection: keep-alive\r\nX-Empty:\r\n\r\n",
+      "DELETE /mcp/x HTTP/1.1\r\nmcp-session-id:   s-1   \r\nConnection: close\r\n\r\n",
+      "GET / HTTP/1.1\r\nProxy-Connection: close\r\nAccept: */*\r\n\r\n",
+      "PATCH /api/x HTTP/1.1\r\nContent-Length: 0\r\nX-A: \"quoted, list\"; q=1\r\n\r\n",
+  };
+  for (const std::string text : requests) {  // h views it
+    ScannedHead h;
+    ASSERT_EQ(request(text, h), ScanResult::kOk) << text;
+    bhttp::request_parser<bhttp::string_body> beast;
+    boost::system::error_code ec;
+    beast.put(boost::asio::buffer(text), ec);
+    ASSERT_FALSE(ec) << text << ": " << ec.message();
+    ASSERT_TRUE(beast.is_header_done());
+    const auto& m = beast.get();
+    EXPECT_EQ(h.method, m.method_string());
+    EXPECT_EQ(h.target, m.target());
+    EXPECT_EQ(h.version, m.version());
+    EXPECT_EQ(h.keepAlive(), beast.keep_alive()) << text;
+    EXPECT_EQ(h.content_length.has_value(), beast.content_length().has_value());
+    size_t i = 0;
+    for (const auto& f : m) {
+      ASSERT_LT(i, h.field_count);
+      EXPECT_EQ(h.fields[i].name, f.name_string());
+      EXPECT_EQ(h.fields[i].value, f.value()) << text;
+      ++i;
+    }
+    EXPECT_EQ(i, h.field_count);
+  }
+  const char* responses[] = {
+      "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}",
+      "HTTP/1.0 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 404 \r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+  };
+  for (const std::string text : responses) {  // h views it
+    ScannedHead h;
+    ASSERT_EQ(response(text, h), ScanResult::kOk) << text;
+    bhttp::response_parser<bhttp::string_body> beast;
+    boost::system::error_code ec;
+    beast.put(boost::asio::buffer(text), ec);
+    ASSERT_FALSE(ec) << text << ": " << ec.message();
+    const auto& m = beast.get();
+    EXPECT_EQ(h.status, m.result_int());
+    EXPECT_EQ(h.version, m.version());
+    EXPECT_EQ(h.keepAlive(), beast.keep_alive()) << text;
+    EXPECT_EQ(h.content_length, std::optional<uint64_t>(*beast.content_length()));
+    size_t i = 0;
+    for (const auto& f : m) {
+      ASSERT_LT(i, h.field_count);
+      EXPECT_EQ(h.fields[i].name, f.name_string());
+      EXPECT_EQ(h.fields[i].value, f.value()) << text;
+      ++i;
+    }
+    EXPECT_EQ(i, h.field_count);
   }
 }
 
