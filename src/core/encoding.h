@@ -24,8 +24,19 @@ std::string percentEncode(std::string_view s);
 /// Decodes %XX and '+' (as space). kInvalidArgument on a malformed escape.
 Result<std::string> formUrlDecode(std::string_view s);
 
-/// Case-insensitive ASCII comparison (header names, schemes).
-bool iequals(std::string_view a, std::string_view b);
+/// Case-insensitive ASCII comparison (header names, schemes). Inline: header policies call
+/// it for every header of every proxied message.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x == y) continue;  // header names mostly match in case too
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
 std::string toLower(std::string_view s);
 
 }  // namespace tether::core

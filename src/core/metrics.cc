@@ -53,24 +53,54 @@ std::string renderLabels(const Labels& labels) {
   return out;
 }
 
-Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)), counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+namespace detail {
+
+size_t metricShard() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t shard = next.fetch_add(1, std::memory_order_relaxed) % kMetricShards;
+  return shard;
+}
+
+}  // namespace detail
+
+double Counter::value() const {
+  double total = 0;
+  for (const auto& s : shards_) total += s.value.load(std::memory_order_relaxed);
+  return total;
+}
+
+Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
   std::sort(bounds_.begin(), bounds_.end());
-  for (size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0);
+  constexpr size_t kPerLine = std::tuple_size_v<decltype(detail::CountLine::counts)>;
+  lines_ = (bounds_.size() + 1 + kPerLine - 1) / kPerLine;
+  counts_ = std::make_unique<detail::CountLine[]>(detail::kMetricShards * lines_);
 }
 
 void Histogram::observe(double v) {
   const size_t idx =
       static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
-  counts_[idx].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(v, std::memory_order_relaxed);
+  const size_t shard = detail::metricShard();
+  constexpr size_t kPerLine = std::tuple_size_v<decltype(detail::CountLine::counts)>;
+  counts_[shard * lines_ + idx / kPerLine].counts[idx % kPerLine].fetch_add(
+      1, std::memory_order_relaxed);
+  detail::addDouble(sums_[shard].value, v);
+}
+
+double Histogram::sum() const {
+  double total = 0;
+  for (const auto& s : sums_) total += s.value.load(std::memory_order_relaxed);
+  return total;
 }
 
 std::vector<uint64_t> Histogram::cumulativeCounts() const {
   std::vector<uint64_t> out(bounds_.size() + 1);
   uint64_t acc = 0;
   for (size_t i = 0; i <= bounds_.size(); ++i) {
-    acc += counts_[i].load(std::memory_order_relaxed);
+    constexpr size_t kPerLine = std::tuple_size_v<decltype(detail::CountLine::counts)>;
+    for (size_t shard = 0; shard < detail::kMetricShards; ++shard) {
+      acc += counts_[shard * lines_ + i / kPerLine].counts[i % kPerLine].load(
+          std::memory_order_relaxed);
+    }
     out[i] = acc;
   }
   return out;

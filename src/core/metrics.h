@@ -4,6 +4,7 @@
 /// valid for the registry's life, so hot paths resolve a series once and then only touch
 /// an atomic.
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -17,13 +18,33 @@ namespace tether::core {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+namespace detail {
+// Hot series are updated by every I/O thread for every request: each thread adds to its own
+// cache line (its shard) instead of all bouncing one line between cores; a scrape sums them.
+inline constexpr size_t kMetricShards = 8;
+// The calling thread's shard (threads get them in turn).
+size_t metricShard();
+// atomic<double>::fetch_add is a compare-exchange loop; on a shard it rarely retries.
+inline void addDouble(std::atomic<double>& a, double v) {
+  double old = a.load(std::memory_order_relaxed);
+  while (!a.compare_exchange_weak(old, old + v, std::memory_order_relaxed)) {
+  }
+}
+struct alignas(64) DoubleShard {
+  std::atomic<double> value{0};
+};
+struct alignas(64) CountLine {
+  std::array<std::atomic<uint64_t>, 8> counts{};
+};
+}  // namespace detail
+
 class Counter {
  public:
-  void inc(double v = 1) { value_.fetch_add(v, std::memory_order_relaxed); }
-  double value() const { return value_.load(std::memory_order_relaxed); }
+  void inc(double v = 1) { detail::addDouble(shards_[detail::metricShard()].value, v); }
+  double value() const;
 
  private:
-  std::atomic<double> value_{0};
+  std::array<detail::DoubleShard, detail::kMetricShards> shards_{};
 };
 
 class Gauge {
@@ -42,13 +63,14 @@ class Histogram {
   void observe(double v);
   /// Cumulative counts per bound, then +Inf; sum.
   std::vector<uint64_t> cumulativeCounts() const;
-  double sum() const { return sum_.load(std::memory_order_relaxed); }
+  double sum() const;
   const std::vector<double>& bounds() const { return bounds_; }
 
  private:
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // bounds_.size() + 1
-  std::atomic<double> sum_{0};
+  size_t lines_ = 0;                             // cache lines of counts per shard
+  std::unique_ptr<detail::CountLine[]> counts_;  // kMetricShards * lines_
+  std::array<detail::DoubleShard, detail::kMetricShards> sums_{};
 };
 
 /// Default latency buckets in seconds (100 µs .. 10 s).

@@ -24,12 +24,31 @@ bool inList(const std::array<std::string_view, N>& list, std::string_view name) 
                      [&](std::string_view n) { return sameName(n, name); });
 }
 
+}  // namespace
+
+namespace detail {
+
 bool hasConnectionHeader(const http::Headers& headers) {
   return std::any_of(headers.begin(), headers.end(),
                      [](const http::Header& h) { return sameName(h.name, kConnection); });
 }
 
-}  // namespace
+bool sameHeaderName(std::string_view a, std::string_view b) { return sameName(a, b); }
+
+bool relaysRequestHeader(Surface surface, const http::Headers& inbound, bool check_connection,
+                         std::string_view name) {
+  if (surface == Surface::kMcp) {
+    if (!inList(kMcpRequestHeaders, name)) return false;
+  } else {
+    if (isHopByHop(name) || inList(kClientOnlyRequestHeaders, name) ||
+        sameName(name, kContentLength) || sameName(name, "Expect") || sameName(name, kRequestId)) {
+      return false;
+    }
+  }
+  return !check_connection || !namedByConnection(inbound, name);
+}
+
+}  // namespace detail
 
 bool isHopByHop(std::string_view name) {
   return inList(kHopByHopHeaders, name) || startsWithIgnoreCase(name, kProxyHeaderPrefix);
@@ -59,20 +78,8 @@ bool namedByConnection(const http::Headers& headers, std::string_view name) {
 http::Headers upstreamRequestHeaders(Surface surface, const http::Headers& inbound) {
   http::Headers out;
   out.reserve(inbound.size());
-  const bool check_connection = hasConnectionHeader(inbound);
-  for (const auto& h : inbound) {
-    if (surface == Surface::kMcp) {
-      if (!inList(kMcpRequestHeaders, h.name)) continue;
-    } else {
-      if (isHopByHop(h.name) || inList(kClientOnlyRequestHeaders, h.name) ||
-          sameName(h.name, kContentLength) || sameName(h.name, "Expect") ||
-          sameName(h.name, kRequestId)) {
-        continue;
-      }
-    }
-    if (check_connection && namedByConnection(inbound, h.name)) continue;
-    out.push_back(h);
-  }
+  forEachUpstreamRequestHeader(surface, inbound, {},
+                               [&out](const http::Header& h) { out.push_back(h); });
   return out;
 }
 

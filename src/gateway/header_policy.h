@@ -29,6 +29,31 @@ bool namedByConnection(const http::Headers& headers, std::string_view name);
 /// Credentials are never among them; the caller adds Authorization (or the API key header).
 http::Headers upstreamRequestHeaders(Surface surface, const http::Headers& inbound);
 
+/// The same selection without copying: calls `relay(header)` for each header of `inbound`
+/// that upstreamRequestHeaders() would keep, in order, except one named `also_skip` (the
+/// credential header the caller sets itself; empty: none).
+template <class Relay>
+void forEachUpstreamRequestHeader(Surface surface, const http::Headers& inbound,
+                                  std::string_view also_skip, Relay&& relay);
+
+namespace detail {
+bool hasConnectionHeader(const http::Headers& headers);
+bool relaysRequestHeader(Surface surface, const http::Headers& inbound, bool check_connection,
+                         std::string_view name);
+bool sameHeaderName(std::string_view a, std::string_view b);
+}  // namespace detail
+
+template <class Relay>
+void forEachUpstreamRequestHeader(Surface surface, const http::Headers& inbound,
+                                  std::string_view also_skip, Relay&& relay) {
+  const bool check_connection = detail::hasConnectionHeader(inbound);
+  for (const auto& h : inbound) {
+    if (!detail::relaysRequestHeader(surface, inbound, check_connection, h.name)) continue;
+    if (!also_skip.empty() && detail::sameHeaderName(h.name, also_skip)) continue;
+    relay(h);
+  }
+}
+
 /// Removes from an upstream response's headers everything the client must not see.
 void filterResponseHeaders(http::Headers& headers);
 

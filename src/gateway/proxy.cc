@@ -47,7 +47,8 @@ struct Call {
   std::thread::id io_thread;
   std::string method;
   std::string target;
-  http::Headers headers;  // relayed client headers, without the credential
+  std::string header_lines;     // relayed client headers and X-Request-Id, serialized
+  bool invalid_header = false;  // one of them could not be relayed (appendHeaderLine)
   std::shared_ptr<const std::string> body;
   std::string request_id;
   bool jsonrpc = false;  // MCP POST: errors as JSON-RPC objects
@@ -182,8 +183,18 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
       }
       call->target = std::move(target).value();
     }
-    call->headers = upstreamRequestHeaders(surface, req.headers);
-    call->headers.push_back({std::string(kRequestId), req.request_id});
+    // Serialized once, straight from the request (no copy of each header; the server's
+    // parsers already refused names and values that could split a message). An API key
+    // header the caller sent is not relayed: the connection's own replaces it.
+    const std::string_view credential_header =
+        conn.mode == AuthMode::kApiKey ? std::string_view(conn.static_header) : std::string_view();
+    call->header_lines.reserve(256);
+    forEachUpstreamRequestHeader(surface, req.headers, credential_header,
+                                 [&call](const http::Header& h) {
+                                   http::appendFieldLine(call->header_lines, h.name, h.value);
+                                 });
+    // The server accepted the id only if it is short and plain, or generated it.
+    http::appendFieldLine(call->header_lines, kRequestId, req.request_id);
     if (!req.body.empty()) call->body = std::make_shared<const std::string>(std::move(req.body));
     call->responder.emplace(std::move(responder));
 
@@ -262,19 +273,22 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     if (conn.mode == AuthMode::kOAuth && call->attempts == 1) {
       up.method = call->method;
       up.target = call->target;
-      up.headers = call->headers;
+      up.header_lines = call->header_lines;
     } else {
       up.method = std::move(call->method);
       up.target = std::move(call->target);
-      up.headers = std::move(call->headers);
+      up.header_lines = std::move(call->header_lines);
     }
+    up.invalid_header = call->invalid_header;
+    bool credential_ok = true;
     if (conn.mode == AuthMode::kOAuth) {
       const auto& t = *call->token;
-      http::setHeader(up.headers, kAuthorization,
-                      (t.type.empty() ? "Bearer" : t.type) + " " + t.value);
+      credential_ok = appendHeaderLine(up.header_lines, kAuthorization,
+                                       (t.type.empty() ? "Bearer" : t.type) + " " + t.value);
     } else if (conn.mode != AuthMode::kNone) {
-      http::setHeader(up.headers, conn.static_header, conn.static_value);
+      credential_ok = appendHeaderLine(up.header_lines, conn.static_header, conn.static_value);
     }
+    if (!credential_ok) up.invalid_header = true;
     up.body = call->body;
     up.buffer_unknown_length = call->jsonrpc;
     up.limits = options_.limits;

@@ -16,7 +16,6 @@
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <charconv>
-#include <list>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "core/encoding.h"
 #include "core/log.h"
 #include "gateway/protocol.h"
+#include "http/head_scanner.h"
 
 namespace tether::gateway {
 
@@ -59,7 +59,9 @@ struct Deadline {
   tcp::socket* socket = nullptr;  // what to cancel; null: nothing to do
   bool fired = false;
   bool watched = false;
-  std::list<Deadline*>::iterator it;
+  // The thread's watched deadlines form an intrusive list (no node allocated per exchange).
+  Deadline* prev = nullptr;
+  Deadline* next = nullptr;
 
   void set(tcp::socket& s, std::chrono::milliseconds in) {
     socket = &s;
@@ -92,6 +94,7 @@ struct Conn {
   std::unique_ptr<tcp::socket> plain;
   std::unique_ptr<beast::ssl_stream<tcp::socket>> tls;
   beast::flat_buffer buffer;
+  std::string head;  // the request head being written (storage reused by each request)
   Clock::time_point idle_since{};
 };
 
@@ -168,7 +171,10 @@ class PoolService final : public asio::execution_context::service {
 
   void watch(Deadline& d) {
     if (shut_down_ || d.watched) return;
-    d.it = deadlines_.insert(deadlines_.end(), &d);
+    d.prev = nullptr;
+    d.next = deadlines_;
+    if (deadlines_) deadlines_->prev = &d;
+    deadlines_ = &d;
     d.watched = true;
     if (!sweeping_) {
       sweeping_ = true;
@@ -180,7 +186,14 @@ class PoolService final : public asio::execution_context::service {
   void unwatch(Deadline& d) {
     if (!d.watched) return;
     d.watched = false;
-    if (!shut_down_) deadlines_.erase(d.it);
+    if (shut_down_) return;
+    if (d.prev) {
+      d.prev->next = d.next;
+    } else {
+      deadlines_ = d.next;
+    }
+    if (d.next) d.next->prev = d.prev;
+    d.prev = d.next = nullptr;
   }
 
  private:
@@ -189,7 +202,7 @@ class PoolService final : public asio::execution_context::service {
     timer_->async_wait([this](boost::system::error_code ec) {
       if (ec || shut_down_) return;
       const auto now = Clock::now();
-      for (Deadline* d : deadlines_) {
+      for (Deadline* d = deadlines_; d; d = d->next) {
         if (d->socket && d->at <= now) {
           d->fired = true;
           boost::system::error_code ignored;
@@ -197,7 +210,7 @@ class PoolService final : public asio::execution_context::service {
           d->clear();
         }
       }
-      if (deadlines_.empty()) {
+      if (!deadlines_) {
         sweeping_ = false;
         return;
       }
@@ -207,7 +220,7 @@ class PoolService final : public asio::execution_context::service {
 
   void shutdown() override {
     shut_down_ = true;
-    deadlines_.clear();
+    deadlines_ = nullptr;
     timer_.reset();
     idle_.clear();
     ssl_.clear();
@@ -216,23 +229,22 @@ class PoolService final : public asio::execution_context::service {
   asio::io_context& ctx_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
   std::unordered_map<std::string, std::shared_ptr<ssl::context>> ssl_;
-  std::list<Deadline*> deadlines_;
+  Deadline* deadlines_ = nullptr;  // the head of the watched list
   std::unique_ptr<asio::steady_timer> timer_;
   bool sweeping_ = false;
   bool shut_down_ = false;
 };
 
-// Branch-free loops (vectorized): every header of every request goes through them.
-bool validHeaderName(std::string_view name) {
-  bool bad = name.empty();
-  for (unsigned char c : name) bad |= (c <= 0x20) | (c >= 0x7f) | (c == ':');
-  return !bad;
-}
-
-bool validHeaderValue(std::string_view value) {
-  bool bad = false;
-  for (unsigned char c : value) bad |= (c == '\r') | (c == '\n') | (c == '\0');
-  return !bad;
+// The calling thread's pool: asio::use_service locks the service registry and searches it;
+// an I/O thread runs one io_context, so the last answer is kept per thread.
+PoolService& poolOf(asio::io_context& ctx) {
+  thread_local asio::io_context* t_ctx = nullptr;
+  thread_local PoolService* t_pool = nullptr;
+  if (t_ctx != &ctx) {
+    t_pool = &asio::use_service<PoolService>(ctx);
+    t_ctx = &ctx;
+  }
+  return *t_pool;
 }
 
 bool isEventStream(std::string_view content_type) {
@@ -294,6 +306,7 @@ class ResponseParser final : public bhttp::basic_parser<false> {
     if (f == bhttp::field::content_type) {
       event_stream = isEventStream(std::string_view(value.data(), value.size()));
     }
+    if (headers.empty()) headers.reserve(8);  // one allocation for a usual head
     headers.push_back({std::string(name), std::string(value)});
   }
   void on_header_impl(boost::system::error_code&) override {}
@@ -332,8 +345,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         on_head_(std::move(on_head)),
         done_(std::move(done)) {}
 
-  static Awaitable<void> start(std::shared_ptr<Exchange> self) { co_await self->run(); }
-
   // The client went away (on our thread): stop talking to the upstream.
   void cancel() {
     cancelled_ = true;
@@ -349,10 +360,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   const UpstreamOrigin& origin() const { return call_.endpoint->origin; }
 
+ public:
+  // Co-spawned by the client, whose completion handler keeps the exchange alive (no frame
+  // of its own just to hold it).
   Awaitable<void> run() {
     started_ = Clock::now();
-    if (!buildHead()) co_return;
-    auto& pool = asio::use_service<PoolService>(ctx_);
+    if (call_.invalid_header) {
+      fail(UpstreamFailure::kProtocol, "refusing to send an invalid request header");
+      co_return;
+    }
+    auto& pool = poolOf(ctx_);
     pool.watch(deadline_);
     struct Unwatch {
       PoolService& pool;
@@ -386,27 +403,24 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
   }
 
-  bool buildHead() {
+ private:
+  // The request head, into the connection's buffer.
+  void buildHead(std::string& head) const {
     const std::string& body = call_.body ? *call_.body : kEmpty;
-    head_.reserve(128 + call_.target.size() + call_.headers.size() * 48);
-    head_.append(call_.method).append(1, ' ').append(call_.target).append(" HTTP/1.1\r\nHost: "sv);
-    head_.append(origin().host_header).append("\r\n"sv);
-    for (const auto& h : call_.headers) {
-      if (!validHeaderName(h.name) || !validHeaderValue(h.value)) {
-        fail(UpstreamFailure::kProtocol, "refusing to send an invalid request header");
-        return false;
-      }
-      head_.append(h.name).append(": "sv).append(h.value).append("\r\n"sv);
-    }
+    head.clear();
+    head.reserve(96 + call_.method.size() + call_.target.size() + origin().host_header.size() +
+                 call_.header_lines.size());
+    head.append(call_.method).append(1, ' ').append(call_.target).append(" HTTP/1.1\r\nHost: "sv);
+    head.append(origin().host_header).append("\r\n"sv);
+    head.append(call_.header_lines);
     if (!body.empty() || call_.method == "POST" || call_.method == "PUT" ||
         call_.method == "PATCH") {
       char digits[24];
-      head_.append("Content-Length: "sv)
+      head.append("Content-Length: "sv)
           .append(digits, std::to_chars(digits, digits + sizeof digits, body.size()).ptr)
           .append("\r\n"sv);
     }
-    head_.append("\r\n"sv);
-    return true;
+    head.append("\r\n"sv);
   }
 
   // The error an operation cut short by the sweeper or by cancel() reports.
@@ -506,22 +520,33 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     co_return conn;
   }
 
-  // Writes the request: on a plain connection straight from this thread first (it nearly
-  // always fits the socket buffer: no trip through the scheduler), the rest asynchronously.
-  template <class Stream>
-  Awaitable<boost::system::error_code> writeRequest(Stream& stream, Conn& conn) {
+  std::array<asio::const_buffer, 2> requestBuffers(const Conn& conn) const {
     const std::string& body = call_.body ? *call_.body : kEmpty;
-    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body)};
-    size_t written = 0;
+    return {asio::buffer(conn.head), asio::buffer(body)};
+  }
+
+  // Writes the request on a plain connection straight from this thread (it nearly always
+  // fits the socket buffer: no trip through the scheduler, no coroutine frame). True when
+  // that settled it (`ec` tells how); false when writeRest() must send the rest (`written`
+  // bytes went out).
+  template <class Stream>
+  bool writeNow(Stream& stream, const Conn& conn, size_t& written, boost::system::error_code& ec) {
+    written = 0;
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
-      boost::system::error_code ec;
+      const auto buffers = requestBuffers(conn);
       written = stream.write_some(buffers, ec);
-      if (!ec && written == head_.size() + body.size()) co_return ec;
-      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
+      if (!ec && written == asio::buffer_size(buffers)) return true;
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return true;
+      if (ec) written = 0;
+      ec = {};
     }
-    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    return false;
+  }
+
+  template <class Stream>
+  Awaitable<boost::system::error_code> writeRest(Stream& stream, const Conn& conn, size_t written) {
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(requestBuffers(conn));
     rest.consume(written);
-    (void)conn;
     auto [ec, n] = co_await asio::async_write(stream, rest, kNoThrow);
     co_return interrupted(ec);
   }
@@ -542,29 +567,39 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
   }
 
-  // Reads more of the answer into conn.buffer. An EOF that ends an EOF-delimited body (or
-  // TLS without close_notify there) is handed to the parser: {} then, and the parser is done.
+  // Reads more of the answer into conn.buffer: `co_await readSome(...)`, then afterRead()
+  // (not a coroutine of its own: no frame per read).
   template <class Stream>
-  Awaitable<boost::system::error_code> readMore(Stream& stream, Conn& conn, ResponseParser& p,
-                                                size_t size) {
-    auto [ec0, n] = co_await stream.async_read_some(conn.buffer.prepare(size), kNoThrow);
+  static auto readSome(Stream& stream, Conn& conn, size_t size) {
+    return stream.async_read_some(conn.buffer.prepare(size), kNoThrow);
+  }
+
+  // An EOF that ends an EOF-delimited body (or TLS without close_notify there) is handed to
+  // the parser: {} then, and the parser is done.
+  boost::system::error_code afterRead(Conn& conn, ResponseParser& p,
+                                      std::tuple<boost::system::error_code, size_t> read) {
+    const auto [ec0, n] = read;
     conn.buffer.commit(n);
     auto ec = interrupted(ec0);
     if ((ec == asio::error::eof || ec == ssl::error::stream_truncated) && p.is_header_done() &&
         p.need_eof()) {
       boost::system::error_code eof_ec;
       p.put_eof(eof_ec);
-      co_return eof_ec;
+      return eof_ec;
     }
     if (ec == asio::error::eof) ec = bhttp::error::end_of_stream;
-    co_return ec;
+    return ec;
   }
 
   template <class Stream>
   Awaitable<Step> exchangeOn(Stream& stream, Conn& conn, bool reused) {
     const auto& limits = call_.limits;
     deadline_.set(conn.lowest(), limits.first_byte_timeout);
-    if (auto ec = co_await writeRequest(stream, conn)) {
+    boost::system::error_code wec;
+    size_t written = 0;
+    buildHead(conn.head);
+    if (!writeNow(stream, conn, written, wec)) wec = co_await writeRest(stream, conn, written);
+    if (auto ec = wec) {
       if (reused && !cancelled_ && isStaleConnectionError(ec)) co_return Step::kRetryStale;
       fail(cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec),
            "sending the request failed: " + ec.message());
@@ -580,9 +615,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       if (head_request) parser->skip(true);
       boost::system::error_code ec;
       for (;;) {
+        if (first && !head_request) {
+          if (auto step = fastAnswer(conn)) co_return *step;
+        }
         ec = parseBuffered(*parser, conn.buffer, [&] { return parser->is_header_done(); });
         if (ec != bhttp::error::need_more) break;
-        ec = co_await readMore(stream, conn, *parser, 16 * 1024);
+        ec = afterRead(conn, *parser, co_await readSome(stream, conn, 16 * 1024));
         if (ec) break;
       }
       if (ec) {
@@ -633,14 +671,66 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const auto length = parser->content_length();
     const bool whole = !parser->event_stream && (length ? *length <= limits.fast_path_max_bytes
                                                         : call_.buffer_unknown_length);
-    if (whole) co_return co_await readWhole(stream, conn, *parser);
-    co_return co_await relayStream(stream, conn, *parser);
+    if (!whole) co_return co_await relayStream(stream, conn, *parser);
+    // A small answer has nearly always arrived with its head: no coroutine frame to read it.
+    parser->body_limit(limits.max_buffered_body_bytes);
+    const auto ec = parseBuffered(*parser, conn.buffer, [&] { return parser->is_done(); });
+    if (ec == bhttp::error::need_more) co_return co_await readWhole(stream, conn, *parser);
+    co_return wholeRead(ec, conn, *parser);
   }
 
+  // The fast path of the usual answer, taken when its head is plain (http::scanResponseHead)
+  // and it arrived whole: a final status with a body of known length, small enough to be
+  // read whole, not an event stream. Relays it as readWhole() would and returns the step;
+  // nullopt (nothing consumed) when Beast's parser must take the answer.
+  std::optional<Step> fastAnswer(Conn& conn) {
+    const auto& limits = call_.limits;
+    const std::string_view bytes(static_cast<const char*>(conn.buffer.data().data()),
+                                 conn.buffer.size());
+    if (bytes.empty()) return std::nullopt;
+    http::ScannedHead& head = t_scanned;
+    if (http::scanResponseHead(bytes, limits.max_header_bytes, head) != http::ScanResult::kOk) {
+      return std::nullopt;
+    }
+    const int status = head.status;
+    if (status < 200 || status == 204 || status == 304 || !head.content_length ||
+        *head.content_length > limits.fast_path_max_bytes ||
+        bytes.size() - head.size < *head.content_length) {
+      return std::nullopt;
+    }
+    http::Headers headers;
+    headers.reserve(head.field_count);
+    for (size_t i = 0; i < head.field_count; ++i) {
+      const auto& f = head.fields[i];
+      if (f.name.size() == kContentLength.size() && core::iequals(f.name, kContentLength)) {
+        continue;  // the server frames the answer
+      }
+      if (f.name.size() == kContentType.size() && core::iequals(f.name, kContentType) &&
+          isEventStream(f.value)) {
+        return std::nullopt;  // streamed
+      }
+      headers.push_back({std::string(f.name), std::string(f.value)});
+    }
+    const size_t body_size = static_cast<size_t>(*head.content_length);
+    std::string body(bytes.substr(head.size, body_size));
+    const bool keep = head.keepAlive();
+    conn.buffer.consume(head.size + body_size);
+    result_.head_latency = Clock::now() - started_;
+    result_.status = status;
+    deadline_.clear();
+    if (on_head_ && !on_head_(status, headers)) {
+      result_.outcome = ExchangeResult::Outcome::kRejected;
+      complete();
+      return Step::kClose;
+    }
+    sendWhole(status, std::move(headers), std::move(body));
+    return keepable(keep, conn);
+  }
+
+  // The rest of a body read whole (body limit set, what was buffered parsed).
   template <class Stream>
   Awaitable<Step> readWhole(Stream& stream, Conn& conn, ResponseParser& parser) {
     const auto& limits = call_.limits;
-    parser.body_limit(limits.max_buffered_body_bytes);
     boost::system::error_code ec;
     for (;;) {
       ec = parseBuffered(parser, conn.buffer, [&] { return parser.is_done(); });
@@ -648,9 +738,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       // A body read whole is part of the answer the client waits for: the connection's
       // answer deadline bounds each read.
       deadline_.set(conn.lowest(), limits.first_byte_timeout);
-      ec = co_await readMore(stream, conn, parser, 64 * 1024);
+      ec = afterRead(conn, parser, co_await readSome(stream, conn, 64 * 1024));
       if (ec) break;
     }
+    co_return wholeRead(ec, conn, parser);
+  }
+
+  Step wholeRead(boost::system::error_code ec, Conn& conn, ResponseParser& parser) {
+    const auto& limits = call_.limits;
     if (ec) {
       const auto failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
       fail(failure,
@@ -660,12 +755,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                ? "the answer stalled for " + std::to_string(limits.first_byte_timeout.count()) +
                      " ms"
                : "reading the answer failed: " + ec.message());
-      co_return Step::kClose;
+      return Step::kClose;
     }
     deadline_.clear();
     const bool keep = parser.keep_alive();
     sendWhole(parser.status, std::move(parser.headers), std::move(parser.body));
-    co_return keepable(keep, conn);
+    return keepable(keep, conn);
   }
 
   template <class Stream>
@@ -715,7 +810,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         }
         if (cancelled_ || client_gone_) continue;
         deadline_.set(conn.lowest(), limits.idle_timeout);
-        ec = co_await readMore(stream, conn, parser, kStreamChunkBytes);
+        ec = afterRead(conn, parser, co_await readSome(stream, conn, kStreamChunkBytes));
         if (!ec) continue;
         if (parser.is_done()) continue;  // an EOF that ended the body
       }
@@ -783,6 +878,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   static inline const std::string kEmpty;
+  // Scratch for fastAnswer() (its field views live only during the call).
+  static inline thread_local http::ScannedHead t_scanned;
 
   asio::io_context& ctx_;
   const UpstreamClientOptions options_;
@@ -793,7 +890,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   ExchangeResult result_;
   Deadline deadline_;
   std::optional<asio::steady_timer> drained_;  // streams only: wakes the relay when written
-  std::string head_;
   Conn* conn_ = nullptr;
   Clock::time_point started_{};
   size_t inflight_ = 0;
@@ -810,7 +906,8 @@ class AsioUpstreamClient final : public UpstreamClient {
     auto& ctx = *static_cast<asio::io_context*>(io_context);
     auto ex = std::make_shared<Exchange>(ctx, options_, std::move(call), std::move(responder),
                                          std::move(on_head), std::move(done));
-    asio::co_spawn(ctx, Exchange::start(std::move(ex)), [](std::exception_ptr e) {
+    auto run = ex->run();
+    asio::co_spawn(ctx, std::move(run), [keep = std::move(ex)](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -829,6 +926,12 @@ class AsioUpstreamClient final : public UpstreamClient {
 };
 
 }  // namespace
+
+bool appendHeaderLine(std::string& lines, std::string_view name, std::string_view value) {
+  if (!http::validHeaderName(name) || !http::validHeaderValue(value)) return false;
+  http::appendFieldLine(lines, name, value);
+  return true;
+}
 
 const char* upstreamFailureName(UpstreamFailure failure) {
   switch (failure) {

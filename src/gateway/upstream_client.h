@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "gateway/upstream_url.h"
 #include "http/headers.h"
@@ -43,12 +44,21 @@ struct UpstreamLimits {
   size_t fast_path_max_bytes = 256 * 1024;               // Content-Length bodies read whole
 };
 
+/// Appends the header line `name: value` CRLF to `lines`. False, and nothing appended, when
+/// the name is not a token or the value holds CR, LF or NUL (it could split the request).
+bool appendHeaderLine(std::string& lines, std::string_view name, std::string_view value);
+
 /// One request to send.
 struct UpstreamCall {
   std::shared_ptr<const UpstreamEndpoint> endpoint;  // origin (and pool key)
   std::string method;
-  std::string target;     // origin-form: /path?query
-  http::Headers headers;  // final: filtered client headers plus credentials; no Host/framing
+  std::string target;  // origin-form: /path?query
+  /// The header lines to send, serialized once by appendHeaderLine() (no copies of each
+  /// header): final, filtered client headers plus credentials; no Host or framing.
+  std::string header_lines;
+  /// A header could not be appended (appendHeaderLine() refused it): the exchange fails
+  /// (kProtocol) without sending anything.
+  bool invalid_header = false;
   std::shared_ptr<const std::string> body;  // may be null; kept for a replay
   /// Read non-SSE answers without a Content-Length whole (bounded) instead of streaming
   /// them (an MCP POST's JSON answer).

@@ -19,6 +19,8 @@ struct Request {
   std::string target;  // raw request target, e.g. /a/b?x=1
   std::string path;    // target without the query, not decoded
   std::string query;   // after '?', not decoded
+  /// As received. The server's parsers guarantee what a header line needs: names are tokens,
+  /// values hold no CR, LF or NUL (so they can be relayed without checking them again).
   Headers headers;
   std::string body;
   std::string request_id;                     // X-Request-Id accepted (if sane) or generated

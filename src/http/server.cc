@@ -20,6 +20,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "http/head_scanner.h"
 
 namespace tether::http {
 
@@ -145,19 +146,6 @@ void appendStatusLine(std::string& out, unsigned version, int status) {
   out.append("\r\n"sv);
 }
 
-// Branch-free loops (vectorized): every header of every answer goes through them.
-bool validHeaderName(std::string_view name) {
-  bool bad = name.empty();
-  for (unsigned char c : name) bad |= (c <= 0x20) | (c >= 0x7f) | (c == ':');
-  return !bad;
-}
-
-bool validHeaderValue(std::string_view value) {
-  bool bad = false;
-  for (unsigned char c : value) bad |= (c == '\r') | (c == '\n') | (c == '\0');
-  return !bad;
-}
-
 // A header that would split the response (CR, LF in it) is dropped, not sent.
 void appendHeader(std::string& out, std::string_view name, std::string_view value) {
   if (!validHeaderName(name) || !validHeaderValue(value)) {
@@ -165,7 +153,7 @@ void appendHeader(std::string& out, std::string_view name, std::string_view valu
                     {{"header", validHeaderName(name) ? name : std::string_view("?")}});
     return;
   }
-  out.append(name).append(": "sv).append(value).append("\r\n"sv);
+  appendFieldLine(out, name, value);
 }
 
 void appendConnection(std::string& out, unsigned version, bool keep_alive) {
@@ -404,6 +392,19 @@ class Responder::Slot {
     std::lock_guard lock(mu_);
     return kind_ != Kind::kPending;
   }
+
+  // Makes a slot nobody else holds any more pending again, for the session's next request
+  // (one allocation less per request).
+  void reuse() {
+    std::lock_guard lock(mu_);
+    kind_ = Kind::kPending;
+    response_ = Response{};
+    stream_.reset();
+    stream_status_ = 0;
+    stream_headers_.clear();
+    on_gone_ = nullptr;
+    waiter_.reset();
+  }
   Kind kind() {
     std::lock_guard lock(mu_);
     return kind_;
@@ -574,7 +575,11 @@ class Server::Impl {
     std::list<SessionState*>::iterator in_context;
     std::atomic<bool> busy{false};  // a request is being read or handled (read by stop())
     std::string head;               // response head being written (storage reused)
-    beast::flat_buffer buffer;      // bytes read from the client, not yet parsed
+    ScannedHead scanned;            // the last request head scanned (scanWholeRequest)
+    // The current request's responder slot, reused by the next request when nobody else
+    // holds it any more.
+    std::shared_ptr<Responder::Slot> slot;
+    beast::flat_buffer buffer;  // bytes read from the client, not yet parsed
     // The read posted while a handler works (readAhead); touched only on the I/O thread.
     bool read_ahead_pending = false;
     boost::system::error_code read_ahead_error;
@@ -658,6 +663,11 @@ class Server::Impl {
   struct SeriesCache {
     std::unordered_map<std::string, std::pair<core::Counter*, core::Histogram*>> series;
     std::string key;
+    // The last series used: consecutive requests on a thread mostly share it.
+    std::string last_route;
+    std::string last_method;
+    int last_status = -1;
+    std::pair<core::Counter*, core::Histogram*> last{nullptr, nullptr};
   };
 
   void recordMetrics(size_t context_index, std::string_view route, std::string_view method,
@@ -679,6 +689,11 @@ class Server::Impl {
     }
     if (!metrics_) return;
     auto& cache = series_[context_index];
+    if (status == cache.last_status && route == cache.last_route && method == cache.last_method) {
+      cache.last.first->inc();
+      cache.last.second->observe(seconds);
+      return;
+    }
     std::string& key = cache.key;
     key.clear();
     key.append(route).append(1, ' ').append(method).append(1, ' ');
@@ -696,6 +711,10 @@ class Server::Impl {
                                              {{"route", std::string(route)}});
       it = cache.series.emplace(key, std::make_pair(counter, histogram)).first;
     }
+    cache.last = it->second;
+    cache.last_status = status;
+    cache.last_route.assign(route);
+    cache.last_method.assign(method);
     it->second.first->inc();
     it->second.second->observe(seconds);
   }
@@ -704,15 +723,16 @@ class Server::Impl {
   // disconnects is noticed at once (EOF) and the handler told, so it can stop upstream work;
   // otherwise the read brings the next request, which the session picks up (no extra system
   // call either way). The buffer lives in the session state, which the read keeps alive.
-  static void readAhead(const SessionPtr& state, tcp::socket& sock,
-                        std::shared_ptr<Responder::Slot> slot) {
+  // The slot told is the session's current one: the session waits for this read before it
+  // starts the next request.
+  static void readAhead(const SessionPtr& state, tcp::socket& sock) {
     state->read_ahead_pending = true;
     sock.async_read_some(state->buffer.prepare(4096),
-                         [state, slot = std::move(slot)](boost::system::error_code ec, size_t n) {
+                         [state](boost::system::error_code ec, size_t n) {
                            state->read_ahead_pending = false;
                            if (ec) {
                              state->read_ahead_error = ec;
-                             slot->clientGone();  // no effect once answered
+                             state->slot->clientGone();  // no effect once answered
                            } else {
                              state->buffer.commit(n);
                            }
@@ -740,29 +760,76 @@ class Server::Impl {
         token);
   }
 
-  // Writes `buffers` whole: first straight from this thread (an answer that fits the socket
-  // buffer then needs no trip through the scheduler), the rest asynchronously under the
-  // write deadline. False when the client is gone.
+  enum class WriteState { kDone, kFailed, kPending };
+
+  // Writes what the socket takes at once (the socket is non-blocking): an answer that fits
+  // the socket buffer then needs no trip through the scheduler and no coroutine frame.
+  // kPending: `written` bytes went out, writeRest() must send the rest.
+  template <class Buffers>
+  static WriteState writeNow(tcp::socket& sock, const Buffers& buffers, size_t& written) {
+    boost::system::error_code ec;
+    written = sock.write_some(buffers, ec);
+    if (!ec && written == asio::buffer_size(buffers)) return WriteState::kDone;
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      return WriteState::kFailed;
+    }
+    if (ec) written = 0;
+    return WriteState::kPending;
+  }
+
+  // The rest of `buffers` after writeNow(), asynchronously under the write deadline. False
+  // when the client is gone.
+  template <class Buffers>
+  asio::awaitable<bool, Strand> writeRest(tcp::socket& sock, SessionState& state,
+                                          const Buffers& buffers, size_t written) {
+    beast::buffers_suffix<Buffers> rest(buffers);
+    rest.consume(written);
+    setDeadline(state, options_.write_timeout);
+    auto [wec, n] = co_await asio::async_write(sock, rest, kNoThrow);
+    state.deadline = kNever;
+    co_return !wec;
+  }
+
+  // Writes `buffers` whole: first straight from this thread, the rest asynchronously under
+  // the write deadline. False when the client is gone.
   template <class Buffers>
   asio::awaitable<bool, Strand> writeAll(tcp::socket& sock, SessionState& state,
                                          const Buffers& buffers) {
-    const size_t total = asio::buffer_size(buffers);
-    boost::system::error_code ec;
-    const size_t n = sock.write_some(buffers, ec);  // the socket is non-blocking
-    if (!ec && n == total) co_return true;
-    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
-    beast::buffers_suffix<Buffers> rest(buffers);
-    rest.consume(n);
-    setDeadline(state, options_.write_timeout);
-    auto [wec, written] = co_await asio::async_write(sock, rest, kNoThrow);
-    state.deadline = kNever;
-    co_return !wec;
+    size_t written = 0;
+    switch (writeNow(sock, buffers, written)) {
+      case WriteState::kDone:
+        co_return true;
+      case WriteState::kFailed:
+        co_return false;
+      case WriteState::kPending:
+        break;
+    }
+    co_return co_await writeRest(sock, state, buffers, written);
   }
 
   // Writes a complete response. Returns false when the connection must close.
   asio::awaitable<bool, Strand> writeResponse(tcp::socket& stream, SessionState& state, Response& r,
                                               std::string_view request_id, bool keep_alive,
                                               unsigned version, bool head) {
+    const auto buffers = responseBuffers(state, r, request_id, keep_alive, version, head);
+    const bool ok = co_await writeAll(stream, state, buffers);
+    co_return ok&& keep_alive;
+  }
+
+  // The hot path's writeResponse(): a coroutine frame only when the socket does not take the
+  // whole answer at once.
+  asio::awaitable<bool, Strand> writeResponseSlow(tcp::socket& stream, SessionState& state,
+                                                  const std::array<asio::const_buffer, 2>& buffers,
+                                                  size_t written, bool keep_alive) {
+    const bool ok = co_await writeRest(stream, state, buffers, written);
+    co_return ok&& keep_alive;
+  }
+
+  // Serializes a response head into the session's buffer: the head and body to write.
+  static std::array<asio::const_buffer, 2> responseBuffers(SessionState& state, Response& r,
+                                                           std::string_view request_id,
+                                                           bool keep_alive, unsigned version,
+                                                           bool head) {
     std::string& out = state.head;
     out.clear();
     appendStatusLine(out, version, r.status);
@@ -791,9 +858,7 @@ class Server::Impl {
     }
     out.append("\r\n"sv);
     const std::string_view body = head || bodiless ? std::string_view() : std::string_view(r.body);
-    const std::array<asio::const_buffer, 2> buffers{asio::buffer(out), asio::buffer(body)};
-    const bool ok = co_await writeAll(stream, state, buffers);
-    co_return ok&& keep_alive;
+    return {asio::buffer(out), asio::buffer(body)};
   }
 
   // Streams a chunked response until the producer finishes or the client leaves.
@@ -872,23 +937,33 @@ class Server::Impl {
     stream.shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  // Feeds buffered bytes to the parser, reading more only when it needs them. Most requests
-  // arrive whole in one read, so this usually completes without another trip through the
-  // scheduler. `until_done`: the whole message, else just the header.
+  // Feeds buffered bytes to the parser without reading: {} once complete (`until_done`: the
+  // whole message, else just the header), need_more when it wants more bytes than the buffer
+  // holds, or the error. Most requests arrive whole in one read, so the session calls this
+  // first and needs parseRequest() (a coroutine frame, reads) only for the rest.
+  template <class Parser>
+  static boost::system::error_code parseBuffered(beast::flat_buffer& buffer, Parser& parser,
+                                                 bool until_done) {
+    for (;;) {
+      const bool complete = until_done ? parser.is_done() : parser.is_header_done();
+      if (complete) return {};
+      if (buffer.size() == 0) return bhttp::error::need_more;
+      boost::system::error_code ec;
+      const size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec) return ec;
+      if (used == 0) return bhttp::error::need_more;
+    }
+  }
+
+  // parseBuffered(), reading more while the parser needs it.
   template <class Parser>
   asio::awaitable<boost::system::error_code, Strand> parseRequest(tcp::socket& sock,
                                                                   beast::flat_buffer& buffer,
                                                                   Parser& parser, bool until_done) {
     for (;;) {
-      const bool complete = until_done ? parser.is_done() : parser.is_header_done();
-      if (complete) co_return boost::system::error_code{};
-      if (buffer.size() > 0) {
-        boost::system::error_code ec;
-        const size_t used = parser.put(buffer.data(), ec);
-        buffer.consume(used);
-        if (ec && ec != bhttp::error::need_more) co_return ec;
-        if (!ec && used > 0) continue;
-      }
+      const auto pec = parseBuffered(buffer, parser, until_done);
+      if (pec != bhttp::error::need_more) co_return pec;
       if (buffer.size() >= buffer.max_size()) co_return bhttp::error::header_limit;
       auto [ec, n] = co_await sock.async_read_some(
           buffer.prepare(std::max<size_t>(4096, std::min<size_t>(65536, buffer.size()))), kNoThrow);
@@ -912,6 +987,39 @@ class Server::Impl {
     char tail[16];
     for (int i = 0; i < 16; ++i) tail[i] = kHex[(counter >> ((15 - i) * 4)) & 0xF];
     out.assign(prefix).append(tail, sizeof tail);
+  }
+
+  // Fills `req` from a request whose head scanRequestHead() accepts and whose body is
+  // buffered whole, and consumes it. False (nothing consumed): Beast's parser takes it.
+  bool scanWholeRequest(SessionState& state, Request& req) const {
+    beast::flat_buffer& buffer = state.buffer;
+    const std::string_view bytes(static_cast<const char*>(buffer.data().data()), buffer.size());
+    ScannedHead& head = state.scanned;
+    if (scanRequestHead(bytes, options_.max_header_bytes, head) != ScanResult::kOk) return false;
+    const uint64_t body_size = head.content_length.value_or(0);
+    if (bytes.size() - head.size < body_size) return false;
+    for (size_t i = 0; i < head.field_count; ++i) {
+      // Expect: 100-continue is answered by the full path, as before.
+      if (head.fields[i].name.size() == 6 && core::iequals(head.fields[i].name, "Expect")) {
+        return false;
+      }
+    }
+    req.method.assign(head.method);
+    req.target.assign(head.target);
+    // The same reuse of header entries as RequestParser::on_field_impl.
+    const size_t reused = std::min(req.headers.size(), head.field_count);
+    for (size_t i = 0; i < reused; ++i) {
+      req.headers[i].name.assign(head.fields[i].name);
+      req.headers[i].value.assign(head.fields[i].value);
+    }
+    req.headers.resize(head.field_count);
+    for (size_t i = reused; i < head.field_count; ++i) {
+      req.headers[i].name.assign(head.fields[i].name);
+      req.headers[i].value.assign(head.fields[i].value);
+    }
+    req.body.assign(bytes.substr(head.size, static_cast<size_t>(body_size)));
+    buffer.consume(head.size + static_cast<size_t>(body_size));
+    return true;
   }
 
   static void resetRequest(Request& req) {
@@ -968,8 +1076,13 @@ class Server::Impl {
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       // No body limit while reading the header: the route decides it (checked below).
       parser.body_limit(boost::none);
-      {
-        auto ec = co_await parseRequest(stream, buffer, parser, false);
+      // The fast path: a plain head with its whole body already buffered (nearly every
+      // request) is scanned in one pass; anything else goes through Beast's parser.
+      const bool scanned = scanWholeRequest(*state, req);
+      if (!scanned) {
+        auto ec = parseBuffered(buffer, parser, false);
+        if (ec == bhttp::error::need_more)
+          ec = co_await parseRequest(stream, buffer, parser, false);
         if (ec) {
           if (ec == bhttp::error::header_limit) {
             Response r = Response::error(core::Error(
@@ -1003,8 +1116,8 @@ class Server::Impl {
       } else {
         newRequestId(req.request_id);
       }
-      const unsigned version = parser.version();
-      keep_alive = parser.keep_alive() && !stopping_;
+      const unsigned version = scanned ? state->scanned.version : parser.version();
+      keep_alive = (scanned ? state->scanned.keepAlive() : parser.keep_alive()) && !stopping_;
       const bool is_head = req.method == "HEAD";
 
       RouteMatch match = router_.match(req.method, req.path);
@@ -1024,7 +1137,11 @@ class Server::Impl {
       const size_t body_limit =
           match.options.max_body_bytes ? match.options.max_body_bytes : options_.max_body_bytes;
       if (!have_immediate) {
-        const auto content_length = parser.content_length();
+        std::optional<uint64_t> content_length = state->scanned.content_length;
+        if (!scanned) {
+          const auto parsed = parser.content_length();
+          content_length = parsed ? std::optional<uint64_t>(*parsed) : std::nullopt;
+        }
         if (content_length && *content_length > body_limit) {
           immediate = Response::error(
               core::Error(core::Errc::kPayloadTooLarge,
@@ -1033,7 +1150,7 @@ class Server::Impl {
           keep_alive = false;  // the body is not read
         }
       }
-      if (!have_immediate && !parser.is_done()) {
+      if (!have_immediate && !scanned && !parser.is_done()) {
         parser.body_limit(body_limit);
         const auto expect = findHeader(req.headers, "Expect");
         if (expect && core::iequals(*expect, "100-continue")) {
@@ -1041,7 +1158,8 @@ class Server::Impl {
           cont.append(" 100 Continue\r\n\r\n");
           co_await writeAll(stream, *state, asio::buffer(cont));
         }
-        auto ec = co_await parseRequest(stream, buffer, parser, true);
+        auto ec = parseBuffered(buffer, parser, true);
+        if (ec == bhttp::error::need_more) ec = co_await parseRequest(stream, buffer, parser, true);
         if (ec) {
           if (ec == bhttp::error::body_limit) {
             Response r = Response::error(
@@ -1067,7 +1185,12 @@ class Server::Impl {
       req.params = std::move(match.params);
       req.route = match.pattern;
 
-      auto slot = std::make_shared<Responder::Slot>(state->strand);
+      if (state->slot && state->slot.use_count() == 1) {
+        state->slot->reuse();
+      } else {
+        state->slot = std::make_shared<Responder::Slot>(state->strand);
+      }
+      const std::shared_ptr<Responder::Slot>& slot = state->slot;
       try {
         (*match.handler)(req, Responder(slot));
       } catch (const std::exception& e) {
@@ -1078,7 +1201,7 @@ class Server::Impl {
                        Response::error(core::Error(core::Errc::kInternal, "")));
       }
       if (!slot->ready()) {
-        if (buffer.size() == 0) readAhead(state, stream, slot);
+        if (buffer.size() == 0) readAhead(state, stream);
         co_await slot->asyncWait(asio::use_awaitable_t<Strand>{});
       }
 
@@ -1086,8 +1209,21 @@ class Server::Impl {
         case Responder::Slot::Kind::kResponse:
         case Responder::Slot::Kind::kDropped: {
           const int status = slot->response().status;
-          const bool ok = co_await writeResponse(stream, *state, slot->response(), req.request_id,
-                                                 keep_alive && !stopping_, version, is_head);
+          const bool keep = keep_alive && !stopping_;
+          const auto buffers =
+              responseBuffers(*state, slot->response(), req.request_id, keep, version, is_head);
+          size_t written = 0;
+          bool ok = false;
+          switch (writeNow(stream, buffers, written)) {
+            case WriteState::kDone:
+              ok = keep;
+              break;
+            case WriteState::kFailed:
+              break;
+            case WriteState::kPending:
+              ok = co_await writeResponseSlow(stream, *state, buffers, written, keep);
+              break;
+          }
           recordMetrics(ctx, req.route, req.method, status, started, &req);
           if (!ok) keep_alive = false;
           break;

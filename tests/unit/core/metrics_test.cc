@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 namespace tether::core {
 namespace {
 
@@ -51,4 +54,25 @@ TEST(MetricsTest, CallbackGaugesAreEvaluatedAtScrape) {
 }
 
 }  // namespace
+// Threads add to their own shards; reads and the scrape see the sum of all of them.
+TEST(MetricsTest, UpdatesFromManyThreadsAddUp) {
+  MetricsRegistry registry;
+  auto& counter = registry.counter("calls_total", "calls");
+  auto& histogram = registry.histogram("call_seconds", "latency", {}, {0.1, 1});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 12; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        counter.inc();
+        histogram.observe(i % 2 ? 0.5 : 2.0);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(counter.value(), 12000);
+  EXPECT_EQ(histogram.cumulativeCounts(), (std::vector<uint64_t>{0, 6000, 12000}));
+  EXPECT_DOUBLE_EQ(histogram.sum(), 6000 * 0.5 + 6000 * 2.0);
+  EXPECT_THAT(registry.render(), testing::HasSubstr("calls_total 12000"));
+}
+
 }  // namespace tether::core

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/protocol.h"
+#include "gateway/upstream_client.h"
 
 namespace tether::gateway {
 namespace {
@@ -98,6 +99,50 @@ TEST(HeaderPolicyTest, ResponseKeepsSessionAndDropsHopByHopAndChallenges) {
   EXPECT_EQ(h[0].name, "Content-Type");
   EXPECT_EQ(h[1].name, "Mcp-Session-Id");
   EXPECT_EQ(h[2].name, "Cache-Control");
+}
+
+TEST(HeaderPolicyTest, RelayedHeadersAreSerializedWithoutTheCredentialHeader) {
+  const http::Headers inbound = {
+      {"X-Api-Key", "client-supplied"},
+      {"Accept", "*/*"},
+      {"x-api-key", "again"},
+      {"X-Trace", "t-1"},
+  };
+  std::string lines;
+  forEachUpstreamRequestHeader(Surface::kApi, inbound, "X-Api-Key", [&](const http::Header& h) {
+    EXPECT_TRUE(appendHeaderLine(lines, h.name, h.value));
+  });
+  EXPECT_EQ(lines, "Accept: */*\r\nX-Trace: t-1\r\n");
+}
+
+TEST(HeaderPolicyTest, HeaderLinesRefuseWhatCouldSplitTheRequest) {
+  std::string lines;
+  EXPECT_FALSE(appendHeaderLine(lines, "X-Ok", "a\r\nInjected: 1"));
+  EXPECT_FALSE(appendHeaderLine(lines, "Bad Name", "v"));
+  EXPECT_FALSE(appendHeaderLine(lines, "", "v"));
+  EXPECT_TRUE(lines.empty());
+  EXPECT_TRUE(appendHeaderLine(lines, "X-Ok", "tab\tand obs-text \xe9"));
+  EXPECT_EQ(lines, "X-Ok: tab\tand obs-text \xe9\r\n");
+}
+
+// The checks work eight bytes at a time: every forbidden byte at every position of names and
+// values up to 40 bytes long, against the byte-by-byte rule.
+TEST(HeaderPolicyTest, HeaderValidityAtEveryPositionAndByte) {
+  for (size_t len = 1; len <= 40; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'a');
+        s[pos] = static_cast<char>(b);
+        const auto c = static_cast<unsigned char>(b);
+        const bool name_ok = c > 0x20 && c < 0x7f && c != ':';
+        const bool value_ok = c != '\r' && c != '\n' && c != 0;
+        ASSERT_EQ(http::validHeaderName(s), name_ok) << len << " " << pos << " " << b;
+        ASSERT_EQ(http::validHeaderValue(s), value_ok) << len << " " << pos << " " << b;
+      }
+    }
+  }
+  EXPECT_FALSE(http::validHeaderName(""));
+  EXPECT_TRUE(http::validHeaderValue(""));
 }
 
 }  // namespace
