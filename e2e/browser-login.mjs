@@ -31,19 +31,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  // Without these chromium phones home at start-up; on a closed network that ends in refused
-  // connections and noise.
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Small /dev/shm in containers crashes renderers; /tmp has room.
-  '--disable-dev-shm-usage',
-];
+import { CHROMIUM_ARGS } from './chromium.mjs';
+
 const MAX_STEPS = 12;
 const MAX_SAME_PAGE = 3;
 const IDLE_PAGE_MS = 5000;

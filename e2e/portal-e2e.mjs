@@ -41,16 +41,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
+import { CHROMIUM_ARGS } from './chromium.mjs';
+
 const POLL_BUDGET_MS = 12_000; // the portal polls health every 10 s
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

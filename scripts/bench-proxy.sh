@@ -25,64 +25,21 @@ mkdir -p "$out"
 [ -x "$server" ] || { echo "bench-proxy: $server is missing (cmake --build $build --target gateway-proxy-server)" >&2; exit 1; }
 command -v nginx >/dev/null && command -v wrk >/dev/null || { echo "bench-proxy: needs nginx and wrk" >&2; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=lib/proxy-peers.sh
+. scripts/lib/proxy-peers.sh
 tmp="$(mktemp -d /tmp/tether-bench-proxy.XXXXXX)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-answer='{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","description":"Returns its text","inputSchema":{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}}]}}'
-token="bench-upstream-token-0123456789"
+token="$PEER_TOKEN"
 up_port=$(free_port)
 ng_port=$(free_port)
 tt_port=$(free_port)
 
-# --- the upstream: nginx with a fixed JSON-RPC answer (1 worker: it is never the bottleneck
-# of a proxied run, and the direct run shows its ceiling)
-mkdir -p "$tmp/upstream" "$tmp/proxy"
-cat > "$tmp/upstream/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-error_log $tmp/upstream/error.log warn;
-pid $tmp/upstream/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  client_body_buffer_size 64k;
-  server {
-    listen 127.0.0.1:$up_port;
-    location = /mcp { default_type application/json; return 200 '$answer'; }
-  }
-}
-NGINX
-
-# --- nginx as the reverse proxy to compare with
-cat > "$tmp/proxy/nginx.conf" <<NGINX
-worker_processes $workers;
-daemon off;
-error_log $tmp/proxy/error.log warn;
-pid $tmp/proxy/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  upstream mcp_upstream { server 127.0.0.1:$up_port; keepalive 64; }
-  server {
-    listen 127.0.0.1:$ng_port;
-    location = /mcp/bench {
-      proxy_pass http://mcp_upstream/mcp;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Authorization "Bearer $token";
-      proxy_set_header Cookie "";
-      proxy_buffering on;
-    }
-  }
-}
-NGINX
+# --- the upstream (nginx with a fixed JSON-RPC answer) and nginx as the reverse proxy
+write_upstream_conf "$tmp/upstream" "$up_port"
+write_proxy_conf "$tmp/proxy" "$ng_port" "$up_port" "$workers"
 
 # --- Tether: the same number of I/O threads as nginx has workers
 cat > "$tmp/tether.yaml" <<YAML

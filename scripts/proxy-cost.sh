@@ -28,57 +28,17 @@ tmp="$(mktemp -d /tmp/tether-proxy-cost.XXXXXX)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-answer='{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","description":"Returns its text","inputSchema":{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}}]}}'
-token="bench-upstream-token-0123456789"
+# shellcheck source=lib/proxy-peers.sh
+. scripts/lib/proxy-peers.sh
+token="$PEER_TOKEN"
 
 up_port=$(free_port)
-mkdir -p "$tmp/upstream" "$tmp/proxy"
-cat > "$tmp/upstream/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-error_log $tmp/upstream/error.log warn;
-pid $tmp/upstream/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  client_body_buffer_size 64k;
-  server {
-    listen 127.0.0.1:$up_port;
-    location = /mcp { default_type application/json; return 200 '$answer'; }
-  }
-}
-NGINX
+write_upstream_conf "$tmp/upstream" "$up_port"
 nginx -p "$tmp/upstream" -c "$tmp/upstream/nginx.conf" -g "user $(id -un);" 2>/dev/null &
 pids+=($!)
 
 ng_port=$(free_port)
-cat > "$tmp/proxy/nginx.conf" <<NGINX
-worker_processes 2;
-daemon off;
-error_log $tmp/proxy/error.log warn;
-pid $tmp/proxy/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  upstream mcp_upstream { server 127.0.0.1:$up_port; keepalive 64; }
-  server {
-    listen 127.0.0.1:$ng_port;
-    location = /mcp/bench {
-      proxy_pass http://mcp_upstream/mcp;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Authorization "Bearer $token";
-      proxy_set_header Cookie "";
-      proxy_buffering on;
-    }
-  }
-}
-NGINX
+write_proxy_conf "$tmp/proxy" "$ng_port" "$up_port" 2
 
 cat > "$tmp/post.lua" <<'LUA'
 wrk.method = "POST"
