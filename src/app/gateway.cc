@@ -159,7 +159,7 @@ class Gateway::Impl {
     }
     http_client_ = http::makeHttpClient();
     recorder_ = std::make_unique<events::Recorder>(*store, core::systemClock(), &metrics_);
-    std::vector<std::string> unresolved;
+    std::vector<store::ConnectionKey> unresolved;
     auto specs = lifecycleSpecs(config_, &unresolved);
     lifecycle::LifecycleOptions options;
     options.settings = lifecycleSettings(config_);
@@ -177,20 +177,18 @@ class Gateway::Impl {
           }
         });
     // Connections whose endpoints came from an earlier connect flow refresh with those.
-    for (const auto& name : unresolved) {
-      const auto slash = name.find('/');
-      const store::ConnectionKey key{name.substr(0, slash), name.substr(slash + 1)};
+    for (const auto& key : unresolved) {
       auto resolved = flows->resolved(key);
       if (!resolved.ok()) {
         core::log::error("cannot read the connection's resolved OAuth endpoints",
-                         {{"connection", name}, {"error", resolved.error().message}});
+                         {{"connection", key.str()}, {"error", resolved.error().message}});
       } else if (*resolved) {
         lc->source(key)->setOAuthConfig((*resolved)->oauth, (*resolved)->idp_host);
       } else {
         core::log::info(
             "connection not connected yet: its endpoints are found when it is "
             "connected (portal or `tether login`)",
-            {{"connection", name}});
+            {{"connection", key.str()}});
       }
     }
     {

@@ -13,6 +13,10 @@ std::string hostOf(const std::string& url) {
   return u ? std::string(u->host()) : std::string();
 }
 
+store::ConnectionKey keyOf(const config::ConnectionConfig& c) {
+  return {std::string(config::kindName(c.kind)), c.name};
+}
+
 oauth::ClientAuthStyle authStyle(config::ClientAuth a) {
   switch (a) {
     case config::ClientAuth::kBasic:
@@ -95,7 +99,7 @@ std::vector<store::ConnectionInfo> connectionInfos(const config::Config& config)
   std::vector<store::ConnectionInfo> out;
   for (const auto& c : config.connections) {
     store::ConnectionInfo info;
-    info.key = {std::string(config::kindName(c.kind)), c.name};
+    info.key = keyOf(c);
     info.auth_mode = std::string(config::authModeName(c.auth.mode));
     info.has_oauth = c.auth.oauth.has_value();
     if (c.auth.oauth) {
@@ -144,15 +148,15 @@ oauth::OAuthClientConfig oauthSettings(const config::ConnectionConfig& c) {
 
 }  // namespace
 
-std::vector<lifecycle::ConnectionSpec> lifecycleSpecs(const config::Config& config,
-                                                      std::vector<std::string>* unresolved) {
+std::vector<lifecycle::ConnectionSpec> lifecycleSpecs(
+    const config::Config& config, std::vector<store::ConnectionKey>* unresolved) {
   std::vector<lifecycle::ConnectionSpec> out;
   for (const auto& c : config.connections) {
     if (!c.auth.oauth) continue;
     const auto& o = *c.auth.oauth;
     lifecycle::ConnectionSpec s;
-    s.key = {std::string(config::kindName(c.kind)), c.name};
-    if (o.token_url.empty() && unresolved) unresolved->push_back(s.key.str());
+    s.key = keyOf(c);
+    if (o.token_url.empty() && unresolved) unresolved->push_back(s.key);
     s.oauth = oauthSettings(c);
     s.client_credentials = o.grant == config::Grant::kClientCredentials;
     s.refresh_max_lifetime = o.refresh_max_lifetime;
@@ -168,7 +172,7 @@ std::vector<flows::FlowConnection> flowConnections(const config::Config& config)
     if (!c.auth.oauth) continue;
     const auto& o = *c.auth.oauth;
     flows::FlowConnection f;
-    f.key = {std::string(config::kindName(c.kind)), c.name};
+    f.key = keyOf(c);
     f.upstream_url = c.url;
     f.client_credentials = o.grant == config::Grant::kClientCredentials;
     f.issuer = o.issuer;
@@ -190,7 +194,7 @@ std::vector<admin::ConnectionView> adminConnections(const config::Config& config
   std::vector<admin::ConnectionView> out;
   for (const auto& c : config.connections) {
     admin::ConnectionView v;
-    v.key = {std::string(config::kindName(c.kind)), c.name};
+    v.key = keyOf(c);
     v.url_host = hostOf(c.url);
     v.auth_mode = std::string(config::authModeName(c.auth.mode));
     if (c.auth.oauth) v.refresh_max_lifetime = c.auth.oauth->refresh_max_lifetime;

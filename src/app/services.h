@@ -36,8 +36,8 @@ lifecycle::Settings lifecycleSettings(const config::Config& config);
 /// One spec per OAuth connection. Connections without a configured token_url (issuer or
 /// discovery) are listed in `unresolved`: their token endpoint comes from the connect flow
 /// (stored, and restored at start through flows::Flows::resolved).
-std::vector<lifecycle::ConnectionSpec> lifecycleSpecs(const config::Config& config,
-                                                      std::vector<std::string>* unresolved);
+std::vector<lifecycle::ConnectionSpec> lifecycleSpecs(
+    const config::Config& config, std::vector<store::ConnectionKey>* unresolved);
 
 /// The connect flow's view of every OAuth connection.
 std::vector<flows::FlowConnection> flowConnections(const config::Config& config);

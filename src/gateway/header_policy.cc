@@ -50,11 +50,12 @@ bool relaysRequestHeader(Surface surface, const http::Headers& inbound, bool che
 
 }  // namespace detail
 
-bool isHopByHop(std::string_view name) {
-  return inList(kHopByHopHeaders, name) || startsWithIgnoreCase(name, kProxyHeaderPrefix);
-}
+namespace {
 
-bool namedByConnection(const http::Headers& headers, std::string_view name) {
+// Calls `fn` with every non-empty token of every Connection header (RFC 9110 §7.6.1),
+// optional whitespace trimmed.
+template <class Fn>
+void forEachConnectionToken(const http::Headers& headers, Fn&& fn) {
   for (const auto& h : headers) {
     if (!sameName(h.name, kConnection)) continue;
     std::string_view v = h.value;
@@ -67,12 +68,24 @@ bool namedByConnection(const http::Headers& headers, std::string_view name) {
       while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
         token.remove_suffix(1);
       }
-      if (!token.empty() && core::iequals(token, name)) return true;
+      if (!token.empty()) fn(token);
       if (comma == std::string_view::npos) break;
       v.remove_prefix(comma + 1);
     }
   }
-  return false;
+}
+
+}  // namespace
+
+bool isHopByHop(std::string_view name) {
+  return inList(kHopByHopHeaders, name) || startsWithIgnoreCase(name, kProxyHeaderPrefix);
+}
+
+bool namedByConnection(const http::Headers& headers, std::string_view name) {
+  bool found = false;
+  forEachConnectionToken(
+      headers, [&](std::string_view token) { found = found || core::iequals(token, name); });
+  return found;
 }
 
 http::Headers upstreamRequestHeaders(Surface surface, const http::Headers& inbound) {
@@ -86,23 +99,7 @@ http::Headers upstreamRequestHeaders(Surface surface, const http::Headers& inbou
 void filterResponseHeaders(http::Headers& headers) {
   // The tokens of Connection headers, gathered once (copies: the list is compacted below).
   boost::container::small_vector<std::string, 4> named;
-  for (const auto& h : headers) {
-    if (!sameName(h.name, kConnection)) continue;
-    std::string_view v = h.value;
-    while (!v.empty()) {
-      const size_t comma = v.find(',');
-      std::string_view token = v.substr(0, comma);
-      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
-        token.remove_prefix(1);
-      }
-      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
-        token.remove_suffix(1);
-      }
-      if (!token.empty()) named.emplace_back(token);
-      if (comma == std::string_view::npos) break;
-      v.remove_prefix(comma + 1);
-    }
-  }
+  forEachConnectionToken(headers, [&](std::string_view token) { named.emplace_back(token); });
   std::erase_if(headers, [&](const http::Header& h) {
     return isHopByHop(h.name) || inList(kDroppedResponseHeaders, h.name) ||
            std::any_of(named.begin(), named.end(),

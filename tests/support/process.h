@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
+#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -153,6 +155,17 @@ inline RunResult run(const std::vector<std::string>& argv,
   Child c(argv, extra_env);
   const int code = c.wait(deadline);
   return {code, c.out(), c.err()};
+}
+
+/// The loopback port a `tether serve` child logged in its "listening" line (JSON logs on
+/// stderr); 0 when it did not log one within 20 s.
+inline uint16_t waitListening(Child& c) {
+  if (!c.waitForStderr("\"msg\":\"listening\"", std::chrono::seconds(20))) return 0;
+  std::smatch m;
+  static const std::regex re(R"re("address":"127\.0\.0\.1:(\d+)")re");
+  const std::string err = c.err();
+  if (!std::regex_search(err, m, re)) return 0;
+  return static_cast<uint16_t>(std::stoi(m[1]));
 }
 
 }  // namespace tether::testing

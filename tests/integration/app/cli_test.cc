@@ -88,14 +88,7 @@ TEST(CliTest, ConfigCheckPrintsEffectiveConfigWithSecretsMasked) {
   EXPECT_THAT(r.out + r.err, Not(HasSubstr("NEVER-PRINT")));
 }
 
-// Starts `tether serve` on a free port and returns the port it logged.
-uint16_t waitListening(Child& c) {
-  if (!c.waitForStderr("\"msg\":\"listening\"", seconds(20))) return 0;
-  std::smatch m;
-  static const std::regex re(R"re("address":"127\.0\.0\.1:(\d+)")re");
-  if (!std::regex_search(c.err(), m, re)) return 0;
-  return static_cast<uint16_t>(std::stoi(m[1]));
-}
+using testing::waitListening;
 
 TEST(CliTest, ServeAnswersHealthAndMetricsThenDrainsOnSigterm) {
   Child c({tether(), "serve", "--config", fixture("good.yaml")});

@@ -71,12 +71,9 @@ class ConnectE2eTest : public ::testing::Test {
         std::vector<std::string>{"TETHER_ENCRYPTION_KEY=" + kEncryptionKey,
                                  "TETHER_ADMIN_KEY=" + kAdminKey,
                                  "DEMO_SECRET=demo-secret-NEVER-PRINT"});
-    if (!serve_->waitForStderr("\"msg\":\"listening\"", seconds(20))) return {};
-    std::smatch m;
-    static const std::regex re(R"re("address":"127\.0\.0\.1:(\d+)")re");
-    const std::string err = serve_->err();
-    if (!std::regex_search(err, m, re)) return {};
-    const std::string base = "http://127.0.0.1:" + std::string(m[1]);
+    const uint16_t port = testing::waitListening(*serve_);
+    if (port == 0) return {};
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
     for (int i = 0; i < 200; ++i) {  // until the store is open
       if (request("GET", base + "/readyz").status == 200) return base;
       std::this_thread::sleep_for(milliseconds(50));
