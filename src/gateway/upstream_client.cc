@@ -23,6 +23,7 @@
 #include "core/encoding.h"
 #include "core/log.h"
 #include "gateway/protocol.h"
+#include "http/draining_read.h"
 #include "http/head_scanner.h"
 
 namespace tether::gateway {
@@ -36,6 +37,7 @@ using Executor = asio::io_context::executor_type;
 template <class T>
 using Awaitable = asio::awaitable<T, Executor>;
 using Clock = std::chrono::steady_clock;
+using ReadResult = std::tuple<boost::system::error_code, size_t>;  // of one socket read
 using namespace std::string_view_literals;
 
 namespace {
@@ -568,16 +570,22 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   // Reads more of the answer into conn.buffer: `co_await readSome(...)`, then afterRead()
-  // (not a coroutine of its own: no frame per read).
+  // (not a coroutine of its own: no frame per read). The first read of an answer waits for
+  // the socket to become readable; a read that continues one tries the socket first
+  // (readNow(), true when that brought a result), so an end that came with the last bytes is
+  // seen at once (http/draining_read.h).
   template <class Stream>
   static auto readSome(Stream& stream, Conn& conn, size_t size) {
-    return stream.async_read_some(conn.buffer.prepare(size), kNoThrow);
+    return stream.async_read_some(http::draining(conn.buffer.prepare(size)), kNoThrow);
+  }
+  template <class Stream>
+  static bool readNow(Stream& stream, Conn& conn, size_t size, ReadResult& out) {
+    return http::readNow(stream, conn.buffer.prepare(size), out);
   }
 
   // An EOF that ends an EOF-delimited body (or TLS without close_notify there) is handed to
   // the parser: {} then, and the parser is done.
-  boost::system::error_code afterRead(Conn& conn, ResponseParser& p,
-                                      std::tuple<boost::system::error_code, size_t> read) {
+  boost::system::error_code afterRead(Conn& conn, ResponseParser& p, ReadResult read) {
     const auto [ec0, n] = read;
     conn.buffer.commit(n);
     auto ec = interrupted(ec0);
@@ -608,6 +616,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const bool head_request = call_.method == "HEAD";
     std::optional<ResponseParser> parser;
     bool first = true;
+    bool awaiting_answer = true;  // nothing read since the request went out
     for (;;) {
       parser.emplace(head_request);
       parser->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
@@ -620,7 +629,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         }
         ec = parseBuffered(*parser, conn.buffer, [&] { return parser->is_header_done(); });
         if (ec != bhttp::error::need_more) break;
-        ec = afterRead(conn, *parser, co_await readSome(stream, conn, 16 * 1024));
+        ReadResult got;
+        if (awaiting_answer || !readNow(stream, conn, 16 * 1024, got)) {
+          got = co_await readSome(stream, conn, 16 * 1024);
+        }
+        awaiting_answer = false;
+        ec = afterRead(conn, *parser, got);
         if (ec) break;
       }
       if (ec) {
@@ -738,7 +752,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       // A body read whole is part of the answer the client waits for: the connection's
       // answer deadline bounds each read.
       deadline_.set(conn.lowest(), limits.first_byte_timeout);
-      ec = afterRead(conn, parser, co_await readSome(stream, conn, 64 * 1024));
+      ReadResult got;
+      if (!readNow(stream, conn, 64 * 1024, got)) got = co_await readSome(stream, conn, 64 * 1024);
+      ec = afterRead(conn, parser, got);
       if (ec) break;
     }
     co_return wholeRead(ec, conn, parser);
@@ -810,7 +826,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         }
         if (cancelled_ || client_gone_) continue;
         deadline_.set(conn.lowest(), limits.idle_timeout);
-        ec = afterRead(conn, parser, co_await readSome(stream, conn, kStreamChunkBytes));
+        ReadResult got;
+        if (!readNow(stream, conn, kStreamChunkBytes, got)) {
+          got = co_await readSome(stream, conn, kStreamChunkBytes);
+        }
+        ec = afterRead(conn, parser, got);
         if (!ec) continue;
         if (parser.is_done()) continue;  // an EOF that ended the body
       }

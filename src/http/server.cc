@@ -20,6 +20,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "http/draining_read.h"
 #include "http/head_scanner.h"
 
 namespace tether::http {
@@ -727,7 +728,7 @@ class Server::Impl {
   // starts the next request.
   static void readAhead(const SessionPtr& state, tcp::socket& sock) {
     state->read_ahead_pending = true;
-    sock.async_read_some(state->buffer.prepare(4096),
+    sock.async_read_some(draining(state->buffer.prepare(4096)),
                          [state](boost::system::error_code ec, size_t n) {
                            state->read_ahead_pending = false;
                            if (ec) {
@@ -896,8 +897,12 @@ class Server::Impl {
           }
           std::array<char, 512> scratch{};
           for (;;) {
-            auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kNoThrow);
-            if (ec || !*alive) break;
+            // It waits for the client to go: an end that came with its last bytes counts.
+            std::tuple<boost::system::error_code, size_t> got;
+            if (!readNow(stream, asio::buffer(scratch), got)) {
+              got = co_await stream.async_read_some(draining(asio::buffer(scratch)), kNoThrow);
+            }
+            if (std::get<0>(got) || !*alive) break;
           }
           if (*alive) impl->markClosed();
         },
@@ -965,8 +970,14 @@ class Server::Impl {
       const auto pec = parseBuffered(buffer, parser, until_done);
       if (pec != bhttp::error::need_more) co_return pec;
       if (buffer.size() >= buffer.max_size()) co_return bhttp::error::header_limit;
-      auto [ec, n] = co_await sock.async_read_some(
-          buffer.prepare(std::max<size_t>(4096, std::min<size_t>(65536, buffer.size()))), kNoThrow);
+      // More of a request: the socket is tried first, so an end that came with the last
+      // bytes is seen at once (http/draining_read.h).
+      const auto space =
+          buffer.prepare(std::max<size_t>(4096, std::min<size_t>(65536, buffer.size())));
+      std::tuple<boost::system::error_code, size_t> got;
+      if (!readNow(sock, space, got))
+        got = co_await sock.async_read_some(draining(space), kNoThrow);
+      const auto [ec, n] = got;
       if (ec == asio::error::eof) {
         boost::system::error_code eof_ec;
         parser.put_eof(eof_ec);
@@ -1059,7 +1070,7 @@ class Server::Impl {
       if (state->read_ahead_error) break;
       if (buffer.size() == 0) {
         setDeadline(*state, options_.idle_timeout);
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kNoThrow);
+        auto [ec, n] = co_await stream.async_read_some(draining(buffer.prepare(4096)), kNoThrow);
         if (ec) break;
         buffer.commit(n);
       } else if (t_inline_depth > 0) {

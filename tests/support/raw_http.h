@@ -46,6 +46,9 @@ class RawConnection {
     return true;
   }
 
+  /// Sends a FIN: the request (or part of one) is all this client will send.
+  void finishSending() { ::shutdown(fd_, SHUT_WR); }
+
   void closeNow() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;

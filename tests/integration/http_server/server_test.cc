@@ -170,6 +170,44 @@ TEST_F(ServerTest, HalfARequestThenStallIsDroppedAfterTheReadTimeout) {
   EXPECT_EQ(statusOf(c.received()), 0);  // no response, just closed
 }
 
+TEST_F(ServerTest, HalfARequestThenTheClientsEndIsSeenAtOnce) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> blocking{false};
+  router_.add("GET", "/", [](Request&, Responder r) { r.send(Response::text(200, "x")); });
+  router_.add("GET", "/block", [&](Request&, Responder r) {
+    blocking = true;
+    released.wait();  // holds the only I/O thread
+    r.send(Response::text(200, "done"));
+  });
+  ServerOptions o;
+  o.io_threads = 1;
+  o.read_timeout = milliseconds(60'000);
+  o.idle_timeout = milliseconds(60'000);
+  start(o);
+  // One whole exchange first: the server then waits for this client's next request.
+  RawConnection b(port());
+  b.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  b.readUntil("\r\n\r\nx", milliseconds(2000));
+  ASSERT_EQ(statusOf(b.received()), 200);
+  // While another request holds the I/O thread, half a request and the client's end (FIN)
+  // arrive together: the server sees them as one readiness, and the end comes with the bytes.
+  RawConnection a(port());
+  a.send("GET /block HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(eventually([&] { return blocking.load(); }));
+  b.clear();
+  b.send("GET / HTTP/1.1\r\nHost: t\r\nX-Half: ");
+  b.finishSending();
+  const auto t0 = std::chrono::steady_clock::now();
+  release.set_value();
+  // Closed now, not when the one-minute read deadline passes.
+  ASSERT_TRUE(b.readUntilClosed(milliseconds(5000))) << "the server waited for a deadline";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(5000));
+  EXPECT_EQ(statusOf(b.received()), 0);
+  a.readUntil("done", milliseconds(2000));
+  EXPECT_EQ(statusOf(a.received()), 200);
+}
+
 TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
   router_.add("GET", "/", [](Request&, Responder r) { r.send(Response::text(200, "x")); });
   ServerOptions o;

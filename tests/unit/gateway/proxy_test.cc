@@ -424,6 +424,33 @@ TEST(ProxyTest, HeadAnswersKeepTheUpstreamContentLength) {
   EXPECT_TRUE(r.body.empty());
 }
 
+TEST(ProxyTest, AnAnswerTheUpstreamEndsByClosingArrivesWholeAtOnce) {
+  // No length and no chunks: the body ends where the upstream closes, right after writing
+  // it (the end comes with the last bytes). Deadlines are a minute; the answer must not wait
+  // for one.
+  const std::string body = okResult("eof-delimited");
+  TestServer upstream([&](TestConnection& c) {
+    if (!c.readRequest()) return;
+    c.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" +
+            body);
+    c.close();
+  });
+  Gateway gw({.connections = {bearerMcp("demo", upstream.url("/mcp"))}});
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Reply mcp = fetch(gw.port(), "POST", "/mcp/demo", kMcpPostHeaders, jsonrpc(i, "ping"));
+    ASSERT_EQ(mcp.status, 200) << mcp.raw;
+    EXPECT_EQ(mcp.body, body);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  }
+  auto api =
+      connection(config::ConnectionKind::kApi, "files", upstream.url("/"), config::AuthMode::kNone);
+  Gateway gw2({.connections = {api}});
+  const Reply streamed = fetch(gw2.port(), "GET", "/api/files/x", {}, {}, 5s);
+  ASSERT_EQ(streamed.status, 200) << streamed.raw;
+  EXPECT_EQ(streamed.body, body);
+}
+
 TEST(ProxyTest, AStreamTheUpstreamBreaksOffIsCutShortForTheClientToo) {
   TestServer upstream([](TestConnection& c) {
     if (!c.readRequest()) return;
