@@ -46,8 +46,8 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ./scripts/with-postgres.sh ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -L unit
 
-# Lifecycle, server, client, connect-flow and admin-API concurrency under ThreadSanitizer.
-TSAN_TESTS := lifecycle_test lifecycle_policy_test http_server_test http_client_test \
+# Lifecycle, server, client, proxy, connect-flow and admin-API concurrency under ThreadSanitizer.
+TSAN_TESTS := lifecycle_test lifecycle_policy_test http_server_test http_client_test gateway_proxy_test \
   flows_connect_test admin_api_test
 test-tsan: deps
 	cmake -S . -B $(TSAN_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \

@@ -7,15 +7,18 @@
 #     keep-alive pool, no IdP),
 #   - through nginx as a reverse proxy (upstream keepalive, Authorization set),
 # first saturating (wrk -c$BENCH_CONNECTIONS, throughput) and then one request at a time
-# (wrk -c1, the latency a hop adds). Prints req/s, p50, p99 and the ratios.
+# (wrk -c1, the latency a hop adds), in BENCH_ROUNDS rounds: within a round the three run in
+# turn, so a ratio compares runs seconds apart under the same background load. Prints the
+# medians of req/s, p50 and p99, each round's throughput ratio and the median ratios.
 #
 # Usage: scripts/bench-proxy.sh [build-dir]
-#   BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_THREADS=2 PROXY_WORKERS=2 to tune.
+#   BENCH_ROUNDS=5 BENCH_SECONDS=3 BENCH_CONNECTIONS=32 BENCH_THREADS=2 PROXY_WORKERS=2 to tune.
 # Needs build-dir/bench/gateway-proxy-server (bench/gateway), nginx and wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
-secs="${BENCH_SECONDS:-5}"
+secs="${BENCH_SECONDS:-3}"
+rounds="${BENCH_ROUNDS:-5}"
 conns="${BENCH_CONNECTIONS:-32}"
 threads="${BENCH_THREADS:-2}"
 workers="${PROXY_WORKERS:-2}"
@@ -85,48 +88,63 @@ done
 
 # wrk --latency prints "50%  123.45us"; normalise to microseconds.
 to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'; }
-declare -A rps p50 p99
-measure() {  # name connections threads label
-  local name=$1 c=$2 t=$3 label=$4
-  local f="$out/wrk-proxy-$label-$name.txt"
+results="$out/proxy-rounds.tsv"
+printf 'label\tround\tname\trps\tp50_us\tp99_us\n' > "$results"
+measure() {  # label round name connections threads
+  local label=$1 round=$2 name=$3 c=$4 t=$5
+  local f="$out/wrk-proxy-$label-$round-$name.txt"
   wrk -t"$t" -c"$c" -d1s -s "$tmp/post.lua" "${url[$name]}" >/dev/null  # warm-up
   wrk -t"$t" -c"$c" -d"${secs}s" --latency -s "$tmp/post.lua" "${url[$name]}" >"$f"
   if grep -q 'Non-2xx' "$f"; then echo "bench-proxy: $name answered errors:" >&2; cat "$f" >&2; exit 1; fi
-  rps[$label-$name]=$(awk '/Requests\/sec/ {print $2}' "$f")
-  p50[$label-$name]=$(to_us "$(awk '$1 == "50%" {print $2}' "$f")")
-  p99[$label-$name]=$(to_us "$(awk '$1 == "99%" {print $2}' "$f")")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$round" "$name" \
+    "$(awk '/Requests\/sec/ {print $2}' "$f")" \
+    "$(to_us "$(awk '$1 == "50%" {print $2}' "$f")")" \
+    "$(to_us "$(awk '$1 == "99%" {print $2}' "$f")")" >> "$results"
 }
 
-report() {  # label title
-  local label=$1
-  echo
-  echo "== $2"
-  printf '%-14s %12s %11s %11s\n' "" "req/s" "p50 (us)" "p99 (us)"
-  for name in direct tether nginx; do
-    printf '%-14s %12.0f %11.1f %11.1f\n' "$name" "${rps[$label-$name]}" "${p50[$label-$name]}" "${p99[$label-$name]}"
-  done
-  python3 - "${rps[$label-tether]}" "${rps[$label-nginx]}" "${rps[$label-direct]}" \
-    "${p50[$label-tether]}" "${p50[$label-nginx]}" "${p50[$label-direct]}" \
-    "${p99[$label-tether]}" "${p99[$label-nginx]}" "${p99[$label-direct]}" <<'PY'
-import sys
-tr, nr, dr, t50, n50, d50, t99, n99, d99 = map(float, sys.argv[1:])
-print(f"throughput tether/nginx-proxy: {tr / nr:.2f}   (target >= 1.00)")
-print(f"throughput tether/direct:      {tr / dr:.2f}   nginx-proxy/direct: {nr / dr:.2f}")
-print(f"added p50 over direct: tether {t50 - d50:+.1f} us, nginx-proxy {n50 - d50:+.1f} us   (target tether <= 50 us)")
-print(f"added p99 over direct: tether {t99 - d99:+.1f} us, nginx-proxy {n99 - d99:+.1f} us   (target tether <= 250 us)")
-PY
-}
-
-for name in direct tether nginx; do measure "$name" "$conns" "$threads" load; done
-for name in direct tether nginx; do measure "$name" 1 1 serial; done
-report load "saturating: wrk -t$threads -c$conns -d${secs}s, POST tools/list; $workers proxy workers/threads"
-report serial "one request at a time: wrk -t1 -c1 -d${secs}s (the latency one hop adds)"
-{
-  for label in load serial; do
-    for name in direct tether nginx; do
-      echo "$label $name rps=${rps[$label-$name]} p50_us=${p50[$label-$name]} p99_us=${p99[$label-$name]}"
+# Rounds, the three contenders in turn within each (the order rotates), so that whatever else
+# the machine does falls on all of them alike; each ratio is taken within its round.
+run_rounds() {  # label connections threads
+  local order=(direct tether nginx)
+  for round in $(seq "$rounds"); do
+    for i in 0 1 2; do
+      measure "$1" "$round" "${order[$(( (i + round) % 3 ))]}" "$2" "$3"
     done
+    echo "  $1 round $round/$rounds done" >&2
   done
-} > "$out/proxy-summary.txt"
+}
+
+run_rounds load "$conns" "$threads"
+run_rounds serial 1 1
+python3 - "$results" "$threads" "$conns" "$secs" "$workers" "$rounds" <<'PY'
+import csv, statistics, sys
+path, threads, conns, secs, workers, rounds = sys.argv[1:]
+rows = list(csv.DictReader(open(path), delimiter="\t"))
+def runs(label, name, key):
+    return {int(r["round"]): float(r[key]) for r in rows if r["label"] == label and r["name"] == name}
+med = statistics.median
+for label, title in (("load", f"saturating: wrk -t{threads} -c{conns} -d{secs}s, POST tools/list; {workers} proxy workers/threads"),
+                     ("serial", f"one request at a time: wrk -t1 -c1 -d{secs}s (the latency one hop adds)")):
+    print()
+    print(f"== {title}; {rounds} rounds, medians")
+    print(f"{'':14} {'req/s':>12} {'p50 (us)':>11} {'p99 (us)':>11}")
+    for name in ("direct", "tether", "nginx"):
+        print(f"{name:14} {med(runs(label, name, 'rps').values()):12.0f} "
+              f"{med(runs(label, name, 'p50_us').values()):11.1f} {med(runs(label, name, 'p99_us').values()):11.1f}")
+    t, n, d = (runs(label, x, "rps") for x in ("tether", "nginx", "direct"))
+    ratios = [t[r] / n[r] for r in sorted(t)]
+    print(f"throughput tether/nginx-proxy: {med(ratios):.2f}   (target >= 1.00; per round: "
+          + " ".join(f"{x:.2f}" for x in ratios) + ")")
+    print(f"throughput tether/direct:      {med([t[r] / d[r] for r in t]):.2f}   "
+          f"nginx-proxy/direct: {med([n[r] / d[r] for r in n]):.2f}")
+    if label != "serial":
+        continue  # under saturation the latency is queueing, not what a hop adds
+    for q, target in (("p50_us", 50), ("p99_us", 250)):
+        tq, nq, dq = (runs(label, x, q) for x in ("tether", "nginx", "direct"))
+        added_t = med([tq[r] - dq[r] for r in tq])
+        added_n = med([nq[r] - dq[r] for r in nq])
+        print(f"added {q[:3]} over direct: tether {added_t:+.1f} us, nginx-proxy {added_n:+.1f} us"
+              f"   (target tether <= {target} us)")
+PY
 echo
-echo "raw wrk output and summary in $out/"
+echo "raw wrk output and every round in $out/ (proxy-rounds.tsv)"

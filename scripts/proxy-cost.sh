@@ -119,14 +119,14 @@ start_nginx_proxy() {  # sets n_workers (comma-separated pids)
 }
 
 per_call() {  # perf-stat-output calls
-  awk -v n="$2" '$2 ~ /^syscalls:/ {
+  awk -v n="$2" '$2 ~ /^(syscalls:|context-switches|cpu-migrations)/ {
     gsub(",", "", $1); name = $2; sub("syscalls:sys_enter_", "", name)
     if (name ~ /sys_exit_recvfrom/) name = "recvfrom (EAGAIN)"
     printf "  %-20s %5.2f\n", name, $1 / n }' "$1"
 }
 
 syscall_events() {  # write syscall
-  echo "-e syscalls:sys_enter_recvfrom,syscalls:sys_enter_$1,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_getsockopt -e syscalls:sys_exit_recvfrom --filter ret==-11"
+  echo "-e context-switches,cpu-migrations,syscalls:sys_enter_recvfrom,syscalls:sys_enter_$1,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_getsockopt -e syscalls:sys_exit_recvfrom --filter ret==-11"
 }
 
 case "$mode" in
