@@ -32,7 +32,12 @@ struct Pair {
   void send(const std::string& s) { asio::write(client, asio::buffer(s)); }
 };
 
-// One read through draining() into `into` (size `size`); `result` is set when it completes.
+void runUntil(asio::io_context& ctx, const std::optional<std::string>& done) {
+  ctx.restart();
+  for (int i = 0; i < 1000 && !done; ++i) ctx.run_one_for(std::chrono::milliseconds(10));
+}
+
+// One read through draining() (of up to `size` bytes); `result` is set when it completes.
 struct Read {
   std::array<char, 64> buf{};
   std::optional<std::string> result;
@@ -46,12 +51,15 @@ struct Read {
                            result = std::string(buf.data(), n);
                          });
   }
-};
 
-void runUntil(asio::io_context& ctx, const std::optional<std::string>& done) {
-  ctx.restart();
-  for (int i = 0; i < 1000 && !done; ++i) ctx.run_one_for(std::chrono::milliseconds(10));
-}
+  // The client sends `data`, the server reads: what the read got ("" if it did not complete).
+  std::string sendAndRead(Pair& p, const std::string& data, size_t size = 64) {
+    p.send(data);
+    start(p.server, size);
+    runUntil(p.ctx, result);
+    return result.value_or("");
+  }
+};
 
 TEST(DrainingReadTest, IsInEffectWithThisBoostAndReactor) {
   // The build this project ships with (Debian 12: Boost 1.81, epoll) must get the behaviour;
@@ -88,10 +96,7 @@ TEST(DrainingReadTest, AfterAShortReadTheNextReadWaitsForDataWithoutARecv) {
 TEST(DrainingReadTest, DataThatArrivedBeforeTheNextReadStartedIsReadAtOnce) {
   Pair p;
   Read r;
-  p.send("a");
-  r.start(p.server);
-  runUntil(p.ctx, r.result);
-  ASSERT_EQ(r.result.value_or(""), "a");
+  ASSERT_EQ(r.sendAndRead(p, "a"), "a");
 
   // More arrives while no read is queued, and the loop sees the socket readable...
   p.send("b");
@@ -102,19 +107,13 @@ TEST(DrainingReadTest, DataThatArrivedBeforeTheNextReadStartedIsReadAtOnce) {
   ASSERT_EQ(r.result.value_or(""), "b");
 
   // ...or does not look before the read starts: either way the read completes.
-  p.send("c");
-  r.start(p.server);
-  runUntil(p.ctx, r.result);
-  EXPECT_EQ(r.result.value_or(""), "c");
+  EXPECT_EQ(r.sendAndRead(p, "c"), "c");
 }
 
 TEST(DrainingReadTest, AFullBufferMayHaveMoreSoTheNextReadTriesAtOnce) {
   Pair p;
   Read r;
-  p.send(std::string(16, 'x') + "tail");
-  r.start(p.server, 16);
-  runUntil(p.ctx, r.result);
-  ASSERT_EQ(r.result.value_or(""), std::string(16, 'x'));
+  ASSERT_EQ(r.sendAndRead(p, std::string(16, 'x') + "tail", 16), std::string(16, 'x'));
 
   // The rest is taken by the recv() made as the read starts, before the loop runs.
   const uint64_t before = drainingRecvCalls();
@@ -127,10 +126,7 @@ TEST(DrainingReadTest, AFullBufferMayHaveMoreSoTheNextReadTriesAtOnce) {
 TEST(DrainingReadTest, ThePeerClosingEndsAWaitingRead) {
   Pair p;
   Read r;
-  p.send("last");
-  r.start(p.server);
-  runUntil(p.ctx, r.result);
-  ASSERT_EQ(r.result.value_or(""), "last");
+  ASSERT_EQ(r.sendAndRead(p, "last"), "last");
 
   r.start(p.server);
   p.client.close();
