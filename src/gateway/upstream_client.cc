@@ -570,17 +570,21 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   // Reads more of the answer into conn.buffer: `co_await readSome(...)`, then afterRead()
-  // (not a coroutine of its own: no frame per read). The first read of an answer waits for
-  // the socket to become readable; a read that continues one tries the socket first
-  // (readNow(), true when that brought a result), so an end that came with the last bytes is
-  // seen at once (http/draining_read.h).
+  // (not a coroutine of its own: no frame for the read every answer needs). That first read
+  // of an answer waits for the socket to become readable; a read that continues one,
+  // readMore(), tries the socket first, so an end that came with the last bytes is seen at
+  // once (http/draining_read.h).
   template <class Stream>
   static auto readSome(Stream& stream, Conn& conn, size_t size) {
     return stream.async_read_some(http::draining(conn.buffer.prepare(size)), kNoThrow);
   }
   template <class Stream>
-  static bool readNow(Stream& stream, Conn& conn, size_t size, ReadResult& out) {
-    return http::readNow(stream, conn.buffer.prepare(size), out);
+  static Awaitable<ReadResult> readMore(Stream& stream, Conn& conn, size_t size) {
+    ReadResult got;
+    if (!http::readNow(stream, conn.buffer.prepare(size), got)) {
+      got = co_await readSome(stream, conn, size);
+    }
+    co_return got;
   }
 
   // An EOF that ends an EOF-delimited body (or TLS without close_notify there) is handed to
@@ -629,10 +633,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         }
         ec = parseBuffered(*parser, conn.buffer, [&] { return parser->is_header_done(); });
         if (ec != bhttp::error::need_more) break;
-        ReadResult got;
-        if (awaiting_answer || !readNow(stream, conn, 16 * 1024, got)) {
-          got = co_await readSome(stream, conn, 16 * 1024);
-        }
+        const ReadResult got = awaiting_answer ? co_await readSome(stream, conn, 16 * 1024)
+                                               : co_await readMore(stream, conn, 16 * 1024);
         awaiting_answer = false;
         ec = afterRead(conn, *parser, got);
         if (ec) break;
@@ -752,9 +754,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       // A body read whole is part of the answer the client waits for: the connection's
       // answer deadline bounds each read.
       deadline_.set(conn.lowest(), limits.first_byte_timeout);
-      ReadResult got;
-      if (!readNow(stream, conn, 64 * 1024, got)) got = co_await readSome(stream, conn, 64 * 1024);
-      ec = afterRead(conn, parser, got);
+      ec = afterRead(conn, parser, co_await readMore(stream, conn, 64 * 1024));
       if (ec) break;
     }
     co_return wholeRead(ec, conn, parser);
@@ -826,11 +826,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         }
         if (cancelled_ || client_gone_) continue;
         deadline_.set(conn.lowest(), limits.idle_timeout);
-        ReadResult got;
-        if (!readNow(stream, conn, kStreamChunkBytes, got)) {
-          got = co_await readSome(stream, conn, kStreamChunkBytes);
-        }
-        ec = afterRead(conn, parser, got);
+        ec = afterRead(conn, parser, co_await readMore(stream, conn, kStreamChunkBytes));
         if (!ec) continue;
         if (parser.is_done()) continue;  // an EOF that ended the body
       }

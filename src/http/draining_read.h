@@ -112,7 +112,9 @@ class reactive_socket_recv_op_base<tether::http::DrainingBuffer> : public reacto
                                         o->flags_, stream, o->ec_, o->bytes_transferred_)) {
       return not_done;
     }
-    if (stream && (o->ec_ || o->bytes_transferred_ < o->buffers_.size())) {
+    // EOF drains the socket for Asio too; an error is left as Asio leaves it.
+    if (stream && (o->ec_ == boost::asio::error::eof ||
+                   (!o->ec_ && o->bytes_transferred_ < o->buffers_.size()))) {
       return done_and_exhausted;
     }
     return done;

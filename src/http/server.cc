@@ -898,11 +898,8 @@ class Server::Impl {
           std::array<char, 512> scratch{};
           for (;;) {
             // It waits for the client to go: an end that came with its last bytes counts.
-            std::tuple<boost::system::error_code, size_t> got;
-            if (!readNow(stream, asio::buffer(scratch), got)) {
-              got = co_await stream.async_read_some(draining(asio::buffer(scratch)), kNoThrow);
-            }
-            if (std::get<0>(got) || !*alive) break;
+            auto [ec, n] = co_await readMore(stream, asio::buffer(scratch));
+            if (ec || !*alive) break;
           }
           if (*alive) impl->markClosed();
         },
@@ -961,6 +958,16 @@ class Server::Impl {
     }
   }
 
+  // A read that continues a message (more of a request) or waits for the client to go: the
+  // socket is tried first, so an end that came with the last bytes is seen at once
+  // (http/draining_read.h).
+  static asio::awaitable<std::tuple<boost::system::error_code, size_t>, Strand> readMore(
+      tcp::socket& sock, asio::mutable_buffer space) {
+    std::tuple<boost::system::error_code, size_t> got;
+    if (!readNow(sock, space, got)) got = co_await sock.async_read_some(draining(space), kNoThrow);
+    co_return got;
+  }
+
   // parseBuffered(), reading more while the parser needs it.
   template <class Parser>
   asio::awaitable<boost::system::error_code, Strand> parseRequest(tcp::socket& sock,
@@ -970,14 +977,8 @@ class Server::Impl {
       const auto pec = parseBuffered(buffer, parser, until_done);
       if (pec != bhttp::error::need_more) co_return pec;
       if (buffer.size() >= buffer.max_size()) co_return bhttp::error::header_limit;
-      // More of a request: the socket is tried first, so an end that came with the last
-      // bytes is seen at once (http/draining_read.h).
-      const auto space =
-          buffer.prepare(std::max<size_t>(4096, std::min<size_t>(65536, buffer.size())));
-      std::tuple<boost::system::error_code, size_t> got;
-      if (!readNow(sock, space, got))
-        got = co_await sock.async_read_some(draining(space), kNoThrow);
-      const auto [ec, n] = got;
+      const auto [ec, n] = co_await readMore(
+          sock, buffer.prepare(std::max<size_t>(4096, std::min<size_t>(65536, buffer.size()))));
       if (ec == asio::error::eof) {
         boost::system::error_code eof_ec;
         parser.put_eof(eof_ec);
