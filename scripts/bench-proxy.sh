@@ -64,13 +64,7 @@ pids+=($!)
 "$server" "$tmp/tether.yaml" 2>"$tmp/tether.log" &
 pids+=($!)
 
-cat > "$tmp/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
-LUA
+write_post_lua "$tmp/post.lua"
 
 declare -A url=(
   [direct]="http://127.0.0.1:$up_port/mcp"

@@ -40,13 +40,7 @@ pids+=($!)
 ng_port=$(free_port)
 write_proxy_conf "$tmp/proxy" "$ng_port" "$up_port" 2
 
-cat > "$tmp/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
-LUA
+write_post_lua "$tmp/post.lua"
 
 # Sequential keep-alive POSTs (the same request wrk sends): client PORT N
 cat > "$tmp/client.py" <<'PY'

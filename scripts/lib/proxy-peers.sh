@@ -5,6 +5,17 @@
 PEER_ANSWER='{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","description":"Returns its text","inputSchema":{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}}]}}'
 PEER_TOKEN="bench-upstream-token-0123456789"
 
+# write_post_lua FILE: the wrk script every contender gets (POST tools/list, MCP headers).
+write_post_lua() {
+  cat > "$1" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
+LUA
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # write_upstream_conf DIR PORT: nginx answering POST /mcp with PEER_ANSWER (1 worker: it is
