@@ -35,7 +35,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-token="$PEER_TOKEN"
 up_port=$(free_port)
 ng_port=$(free_port)
 tt_port=$(free_port)
@@ -45,17 +44,7 @@ write_upstream_conf "$tmp/upstream" "$up_port"
 write_proxy_conf "$tmp/proxy" "$ng_port" "$up_port" "$workers"
 
 # --- Tether: the same number of I/O threads as nginx has workers
-cat > "$tmp/tether.yaml" <<YAML
-listen: 127.0.0.1:$tt_port
-log: { level: error }
-server: { io_threads: $workers }
-storage: { driver: sqlite, path: $tmp/bench.db, allow_plaintext: true }
-connections:
-  - kind: mcp
-    name: bench
-    url: http://127.0.0.1:$up_port/mcp
-    auth: { mode: bearer, token: "$token" }
-YAML
+write_tether_conf "$tmp/tether.yaml" "$tt_port" "$up_port" "$workers" "$tmp/bench.db"
 
 nginx -p "$tmp/upstream" -c "$tmp/upstream/nginx.conf" -g "user $(id -un);" 2>"$tmp/upstream/start.log" &
 pids+=($!)

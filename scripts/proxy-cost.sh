@@ -30,7 +30,6 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 # shellcheck source=lib/proxy-peers.sh
 . scripts/lib/proxy-peers.sh
-token="$PEER_TOKEN"
 
 up_port=$(free_port)
 write_upstream_conf "$tmp/upstream" "$up_port"
@@ -87,17 +86,7 @@ start_tether() {  # binary [wrapper...]; sets t_port and t_pid
   local bin=$1
   shift
   t_port=$(free_port)
-  cat > "$tmp/tether-$t_port.yaml" <<YAML
-listen: 127.0.0.1:$t_port
-log: { level: error }
-server: { io_threads: 2 }
-storage: { driver: sqlite, path: $tmp/bench-$t_port.db, allow_plaintext: true }
-connections:
-  - kind: mcp
-    name: bench
-    url: http://127.0.0.1:$up_port/mcp
-    auth: { mode: bearer, token: "$token" }
-YAML
+  write_tether_conf "$tmp/tether-$t_port.yaml" "$t_port" "$up_port" 2 "$tmp/bench-$t_port.db"
   "$@" "$bin" "$tmp/tether-$t_port.yaml" 2>"$tmp/tether-$t_port.log" &
   t_pid=$!
   pids+=($t_pid)

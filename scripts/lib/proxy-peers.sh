@@ -16,6 +16,22 @@ wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
 LUA
 }
 
+# write_tether_conf FILE PORT UPSTREAM_PORT IO_THREADS DB: Tether proxying /mcp/bench to the
+# upstream with the same bearer credential the nginx proxy injects.
+write_tether_conf() {
+  cat > "$1" <<YAML
+listen: 127.0.0.1:$2
+log: { level: error }
+server: { io_threads: $4 }
+storage: { driver: sqlite, path: $5, allow_plaintext: true }
+connections:
+  - kind: mcp
+    name: bench
+    url: http://127.0.0.1:$3/mcp
+    auth: { mode: bearer, token: "$PEER_TOKEN" }
+YAML
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # write_upstream_conf DIR PORT: nginx answering POST /mcp with PEER_ANSWER (1 worker: it is
