@@ -35,12 +35,22 @@ class ServerTest : public ::testing::Test {
     for (auto& t : worker_pool_) t.join();
   }
   uint16_t port() const { return server_->port(); }
+  // Serves GET /sse as an event stream and starts the server; sseWriter() waits for the
+  // stream of the one request sent there.
+  void startSse() {
+    router_.add("GET", "/sse", [this](Request&, Responder r) {
+      sse_writer_.set_value(r.startStream(200, {{"Content-Type", "text/event-stream"}}));
+    });
+    start();
+  }
+  std::shared_ptr<StreamWriter> sseWriter() { return sse_writer_.get_future().get(); }
 
   Router router_;
   core::MetricsRegistry metrics_;
   std::unique_ptr<Server> server_;
   std::thread worker_;
   std::vector<std::thread> worker_pool_;  // touched by handlers on one I/O thread (one client)
+  std::promise<std::shared_ptr<StreamWriter>> sse_writer_;
 };
 
 // Waits (bounded) for a condition that has no notification of its own.
@@ -258,14 +268,10 @@ TEST_F(ServerTest, HandlersMayAnswerLaterFromAnotherThread) {
 }
 
 TEST_F(ServerTest, StreamedChunksArriveBeforeTheStreamEnds) {
-  std::promise<std::shared_ptr<StreamWriter>> writer_promise;
-  router_.add("GET", "/sse", [&](Request&, Responder r) {
-    writer_promise.set_value(r.startStream(200, {{"Content-Type", "text/event-stream"}}));
-  });
-  start();
+  startSse();
   RawConnection c(port());
   c.send("GET /sse HTTP/1.1\r\nHost: t\r\n\r\n");
-  auto writer = writer_promise.get_future().get();
+  auto writer = sseWriter();
   writer->write("data: one\n\n");
   // The first event is on the wire while the stream is still open.
   std::string raw = c.readUntil("data: one", milliseconds(2000));
@@ -282,14 +288,10 @@ TEST_F(ServerTest, StreamedChunksArriveBeforeTheStreamEnds) {
 }
 
 TEST_F(ServerTest, ClientLeavingMidStreamNotifiesTheProducer) {
-  std::promise<std::shared_ptr<StreamWriter>> writer_promise;
-  router_.add("GET", "/sse", [&](Request&, Responder r) {
-    writer_promise.set_value(r.startStream(200, {{"Content-Type", "text/event-stream"}}));
-  });
-  start();
+  startSse();
   auto c = std::make_unique<RawConnection>(port());
   c->send("GET /sse HTTP/1.1\r\nHost: t\r\n\r\n");
-  auto writer = writer_promise.get_future().get();
+  auto writer = sseWriter();
   std::promise<void> closed;
   writer->onClose([&] { closed.set_value(); });
   writer->write("data: hello\n\n");
@@ -303,14 +305,10 @@ TEST_F(ServerTest, ClientLeavingMidStreamNotifiesTheProducer) {
 }
 
 TEST_F(ServerTest, AnAbortedStreamEndsWithoutItsLastChunk) {
-  std::promise<std::shared_ptr<StreamWriter>> writer_promise;
-  router_.add("GET", "/sse", [&](Request&, Responder r) {
-    writer_promise.set_value(r.startStream(200, {{"Content-Type", "text/event-stream"}}));
-  });
-  start();
+  startSse();
   RawConnection c(port());
   c.send("GET /sse HTTP/1.1\r\nHost: t\r\n\r\n");
-  auto writer = writer_promise.get_future().get();
+  auto writer = sseWriter();
   writer->write("data: one\n\n");
   writer->abort();
   writer->finish();  // no effect after abort
