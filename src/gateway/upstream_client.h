@@ -50,7 +50,11 @@ bool appendHeaderLine(std::string& lines, std::string_view name, std::string_vie
 
 /// One request to send.
 struct UpstreamCall {
-  std::shared_ptr<const UpstreamEndpoint> endpoint;  // origin (and pool key)
+  std::shared_ptr<const UpstreamEndpoint> endpoint;  // origin
+  /// Which pooled connections this call may reuse besides the origin: the Tether connection
+  /// (and so the credential) it is made for, e.g. "mcp/github". Calls of two Tether
+  /// connections never share an upstream socket, even to one origin.
+  std::string pool_key;
   std::string method;
   std::string target;  // origin-form: /path?query
   /// The header lines to send, serialized once by appendHeaderLine() (no copies of each

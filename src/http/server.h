@@ -29,6 +29,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};   // keep-alive between requests
   std::chrono::milliseconds write_timeout{30'000};  // a stalled reader of our response
   std::chrono::milliseconds drain_timeout{10'000};  // graceful stop bound
+  /// Connections served at once (`server.max_connections`); past it the server stops
+  /// accepting until one closes (the kernel's backlog holds the rest).
+  size_t max_connections = 10'000;
 };
 
 class Server {
