@@ -36,6 +36,15 @@
 #include <tuple>
 #include <type_traits>
 
+// The specialization below is checked against Asio 1.81 (Boost 1.81) only. On another Boost the
+// build stops here rather than silently losing the behaviour or specializing a template whose
+// contract changed: compare it with that Boost's asio/detail/reactive_socket_recv_op.hpp, then
+// update the version here and in tests/unit/http/draining_read_test.cc; or build with
+// -DTETHER_ALLOW_PLAIN_READS to use Asio's own reads (one recv() more per read).
+#if BOOST_VERSION != 108100 && !defined(TETHER_ALLOW_PLAIN_READS)
+#error "http/draining_read.h is verified against Boost 1.81 only (see the comment above)"
+#endif
+
 #if BOOST_VERSION == 108100 && defined(BOOST_ASIO_HAS_EPOLL) && \
     !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 #define TETHER_DRAINING_READS 1

@@ -98,6 +98,9 @@ class RequestParser final : public bhttp::basic_parser<true> {
   void on_response_impl(int, beast::string_view, int, boost::system::error_code&) override {}
   void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
                      boost::system::error_code&) override {
+    // Beast reports trailer fields here too: they are dropped, never merged into the
+    // headers (which are relayed upstream and checked for the client key).
+    if (in_trailer_) return;
     if (fields_ < req_.headers.size()) {
       auto& h = req_.headers[fields_];
       h.name.assign(name.data(), name.size());
@@ -107,7 +110,10 @@ class RequestParser final : public bhttp::basic_parser<true> {
     }
     ++fields_;
   }
-  void on_header_impl(boost::system::error_code&) override { req_.headers.resize(fields_); }
+  void on_header_impl(boost::system::error_code&) override {
+    req_.headers.resize(fields_);
+    in_trailer_ = true;
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          boost::system::error_code&) override {
     // Reached only once the route's body limit is set (and checked against the length).
@@ -129,7 +135,122 @@ class RequestParser final : public bhttp::basic_parser<true> {
   Request& req_;
   size_t fields_ = 0;
   unsigned version_ = 11;
+  bool in_trailer_ = false;
 };
+
+// ---- framing checks (RFC 9112 §6, §3.2) on a parsed head, for both parsers ----------
+
+struct FramingError {
+  int status;  // 400, or 501 for a transfer coding this server does not decode
+  std::string message;
+};
+
+bool isOws(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trimOws(std::string_view v) {
+  while (!v.empty() && isOws(v.front())) v.remove_prefix(1);
+  while (!v.empty() && isOws(v.back())) v.remove_suffix(1);
+  return v;
+}
+
+bool allDigits(std::string_view v) {
+  if (v.empty() || v.size() > 19) return false;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// The transfer codings of the Transfer-Encoding fields, in order: the last must be
+// `chunked` (else the body length is unknowable: 400), once; others are not supported (501).
+std::optional<FramingError> checkTransferCodings(const Headers& headers) {
+  std::string_view last;
+  size_t chunked = 0;
+  std::string_view unsupported;
+  for (const auto& h : headers) {
+    if (h.name.size() != 17 || !core::iequals(h.name, "Transfer-Encoding")) continue;
+    std::string_view v = h.value;
+    while (true) {
+      const size_t comma = v.find(',');
+      const std::string_view coding = trimOws(v.substr(0, comma));
+      if (!coding.empty()) {
+        last = coding;
+        if (core::iequals(coding, "chunked")) {
+          ++chunked;
+        } else if (unsupported.empty()) {
+          unsupported = coding;
+        }
+      }
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  if (last.empty() || !core::iequals(last, "chunked") || chunked != 1) {
+    return FramingError{400, "Transfer-Encoding must end with chunked, once"};
+  }
+  if (!unsupported.empty()) {
+    return FramingError{
+        501, "transfer coding \"" + std::string(unsupported.substr(0, 32)) + "\" is not supported"};
+  }
+  return std::nullopt;
+}
+
+// Refuses what two HTTP implementations could frame differently: Transfer-Encoding with
+// Content-Length, a coding other than a final chunked, a repeated or non-numeric
+// Content-Length, and an HTTP/1.1 request without exactly one Host.
+std::optional<FramingError> checkFraming(const Headers& headers, unsigned version) {
+  size_t hosts = 0;
+  size_t lengths = 0;
+  bool bad_length = false;
+  bool transfer_encoding = false;
+  for (const auto& h : headers) {
+    switch (h.name.size()) {
+      case 4:
+        hosts += core::iequals(h.name, "Host") ? 1 : 0;
+        break;
+      case 14:
+        if (core::iequals(h.name, "Content-Length")) {
+          ++lengths;
+          bad_length |= !allDigits(h.value);
+        }
+        break;
+      case 17:
+        transfer_encoding |= core::iequals(h.name, "Transfer-Encoding");
+        break;
+      default:
+        break;
+    }
+  }
+  if (hosts > 1 || (version >= 11 && hosts == 0)) {
+    return FramingError{400, "Host header missing or repeated: a request needs exactly one"};
+  }
+  if (lengths > 1 || bad_length) {
+    return FramingError{400, "Content-Length must be one field of digits"};
+  }
+  if (!transfer_encoding) return std::nullopt;
+  if (lengths > 0) {
+    return FramingError{400, "Transfer-Encoding and Content-Length together"};
+  }
+  if (version < 11) {
+    return FramingError{400, "Transfer-Encoding in an HTTP/1.0 request"};
+  }
+  return checkTransferCodings(headers);
+}
+
+// The `method` label of the request metrics: the standard methods, else OTHER (a client
+// chooses the method string; every label set is closed).
+std::string_view metricMethod(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",  "POST",    "PUT",  "DELETE",
+                                                "OPTIONS", "PATCH", "CONNECT", "TRACE"};
+  for (std::string_view m : kKnown) {
+    if (method == m) return m;
+  }
+  return "OTHER";
+}
+
+// A final status a client can read: 200..599 (a 1xx is interim, outside 100..599 is not
+// HTTP). Anything else, from a handler or relayed from an upstream, becomes a 500.
+bool validFinalStatus(int status) { return status >= 200 && status <= 599; }
 
 // ---- response heads, serialized by hand into a per-session buffer ---------------------
 
@@ -473,7 +594,9 @@ class Server::Impl {
         metrics_(metrics),
         contexts_(makeContexts(std::max<size_t>(1, options_.io_threads))),
         accept_strand_(contexts_[0]->get_executor()),
-        acceptor_(accept_strand_) {}
+        acceptor_(accept_strand_),
+        backoff_timer_(accept_strand_),
+        capacity_timer_(accept_strand_) {}
 
   static std::vector<std::unique_ptr<asio::io_context>> makeContexts(size_t n) {
     std::vector<std::unique_ptr<asio::io_context>> out;
@@ -523,6 +646,8 @@ class Server::Impl {
     asio::post(accept_strand_, [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      backoff_timer_.cancel();
+      capacity_timer_.cancel();
     });
     // Idle keep-alive connections close now; busy ones finish their request first.
     {
@@ -562,12 +687,22 @@ class Server::Impl {
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
   static constexpr SteadyTime kNever = SteadyTime::max();
+  // Bounds of a lingering close.
+  static constexpr std::chrono::milliseconds kLingerTime{2000};
+  static constexpr size_t kLingerBytes = 1024 * 1024;
+  // Room in a session's read buffer beyond the header limit: one read's worth.
+  static constexpr size_t kReadSlack = 64 * 1024;
+  // The pause after a failed accept doubles from the first to the last while failures
+  // persist; at most one log line per interval.
+  static constexpr std::chrono::milliseconds kAcceptBackoffMin{50};
+  static constexpr std::chrono::milliseconds kAcceptBackoffMax{1000};
+  static constexpr std::chrono::seconds kAcceptLogInterval{10};
 
   // Timeouts are coarse deadlines checked by one sweeper per I/O thread, not a timer armed
   // per read and write (which costs timer-queue work and timerfd syscalls per request).
   struct SessionState {
-    SessionState(Strand s, asio::io_context& ctx, size_t index)
-        : strand(std::move(s)), context(ctx), context_index(index) {}
+    SessionState(Strand s, asio::io_context& ctx, size_t index, size_t max_buffered)
+        : strand(std::move(s)), context(ctx), context_index(index), buffer(max_buffered) {}
     Strand strand;
     asio::io_context& context;
     size_t context_index;
@@ -580,7 +715,9 @@ class Server::Impl {
     // The current request's responder slot, reused by the next request when nobody else
     // holds it any more.
     std::shared_ptr<Responder::Slot> slot;
-    beast::flat_buffer buffer;  // bytes read from the client, not yet parsed
+    // Bytes read from the client, not yet parsed: at most a head (or chunk-size line, or
+    // trailers) and one read more.
+    beast::flat_buffer buffer;
     // The read posted while a handler works (readAhead); touched only on the I/O thread.
     bool read_ahead_pending = false;
     boost::system::error_code read_ahead_error;
@@ -624,8 +761,22 @@ class Server::Impl {
     }
   }
 
+  // Accepts connections: at most max_connections open at once (past it the kernel's backlog
+  // holds the rest until a session ends), and after a failed accept (out of descriptors:
+  // EMFILE, ENFILE, ENOBUFS) a growing pause instead of a retry at once, with one log line per
+  // interval that counts the failures not logged.
   asio::awaitable<void, Strand> acceptLoop() {
+    std::chrono::milliseconds backoff{0};
+    SteadyTime last_logged{};
+    size_t unlogged = 0;
     for (;;) {
+      if (atCapacity()) {
+        capacity_timer_.expires_at(SteadyTime::max());
+        co_await capacity_timer_.async_wait(kNoThrow);
+        at_capacity_ = false;
+        if (stopping_) co_return;
+        continue;
+      }
       const size_t index = next_context_++ % contexts_.size();
       auto& context = *contexts_[index];
       auto strand = context.get_executor();
@@ -633,12 +784,28 @@ class Server::Impl {
       auto [ec] = co_await acceptor_.async_accept(socket, kNoThrow);
       if (ec) {
         if (stopping_ || ec == asio::error::operation_aborted) co_return;
-        core::log::warn("accept failed", {{"error", ec.message()}});
+        backoff = std::clamp(backoff * 2, kAcceptBackoffMin, kAcceptBackoffMax);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_logged >= kAcceptLogInterval) {
+          core::log::warn("accept failed; pausing before the next accept",
+                          {{"error", ec.message()},
+                           {"pause_ms", static_cast<int64_t>(backoff.count())},
+                           {"failures_not_logged", static_cast<int64_t>(unlogged)}});
+          last_logged = now;
+          unlogged = 0;
+        } else {
+          ++unlogged;
+        }
+        backoff_timer_.expires_after(backoff);
+        co_await backoff_timer_.async_wait(kNoThrow);
+        if (stopping_) co_return;
         continue;
       }
+      backoff = std::chrono::milliseconds(0);
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      auto state = std::make_shared<SessionState>(strand, context, index);
+      auto state = std::make_shared<SessionState>(strand, context, index,
+                                                  options_.max_header_bytes + kReadSlack);
       {
         std::lock_guard lock(sessions_mu_);
         sessions_.push_back(state);
@@ -655,8 +822,20 @@ class Server::Impl {
                        std::lock_guard lock(sessions_mu_);
                        sessions_.remove(state);
                        sessions_cv_.notify_all();
+                       // The accept loop waits at the cap: a session ended, it may go on.
+                       if (at_capacity_) {
+                         asio::post(accept_strand_, [this] { capacity_timer_.cancel(); });
+                       }
                      });
     }
+  }
+
+  // Whether max_connections are open; if so, the accept loop waits for capacity_timer_,
+  // which the end of a session cancels. On the accept strand.
+  bool atCapacity() {
+    std::lock_guard lock(sessions_mu_);
+    at_capacity_ = sessions_.size() >= std::max<size_t>(1, options_.max_connections);
+    return at_capacity_;
   }
 
   // Resolved metric series of one I/O thread: the hot path builds its key in a reused
@@ -689,6 +868,7 @@ class Server::Impl {
                         {"remote", request ? std::string_view(request->remote_address) : ""}});
     }
     if (!metrics_) return;
+    method = metricMethod(method);
     auto& cache = series_[context_index];
     if (status == cache.last_status && route == cache.last_route && method == cache.last_method) {
       cache.last.first->inc();
@@ -862,11 +1042,30 @@ class Server::Impl {
     return {asio::buffer(out), asio::buffer(body)};
   }
 
-  // Streams a chunked response until the producer finishes or the client leaves.
-  asio::awaitable<void, Strand> writeStream(tcp::socket& stream, SessionState& state,
-                                            Responder::Slot& slot, std::string_view request_id,
-                                            unsigned version) {
+  // A handler's (or relayed upstream's) answer with a status no client can read becomes a
+  // 500, logged: the status line is always 200..599.
+  static void refuseInvalidStatus(Response& r, const Request& req) {
+    if (validFinalStatus(r.status)) return;
+    core::log::error("handler answered with an invalid status; sent 500 instead",
+                     {{"status", r.status}, {"route", req.route}, {"request_id", req.request_id}});
+    r = Response::error(core::Error(core::Errc::kInternal, ""));
+  }
+
+  // Streams a chunked response until the producer finishes or the client leaves. Returns the
+  // status sent.
+  asio::awaitable<int, Strand> writeStream(tcp::socket& stream, SessionState& state,
+                                           Responder::Slot& slot, const Request& req,
+                                           unsigned version) {
+    const std::string_view request_id = req.request_id;
     auto impl = slot.stream();
+    if (!validFinalStatus(slot.streamStatus())) {
+      impl->markClosed();
+      Response r;
+      r.status = slot.streamStatus();
+      refuseInvalidStatus(r, req);
+      co_await writeResponse(stream, state, r, request_id, false, version, false);
+      co_return r.status;
+    }
     std::string& out = state.head;
     out.clear();
     appendStatusLine(out, version, slot.streamStatus());
@@ -879,7 +1078,7 @@ class Server::Impl {
     out.append("Transfer-Encoding: chunked\r\n\r\n");
     if (!co_await writeAll(stream, state, asio::buffer(out))) {
       impl->markClosed();
-      co_return;
+      co_return slot.streamStatus();
     }
 
     // Watch for the client going away while we wait for chunks (after the read posted while
@@ -937,6 +1136,7 @@ class Server::Impl {
     impl->markClosed();
     boost::system::error_code ignored;
     stream.shutdown(tcp::socket::shutdown_send, ignored);
+    co_return slot.streamStatus();
   }
 
   // Feeds buffered bytes to the parser without reading: {} once complete (`until_done`: the
@@ -976,9 +1176,12 @@ class Server::Impl {
     for (;;) {
       const auto pec = parseBuffered(buffer, parser, until_done);
       if (pec != bhttp::error::need_more) co_return pec;
+      // The buffer holds framing Beast wants whole (a head, a chunk-size line, trailers):
+      // bounded by its max_size, so an endless line is refused, not buffered.
       if (buffer.size() >= buffer.max_size()) co_return bhttp::error::header_limit;
+      const size_t want = std::max<size_t>(4096, std::min<size_t>(65536, buffer.size()));
       const auto [ec, n] = co_await readMore(
-          sock, buffer.prepare(std::max<size_t>(4096, std::min<size_t>(65536, buffer.size()))));
+          sock, buffer.prepare(std::min(want, buffer.max_size() - buffer.size())));
       if (ec == asio::error::eof) {
         boost::system::error_code eof_ec;
         parser.put_eof(eof_ec);
@@ -987,6 +1190,65 @@ class Server::Impl {
       if (ec) co_return ec;
       buffer.commit(n);
     }
+  }
+
+  // The answer to a request head that did not parse (none when the client just went away or
+  // timed out): 431 past the header limit, else 400.
+  std::optional<Response> headParseRefusal(boost::system::error_code ec) const {
+    if (ec == bhttp::error::header_limit) {
+      return Response::error(core::Error(
+          core::Errc::kHeadersTooLarge,
+          "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes"));
+    }
+    if (ec == bhttp::error::body_limit) {
+      return Response::error(core::Error(core::Errc::kPayloadTooLarge, "request body too large"));
+    }
+    if (isIoEnd(ec)) return std::nullopt;
+    return Response::error(
+        core::Error(core::Errc::kInvalidArgument, "malformed HTTP request: " + ec.message()));
+  }
+
+  // The answer to a body that did not parse: 413 past the limit, 400 for a chunk-size line,
+  // extension or trailer section past the framing bound or malformed chunking.
+  std::optional<Response> bodyParseRefusal(boost::system::error_code ec, size_t body_limit) const {
+    if (ec == bhttp::error::body_limit) {
+      return Response::error(
+          core::Error(core::Errc::kPayloadTooLarge,
+                      "request body exceeds " + std::to_string(body_limit) + " bytes"));
+    }
+    if (ec == bhttp::error::header_limit) {
+      return Response::error(core::Error(
+          core::Errc::kInvalidArgument,
+          "chunk line or trailers exceed " + std::to_string(options_.max_header_bytes) + " bytes"));
+    }
+    if (isIoEnd(ec)) return std::nullopt;
+    return Response::error(
+        core::Error(core::Errc::kInvalidArgument, "malformed request body: " + ec.message()));
+  }
+
+  // The client went away, the read timed out or the session is being closed: no answer.
+  static bool isIoEnd(boost::system::error_code ec) {
+    return ec == beast::error::timeout || ec == bhttp::error::end_of_stream ||
+           ec == bhttp::error::partial_message || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+           ec == asio::error::bad_descriptor;
+  }
+
+  // Closes a connection whose client may still be sending (an answer that left its request
+  // unread): half-closes, then reads and drops what comes for a bounded time and number of
+  // bytes, so the client gets the answer instead of a reset that can discard it.
+  asio::awaitable<void, Strand> lingerClose(tcp::socket& sock, SessionState& state) {
+    boost::system::error_code ignored;
+    sock.shutdown(tcp::socket::shutdown_send, ignored);
+    setDeadline(state, std::min<std::chrono::milliseconds>(options_.read_timeout, kLingerTime));
+    std::array<char, 4096> scratch;
+    size_t drained = 0;
+    while (drained < kLingerBytes) {
+      const auto [ec, n] = co_await readMore(sock, asio::buffer(scratch));
+      if (ec) break;
+      drained += n;
+    }
+    state.deadline = kNever;
   }
 
   // A generated request id: 16 hex digits per thread at random, then a per-thread counter
@@ -1062,6 +1324,9 @@ class Server::Impl {
     req.io_context = &state->context;
     beast::flat_buffer& buffer = state->buffer;
     bool keep_alive = true;
+    // Set when the server answered and closes while the client may still be sending: the
+    // close then lingers (see lingerClose()) so the answer is not lost to a reset.
+    bool linger = false;
     while (keep_alive && !stopping_) {
       // Wait for the first byte of the next request under the idle timeout...
       if (state->read_ahead_pending) {
@@ -1096,28 +1361,23 @@ class Server::Impl {
         if (ec == bhttp::error::need_more)
           ec = co_await parseRequest(stream, buffer, parser, false);
         if (ec) {
-          if (ec == bhttp::error::header_limit) {
-            Response r = Response::error(core::Error(
-                core::Errc::kHeadersTooLarge,
-                "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes"));
-            co_await writeResponse(stream, *state, r, "", false, 11, false);
-            recordMetrics(ctx, "-", "-", 431, started);
-          } else if (ec == bhttp::error::body_limit) {
-            Response r = Response::error(
-                core::Error(core::Errc::kPayloadTooLarge, "request body too large"));
-            co_await writeResponse(stream, *state, r, "", false, 11, false);
-            recordMetrics(ctx, "-", "-", 413, started);
-          } else if (ec != beast::error::timeout && ec != bhttp::error::end_of_stream &&
-                     ec != bhttp::error::partial_message && ec != asio::error::eof &&
-                     ec != asio::error::connection_reset && ec != asio::error::operation_aborted &&
-                     ec != asio::error::bad_descriptor) {
-            Response r = Response::error(core::Error(core::Errc::kInvalidArgument,
-                                                     "malformed HTTP request: " + ec.message()));
-            co_await writeResponse(stream, *state, r, "", false, 11, false);
-            recordMetrics(ctx, "-", "-", 400, started);
+          std::optional<Response> refusal = headParseRefusal(ec);
+          if (refusal) {
+            co_await writeResponse(stream, *state, *refusal, "", false, 11, false);
+            recordMetrics(ctx, "-", "-", refusal->status, started);
+            linger = true;
           }
           break;
         }
+      }
+      const unsigned version = scanned ? state->scanned.version : parser.version();
+      if (auto bad = checkFraming(req.headers, version)) {
+        Response r = Response::json(
+            bad->status, core::errorJson(core::Error(core::Errc::kInvalidArgument, bad->message)));
+        co_await writeResponse(stream, *state, r, "", false, version, false);
+        recordMetrics(ctx, "-", "-", bad->status, started);
+        linger = true;
+        break;
       }
       const size_t q = req.target.find('?');
       req.path.assign(req.target, 0, q);
@@ -1128,7 +1388,6 @@ class Server::Impl {
       } else {
         newRequestId(req.request_id);
       }
-      const unsigned version = scanned ? state->scanned.version : parser.version();
       keep_alive = (scanned ? state->scanned.keepAlive() : parser.keep_alive()) && !stopping_;
       const bool is_head = req.method == "HEAD";
 
@@ -1148,39 +1407,51 @@ class Server::Impl {
       }
       const size_t body_limit =
           match.options.max_body_bytes ? match.options.max_body_bytes : options_.max_body_bytes;
-      if (!have_immediate) {
-        std::optional<uint64_t> content_length = state->scanned.content_length;
-        if (!scanned) {
-          const auto parsed = parser.content_length();
-          content_length = parsed ? std::optional<uint64_t>(*parsed) : std::nullopt;
-        }
-        if (content_length && *content_length > body_limit) {
-          immediate = Response::error(
-              core::Error(core::Errc::kPayloadTooLarge,
-                          "request body exceeds " + std::to_string(body_limit) + " bytes"));
-          have_immediate = true;
-          keep_alive = false;  // the body is not read
-        }
+      // The body still to read (the fast path took it whole with the head).
+      const bool body_pending = !scanned && !parser.is_done();
+      std::optional<uint64_t> content_length = state->scanned.content_length;
+      if (!scanned) {
+        const auto parsed = parser.content_length();
+        content_length = parsed ? std::optional<uint64_t>(*parsed) : std::nullopt;
       }
-      if (!have_immediate && !scanned && !parser.is_done()) {
-        parser.body_limit(body_limit);
+      if (content_length && *content_length > body_limit) {
+        immediate = Response::error(
+            core::Error(core::Errc::kPayloadTooLarge,
+                        "request body exceeds " + std::to_string(body_limit) + " bytes"));
+        have_immediate = true;
+        keep_alive = false;
+      }
+      if (body_pending) {
         const auto expect = findHeader(req.headers, "Expect");
-        if (expect && core::iequals(*expect, "100-continue")) {
-          std::string cont = version == 10 ? "HTTP/1.0" : "HTTP/1.1";
-          cont.append(" 100 Continue\r\n\r\n");
-          co_await writeAll(stream, *state, asio::buffer(cont));
-        }
-        auto ec = parseBuffered(buffer, parser, true);
-        if (ec == bhttp::error::need_more) ec = co_await parseRequest(stream, buffer, parser, true);
-        if (ec) {
-          if (ec == bhttp::error::body_limit) {
-            Response r = Response::error(
-                core::Error(core::Errc::kPayloadTooLarge,
-                            "request body exceeds " + std::to_string(body_limit) + " bytes"));
-            co_await writeResponse(stream, *state, r, req.request_id, false, version, false);
-            recordMetrics(ctx, match.pattern, req.method, 413, started);
+        const bool wants_continue = expect && core::iequals(*expect, "100-continue");
+        if (have_immediate && (immediate.status == 413 || wants_continue)) {
+          // An answer that leaves the body unread closes the connection: its bytes must
+          // never be read as the next request (a client told no 100 may send it or not).
+          keep_alive = false;
+          linger = true;
+        } else {
+          // Read the body, also under an immediate answer (404, 405): then the connection
+          // can stay open, and the bytes after it are the client's next request.
+          parser.body_limit(body_limit);
+          if (wants_continue) {
+            std::string cont = version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+            cont.append(" 100 Continue\r\n\r\n");
+            co_await writeAll(stream, *state, asio::buffer(cont));
           }
-          break;
+          auto ec = parseBuffered(buffer, parser, true);
+          if (ec == bhttp::error::need_more)
+            ec = co_await parseRequest(stream, buffer, parser, true);
+          if (ec) {
+            std::optional<Response> refusal = bodyParseRefusal(ec, body_limit);
+            if (refusal) {
+              co_await writeResponse(stream, *state, *refusal, req.request_id, false, version,
+                                     false);
+              recordMetrics(ctx, match.kind == RouteMatch::Kind::kFound ? match.pattern : "-",
+                            req.method, refusal->status, started, &req);
+              linger = true;
+            }
+            break;
+          }
         }
       }
       state->deadline = kNever;
@@ -1220,6 +1491,7 @@ class Server::Impl {
       switch (slot->kind()) {
         case Responder::Slot::Kind::kResponse:
         case Responder::Slot::Kind::kDropped: {
+          refuseInvalidStatus(slot->response(), req);
           const int status = slot->response().status;
           const bool keep = keep_alive && !stopping_;
           const auto buffers =
@@ -1240,9 +1512,10 @@ class Server::Impl {
           if (!ok) keep_alive = false;
           break;
         }
-        case Responder::Slot::Kind::kStream:
-          co_await writeStream(stream, *state, *slot, req.request_id, version);
-          recordMetrics(ctx, req.route, req.method, slot->streamStatus(), started, &req);
+        case Responder::Slot::Kind::kStream: {
+          const int status = co_await writeStream(stream, *state, *slot, req, version);
+          recordMetrics(ctx, req.route, req.method, status, started, &req);
+        }
           keep_alive = false;
           break;
         case Responder::Slot::Kind::kAbort:
@@ -1253,6 +1526,7 @@ class Server::Impl {
       }
       state->busy = false;
     }
+    if (linger && !stopping_) co_await lingerClose(stream, *state);
     boost::system::error_code ignored;
     stream.shutdown(tcp::socket::shutdown_both, ignored);
     stream.close(ignored);
@@ -1270,6 +1544,9 @@ class Server::Impl {
   size_t next_context_ = 0;
   Strand accept_strand_;
   tcp::acceptor acceptor_;
+  asio::steady_timer backoff_timer_;   // the pause after a failed accept (accept strand)
+  asio::steady_timer capacity_timer_;  // the wait at max_connections (accept strand)
+  std::atomic<bool> at_capacity_{false};
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};

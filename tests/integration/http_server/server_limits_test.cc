@@ -152,7 +152,7 @@ TEST_F(ServerTest, AcceptFailuresBackOffAndAreLoggedAtABoundedRate) {
   EXPECT_GT(filler.size(), 0u);
   // Once descriptors are free again, the waiting connection is served.
   std::string got;
-  const auto end = std::chrono::steady_clock::now() + milliseconds(5000);
+  const auto end = std::chrono::steady_clock::now() + milliseconds(10000);
   while (got.find("ok") == std::string::npos && std::chrono::steady_clock::now() < end) {
     pollfd q{client, POLLIN, 0};
     if (::poll(&q, 1, 100) <= 0) continue;
