@@ -1,0 +1,260 @@
+#include "http/responding.h"
+
+#include <boost/beast/http.hpp>
+#include <charconv>
+
+#include "core/encoding.h"
+#include "core/errors.h"
+#include "core/log.h"
+#include "http/session.h"
+
+namespace tether::http {
+
+namespace bhttp = boost::beast::http;
+using namespace std::string_view_literals;
+
+namespace {
+
+// ---- response heads, serialized by hand into a per-session buffer ---------------------
+
+void appendStatusLine(std::string& out, unsigned version, int status) {
+  out.append("HTTP/"sv);
+  out.push_back(static_cast<char>('0' + (version / 10) % 10));
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + version % 10));
+  out.push_back(' ');
+  char digits[16];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, status).ptr);
+  out.push_back(' ');
+  const auto reason = bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(status)));
+  out.append(reason.data(), reason.size());
+  out.append("\r\n"sv);
+}
+
+// A header that would split the response (CR, LF in it) is dropped, not sent.
+void appendHeader(std::string& out, std::string_view name, std::string_view value) {
+  if (!validHeaderName(name) || !validHeaderValue(value)) {
+    core::log::warn("dropped a response header with forbidden characters",
+                    {{"header", validHeaderName(name) ? name : std::string_view("?")}});
+    return;
+  }
+  appendFieldLine(out, name, value);
+}
+
+void appendConnection(std::string& out, unsigned version, bool keep_alive) {
+  if (version >= 11 && !keep_alive) out.append("Connection: close\r\n"sv);
+  if (version < 11 && keep_alive) out.append("Connection: keep-alive\r\n"sv);
+}
+
+bool isContentLength(std::string_view name) {
+  return name.size() == 14 && core::iequals(name, "Content-Length");
+}
+
+// Framing and the request id are the server's: a handler's own are not sent.
+bool isServerOwned(std::string_view name) {
+  switch (name.size()) {
+    case 10:
+      return core::iequals(name, "Connection");
+    case 12:
+      return core::iequals(name, "X-Request-Id");
+    case 17:
+      return core::iequals(name, "Transfer-Encoding");
+    default:
+      return false;
+  }
+}
+
+bool validLength(std::string_view v) {
+  if (v.empty() || v.size() > 19) return false;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Responder::~Responder() {
+  if (slot_ && !slot_->ready()) {
+    if (slot_->complete(Slot::Kind::kDropped,
+                        Response::error(core::Error(core::Errc::kInternal, "")))) {
+      core::log::error("handler dropped its responder without answering");
+    }
+  }
+}
+
+void Responder::send(Response response) {
+  if (slot_) slot_->complete(Slot::Kind::kResponse, std::move(response));
+}
+
+std::shared_ptr<StreamWriter> Responder::startStream(int status, Headers headers) {
+  if (!slot_) {
+    auto closed = std::make_shared<StreamImpl>(std::nullopt);
+    closed->markClosed();
+    return closed;
+  }
+  auto stream = std::make_shared<StreamImpl>(slot_->strand());
+  if (!slot_->complete(Slot::Kind::kStream, Response{}, stream, status, std::move(headers))) {
+    stream->markClosed();  // nobody will drain it: writes fail, closed() is true
+  }
+  return stream;
+}
+
+void Responder::abort() {
+  if (slot_) slot_->complete(Slot::Kind::kAbort, Response{});
+}
+
+void Responder::onClientGone(std::function<void()> fn) {
+  if (slot_) slot_->onClientGone(std::move(fn));
+}
+
+// A handler's (or relayed upstream's) answer with a status no client can read becomes a
+// 500, logged: the status line is always 200..599.
+void refuseInvalidStatus(Response& r, const Request& req) {
+  if (validFinalStatus(r.status)) return;
+  core::log::error("handler answered with an invalid status; sent 500 instead",
+                   {{"status", r.status}, {"route", req.route}, {"request_id", req.request_id}});
+  r = Response::error(core::Error(core::Errc::kInternal, ""));
+}
+
+// Serializes a response head into the session's buffer: the head and body to write.
+std::array<asio::const_buffer, 2> responseBuffers(std::string& out, Response& r,
+                                                  std::string_view request_id, bool keep_alive,
+                                                  unsigned version, bool head) {
+  out.clear();
+  appendStatusLine(out, version, r.status);
+  const bool bodiless = (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304;
+  std::optional<std::string_view> head_length;
+  for (const auto& h : r.headers) {
+    if (isContentLength(h.name)) {
+      // A HEAD answer states the length a GET would have had (a relayed upstream's).
+      if (head) head_length = h.value;
+      continue;
+    }
+    if (isServerOwned(h.name)) continue;
+    appendHeader(out, h.name, h.value);
+  }
+  if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
+  appendConnection(out, version, keep_alive);
+  if (!bodiless) {
+    out.append("Content-Length: "sv);
+    if (head_length && validLength(*head_length)) {
+      out.append(*head_length);
+    } else {
+      char digits[24];
+      out.append(digits, std::to_chars(digits, digits + sizeof digits, r.body.size()).ptr);
+    }
+    out.append("\r\n"sv);
+  }
+  out.append("\r\n"sv);
+  const std::string_view body = head || bodiless ? std::string_view() : std::string_view(r.body);
+  return {asio::buffer(out), asio::buffer(body)};
+}
+
+// Writes a complete response. Returns false when the connection must close.
+asio::awaitable<bool, Strand> writeResponse(tcp::socket& stream, SessionState& state, Response& r,
+                                            std::string_view request_id, bool keep_alive,
+                                            unsigned version, bool head) {
+  const auto buffers = responseBuffers(state.head, r, request_id, keep_alive, version, head);
+  const bool ok = co_await writeAll(stream, state, buffers);
+  co_return ok&& keep_alive;
+}
+
+// The hot path's writeResponse(): a coroutine frame only when the socket does not take the
+// whole answer at once.
+asio::awaitable<bool, Strand> writeResponseSlow(tcp::socket& stream, SessionState& state,
+                                                const std::array<asio::const_buffer, 2>& buffers,
+                                                size_t written, bool keep_alive) {
+  const bool ok = co_await writeRest(stream, state, buffers, written);
+  co_return ok&& keep_alive;
+}
+
+// Streams a chunked response until the producer finishes or the client leaves. Returns the
+// status sent.
+asio::awaitable<int, Strand> writeStream(tcp::socket& stream, SessionState& state,
+                                         Responder::Slot& slot, const Request& req,
+                                         unsigned version) {
+  const std::string_view request_id = req.request_id;
+  auto impl = slot.stream();
+  if (!validFinalStatus(slot.streamStatus())) {
+    impl->markClosed();
+    Response r;
+    r.status = slot.streamStatus();
+    refuseInvalidStatus(r, req);
+    co_await writeResponse(stream, state, r, request_id, false, version, false);
+    co_return r.status;
+  }
+  std::string& out = state.head;
+  out.clear();
+  appendStatusLine(out, version, slot.streamStatus());
+  for (const auto& h : slot.streamHeaders()) {
+    if (isContentLength(h.name) || isServerOwned(h.name)) continue;
+    appendHeader(out, h.name, h.value);
+  }
+  if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
+  appendConnection(out, version, false);
+  out.append("Transfer-Encoding: chunked\r\n\r\n");
+  if (!co_await writeAll(stream, state, asio::buffer(out))) {
+    impl->markClosed();
+    co_return slot.streamStatus();
+  }
+
+  // Watch for the client going away while we wait for chunks (after the read posted while
+  // the handler worked, if it is still out).
+  auto alive = std::make_shared<bool>(true);
+  asio::co_spawn(
+      state.strand,
+      [&stream, &state, impl, alive]() -> asio::awaitable<void, Strand> {
+        if (state.read_ahead_pending) {
+          co_await awaitReadAhead(state, asio::use_awaitable_t<Strand>{});
+          if (state.read_ahead_error) {
+            if (*alive) impl->markClosed();
+            co_return;
+          }
+        }
+        std::array<char, 512> scratch{};
+        for (;;) {
+          // It waits for the client to go: an end that came with its last bytes counts.
+          auto [ec, n] = co_await readMore(stream, asio::buffer(scratch));
+          if (ec || !*alive) break;
+        }
+        if (*alive) impl->markClosed();
+      },
+      asio::detached);
+
+  for (;;) {
+    co_await impl->asyncWait(asio::use_awaitable_t<Strand>{});
+    bool finished = false;
+    bool aborted = false;
+    auto chunks = impl->take(finished, aborted);
+    bool failed = false;
+    for (auto& c : chunks) {
+      if (!failed && !c.data.empty()) {
+        state.setDeadline(state.write_timeout);
+        auto [ec, n] =
+            co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(c.data)), kNoThrow);
+        state.deadline = kNever;
+        if (ec) failed = true;
+      }
+      if (c.done) c.done(!failed);
+    }
+    if (failed) break;
+    if (finished) {
+      // An aborted stream ends without its last chunk: the client sees it cut short.
+      if (!aborted) {
+        state.setDeadline(state.write_timeout);
+        co_await asio::async_write(stream, bhttp::make_chunk_last(), kNoThrow);
+        state.deadline = kNever;
+      }
+      break;
+    }
+    if (impl->clientGone()) break;
+  }
+  *alive = false;
+  impl->markClosed();
+  boost::system::error_code ignored;
+  stream.shutdown(tcp::socket::shutdown_send, ignored);
+  co_return slot.streamStatus();
+}
+
+}  // namespace tether::http
