@@ -49,9 +49,6 @@ const auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 constexpr size_t kStreamHighWater = 256 * 1024;
 constexpr size_t kStreamChunkBytes = 16 * 1024;
 
-// A pooled connection idle for less than this is reused without checking its socket first.
-constexpr auto kTrustedIdle = std::chrono::milliseconds(500);
-
 std::atomic<size_t> g_open_connections{0};
 
 // A deadline of one exchange, enforced by its thread's sweeper (PoolService) instead of a
@@ -100,21 +97,34 @@ struct Conn {
   Clock::time_point idle_since{};
 };
 
-// A pooled connection is usable unless the peer closed it or sent something unasked
-// (plain HTTP). TLS may legitimately have unread records (session tickets), so only a FIN
-// disqualifies it; a close racing with our request is handled by the stale retry.
-bool stillOpen(Conn& c) {
+// An idle pooled connection may carry the next request only if nothing arrived on it since
+// its last answer ended: a byte there is either the peer's close (FIN, RST, TLS
+// close_notify) or something nobody asked for (an upstream's extra answer), which would
+// otherwise be read as the answer to the next request. Plain: one recv(MSG_PEEK |
+// MSG_DONTWAIT) on the socket. TLS: one non-blocking read attempt through the stream (one
+// recv() that finds nothing; a post-handshake message such as a session ticket is consumed
+// and does not count), then nothing may be left in OpenSSL's buffers or Asio's input BIO.
+bool reusable(Conn& c) {
+  if (c.buffer.size() != 0) return false;
+  if (!c.tls) {
+    char byte;
+    const ssize_t n = ::recv(c.lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+  SSL* ssl = c.tls->native_handle();
+  if (SSL_has_pending(ssl) == 1) return false;
   char byte;
-  const ssize_t n = ::recv(c.lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) return false;
-  if (n > 0) return static_cast<bool>(c.tls);
-  return errno == EAGAIN || errno == EWOULDBLOCK;
+  boost::system::error_code ec;
+  c.tls->read_some(asio::buffer(&byte, 1), ec);  // the socket is non-blocking
+  if (ec != asio::error::would_block && ec != asio::error::try_again) return false;
+  return SSL_has_pending(ssl) != 1 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0;
 }
 
 // How often a thread with exchanges in flight checks their deadlines.
 constexpr auto kSweepInterval = std::chrono::milliseconds(25);
 
-// Per io_context (and so per I/O thread) storage: idle connections by origin, TLS contexts
+// Per io_context (and so per I/O thread) storage: idle connections by Tether connection and
+// origin (two connections, and so two credentials, never share an upstream socket), TLS contexts
 // by CA bundle, the deadlines of the exchanges in flight. Owned by the io_context, so
 // sockets never outlive the context they use.
 class PoolService final : public asio::execution_context::service {
@@ -125,8 +135,10 @@ class PoolService final : public asio::execution_context::service {
   explicit PoolService(asio::execution_context& ctx)
       : asio::execution_context::service(ctx), ctx_(static_cast<asio::io_context&>(ctx)) {}
 
-  std::unique_ptr<Conn> take(const std::string& key, std::chrono::milliseconds max_idle) {
-    auto it = idle_.find(key);
+  // An idle connection of `pool_key` to `origin_key` that passes reusable(), or null.
+  std::unique_ptr<Conn> take(std::string_view pool_key, std::string_view origin_key,
+                             std::chrono::milliseconds max_idle) {
+    auto it = idle_.find(keyOf(pool_key, origin_key));
     if (it == idle_.end()) return nullptr;
     auto& stack = it->second;
     const auto now = Clock::now();
@@ -137,16 +149,15 @@ class PoolService final : public asio::execution_context::service {
         stack.clear();  // the rest are older still
         break;
       }
-      // A connection that was busy a moment ago is trusted without a syscall; a close that
-      // slipped in meanwhile is caught by the stale-connection retry.
-      if (now - c->idle_since < kTrustedIdle || stillOpen(*c)) return c;
+      if (reusable(*c)) return c;
     }
     return nullptr;
   }
 
-  void give(const std::string& key, std::unique_ptr<Conn> c, size_t max_idle) {
+  void give(std::string_view pool_key, std::string_view origin_key, std::unique_ptr<Conn> c,
+            size_t max_idle) {
     if (shut_down_) return;
-    auto& stack = idle_[key];
+    auto& stack = idle_[keyOf(pool_key, origin_key)];
     if (stack.size() >= max_idle) return;  // closes it
     c->idle_since = Clock::now();
     stack.push_back(std::move(c));
@@ -199,6 +210,14 @@ class PoolService final : public asio::execution_context::service {
   }
 
  private:
+  // The key of the idle map, built in a buffer reused by the thread (no allocation per call).
+  static const std::string& keyOf(std::string_view pool_key, std::string_view origin_key) {
+    thread_local std::string key;
+    key.assign(pool_key).push_back('\0');
+    key.append(origin_key);
+    return key;
+  }
+
   void armSweep() {
     timer_->expires_after(kSweepInterval);
     timer_->async_wait([this](boost::system::error_code ec) {
@@ -387,7 +406,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         co_return;
       }
       std::unique_ptr<Conn> conn;
-      if (attempt == 0) conn = pool.take(origin().key, options_.pool_idle_timeout);
+      if (attempt == 0) {
+        conn = pool.take(call_.pool_key, origin().key, options_.pool_idle_timeout);
+      }
       const bool reused = conn != nullptr;
       if (!conn) {
         conn = co_await connect(pool);
@@ -399,8 +420,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       conn_ = nullptr;
       deadline_.clear();
       if (step == Step::kRetryStale) continue;
-      if (step == Step::kKeep)
-        pool.give(origin().key, std::move(conn), options_.max_idle_per_origin);
+      if (step == Step::kKeep) {
+        pool.give(call_.pool_key, origin().key, std::move(conn), options_.max_idle_per_origin);
+      }
       co_return;
     }
   }
