@@ -567,12 +567,24 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     return false;
   }
 
+  // Sends the rest of the request; `written` grows by what went out (with TLS: the bytes
+  // whose records were written whole).
   template <class Stream>
-  Awaitable<boost::system::error_code> writeRest(Stream& stream, const Conn& conn, size_t written) {
+  Awaitable<boost::system::error_code> writeRest(Stream& stream, const Conn& conn,
+                                                 size_t& written) {
     beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(requestBuffers(conn));
     rest.consume(written);
     auto [ec, n] = co_await asio::async_write(stream, rest, kNoThrow);
+    written += n;
     co_return interrupted(ec);
+  }
+
+  // What nginx retries on another connection by default (proxy_next_upstream): a request
+  // the upstream may have run once already is sent again only if running it twice is safe.
+  bool idempotent() const {
+    const std::string_view m = call_.method;
+    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
+           m == "DELETE";
   }
 
   // Feeds what conn.buffer holds to the parser until `done()`: {} when done, need_more
@@ -634,9 +646,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     buildHead(conn.head);
     if (!writeNow(stream, conn, written, wec)) wec = co_await writeRest(stream, conn, written);
     if (auto ec = wec) {
-      if (reused && !cancelled_ && isStaleConnectionError(ec)) co_return Step::kRetryStale;
+      // A pooled connection the upstream had closed: sent again on a fresh one if none of
+      // the request went out, or if it may run twice.
+      const bool stale = reused && !cancelled_ && isStaleConnectionError(ec);
+      if (stale && (written == 0 || idempotent())) co_return Step::kRetryStale;
       fail(cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec),
-           "sending the request failed: " + ec.message());
+           "sending the request failed: " + ec.message() +
+               (stale ? "; not sent again (" + call_.method + " is not idempotent)" : ""));
       co_return Step::kClose;
     }
     const bool head_request = call_.method == "HEAD";
@@ -662,17 +678,21 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         if (ec) break;
       }
       if (ec) {
-        if (first && reused && !cancelled_ && conn.buffer.size() == 0 &&
-            isStaleConnectionError(ec)) {
-          co_return Step::kRetryStale;
-        }
+        // A pooled connection closed without a byte of answer: the upstream may have read
+        // (and run) the request before closing, so only an idempotent one is sent again.
+        const bool stale =
+            first && reused && !cancelled_ && conn.buffer.size() == 0 && isStaleConnectionError(ec);
+        if (stale && idempotent()) co_return Step::kRetryStale;
         const auto failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
         fail(failure,
              failure == UpstreamFailure::kTimeout
                  ? "no answer within " + std::to_string(limits.first_byte_timeout.count()) + " ms"
              : failure == UpstreamFailure::kTooLarge
                  ? "response headers exceed " + std::to_string(limits.max_header_bytes) + " bytes"
-                 : "reading the response failed: " + ec.message());
+             : stale ? "the upstream closed a kept-alive connection without answering; not sent "
+                       "again (" +
+                           call_.method + " is not idempotent)"
+                     : "reading the response failed: " + ec.message());
         co_return Step::kClose;
       }
       first = false;

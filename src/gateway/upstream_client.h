@@ -16,7 +16,11 @@
 /// Pooled connections: one is kept only after an answer that ended exactly where the bytes
 /// read ended, and reused only if nothing arrived on it since (no byte, no close; for TLS
 /// nothing buffered in OpenSSL either): an upstream's extra bytes never become the answer
-/// to a later call. That check is one non-blocking recv() per reuse.
+/// to a later call. That check is one non-blocking recv() per reuse. A request on a pooled
+/// connection that the upstream closed without answering is sent again on a fresh one only
+/// if none of it was written or its method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT,
+/// DELETE, as nginx retries); otherwise the exchange fails (kClosed): a POST the upstream
+/// may have run is never run twice.
 ///
 /// Boost.Asio/Beast stay behind this header (io_contexts are passed type-erased as
 /// `void*`, as http::Request::io_context carries them).
