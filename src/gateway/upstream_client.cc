@@ -49,6 +49,9 @@ const auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 constexpr size_t kStreamHighWater = 256 * 1024;
 constexpr size_t kStreamChunkBytes = 16 * 1024;
 
+// Interim (1xx) answers skipped before the final one; past this the upstream is broken.
+constexpr int kMaxInterimAnswers = 100;
+
 std::atomic<size_t> g_open_connections{0};
 
 // A deadline of one exchange, enforced by its thread's sweeper (PoolService) instead of a
@@ -658,6 +661,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const bool head_request = call_.method == "HEAD";
     std::optional<ResponseParser> parser;
     bool first = true;
+    int interim = 0;              // 1xx answers skipped
     bool awaiting_answer = true;  // nothing read since the request went out
     for (;;) {
       parser.emplace(head_request);
@@ -697,12 +701,21 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       }
       first = false;
       const int status = parser->status;
+      if (status < 100 || status > 599) {  // Beast takes any three digits
+        fail(UpstreamFailure::kProtocol, "malformed status " + std::to_string(status));
+        co_return Step::kClose;
+      }
       if (status == 101) {
         fail(UpstreamFailure::kProtocol, "unexpected 101 Switching Protocols");
         co_return Step::kClose;
       }
-      if (status >= 100 && status < 200) continue;  // interim (103 Early Hints, ...)
-      break;
+      if (status >= 200) break;
+      // Interim (100 Continue, 102 Processing, 103 Early Hints): skipped, a bounded number.
+      if (++interim > kMaxInterimAnswers) {
+        fail(UpstreamFailure::kProtocol,
+             "more than " + std::to_string(kMaxInterimAnswers) + " interim (1xx) answers");
+        co_return Step::kClose;
+      }
     }
     result_.head_latency = Clock::now() - started_;
     const int status = parser->status;
@@ -751,7 +764,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return std::nullopt;
     }
     const int status = head.status;
-    if (status < 200 || status == 204 || status == 304 || !head.content_length ||
+    if (status < 200 || status > 599 || status == 204 || status == 304 || !head.content_length ||
         *head.content_length > limits.fast_path_max_bytes ||
         bytes.size() - head.size < *head.content_length) {
       return std::nullopt;
