@@ -325,6 +325,9 @@ class ResponseParser final : public bhttp::basic_parser<false> {
   }
   void on_field_impl(bhttp::field f, beast::string_view name, beast::string_view value,
                      boost::system::error_code&) override {
+    // Trailer fields: dropped. The head went through the caller's filter before the body was
+    // read; nothing after it may add to the answer's headers.
+    if (is_header_done()) return;
     if (f == bhttp::field::transfer_encoding) return;
     if (f == bhttp::field::content_length && !keep_content_length_) return;
     if (f == bhttp::field::content_type) {
@@ -806,6 +809,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     for (;;) {
       ec = parseBuffered(parser, conn.buffer, [&] { return parser.is_done(); });
       if (ec != bhttp::error::need_more) break;
+      if ((ec = framingBound(conn))) break;
       // A body read whole is part of the answer the client waits for: the connection's
       // answer deadline bounds each read.
       deadline_.set(conn.lowest(), limits.first_byte_timeout);
@@ -820,7 +824,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (ec) {
       const auto failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
       fail(failure,
-           failure == UpstreamFailure::kTooLarge
+           ec == bhttp::error::buffer_overflow ? framingMessage()
+           : failure == UpstreamFailure::kTooLarge
                ? "the answer exceeds " + std::to_string(limits.max_buffered_body_bytes) + " bytes"
            : failure == UpstreamFailure::kTimeout
                ? "the answer stalled for " + std::to_string(limits.first_byte_timeout.count()) +
@@ -880,14 +885,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
           co_await drained_->async_wait(kNoThrow);
         }
         if (cancelled_ || client_gone_) continue;
-        deadline_.set(conn.lowest(), limits.idle_timeout);
-        ec = afterRead(conn, parser, co_await readMore(stream, conn, kStreamChunkBytes));
-        if (!ec) continue;
-        if (parser.is_done()) continue;  // an EOF that ended the body
+        if (!(ec = framingBound(conn))) {
+          deadline_.set(conn.lowest(), limits.idle_timeout);
+          ec = afterRead(conn, parser, co_await readMore(stream, conn, kStreamChunkBytes));
+          if (!ec) continue;
+          if (parser.is_done()) continue;  // an EOF that ended the body
+        }
       }
       result_.failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
       result_.message =
-          result_.failure == UpstreamFailure::kTimeout
+          ec == bhttp::error::buffer_overflow ? framingMessage()
+          : result_.failure == UpstreamFailure::kTimeout
               ? "the stream stalled for " + std::to_string(limits.idle_timeout.count()) + " ms"
               : "the stream ended early: " + ec.message();
       broken = result_.failure != UpstreamFailure::kCancelled;
@@ -902,6 +910,20 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     complete();
     co_return step;
+  }
+
+  // Once the parser took all it could of conn.buffer, what is left is framing it waits to see
+  // whole: a chunk line (extensions included) or the trailer section; the head before it is
+  // bounded by Beast's header limit, and bodies are consumed as they come. This is the one
+  // bound on that rest, checked before each body read: buffer_overflow when reached (the
+  // exchange then fails kTooLarge and the connection is closed).
+  boost::system::error_code framingBound(const Conn& conn) const {
+    if (conn.buffer.size() < call_.limits.max_header_bytes) return {};
+    return bhttp::error::buffer_overflow;
+  }
+  std::string framingMessage() const {
+    return "a chunk line or the trailers exceed " + std::to_string(call_.limits.max_header_bytes) +
+           " bytes";
   }
 
   void chunkWritten(size_t bytes, bool ok) {

@@ -46,9 +46,11 @@ struct UpstreamLimits {
   std::chrono::milliseconds connect_timeout{5'000};      // TCP connect + TLS handshake
   std::chrono::milliseconds first_byte_timeout{60'000};  // request written + response head
   std::chrono::milliseconds idle_timeout{300'000};       // between reads of the body
-  size_t max_header_bytes = 64 * 1024;                   // response head
-  size_t max_buffered_body_bytes = 16 * 1024 * 1024;     // bodies read whole
-  size_t fast_path_max_bytes = 256 * 1024;               // Content-Length bodies read whole
+  /// The response head; also each chunk line (extensions included) and the trailer section,
+  /// the other framing buffered whole. Past it the exchange fails kTooLarge.
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_buffered_body_bytes = 16 * 1024 * 1024;  // bodies read whole
+  size_t fast_path_max_bytes = 256 * 1024;            // Content-Length bodies read whole
 };
 
 /// Appends the header line `name: value` CRLF to `lines`. False, and nothing appended, when
