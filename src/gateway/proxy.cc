@@ -269,6 +269,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     ++call->attempts;
     UpstreamCall up;
     up.endpoint = conn.endpoint;
+    up.pool_key = conn.label;  // "mcp/<name>": no upstream socket shared across credentials
     // The request is kept only while a replay may still need it (OAuth, first attempt).
     if (conn.mode == AuthMode::kOAuth && call->attempts == 1) {
       up.method = call->method;

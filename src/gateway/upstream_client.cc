@@ -1,340 +1,47 @@
-// The only Beast/Asio translation unit of the gateway (Beast in coroutines is the costliest
-// thing to compile here): connection pool, TLS, request writing, response relaying.
+// One exchange with an upstream: writing the request, reading the head, relaying the body
+// (read whole, or streamed with back-pressure). Beast in coroutines, the costliest thing to
+// compile here, stays in this file. The rest of the upstream client:
+//   upstream_pool.{h,cc}     connections, deadlines, the per-thread pool and its reuse check;
+//   upstream_connect.{h,cc}  TCP connect and the TLS handshake;
+//   upstream_response.h      the response parser and how read errors map to failures.
+// Where an upstream's framing is buffered, and bounded: the head (the parser's header
+// limit) and, past it, Exchange::framingBound() (chunk lines, trailers); bodies read whole
+// are bounded by the parser's body limit, streams by back-pressure.
 
 #include "gateway/upstream_client.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <sys/socket.h>
-
 #include <array>
-#include <atomic>
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <cerrno>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <charconv>
 #include <type_traits>
-#include <unordered_map>
-#include <vector>
 
 #include "core/encoding.h"
 #include "core/log.h"
 #include "gateway/protocol.h"
+#include "gateway/upstream_connect.h"
+#include "gateway/upstream_pool.h"
+#include "gateway/upstream_response.h"
 #include "http/draining_read.h"
 #include "http/head_scanner.h"
 
 namespace tether::gateway {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-namespace ssl = boost::asio::ssl;
-using tcp = asio::ip::tcp;
-using Executor = asio::io_context::executor_type;
-template <class T>
-using Awaitable = asio::awaitable<T, Executor>;
-using Clock = std::chrono::steady_clock;
+using namespace upstream;
 using ReadResult = std::tuple<boost::system::error_code, size_t>;  // of one socket read
 using namespace std::string_view_literals;
 
 namespace {
-
-const auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 // Bytes handed to the client's stream but not yet written to its socket before the relay
 // stops reading from the upstream (back-pressure).
 constexpr size_t kStreamHighWater = 256 * 1024;
 constexpr size_t kStreamChunkBytes = 16 * 1024;
 
-// A pooled connection idle for less than this is reused without checking its socket first.
-constexpr auto kTrustedIdle = std::chrono::milliseconds(500);
-
-std::atomic<size_t> g_open_connections{0};
-
-// A deadline of one exchange, enforced by its thread's sweeper (PoolService) instead of a
-// timer armed per read and write: the sweeper cancels the socket once `at` has passed.
-struct Deadline {
-  Clock::time_point at = Clock::time_point::max();
-  tcp::socket* socket = nullptr;  // what to cancel; null: nothing to do
-  bool fired = false;
-  bool watched = false;
-  // The thread's watched deadlines form an intrusive list (no node allocated per exchange).
-  Deadline* prev = nullptr;
-  Deadline* next = nullptr;
-
-  void set(tcp::socket& s, std::chrono::milliseconds in) {
-    socket = &s;
-    at = Clock::now() + in;
-  }
-  void clear() {
-    socket = nullptr;
-    at = Clock::time_point::max();
-  }
-};
-
-// One upstream connection, plain or TLS.
-struct Conn {
-  Conn(Executor ex, std::shared_ptr<ssl::context> ctx) : ssl_ctx(std::move(ctx)) {
-    if (ssl_ctx) {
-      tls = std::make_unique<beast::ssl_stream<tcp::socket>>(ex, *ssl_ctx);
-    } else {
-      plain = std::make_unique<tcp::socket>(ex);
-    }
-    g_open_connections.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~Conn() { g_open_connections.fetch_sub(1, std::memory_order_relaxed); }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-
-  tcp::socket& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-
-  // Declared first: destroyed after the stream that uses it.
-  std::shared_ptr<ssl::context> ssl_ctx;
-  std::unique_ptr<tcp::socket> plain;
-  std::unique_ptr<beast::ssl_stream<tcp::socket>> tls;
-  beast::flat_buffer buffer;
-  std::string head;  // the request head being written (storage reused by each request)
-  Clock::time_point idle_since{};
-};
-
-// A pooled connection is usable unless the peer closed it or sent something unasked
-// (plain HTTP). TLS may legitimately have unread records (session tickets), so only a FIN
-// disqualifies it; a close racing with our request is handled by the stale retry.
-bool stillOpen(Conn& c) {
-  char byte;
-  const ssize_t n = ::recv(c.lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) return false;
-  if (n > 0) return static_cast<bool>(c.tls);
-  return errno == EAGAIN || errno == EWOULDBLOCK;
-}
-
-// How often a thread with exchanges in flight checks their deadlines.
-constexpr auto kSweepInterval = std::chrono::milliseconds(25);
-
-// Per io_context (and so per I/O thread) storage: idle connections by origin, TLS contexts
-// by CA bundle, the deadlines of the exchanges in flight. Owned by the io_context, so
-// sockets never outlive the context they use.
-class PoolService final : public asio::execution_context::service {
- public:
-  using key_type = PoolService;
-  static inline asio::execution_context::id id;
-
-  explicit PoolService(asio::execution_context& ctx)
-      : asio::execution_context::service(ctx), ctx_(static_cast<asio::io_context&>(ctx)) {}
-
-  std::unique_ptr<Conn> take(const std::string& key, std::chrono::milliseconds max_idle) {
-    auto it = idle_.find(key);
-    if (it == idle_.end()) return nullptr;
-    auto& stack = it->second;
-    const auto now = Clock::now();
-    while (!stack.empty()) {
-      std::unique_ptr<Conn> c = std::move(stack.back());
-      stack.pop_back();
-      if (now - c->idle_since > max_idle) {
-        stack.clear();  // the rest are older still
-        break;
-      }
-      // A connection that was busy a moment ago is trusted without a syscall; a close that
-      // slipped in meanwhile is caught by the stale-connection retry.
-      if (now - c->idle_since < kTrustedIdle || stillOpen(*c)) return c;
-    }
-    return nullptr;
-  }
-
-  void give(const std::string& key, std::unique_ptr<Conn> c, size_t max_idle) {
-    if (shut_down_) return;
-    auto& stack = idle_[key];
-    if (stack.size() >= max_idle) return;  // closes it
-    c->idle_since = Clock::now();
-    stack.push_back(std::move(c));
-  }
-
-  std::shared_ptr<ssl::context> sslContext(const std::string& ca_bundle, std::string& error) {
-    auto it = ssl_.find(ca_bundle);
-    if (it != ssl_.end()) return it->second;
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    boost::system::error_code ec;
-    ctx->set_default_verify_paths(ec);
-    if (!ca_bundle.empty()) {
-      ctx->load_verify_file(ca_bundle, ec);
-      if (ec) {
-        error = "cannot load the CA bundle " + ca_bundle + ": " + ec.message();
-        return nullptr;
-      }
-    }
-    ctx->set_verify_mode(ssl::verify_peer);
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-    ssl_.emplace(ca_bundle, ctx);
-    return ctx;
-  }
-
-  void watch(Deadline& d) {
-    if (shut_down_ || d.watched) return;
-    d.prev = nullptr;
-    d.next = deadlines_;
-    if (deadlines_) deadlines_->prev = &d;
-    deadlines_ = &d;
-    d.watched = true;
-    if (!sweeping_) {
-      sweeping_ = true;
-      if (!timer_) timer_ = std::make_unique<asio::steady_timer>(ctx_);
-      armSweep();
-    }
-  }
-
-  void unwatch(Deadline& d) {
-    if (!d.watched) return;
-    d.watched = false;
-    if (shut_down_) return;
-    if (d.prev) {
-      d.prev->next = d.next;
-    } else {
-      deadlines_ = d.next;
-    }
-    if (d.next) d.next->prev = d.prev;
-    d.prev = d.next = nullptr;
-  }
-
- private:
-  void armSweep() {
-    timer_->expires_after(kSweepInterval);
-    timer_->async_wait([this](boost::system::error_code ec) {
-      if (ec || shut_down_) return;
-      const auto now = Clock::now();
-      for (Deadline* d = deadlines_; d; d = d->next) {
-        if (d->socket && d->at <= now) {
-          d->fired = true;
-          boost::system::error_code ignored;
-          d->socket->cancel(ignored);
-          d->clear();
-        }
-      }
-      if (!deadlines_) {
-        sweeping_ = false;
-        return;
-      }
-      armSweep();
-    });
-  }
-
-  void shutdown() override {
-    shut_down_ = true;
-    deadlines_ = nullptr;
-    timer_.reset();
-    idle_.clear();
-    ssl_.clear();
-  }
-
-  asio::io_context& ctx_;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
-  std::unordered_map<std::string, std::shared_ptr<ssl::context>> ssl_;
-  Deadline* deadlines_ = nullptr;  // the head of the watched list
-  std::unique_ptr<asio::steady_timer> timer_;
-  bool sweeping_ = false;
-  bool shut_down_ = false;
-};
-
-// The calling thread's pool: asio::use_service locks the service registry and searches it;
-// an I/O thread runs one io_context, so the last answer is kept per thread.
-PoolService& poolOf(asio::io_context& ctx) {
-  thread_local asio::io_context* t_ctx = nullptr;
-  thread_local PoolService* t_pool = nullptr;
-  if (t_ctx != &ctx) {
-    t_pool = &asio::use_service<PoolService>(ctx);
-    t_ctx = &ctx;
-  }
-  return *t_pool;
-}
-
-bool isEventStream(std::string_view content_type) {
-  return content_type.size() >= kEventStream.size() &&
-         core::iequals(content_type.substr(0, kEventStream.size()), kEventStream);
-}
-
-// A pooled connection failing this way before any answer byte was closed by the upstream
-// while idle: the request did not reach it, so it may be sent again.
-bool isStaleConnectionError(const boost::system::error_code& ec) {
-  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
-}
-
-UpstreamFailure failureOf(const boost::system::error_code& ec) {
-  if (ec == beast::error::timeout) return UpstreamFailure::kTimeout;
-  if (ec == bhttp::error::header_limit || ec == bhttp::error::body_limit ||
-      ec == bhttp::error::buffer_overflow) {
-    return UpstreamFailure::kTooLarge;
-  }
-  if (ec == asio::error::operation_aborted) return UpstreamFailure::kCancelled;
-  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
-      ec == asio::error::eof || ec == asio::error::connection_reset ||
-      ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
-      ec == ssl::error::stream_truncated) {
-    return UpstreamFailure::kClosed;
-  }
-  if (ec.category() == asio::error::get_ssl_category()) return UpstreamFailure::kTls;
-  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category()) {
-    return UpstreamFailure::kProtocol;
-  }
-  return UpstreamFailure::kClosed;
-}
-
-// Parses a response head and body straight into Tether's types (no intermediate Beast
-// fields container). Framing headers are the server's and are not kept, except a HEAD
-// answer's Content-Length (the length a GET would have had). In `whole` mode the body
-// collects in `body`; otherwise `body` holds what arrived since the relay last took it.
-class ResponseParser final : public bhttp::basic_parser<false> {
- public:
-  explicit ResponseParser(bool keep_content_length) : keep_content_length_(keep_content_length) {}
-
-  int status = 0;
-  http::Headers headers;
-  std::string body;
-  bool event_stream = false;
-
- private:
-  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
-                       boost::system::error_code&) override {}
-  void on_response_impl(int code, beast::string_view, int, boost::system::error_code&) override {
-    status = code;
-  }
-  void on_field_impl(bhttp::field f, beast::string_view name, beast::string_view value,
-                     boost::system::error_code&) override {
-    if (f == bhttp::field::transfer_encoding) return;
-    if (f == bhttp::field::content_length && !keep_content_length_) return;
-    if (f == bhttp::field::content_type) {
-      event_stream = isEventStream(std::string_view(value.data(), value.size()));
-    }
-    if (headers.empty()) headers.reserve(8);  // one allocation for a usual head
-    headers.push_back({std::string(name), std::string(value)});
-  }
-  void on_header_impl(boost::system::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                         boost::system::error_code&) override {
-    // Reached once the body limit for the chosen mode is set (and checked by the parser).
-    if (length && *length <= kReserveMax) body.reserve(static_cast<size_t>(*length));
-  }
-  size_t on_body_impl(beast::string_view data, boost::system::error_code&) override {
-    body.append(data.data(), data.size());
-    return data.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view,
-                            boost::system::error_code&) override {}
-  size_t on_chunk_body_impl(std::uint64_t, beast::string_view data,
-                            boost::system::error_code&) override {
-    body.append(data.data(), data.size());
-    return data.size();
-  }
-  void on_finish_impl(boost::system::error_code&) override {}
-
-  static constexpr std::uint64_t kReserveMax = 16 * 1024 * 1024;
-  const bool keep_content_length_;
-};
-
-// ---------------------------------------------------------------------------------------
+// Interim (1xx) answers skipped before the final one; past this the upstream is broken.
+constexpr int kMaxInterimAnswers = 100;
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
@@ -387,11 +94,18 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         co_return;
       }
       std::unique_ptr<Conn> conn;
-      if (attempt == 0) conn = pool.take(origin().key, options_.pool_idle_timeout);
+      if (attempt == 0) {
+        conn = pool.take(call_.pool_key, origin().key, options_.pool_idle_timeout);
+      }
       const bool reused = conn != nullptr;
       if (!conn) {
-        conn = co_await connect(pool);
-        if (!conn) co_return;
+        Connected c = co_await connectUpstream(ctx_, pool, origin(), call_.limits, deadline_, conn_,
+                                               cancelled_);
+        if (!c.conn) {
+          fail(c.failure, std::move(c.message));
+          co_return;
+        }
+        conn = std::move(c.conn);
       }
       conn_ = conn.get();
       const Step step = conn->tls ? co_await exchangeOn(*conn->tls, *conn, reused)
@@ -399,8 +113,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       conn_ = nullptr;
       deadline_.clear();
       if (step == Step::kRetryStale) continue;
-      if (step == Step::kKeep)
-        pool.give(origin().key, std::move(conn), options_.max_idle_per_origin);
+      if (step == Step::kKeep) {
+        pool.give(call_.pool_key, origin().key, std::move(conn), options_.max_idle_per_origin);
+      }
       co_return;
     }
   }
@@ -427,99 +142,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   // The error an operation cut short by the sweeper or by cancel() reports.
   boost::system::error_code interrupted(boost::system::error_code ec) const {
-    if (ec == asio::error::operation_aborted && deadline_.fired && !cancelled_) {
-      return beast::error::timeout;
-    }
-    return ec;
-  }
-
-  Awaitable<std::unique_ptr<Conn>> connect(PoolService& pool) {
-    const auto& o = origin();
-    const auto& limits = call_.limits;
-    std::shared_ptr<ssl::context> ssl_ctx;
-    if (o.tls) {
-      std::string error;
-      ssl_ctx = pool.sslContext(o.ca_bundle, error);
-      if (!ssl_ctx) {
-        fail(UpstreamFailure::kTls, error);
-        co_return nullptr;
-      }
-    }
-    auto conn = std::make_unique<Conn>(ctx_.get_executor(), std::move(ssl_ctx));
-    conn_ = conn.get();
-    auto& lowest = conn->lowest();
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(o.host, ec);
-    if (!ec) {
-      deadline_.set(lowest, limits.connect_timeout);
-      auto [cec] = co_await lowest.async_connect(tcp::endpoint(address, o.port), kNoThrow);
-      ec = interrupted(cec);
-    } else {
-      // The resolver has no deadline of its own: a timer cancels it.
-      auto resolver = std::make_shared<tcp::resolver>(ctx_);
-      asio::steady_timer timer(ctx_, limits.connect_timeout);
-      timer.async_wait(
-          [weak = std::weak_ptr<tcp::resolver>(resolver)](boost::system::error_code e) {
-            if (auto r = weak.lock(); r && !e) r->cancel();
-          });
-      auto [rec, results] =
-          co_await resolver->async_resolve(o.host, std::to_string(o.port), kNoThrow);
-      timer.cancel();
-      if (rec) {
-        conn_ = nullptr;
-        fail(rec == asio::error::operation_aborted && !cancelled_ ? UpstreamFailure::kTimeout
-                                                                  : UpstreamFailure::kConnect,
-             "cannot resolve " + o.host + ": " + rec.message());
-        co_return nullptr;
-      }
-      deadline_.set(lowest, limits.connect_timeout);
-      auto [cec, endpoint] = co_await asio::async_connect(lowest, results, kNoThrow);
-      ec = interrupted(cec);
-    }
-    if (ec) {
-      conn_ = nullptr;
-      deadline_.clear();
-      fail(ec == beast::error::timeout ? UpstreamFailure::kTimeout
-           : cancelled_                ? UpstreamFailure::kCancelled
-                                       : UpstreamFailure::kConnect,
-           "cannot connect to " + o.host_header + ": " + ec.message());
-      co_return nullptr;
-    }
-    boost::system::error_code ignored;
-    lowest.set_option(tcp::no_delay(true), ignored);
-    lowest.non_blocking(true, ignored);  // requests are written synchronously first
-    if (conn->tls) {
-      SSL* ssl = conn->tls->native_handle();
-      if (!o.host_is_ip) SSL_set_tlsext_host_name(ssl, o.host.c_str());
-      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      const int set = o.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, o.host.c_str())
-                                   : X509_VERIFY_PARAM_set1_host(param, o.host.c_str(), 0);
-      if (set != 1) {
-        conn_ = nullptr;
-        deadline_.clear();
-        fail(UpstreamFailure::kTls, "cannot set up host name verification for " + o.host);
-        co_return nullptr;
-      }
-      deadline_.set(lowest, limits.connect_timeout);
-      auto [hec0] = co_await conn->tls->async_handshake(ssl::stream_base::client, kNoThrow);
-      const auto hec = interrupted(hec0);
-      if (hec) {
-        conn_ = nullptr;
-        deadline_.clear();
-        std::string why = hec.message();
-        const long verify = SSL_get_verify_result(ssl);
-        if (verify != X509_V_OK) why = X509_verify_cert_error_string(verify);
-        fail(hec == beast::error::timeout ? UpstreamFailure::kTimeout
-             : cancelled_                 ? UpstreamFailure::kCancelled
-                                          : UpstreamFailure::kTls,
-             "TLS handshake with " + o.host_header + " failed: " + why);
-        co_return nullptr;
-      }
-    }
-    deadline_.clear();
-    conn_ = nullptr;
-    co_return conn;
+    return upstream::interrupted(ec, deadline_, cancelled_);
   }
 
   std::array<asio::const_buffer, 2> requestBuffers(const Conn& conn) const {
@@ -545,12 +168,24 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     return false;
   }
 
+  // Sends the rest of the request; `written` grows by what went out (with TLS: the bytes
+  // whose records were written whole).
   template <class Stream>
-  Awaitable<boost::system::error_code> writeRest(Stream& stream, const Conn& conn, size_t written) {
+  Awaitable<boost::system::error_code> writeRest(Stream& stream, const Conn& conn,
+                                                 size_t& written) {
     beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(requestBuffers(conn));
     rest.consume(written);
     auto [ec, n] = co_await asio::async_write(stream, rest, kNoThrow);
+    written += n;
     co_return interrupted(ec);
+  }
+
+  // What nginx retries on another connection by default (proxy_next_upstream): a request
+  // the upstream may have run once already is sent again only if running it twice is safe.
+  bool idempotent() const {
+    const std::string_view m = call_.method;
+    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
+           m == "DELETE";
   }
 
   // Feeds what conn.buffer holds to the parser until `done()`: {} when done, need_more
@@ -612,14 +247,19 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     buildHead(conn.head);
     if (!writeNow(stream, conn, written, wec)) wec = co_await writeRest(stream, conn, written);
     if (auto ec = wec) {
-      if (reused && !cancelled_ && isStaleConnectionError(ec)) co_return Step::kRetryStale;
+      // A pooled connection the upstream had closed: sent again on a fresh one if none of
+      // the request went out, or if it may run twice.
+      const bool stale = reused && !cancelled_ && isStaleConnectionError(ec);
+      if (stale && (written == 0 || idempotent())) co_return Step::kRetryStale;
       fail(cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec),
-           "sending the request failed: " + ec.message());
+           "sending the request failed: " + ec.message() +
+               (stale ? "; not sent again (" + call_.method + " is not idempotent)" : ""));
       co_return Step::kClose;
     }
     const bool head_request = call_.method == "HEAD";
     std::optional<ResponseParser> parser;
     bool first = true;
+    int interim = 0;              // 1xx answers skipped
     bool awaiting_answer = true;  // nothing read since the request went out
     for (;;) {
       parser.emplace(head_request);
@@ -640,27 +280,40 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         if (ec) break;
       }
       if (ec) {
-        if (first && reused && !cancelled_ && conn.buffer.size() == 0 &&
-            isStaleConnectionError(ec)) {
-          co_return Step::kRetryStale;
-        }
+        // A pooled connection closed without a byte of answer: the upstream may have read
+        // (and run) the request before closing, so only an idempotent one is sent again.
+        const bool stale =
+            first && reused && !cancelled_ && conn.buffer.size() == 0 && isStaleConnectionError(ec);
+        if (stale && idempotent()) co_return Step::kRetryStale;
         const auto failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
         fail(failure,
              failure == UpstreamFailure::kTimeout
                  ? "no answer within " + std::to_string(limits.first_byte_timeout.count()) + " ms"
              : failure == UpstreamFailure::kTooLarge
                  ? "response headers exceed " + std::to_string(limits.max_header_bytes) + " bytes"
-                 : "reading the response failed: " + ec.message());
+             : stale ? "the upstream closed a kept-alive connection without answering; not sent "
+                       "again (" +
+                           call_.method + " is not idempotent)"
+                     : "reading the response failed: " + ec.message());
         co_return Step::kClose;
       }
       first = false;
       const int status = parser->status;
+      if (status < 100 || status > 599) {  // Beast takes any three digits
+        fail(UpstreamFailure::kProtocol, "malformed status " + std::to_string(status));
+        co_return Step::kClose;
+      }
       if (status == 101) {
         fail(UpstreamFailure::kProtocol, "unexpected 101 Switching Protocols");
         co_return Step::kClose;
       }
-      if (status >= 100 && status < 200) continue;  // interim (103 Early Hints, ...)
-      break;
+      if (status >= 200) break;
+      // Interim (100 Continue, 102 Processing, 103 Early Hints): skipped, a bounded number.
+      if (++interim > kMaxInterimAnswers) {
+        fail(UpstreamFailure::kProtocol,
+             "more than " + std::to_string(kMaxInterimAnswers) + " interim (1xx) answers");
+        co_return Step::kClose;
+      }
     }
     result_.head_latency = Clock::now() - started_;
     const int status = parser->status;
@@ -709,7 +362,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return std::nullopt;
     }
     const int status = head.status;
-    if (status < 200 || status == 204 || status == 304 || !head.content_length ||
+    if (status < 200 || status > 599 || status == 204 || status == 304 || !head.content_length ||
         *head.content_length > limits.fast_path_max_bytes ||
         bytes.size() - head.size < *head.content_length) {
       return std::nullopt;
@@ -751,6 +404,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     for (;;) {
       ec = parseBuffered(parser, conn.buffer, [&] { return parser.is_done(); });
       if (ec != bhttp::error::need_more) break;
+      if ((ec = framingBound(conn))) break;
       // A body read whole is part of the answer the client waits for: the connection's
       // answer deadline bounds each read.
       deadline_.set(conn.lowest(), limits.first_byte_timeout);
@@ -765,7 +419,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (ec) {
       const auto failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
       fail(failure,
-           failure == UpstreamFailure::kTooLarge
+           ec == bhttp::error::buffer_overflow ? framingMessage()
+           : failure == UpstreamFailure::kTooLarge
                ? "the answer exceeds " + std::to_string(limits.max_buffered_body_bytes) + " bytes"
            : failure == UpstreamFailure::kTimeout
                ? "the answer stalled for " + std::to_string(limits.first_byte_timeout.count()) +
@@ -825,14 +480,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
           co_await drained_->async_wait(kNoThrow);
         }
         if (cancelled_ || client_gone_) continue;
-        deadline_.set(conn.lowest(), limits.idle_timeout);
-        ec = afterRead(conn, parser, co_await readMore(stream, conn, kStreamChunkBytes));
-        if (!ec) continue;
-        if (parser.is_done()) continue;  // an EOF that ended the body
+        if (!(ec = framingBound(conn))) {
+          deadline_.set(conn.lowest(), limits.idle_timeout);
+          ec = afterRead(conn, parser, co_await readMore(stream, conn, kStreamChunkBytes));
+          if (!ec) continue;
+          if (parser.is_done()) continue;  // an EOF that ended the body
+        }
       }
       result_.failure = cancelled_ ? UpstreamFailure::kCancelled : failureOf(ec);
       result_.message =
-          result_.failure == UpstreamFailure::kTimeout
+          ec == bhttp::error::buffer_overflow ? framingMessage()
+          : result_.failure == UpstreamFailure::kTimeout
               ? "the stream stalled for " + std::to_string(limits.idle_timeout.count()) + " ms"
               : "the stream ended early: " + ec.message();
       broken = result_.failure != UpstreamFailure::kCancelled;
@@ -847,6 +505,20 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     complete();
     co_return step;
+  }
+
+  // Once the parser took all it could of conn.buffer, what is left is framing it waits to see
+  // whole: a chunk line (extensions included) or the trailer section; the head before it is
+  // bounded by Beast's header limit, and bodies are consumed as they come. This is the one
+  // bound on that rest, checked before each body read: buffer_overflow when reached (the
+  // exchange then fails kTooLarge and the connection is closed).
+  boost::system::error_code framingBound(const Conn& conn) const {
+    if (conn.buffer.size() < call_.limits.max_header_bytes) return {};
+    return bhttp::error::buffer_overflow;
+  }
+  std::string framingMessage() const {
+    return "a chunk line or the trailers exceed " + std::to_string(call_.limits.max_header_bytes) +
+           " bytes";
   }
 
   void chunkWritten(size_t bytes, bool ok) {
@@ -972,7 +644,7 @@ const char* upstreamFailureName(UpstreamFailure failure) {
 }
 
 size_t UpstreamClient::openConnections() {
-  return g_open_connections.load(std::memory_order_relaxed);
+  return openConnectionCount().load(std::memory_order_relaxed);
 }
 
 std::unique_ptr<UpstreamClient> makeUpstreamClient(UpstreamClientOptions options) {

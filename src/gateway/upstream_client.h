@@ -1,7 +1,8 @@
 #pragma once
 /// The data plane's outbound HTTP/1.1 client: asynchronous, on the io_context that serves
 /// the inbound request (so one proxied call stays on one thread), with keep-alive
-/// connections pooled per thread and per upstream origin. It relays the upstream's answer
+/// connections pooled per thread, per Tether connection (`UpstreamCall::pool_key`, and so per
+/// credential) and per upstream origin. It relays the upstream's answer
 /// straight into the inbound request's `http::Responder`:
 ///   - a small answer with a Content-Length (up to `fast_path_max_bytes`), or a non-SSE
 ///     answer without one when the call asks for buffering (MCP POST), is read whole
@@ -12,8 +13,14 @@
 /// Deadlines: connect (TCP + TLS), first byte (request written and response head read),
 /// idle (between body reads). TLS always verifies the peer (system roots plus an optional
 /// CA bundle) and checks the host name or IP address; SNI is sent for host names.
-/// A pooled connection that turns out closed before any byte of the answer arrived is
-/// replaced by a fresh one and the request sent again (the upstream did not see it).
+/// Pooled connections: one is kept only after an answer that ended exactly where the bytes
+/// read ended, and reused only if nothing arrived on it since (no byte, no close; for TLS
+/// nothing buffered in OpenSSL either): an upstream's extra bytes never become the answer
+/// to a later call. That check is one non-blocking recv() per reuse. A request on a pooled
+/// connection that the upstream closed without answering is sent again on a fresh one only
+/// if none of it was written or its method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT,
+/// DELETE, as nginx retries); otherwise the exchange fails (kClosed): a POST the upstream
+/// may have run is never run twice.
 ///
 /// Boost.Asio/Beast stay behind this header (io_contexts are passed type-erased as
 /// `void*`, as http::Request::io_context carries them).
@@ -39,9 +46,11 @@ struct UpstreamLimits {
   std::chrono::milliseconds connect_timeout{5'000};      // TCP connect + TLS handshake
   std::chrono::milliseconds first_byte_timeout{60'000};  // request written + response head
   std::chrono::milliseconds idle_timeout{300'000};       // between reads of the body
-  size_t max_header_bytes = 64 * 1024;                   // response head
-  size_t max_buffered_body_bytes = 16 * 1024 * 1024;     // bodies read whole
-  size_t fast_path_max_bytes = 256 * 1024;               // Content-Length bodies read whole
+  /// The response head; also each chunk line (extensions included) and the trailer section,
+  /// the other framing buffered whole. Past it the exchange fails kTooLarge.
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_buffered_body_bytes = 16 * 1024 * 1024;  // bodies read whole
+  size_t fast_path_max_bytes = 256 * 1024;            // Content-Length bodies read whole
 };
 
 /// Appends the header line `name: value` CRLF to `lines`. False, and nothing appended, when
@@ -106,7 +115,7 @@ using HeadFilter = std::function<bool(int status, http::Headers& headers)>;
 using ExchangeDone = std::function<void(ExchangeResult result)>;
 
 struct UpstreamClientOptions {
-  /// Idle keep-alive connections kept per thread and origin.
+  /// Idle keep-alive connections kept per thread, Tether connection and origin.
   size_t max_idle_per_origin = 64;
   /// An idle pooled connection older than this is closed instead of reused.
   std::chrono::milliseconds pool_idle_timeout{30'000};
