@@ -1,7 +1,8 @@
 #pragma once
 /// The durable store: sealed tokens, connection state, auth events, pending OAuth flows,
-/// registered OAuth clients, refresh locks and token-change notifications, on SQLite (the
-/// embedded default) or PostgreSQL (for several replicas). See docs/storage.md.
+/// registered OAuth clients, refresh locks and token-change
+/// notifications, on SQLite (the embedded default; one process per file) or PostgreSQL (for
+/// several replicas). See docs/storage.md.
 ///
 /// BLOCKING API. Every call here does database I/O and blocks the calling thread
 /// (SQLite file I/O and busy waits, PostgreSQL round trips and lock waits). Never call it
@@ -283,6 +284,8 @@ class Store : public TokenStore,
   virtual std::string describe() const = 0;
 };
 
+/// SQLite: one process, and one store in it, per file. A second opener is refused (kStore,
+/// naming the file); another process waits up to `busy_timeout` for the file first.
 struct SqliteOptions {
   std::string path;              // a file; created when missing
   Duration busy_timeout{5000};   // wait for another writer's lock, then kUnavailable
