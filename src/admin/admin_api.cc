@@ -91,6 +91,10 @@ void AdminApi::registerRoutes(http::Router& router) {
   auto route = [&](const char* method, const std::string& pattern,
                    void (AdminApi::*handler)(http::Request&, http::Responder)) {
     router.add(method, pattern, [this, handler](http::Request& r, http::Responder res) {
+      if (handler != &AdminApi::sessionOpen && handler != &AdminApi::callback &&
+          needsRevocationCheck(r)) {
+        return checkRevocationThen(r, std::move(res), handler);
+      }
       (this->*handler)(r, std::move(res));
     });
   };
@@ -108,6 +112,29 @@ void AdminApi::registerRoutes(http::Router& router) {
   route("POST", conn + "/oauth/refresh", &AdminApi::refresh);
   route("DELETE", conn + "/oauth/token", &AdminApi::deleteToken);
   route("GET", "/oauth/callback", &AdminApi::callback);
+}
+
+bool AdminApi::needsRevocationCheck(const http::Request& request) const {
+  if (request.header("Authorization")) return false;  // a key, not the cookie, identifies
+  auto cookies = request.header("Cookie");
+  auto value = cookies ? cookieValue(*cookies, kSessionCookie) : std::nullopt;
+  return value && sessions_->needsRevocationCheck(*value);
+}
+
+// The store may say the session was signed out (here, on another replica, or before a
+// restart): ask it on the blocking pool, then run the handler there with the answer cached.
+void AdminApi::checkRevocationThen(const http::Request& request, http::Responder responder,
+                                   void (AdminApi::*handler)(http::Request&, http::Responder)) {
+  // A copy: the server still reads the request (route, method) for its log and metrics.
+  auto owned = std::make_shared<http::Request>(request);
+  withStore(std::move(responder), [this, owned, handler](store::Store& store, http::Responder& r) {
+    const auto cookie = cookieValue(*owned->header("Cookie"), kSessionCookie);
+    if (auto st = sessions_->checkRevocation(store, *cookie); !st.ok()) {
+      return r.send(errorResponse(
+          Error(Errc::kUnavailable, "cannot check the portal session: " + st.error().message)));
+    }
+    (this->*handler)(*owned, std::move(r));
+  });
 }
 
 std::optional<AdminApi::Caller> AdminApi::authorize(http::Request& request,
@@ -254,17 +281,31 @@ void AdminApi::sessionGet(http::Request& request, http::Responder responder) {
       200, json::object{{"key_id", session->key_id}, {"csrf_token", session->csrf_token}}));
 }
 
+// Every role may sign itself out (a viewer too): identify, not authorize. The revocation
+// goes to the store (blocking pool); only a cookie whose signature holds is recorded.
 void AdminApi::sessionClose(http::Request& request, http::Responder responder) {
-  auto caller = authorize(request, responder, /*mutation=*/true);
+  auto caller = identify(request, responder, /*mutation=*/true);
   if (!caller) return;
-  if (auto cookies = request.header("Cookie")) {
-    if (auto value = cookieValue(*cookies, kSessionCookie)) sessions_->revoke(*value);
-  }
-  core::log::info("admin: portal sign-out", {{"actor", events::adminActor(caller->key_id)}});
-  http::Response res;
-  res.status = 204;
-  res.headers.push_back({"Set-Cookie", sessionCookie("", deps_.secure_cookies, 0)});
-  responder.send(std::move(res));
+  const std::string clear = sessionCookie("", deps_.secure_cookies, 0);
+  auto done = [actor = events::adminActor(caller->key_id), clear](http::Responder& r) {
+    core::log::info("admin: portal sign-out", {{"actor", actor}});
+    http::Response res;
+    res.status = 204;
+    res.headers.push_back({"Set-Cookie", clear});
+    r.send(std::move(res));
+  };
+  auto cookies = request.header("Cookie");
+  auto value = cookies ? cookieValue(*cookies, kSessionCookie) : std::nullopt;
+  if (!value) return done(responder);
+  withStore(std::move(responder), [this, cookie = std::string(*value), clear, done](
+                                      store::Store& store, http::Responder& r) {
+    if (auto st = sessions_->revoke(store, cookie); !st.ok()) {
+      auto res = errorResponse(st.error());
+      res.headers.push_back({"Set-Cookie", clear});
+      return r.send(std::move(res));
+    }
+    done(r);
+  });
 }
 
 // ---- connections ---------------------------------------------------------------------

@@ -10,7 +10,8 @@
 /// Routes:
 ///   POST   /api/v1/admin/session                   {"key"} → cookie + {"key_id","csrf_token"}
 ///   GET    /api/v1/admin/session                   → {"key_id","csrf_token"} | 401
-///   DELETE /api/v1/admin/session                   → 204, cookie cleared
+///   DELETE /api/v1/admin/session                   → 204, cookie cleared, session revoked in
+///                                                    the store (every role may sign out)
 ///   GET    /api/v1/admin/connections               → every connection with its state
 ///   GET    /api/v1/admin/connections/oauth-health  → one store query for all
 ///   GET    /api/v1/admin/connections/{kind}/{name} → detail with the OAuth status
@@ -76,6 +77,13 @@ class AdminApi {
   std::optional<Caller> authorize(http::Request& request, http::Responder& responder,
                                   bool mutation);
   std::optional<Caller> identify(http::Request& request, http::Responder& responder, bool mutation);
+  /// True when the request's session cookie must be checked against the store's
+  /// revocations before a handler may trust it (see SessionCodec).
+  bool needsRevocationCheck(const http::Request& request) const;
+  /// Checks the session cookie on the blocking pool, then runs `handler` there (503 when
+  /// the store cannot answer).
+  void checkRevocationThen(const http::Request& request, http::Responder responder,
+                           void (AdminApi::*handler)(http::Request&, http::Responder));
   const ConnectionView* find(const store::ConnectionKey& key) const;
   /// The connect flows when `key` is an OAuth connection they know; else the 503 / 404 is
   /// sent and null returned.

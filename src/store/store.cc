@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/random.h"
 #include "store/sql/migrations.h"
+#include "store/sql/session_revocations.h"
 #include "store/sql/sql.h"
 
 namespace tether::store {
@@ -782,6 +783,18 @@ class SqlStore final : public Store {
                              {Param::text(key.kind), Param::text(key.name)});
     if (!r.ok()) return withContext(r.error(), "cancel pending flow", key.str());
     return r->affected > 0;
+  }
+
+  // ---- SessionRevocationStore (queries in sql/session_revocations.cc) ---------------------
+
+  Status revokeSession(std::string_view session_id, TimePoint expires_at) override {
+    return sql::revokeSession(*backend_, session_id, toMs(expires_at), toMs(clock_.now()));
+  }
+  Result<bool> isSessionRevoked(std::string_view session_id) override {
+    return sql::isSessionRevoked(*backend_, session_id, toMs(clock_.now()));
+  }
+  Result<int64_t> pruneSessionRevocations() override {
+    return sql::pruneSessionRevocations(*backend_, toMs(clock_.now()));
   }
 
   // ---- ClientStore -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #pragma once
 /// The durable store: sealed tokens, connection state, auth events, pending OAuth flows,
-/// registered OAuth clients, refresh locks and token-change notifications, on SQLite (the
-/// embedded default) or PostgreSQL (for several replicas). See docs/storage.md.
+/// registered OAuth clients, revoked portal sessions, refresh locks and token-change
+/// notifications, on SQLite (the embedded default; one process per file) or PostgreSQL (for
+/// several replicas). See docs/storage.md.
 ///
 /// BLOCKING API. Every call here does database I/O and blocks the calling thread
 /// (SQLite file I/O and busy waits, PostgreSQL round trips and lock waits). Never call it
@@ -199,6 +200,28 @@ class ConnectionRegistry {
   virtual core::Result<std::vector<HealthRow>> bulkHealth() = 0;
 };
 
+/// Signed-out portal sessions, shared by every store on the database: a sign-out holds
+/// after a restart and on every replica. Ids are the sessions' random nonces (at most
+/// kMaxSessionIdBytes); only sessions whose signature was checked belong here.
+class SessionRevocationStore {
+ public:
+  static constexpr size_t kMaxSessionIdBytes = 128;
+
+  virtual ~SessionRevocationStore() = default;
+
+  /// Records that the session is signed out until `expires_at` (the session's own expiry;
+  /// after it the cookie is refused anyway). Idempotent. Also deletes every revocation
+  /// whose expiry passed (store clock), so the table holds at most one session lifetime
+  /// of sign-outs. kInvalidArgument for an empty or too long id.
+  virtual core::Status revokeSession(std::string_view session_id, TimePoint expires_at) = 0;
+
+  /// True while a revocation of the session is recorded and unexpired.
+  virtual core::Result<bool> isSessionRevoked(std::string_view session_id) = 0;
+
+  /// Deletes expired revocations; returns how many.
+  virtual core::Result<int64_t> pruneSessionRevocations() = 0;
+};
+
 class LockManager;
 
 /// A held refresh lock; releases on destruction (which does I/O on PostgreSQL). Move-only.
@@ -261,7 +284,8 @@ class Store : public TokenStore,
               public EventStore,
               public FlowStore,
               public ClientStore,
-              public ConnectionRegistry {
+              public ConnectionRegistry,
+              public SessionRevocationStore {
  public:
   virtual LockManager& locks() = 0;
 
@@ -283,6 +307,8 @@ class Store : public TokenStore,
   virtual std::string describe() const = 0;
 };
 
+/// SQLite: one process, and one store in it, per file. A second opener is refused (kStore,
+/// naming the file); another process waits up to `busy_timeout` for the file first.
 struct SqliteOptions {
   std::string path;              // a file; created when missing
   Duration busy_timeout{5000};   // wait for another writer's lock, then kUnavailable
@@ -320,7 +346,8 @@ struct StoreOptions {
 /// migrations (PostgreSQL: under an advisory lock, so replicas may start together),
 /// verifies every table exists, and checks the sealing key against the key-check value
 /// (writing it on first use). Errors: kConfig (no sealer), kCrypto (wrong key, or the
-/// store was written in the other mode), kUnavailable (unreachable, locked), kStore.
+/// store was written in the other mode), kUnavailable (unreachable, locked), kStore (also: a
+/// SQLite file in use by another process or another store, naming the file).
 core::Result<std::unique_ptr<Store>> openStore(StoreOptions options);
 
 }  // namespace tether::store

@@ -126,6 +126,19 @@ class FaultyStore final : public store::Store {
     return inner_.bulkHealth();
   }
   // Store
+  // SessionRevocationStore
+  core::Status revokeSession(std::string_view id, core::TimePoint expires_at) override {
+    if (down) return unavailable();
+    return inner_.revokeSession(id, expires_at);
+  }
+  core::Result<bool> isSessionRevoked(std::string_view id) override {
+    if (down) return unavailable();
+    return inner_.isSessionRevoked(id);
+  }
+  core::Result<int64_t> pruneSessionRevocations() override {
+    if (down) return unavailable();
+    return inner_.pruneSessionRevocations();
+  }
   store::LockManager& locks() override { return inner_.locks(); }
   core::Status ping() override { return down ? core::Status(unavailable()) : inner_.ping(); }
   core::Result<store::RotationReport> rotateKeys() override { return inner_.rotateKeys(); }

@@ -292,15 +292,45 @@ CREATE TABLE oauth_endpoints (
 );
 )sql";
 
+// Signed-out portal sessions: one row per revoked session until the session's own expiry
+// (then the cookie is refused anyway and the row is pruned).
+constexpr std::string_view kSqliteV4 = R"sql(
+CREATE TABLE session_revocations (
+  session_id TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX session_revocations_by_expiry ON session_revocations (expires_at);
+)sql";
+
+constexpr std::string_view kPostgresV4 = R"sql(
+CREATE TABLE session_revocations (
+  session_id TEXT COLLATE "C" PRIMARY KEY,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT NOT NULL
+);
+CREATE INDEX session_revocations_by_expiry ON session_revocations (expires_at);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "initial schema", kSqliteV1, kPostgresV1},
     Migration{2, "notify replicas of changes", kSqliteV2, kPostgresV2},
     Migration{3, "connect flow endpoints", kSqliteV3, kPostgresV3},
+    Migration{4, "revoked portal sessions", kSqliteV4, kPostgresV4},
 };
 
-constexpr std::array<std::string_view, 10> kTables = {
-    "meta",        "counters",    "connections",   "tokens",        "connection_state",
-    "auth_events", "event_heads", "pending_flows", "oauth_clients", "oauth_endpoints",
+constexpr std::array<std::string_view, 11> kTables = {
+    "meta",
+    "counters",
+    "connections",
+    "tokens",
+    "connection_state",
+    "auth_events",
+    "event_heads",
+    "pending_flows",
+    "oauth_clients",
+    "oauth_endpoints",
+    "session_revocations",
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -1,5 +1,15 @@
 // SQLite backend: one writer connection (WAL, BEGIN IMMEDIATE, busy timeout) and a small
 // pool of reader connections. Statements are prepared once per connection and cached.
+//
+// One process per file, by design. Every connection opens through SQLite's "unix-excl"
+// VFS: the first one takes an exclusive POSIX lock on the database file for the life of
+// the process (another process gets SQLITE_BUSY, which becomes a clear "in use" error at
+// open), and the WAL index lives on the heap, shared by this process's connections,
+// instead of in a memory map of a "-shm" file. (A mapped file that shrinks or whose disk
+// fails turns the next access into SIGBUS; a heap index makes every such failure an error
+// value.) PRAGMA locking_mode=EXCLUSIVE gives the heap index too, but also locks out this
+// process's own reader connections. mmap_size=0 keeps the database file itself unmapped.
+// Inside the process, a registry refuses a second store on the same file.
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -7,6 +17,8 @@
 #include <cctype>
 #include <charconv>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "store/sql/local_coordinator.h"
@@ -28,6 +40,9 @@ struct StmtFinalizer {
 };
 using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// Heap WAL index and an exclusive lock for this process (see the top of this file).
+constexpr const char* kVfs = "unix-excl";
 
 constexpr std::string_view kMissingTableHint =
     " (a table is missing: the schema is damaged; restore the database from a backup or "
@@ -59,6 +74,45 @@ Error sqliteError(sqlite3* db, int rc, Duration busy_timeout) {
   return Error(Errc::kStore, std::move(message));
 }
 
+std::string inUseMessage(const std::string& path, std::string_view by_whom) {
+  return fmt::format(
+      "the SQLite database {} is in use {} (is another Tether running on it?); a SQLite "
+      "store serves one process — stop the other one, or use PostgreSQL to run several "
+      "replicas",
+      path, by_whom);
+}
+
+// The files open as a store in this process (canonical paths).
+class OpenFiles {
+ public:
+  static bool claim(const std::string& path) {
+    std::lock_guard lock(mu());
+    return paths().insert(path).second;
+  }
+  static void release(const std::string& path) {
+    std::lock_guard lock(mu());
+    paths().erase(path);
+  }
+
+ private:
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static std::set<std::string>& paths() {
+    static std::set<std::string> p;
+    return p;
+  }
+};
+
+// Holds a claim on a path; released on destruction unless handed on.
+struct FileClaim {
+  std::string path;
+  ~FileClaim() {
+    if (!path.empty()) OpenFiles::release(path);
+  }
+};
+
 struct CachedStatement {
   StmtPtr stmt;
   std::vector<int> param_numbers;  // for bind position i+1: the $N it names
@@ -73,7 +127,7 @@ class SqliteSession final : public Session {
   static Result<std::unique_ptr<Session>> open(const SqliteOptions& options, bool writer) {
     sqlite3* raw = nullptr;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    const int rc = sqlite3_open_v2(options.path.c_str(), &raw, flags, nullptr);
+    const int rc = sqlite3_open_v2(options.path.c_str(), &raw, flags, kVfs);
     DbPtr db(raw);
     if (rc != SQLITE_OK) {
       return Error(Errc::kUnavailable,
@@ -85,11 +139,16 @@ class SqliteSession final : public Session {
     auto session = std::make_unique<SqliteSession>(std::move(db), options.busy_timeout);
     // A 16 MiB page cache per connection keeps the keyed tables of ~10,000 connections
     // in memory for bulk reads.
-    std::string pragmas = fmt::format("PRAGMA synchronous={}; PRAGMA cache_size=-16384;",
-                                      options.synchronous_full ? "FULL" : "NORMAL");
+    std::string pragmas =
+        fmt::format("PRAGMA synchronous={}; PRAGMA cache_size=-16384; PRAGMA mmap_size=0;",
+                    options.synchronous_full ? "FULL" : "NORMAL");
     if (writer) {
-      // journal_mode answers with a row; run it as a query to see the result.
+      // journal_mode answers with a row; run it as a query to see the result. It is the
+      // first access, so it takes the process lock: busy here means another process.
       auto mode = session->query("PRAGMA journal_mode=WAL");
+      if (!mode.ok() && mode.error().code == Errc::kUnavailable) {
+        return Error(Errc::kStore, inUseMessage(options.path, "by another process"));
+      }
       if (!mode.ok()) return std::move(mode).takeError();
       if (mode->rows.empty() || mode->rows[0][0].asText() != "wal") {
         return Error(Errc::kStore, "SQLite refused to switch " + options.path + " to WAL mode");
@@ -261,6 +320,8 @@ class SqliteBackend final : public Backend {
   ~SqliteBackend() override {
     readers_->clearIdle();
     writer_->clearIdle();
+    // Every connection is closed (the store returned its leases): the file may open again.
+    OpenFiles::release(canonical_path_);
   }
 
   Dialect dialect() const override { return Dialect::kSqlite; }
@@ -297,11 +358,15 @@ Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options)
                  "SQLite store needs a file path (in-memory databases cannot be shared by the "
                  "writer and reader connections)");
   }
-  auto first = SqliteSession::open(options, /*writer=*/true);
-  if (!first.ok()) return std::move(first).takeError();
   std::error_code ec;
   std::string canonical = std::filesystem::weakly_canonical(options.path, ec).string();
   if (ec) canonical = options.path;
+  if (!OpenFiles::claim(canonical)) {
+    return Error(Errc::kStore, inUseMessage(options.path, "by another store in this process"));
+  }
+  FileClaim claim{canonical};
+  auto first = SqliteSession::open(options, /*writer=*/true);
+  if (!first.ok()) return std::move(first).takeError();
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.busy_timeout);
   auto writer = Pool::create("SQLite writer", 1, timeout,
                              [options] { return SqliteSession::open(options, true); });
@@ -309,8 +374,10 @@ Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options)
   auto readers =
       Pool::create("SQLite reader", static_cast<size_t>(std::max(1, options.read_connections)),
                    timeout, [options] { return SqliteSession::open(options, false); });
-  return std::unique_ptr<Backend>(std::make_unique<SqliteBackend>(
-      options, std::move(writer), std::move(readers), std::move(canonical)));
+  auto backend =
+      std::make_unique<SqliteBackend>(options, std::move(writer), std::move(readers), canonical);
+  claim.path.clear();  // the backend releases it
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace tether::store::sql

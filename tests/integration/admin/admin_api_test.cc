@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
+#include <sqlite3.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
@@ -93,6 +94,21 @@ class AdminApiTest : public ::testing::Test {
     ho.port = 0;
     server_ = std::make_unique<http::Server>(ho, routes_, nullptr);
     // The public URL needs the port: start flows and routes after binding.
+    admin::AdminDeps deps = makeDeps();
+    api_ = std::make_unique<admin::AdminApi>(std::move(deps));
+    api_->registerRoutes(routes_);
+    ASSERT_TRUE(server_->start().ok());
+    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    flows::FlowOptions fo;
+    fo.public_url = base_;
+    flows_ = std::make_unique<flows::Flows>(
+        flow_conns, *store_, *http_, *recorder_, clock_, fo,
+        [this](const store::ConnectionKey& k, const flows::ResolvedConnection&) {
+          lifecycle_->source(k)->onConnected();
+        });
+  }
+
+  admin::AdminDeps makeDeps() {
     admin::AdminDeps deps;
     config::AccessKey admin{"ops", kAdminKey, sha256Raw(kAdminKey), false};
     config::AccessKey viewer{"watcher", kViewerKey, sha256Raw(kViewerKey), true};
@@ -106,17 +122,40 @@ class AdminApiTest : public ::testing::Test {
     deps.pool = &pool_;
     deps.clock = &clock_;
     deps.session_secret = std::string(32, 's');
-    api_ = std::make_unique<admin::AdminApi>(std::move(deps));
-    api_->registerRoutes(routes_);
-    ASSERT_TRUE(server_->start().ok());
-    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
-    flows::FlowOptions fo;
-    fo.public_url = base_;
-    flows_ = std::make_unique<flows::Flows>(
-        flow_conns, *store_, *http_, *recorder_, clock_, fo,
-        [this](const store::ConnectionKey& k, const flows::ResolvedConnection&) {
-          lifecycle_->source(k)->onConnected();
-        });
+    return deps;
+  }
+
+  /// Another admin API on the same store: a restarted process, or another replica.
+  struct OtherInstance {
+    http::Router routes;
+    std::unique_ptr<admin::AdminApi> api;
+    std::unique_ptr<http::Server> server;
+    std::string base;
+    ~OtherInstance() {
+      if (server) server->stop();
+    }
+  };
+  std::unique_ptr<OtherInstance> startOtherInstance() {
+    auto other = std::make_unique<OtherInstance>();
+    other->api = std::make_unique<admin::AdminApi>(makeDeps());
+    other->api->registerRoutes(other->routes);
+    http::ServerOptions ho;
+    ho.port = 0;
+    other->server = std::make_unique<http::Server>(ho, other->routes, nullptr);
+    EXPECT_TRUE(other->server->start().ok());
+    other->base = "http://127.0.0.1:" + std::to_string(other->server->port());
+    return other;
+  }
+
+  /// Signs in with `key`: the "tether_session=..." cookie and the CSRF token.
+  std::pair<std::string, std::string> signIn(const std::string& key) {
+    auto opened = call("POST", "/api/v1/admin/session", std::nullopt,
+                       json::serialize(json::object{{"key", key}}));
+    EXPECT_EQ(opened.status, 200) << opened.body;
+    const std::string set_cookie(http::findHeader(opened.headers, "Set-Cookie").value_or(""));
+    const auto csrf = opened.json.if_contains("csrf_token");
+    return {set_cookie.substr(0, set_cookie.find(';')),
+            csrf && csrf->is_string() ? std::string(csrf->as_string()) : ""};
   }
 
   void TearDown() override {
@@ -136,9 +175,14 @@ class AdminApiTest : public ::testing::Test {
   Reply call(const std::string& method, const std::string& path,
              std::optional<std::string> key = kAdminKey, const std::string& body = "",
              http::Headers extra = {}) {
+    return callAt(base_, method, path, std::move(key), body, std::move(extra));
+  }
+  Reply callAt(const std::string& base, const std::string& method, const std::string& path,
+               std::optional<std::string> key = kAdminKey, const std::string& body = "",
+               http::Headers extra = {}) {
     http::ClientRequest req;
     req.method = method;
-    req.url = base_ + path;
+    req.url = base + path;
     req.body = body;
     req.headers = std::move(extra);
     if (key) req.headers.push_back({"Authorization", "Bearer " + *key});
@@ -307,6 +351,99 @@ TEST_F(AdminApiTest, PortalSessionIsAnHttpOnlyStrictCookieAndMutationsNeedTheCsr
                  {{"Cookie", c2.substr(0, c2.find(';'))}})
                 .status,
             401);
+}
+
+// Sign-out is durable: it holds after a restart and on every other instance of the store
+// (within the revocation cache's bound, admin::kRevocationRecheck), not only in the
+// process that signed out.
+TEST_F(AdminApiTest, SignOutHoldsAfterARestartAndOnOtherInstances) {
+  const auto [cookie, csrf] = signIn(kAdminKey);
+  const http::Headers with_cookie = {{"Cookie", cookie}};
+  auto replica = startOtherInstance();  // running before the sign-out, cookie already seen
+  EXPECT_EQ(callAt(replica->base, "GET", "/api/v1/admin/connections", std::nullopt, "", with_cookie)
+                .status,
+            200);
+
+  auto closed = call("DELETE", "/api/v1/admin/session", std::nullopt, "",
+                     {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  ASSERT_EQ(closed.status, 204) << closed.body;
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections", std::nullopt, "", with_cookie).status, 401);
+
+  // A restart: new API objects on the same store refuse the old cookie at once.
+  auto restarted = startOtherInstance();
+  EXPECT_EQ(
+      callAt(restarted->base, "GET", "/api/v1/admin/connections", std::nullopt, "", with_cookie)
+          .status,
+      401);
+  EXPECT_EQ(
+      callAt(restarted->base, "GET", "/api/v1/admin/session", std::nullopt, "", with_cookie).status,
+      401);
+
+  // The replica that had checked the cookie before honours the sign-out within the bound.
+  clock_.advance(admin::kRevocationRecheck + seconds(1));
+  EXPECT_EQ(callAt(replica->base, "GET", "/api/v1/admin/connections", std::nullopt, "", with_cookie)
+                .status,
+            401);
+  // Other sessions are untouched.
+  const auto [other_cookie, other_csrf] = signIn(kAdminKey);
+  EXPECT_EQ(callAt(replica->base, "GET", "/api/v1/admin/connections", std::nullopt, "",
+                   {{"Cookie", other_cookie}})
+                .status,
+            200);
+}
+
+TEST_F(AdminApiTest, AViewerCanSignItselfOut) {
+  const auto [cookie, csrf] = signIn(kViewerKey);
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections", std::nullopt, "", {{"Cookie", cookie}}).status,
+            200);
+  auto closed = call("DELETE", "/api/v1/admin/session", std::nullopt, "",
+                     {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  EXPECT_EQ(closed.status, 204) << closed.body;
+  EXPECT_THAT(std::string(http::findHeader(closed.headers, "Set-Cookie").value_or("")),
+              HasSubstr("Max-Age=0"));
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections", std::nullopt, "", {{"Cookie", cookie}}).status,
+            401);
+}
+
+// Rows of the revocation table, read beside the store (-1 when it cannot be read).
+int64_t revocationRows(const std::string& path) {
+  sqlite3* db = nullptr;
+  int64_t out = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM session_revocations", -1, &stmt, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      out = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close_v2(db);
+  return out;
+}
+
+// Only a cookie whose signature holds is revoked: a forged one (here: a victim's payload
+// under another signature) neither signs the victim out nor adds a row.
+TEST_F(AdminApiTest, AForgedCookieRevokesNothingAndStoresNothing) {
+  const auto [victim, csrf] = signIn(kAdminKey);
+  const std::string value = victim.substr(victim.find('=') + 1);
+  const std::string forged = std::string(admin::kSessionCookie) + "=" +
+                             value.substr(0, value.find('.')) + "." +
+                             core::base64UrlEncode(std::string(32, 'x'));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(call("DELETE", "/api/v1/admin/session", kAdminKey, "", {{"Cookie", forged}}).status,
+              204);
+  }
+  EXPECT_EQ(call("GET", "/api/v1/admin/connections", std::nullopt, "", {{"Cookie", victim}}).status,
+            200);
+  EXPECT_EQ(revocationRows(db_->path()), 0);
+
+  // The genuine sign-out stores exactly one row.
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/session", std::nullopt, "",
+                 {{"Cookie", victim}, {"X-CSRF-Token", csrf}})
+                .status,
+            204);
+  EXPECT_EQ(revocationRows(db_->path()), 1);
 }
 
 // --- lists, health, detail ------------------------------------------------------------

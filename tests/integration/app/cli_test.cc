@@ -221,6 +221,27 @@ TEST_F(ServeStoreTest, AWrongKeyIsAClearErrorAtStart) {
   EXPECT_THAT(second.err(), Not(HasSubstr(kKey1)));
 }
 
+// SQLite serves one process: a second `tether serve` on the same file would run a second
+// keeper racing the first over one-time-use refresh tokens. It is refused at start.
+TEST_F(ServeStoreTest, ASecondServeOnTheSameSqliteFileExitsNamingTheFile) {
+  const auto cfg = config(sqlite(), "encryption: { key: \"${TETHER_TEST_KEY}\" }");
+  Child first({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey1});
+  const uint16_t port = waitListening(first);
+  ASSERT_NE(port, 0) << first.err();
+  ASSERT_TRUE(waitReady(port, 200)) << first.err();
+
+  Child second({tether(), "serve", "--config", cfg}, {"TETHER_TEST_KEY=" + kKey1});
+  EXPECT_EQ(second.wait(seconds(30)), 1) << second.err();
+  EXPECT_THAT(second.err(), HasSubstr((dir_ / "var/t.db").string()));
+  EXPECT_THAT(second.err(), HasSubstr("in use"));
+  EXPECT_THAT(second.err(), Not(HasSubstr(kKey1)));
+
+  // The first one serves on, unaffected.
+  EXPECT_EQ(get(port, "/readyz"), 200);
+  first.signal(SIGTERM);
+  EXPECT_EQ(first.wait(seconds(15)), 0);
+}
+
 TEST_F(ServeStoreTest, PlaintextStorageWarnsAtEveryStart) {
   const auto cfg = config(
       "{ driver: sqlite, path: " + (dir_ / "p.db").string() + ", allow_plaintext: true }", "");

@@ -1,5 +1,5 @@
-// store_migrate_helper <sqlite PATH | postgres DSN>: waits for EOF on stdin (the test's
-// start barrier), opens the store (which migrates), and exits with 10 + the number of
+// store_migrate_helper <sqlite PATH [BUSY_MS] | postgres DSN>: waits for EOF on stdin (the
+// test's start barrier), opens the store (which migrates), and exits with 10 + the number of
 // migrations it applied, or 1 on failure (message on stderr).
 
 #include <unistd.h>
@@ -11,8 +11,8 @@
 
 int main(int argc, char** argv) {
   using namespace tether::store;
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s sqlite PATH | postgres DSN\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: %s sqlite PATH [BUSY_MS] | postgres DSN\n", argv[0]);
     return 1;
   }
   char byte = 0;
@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   if (kind == "sqlite") {
     SqliteOptions s;
     s.path = argv[2];
-    s.busy_timeout = Duration(20000);
+    s.busy_timeout = Duration(argc == 4 ? std::stoi(argv[3]) : 20000);
     options.backend = s;
   } else {
     PostgresOptions p;

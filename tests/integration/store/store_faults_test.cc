@@ -1,12 +1,16 @@
-// Faults: corrupted and truncated sealed values, a missing table, a locked SQLite file,
-// PostgreSQL down at start, and PostgreSQL going away mid-run (on a private cluster the
+// Faults: corrupted and truncated sealed values, a missing table, a locked SQLite file, a
+// second opener of a SQLite file, SQLite files failing under a running store, PostgreSQL
+// down at start, and PostgreSQL going away mid-run (on a private cluster the
 // test starts and stops itself — never the shared one).
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "core/clock.h"
@@ -172,15 +176,103 @@ TEST(SqliteFaultTest, LockedFileGivesUnavailableAfterTheBusyTimeout) {
   // Readers are not blocked (WAL).
   EXPECT_EQ((*store)->getToken(kDemo).value()->access_token, "a");
   EXPECT_TRUE((*store)->ping().ok());
-  // Opening needs the write lock for migrations: also kUnavailable, not a hang.
+  // A second store on the file is refused at once (one store per file), not a hang.
   auto second = openStore(options);
   ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.error().code, Errc::kUnavailable);
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos) << second.error().message;
 
   ASSERT_EQ(sqlite3_exec(raw, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
   auto after = (*store)->putToken(token(kDemo, "b", "r2", clock.now()),
                                   (*store)->getToken(kDemo).value()->version);
   EXPECT_TRUE(after.ok()) << after.error().message;
+}
+
+// SQLite serves one process: a second store on the same file — in this process or in
+// another — is refused with an error naming the file (two keepers on one file would race
+// over one-time-use refresh tokens).
+TEST(SqliteFaultTest, ASecondStoreOnTheSameFileIsRefusedNamingTheFile) {
+  core::ManualClock clock;
+  auto db = TestDatabase::create(BackendKind::kSqlite);
+  ASSERT_NE(db, nullptr);
+  StoreOptions options = db->options(aesSealer({testKey('f')}), &clock);
+  std::get<SqliteOptions>(options.backend).busy_timeout = milliseconds(300);
+  auto first = openStore(options);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_TRUE((*first)->putToken(token(kDemo, "a", "r", clock.now()), 0).ok());
+
+  auto second = openStore(options);
+  ASSERT_FALSE(second.ok()) << "a second store opened the same SQLite file";
+  EXPECT_NE(second.error().message.find(db->sqlitePath()), std::string::npos)
+      << second.error().message;
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos) << second.error().message;
+
+  // Another process is refused too (the helper exits 1 when the open fails).
+  const Child other =
+      spawnWithStdinPipe({TETHER_STORE_MIGRATE_HELPER, "sqlite", db->sqlitePath(), "300"});
+  ASSERT_GT(other.pid, 0);
+  ::close(other.stdin_fd);  // the helper's start barrier
+  EXPECT_EQ(waitChild(other), 1) << "another process opened the SQLite file the store holds";
+
+  // The first store is unaffected; once it is closed, the file opens again.
+  EXPECT_EQ((*first)->getToken(kDemo).value()->access_token, "a");
+  first->reset();
+  auto reopened = openStore(options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ((*reopened)->getToken(kDemo).value()->access_token, "a");
+}
+
+// The WAL index lives on the heap, never in a shared-memory map of a "-shm" file: a map
+// whose file shrinks turns the next access into SIGBUS.
+TEST(SqliteFaultTest, TheWalIndexIsNotAMappedFile) {
+  core::ManualClock clock;
+  auto db = TestDatabase::create(BackendKind::kSqlite);
+  ASSERT_NE(db, nullptr);
+  auto store = openStore(db->options(aesSealer({testKey('f')}), &clock));
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ASSERT_TRUE((*store)->putToken(token(kDemo, "a", "r", clock.now()), 0).ok());
+  EXPECT_EQ((*store)->getToken(kDemo).value()->access_token, "a");
+  EXPECT_TRUE((*store)->bulkHealth().ok());
+
+  EXPECT_FALSE(std::filesystem::exists(db->sqlitePath() + "-shm"));
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    EXPECT_EQ(line.find(db->sqlitePath()), std::string::npos) << "mapped: " << line;
+  }
+}
+
+// Files that fail under a running store (truncated, as a full or failing disk, or an
+// operator's mistake, would leave them) give error values; the process lives on.
+TEST(SqliteFaultDeathTest, FilesFailingUnderARunningStoreGiveErrorsNotASignal) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto db = TestDatabase::create(BackendKind::kSqlite);
+  ASSERT_NE(db, nullptr);
+  const std::string path = db->sqlitePath();
+  auto exercise = [&] {
+    core::ManualClock clock;
+    auto store = openStore(db->options(aesSealer({testKey('f')}), &clock));
+    if (!store.ok()) std::_Exit(2);
+    for (int i = 0; i < 20; ++i) {
+      (void)(*store)->appendEvent(
+          AuthEvent{0, clock.now(), kDemo, EventType::kConnectStarted, "a", "h", "c", "{}"});
+    }
+    if (!(*store)->putToken(token(kDemo, "a", "r", clock.now()), 0).ok()) std::_Exit(3);
+    for (const char* suffix : {"-shm", "-wal", ""}) {
+      std::error_code ec;
+      if (std::filesystem::exists(path + suffix))
+        std::filesystem::resize_file(path + suffix, 0, ec);
+    }
+    // Each call may fail (its value says how); none may kill the process.
+    (void)(*store)->getToken(kDemo);
+    (void)(*store)->putToken(token(kDemo, "b", "r2", clock.now()), 1);
+    (void)(*store)->appendEvent(
+        AuthEvent{0, clock.now(), kDemo, EventType::kConnectStarted, "a", "h", "c", "{}"});
+    (void)(*store)->bulkHealth();
+    (void)(*store)->ping();
+    (void)(*store)->getToken(kDemo);
+    std::_Exit(0);
+  };
+  EXPECT_EXIT(exercise(), ::testing::ExitedWithCode(0), "");
 }
 
 // Collects log lines for assertions.
