@@ -11,6 +11,10 @@
 // - The extra CA bundle is merged in CURLOPT_SSL_CTX_FUNCTION into a fresh X509_STORE that
 //   copies the system store; the store libcurl gives us may be a cached one it reuses for
 //   later connections, so it is never modified.
+// - A request with a ConnectGuard (discovery) is resolved here, checked address by address and
+//   pinned (CURLOPT_RESOLVE, CURLOPT_OPENSOCKETFUNCTION; see curl_connect_pin.h) on a fresh
+//   handle outside the pool and the share: no cached connection or DNS answer decides where
+//   it goes, and no pinned DNS entry leaks into other transfers.
 // - request_sent is derived from CURLOPT_DEBUGFUNCTION: the bytes libcurl reports as written
 //   (header block up to its blank line, then exactly the body length).
 
@@ -32,6 +36,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,6 +46,7 @@
 #include "core/encoding.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "http/curl_connect_pin.h"
 #include "http/http_client.h"
 
 namespace tether::http {
@@ -176,24 +182,19 @@ long clampMillis(std::chrono::milliseconds d) {
 
 // Scheme, host and port of a URL; the URL is validated by libcurl's own parser.
 struct Origin {
+  UrlTarget target;
   std::string scheme;  // lower case: "http" or "https"
   std::string key;     // "scheme://host:port", for pooling and logs (no path, no query)
 };
 
 bool parseOrigin(const std::string& url, Origin& out) {
-  CurlUrlPtr u(curl_url());
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
-  auto part = [&](CURLUPart which, unsigned flags) -> std::string {
-    char* raw = nullptr;
-    if (curl_url_get(u.get(), which, &raw, flags) != CURLUE_OK || raw == nullptr) return {};
-    CurlStringPtr owned(raw);
-    return std::string(raw);
-  };
-  out.scheme = core::toLower(part(CURLUPART_SCHEME, 0));
-  if (out.scheme != "http" && out.scheme != "https") return false;
-  const std::string host = core::toLower(part(CURLUPART_HOST, 0));
-  if (host.empty()) return false;
-  out.key = out.scheme + "://" + host + ":" + part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  auto target = parseClientUrl(url);
+  if (!target) return false;
+  out.scheme = target->scheme;
+  const bool v6 = target->host.find(':') != std::string::npos;
+  out.key = out.scheme + "://" + (v6 ? "[" + target->host + "]" : target->host) + ":" +
+            std::to_string(target->port);
+  out.target = std::move(*target);
   return true;
 }
 
@@ -653,8 +654,33 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
     no_proxy = envFirst("no_proxy", "NO_PROXY");
   }
 
+  // ---- a guarded request: resolve, check every address, pin (before any connection).
+  std::optional<detail::ConnectPin> pin;
+  CurlSlistPtr resolve_list;
+  if (request.connect_guard) {
+    pin.emplace();
+    pin->target = origin.target;
+    pin->guard = request.connect_guard.get();
+    const auto outcome =
+        detail::preparePin(*pin, options_.resolver, request.connect_timeout, !proxy.empty());
+    if (outcome.error != TransportError::kNone) {
+      core::log::debug("outbound HTTP request refused before connecting",
+                       {{"method", request.method},
+                        {"origin", origin.key},
+                        {"error", transportErrorName(outcome.error)},
+                        {"detail", outcome.message}});
+      return failure(outcome.error, outcome.message);
+    }
+    if (!pin->resolve_entry.empty()) {
+      resolve_list.reset(curl_slist_append(nullptr, pin->resolve_entry.c_str()));
+      if (!resolve_list) return failure(TransportError::kOther, "out of memory pinning the host");
+    }
+  }
+
   Partition& partition = partitionFor(request.ca_bundle_path);
-  CurlEasyPtr easy = partition.acquire(origin.key);
+  // A guarded transfer gets a handle of its own (destroyed after it): no pooled connection
+  // to an unchecked address is reused, and its pinned DNS entry reaches no other transfer.
+  CurlEasyPtr easy = pin ? CurlEasyPtr(curl_easy_init()) : partition.acquire(origin.key);
   if (!easy) return failure(TransportError::kOther, "curl_easy_init failed");
   CURL* h = easy.get();
   curl_easy_reset(h);
@@ -672,7 +698,7 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
   set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_ERRORBUFFER, errbuf.data());
-  set(CURLOPT_SHARE, partition.share());
+  if (!pin) set(CURLOPT_SHARE, partition.share());
   // HTTP/1.1 keeps the wire format predictable: header names as given, one request per
   // connection at a time, and errors that map cleanly.
   set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
@@ -686,7 +712,15 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
     set(CURLOPT_SSL_CTX_FUNCTION, &onSslCtx);
     set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(&t));
   }
-  set(CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
+  // A redirect would lead a guarded request to a host nobody resolved and checked.
+  set(CURLOPT_FOLLOWLOCATION, request.follow_redirects && !pin ? 1L : 0L);
+  if (pin) {
+    if (resolve_list) set(CURLOPT_RESOLVE, resolve_list.get());
+    set(CURLOPT_OPENSOCKETFUNCTION, &detail::openPinnedSocket);
+    set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(&*pin));
+    set(CURLOPT_FRESH_CONNECT, 1L);
+    set(CURLOPT_FORBID_REUSE, 1L);
+  }
   set(CURLOPT_MAXREDIRS, kMaxRedirects);
   set(CURLOPT_PROXY, proxy.c_str());  // "" disables every proxy, the environment's too
   if (request.use_proxy) set(CURLOPT_NOPROXY, no_proxy.c_str());
@@ -754,6 +788,9 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
             t.headers_too_large
                 ? "response headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes"
                 : "response body exceeds " + std::to_string(request.max_response_bytes) + " bytes";
+      } else if (pin && !pin->refused.empty()) {
+        error = TransportError::kInvalidRequest;
+        message = pin->refused;
       } else if (!t.bundle_error.empty()) {
         error = TransportError::kInvalidRequest;
         message = t.bundle_error;
@@ -779,11 +816,38 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
   // Drop libcurl's pointers into this stack frame (callbacks, buffers, header list) before the
   // handle waits in the pool; its connection and DNS caches survive the reset.
   curl_easy_reset(h);
-  partition.release(std::move(easy), origin.key);
+  if (!pin) partition.release(std::move(easy), origin.key);
   return result;
 }
 
 }  // namespace
+
+std::optional<UrlTarget> parseClientUrl(std::string_view url) {
+  (void)curlGlobal();
+  CurlUrlPtr u(curl_url());
+  const std::string text(url);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
+    return std::nullopt;
+  }
+  auto part = [&](CURLUPart which, unsigned flags) -> std::string {
+    char* raw = nullptr;
+    if (curl_url_get(u.get(), which, &raw, flags) != CURLUE_OK || raw == nullptr) return {};
+    CurlStringPtr owned(raw);
+    return std::string(raw);
+  };
+  UrlTarget out;
+  out.scheme = core::toLower(part(CURLUPART_SCHEME, 0));
+  if (out.scheme != "http" && out.scheme != "https") return std::nullopt;
+  out.host = core::toLower(part(CURLUPART_HOST, 0));
+  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  if (out.host.empty()) return std::nullopt;
+  const std::string port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+  if (ec != std::errc() || ptr != port.data() + port.size() || out.port == 0) return std::nullopt;
+  return out;
+}
 
 std::unique_ptr<HttpClient> makeHttpClient(const HttpClientOptions& options) {
   (void)curlGlobal();  // initialise libcurl once, before any worker thread uses it
