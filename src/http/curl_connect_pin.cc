@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 namespace tether::http::detail {
@@ -32,18 +33,52 @@ void appendCurlAddress(std::string& out, const IpAddress& a) {
   if (!a.isV4()) out += ']';
 }
 
+// The host of a proxy setting ("http://proxy:3128", "proxy:3128", "socks5h://[::1]:1080").
+std::string proxyHost(const std::string& proxy) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), &curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, proxy.c_str(),
+                         CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+    return {};
+  }
+  char* raw = nullptr;
+  if (curl_url_get(u.get(), CURLUPART_HOST, &raw, 0) != CURLUE_OK || raw == nullptr) return {};
+  std::string host(raw);
+  curl_free(raw);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
+core::Result<std::vector<IpAddress>> lookUp(const std::string& host, const HostResolver& resolver,
+                                            std::chrono::milliseconds timeout) {
+  if (auto literal = IpAddress::parse(host)) return std::vector<IpAddress>{*literal};
+  return resolver ? resolver(host, timeout) : resolveWithSystem(host, timeout);
+}
+
 }  // namespace
 
 PinOutcome preparePin(ConnectPin& pin, const HostResolver& resolver,
-                      std::chrono::milliseconds timeout, bool via_proxy) {
+                      std::chrono::milliseconds timeout, const std::string& proxy) {
   const std::string& host = pin.target.host;
-  pin.check_sockets = !via_proxy;
+  if (!proxy.empty()) {
+    // The operator's proxy may be anywhere (often loopback): its addresses are let through
+    // the socket check. A proxy this process cannot resolve leaves none: curl then fails to
+    // reach it rather than connect unchecked.
+    if (const std::string ph = proxyHost(proxy); !ph.empty()) {
+      if (auto found = lookUp(ph, resolver, timeout); found.ok()) {
+        pin.proxy_addresses = std::move(found).value();
+      }
+    }
+  }
   if (auto literal = IpAddress::parse(host)) {
     pin.addresses = {*literal};
   } else {
-    auto resolved = resolver ? resolver(host, timeout) : resolveWithSystem(host, timeout);
+    auto resolved = lookUp(host, resolver, timeout);
     if (!resolved.ok()) {
-      if (via_proxy) return {};  // the proxy resolves it (and is the egress control then)
+      // Through a proxy the proxy resolves the name (and is the egress control then); should
+      // libcurl connect directly after all (NO_PROXY), each socket is judged by the guard.
+      if (!proxy.empty()) return {};
       return {TransportError::kDns, resolved.error().message};
     }
     pin.addresses = std::move(resolved).value();
@@ -69,11 +104,14 @@ PinOutcome preparePin(ConnectPin& pin, const HostResolver& resolver,
 
 curl_socket_t openPinnedSocket(void* clientp, curlsocktype purpose, curl_sockaddr* address) {
   auto& pin = *static_cast<ConnectPin*>(clientp);
-  if (pin.check_sockets && purpose == CURLSOCKTYPE_IPCXN) {
+  if (purpose == CURLSOCKTYPE_IPCXN) {
     const auto a = addressOf(&address->addr, address->addrlen);
-    const bool checked =
-        a && std::find(pin.addresses.begin(), pin.addresses.end(), *a) != pin.addresses.end();
-    if (!checked) {
+    auto among = [&](const std::vector<IpAddress>& list) {
+      return a && std::find(list.begin(), list.end(), *a) != list.end();
+    };
+    // Unresolved here (left to a proxy) but connected directly: the guard judges the socket.
+    const bool unpinned = pin.addresses.empty() && a && pin.guard->refusal(pin.target, *a).empty();
+    if (!among(pin.addresses) && !among(pin.proxy_addresses) && !unpinned) {
       // Not an address the guard passed (a cache or a resolver disagreed): asked again, the
       // guard's sentence says why; an address it would pass is still refused, unpinned.
       std::string why = a ? pin.guard->refusal(pin.target, *a) : std::string();

@@ -47,35 +47,10 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "http/curl_connect_pin.h"
+#include "http/curl_support.h"
 #include "http/http_client.h"
 
 namespace tether::http {
-
-const char* transportErrorName(TransportError e) {
-  switch (e) {
-    case TransportError::kNone:
-      return "none";
-    case TransportError::kDns:
-      return "dns";
-    case TransportError::kConnect:
-      return "connect";
-    case TransportError::kTls:
-      return "tls";
-    case TransportError::kTimeout:
-      return "timeout";
-    case TransportError::kReset:
-      return "reset";
-    case TransportError::kTooLarge:
-      return "too_large";
-    case TransportError::kProtocol:
-      return "protocol";
-    case TransportError::kInvalidRequest:
-      return "invalid_request";
-    case TransportError::kOther:
-      return "other";
-  }
-  return "other";
-}
 
 namespace {
 
@@ -96,12 +71,6 @@ struct CurlShareDeleter {
 struct CurlSlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
-struct CurlUrlDeleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-struct CurlStringDeleter {
-  void operator()(char* s) const { curl_free(s); }
-};
 struct X509Deleter {
   void operator()(X509* x) const { X509_free(x); }
 };
@@ -118,31 +87,10 @@ struct X509InfoStackDeleter {
 using CurlEasyPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
 using CurlSharePtr = std::unique_ptr<CURLSH, CurlShareDeleter>;
 using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-using CurlUrlPtr = std::unique_ptr<CURLU, CurlUrlDeleter>;
-using CurlStringPtr = std::unique_ptr<char, CurlStringDeleter>;
 using X509Ptr = std::unique_ptr<X509, X509Deleter>;
 using X509StorePtr = std::unique_ptr<X509_STORE, X509StoreDeleter>;
 using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 using X509InfoStackPtr = std::unique_ptr<STACK_OF(X509_INFO), X509InfoStackDeleter>;
-
-// ---- process-wide libcurl state --------------------------------------------------------------
-
-struct CurlGlobal {
-  CurlGlobal() {
-    init_code = curl_global_init(CURL_GLOBAL_DEFAULT);
-    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
-    openssl = info != nullptr && info->ssl_version != nullptr &&
-              std::string_view(info->ssl_version).find("OpenSSL") != std::string_view::npos;
-  }
-  CURLcode init_code = CURLE_OK;
-  bool openssl = false;  // the SSL_CTX callback below assumes OpenSSL types
-};
-
-// curl_global_init is not thread-safe in older libcurl; a function-local static is.
-const CurlGlobal& curlGlobal() {
-  static const CurlGlobal global;
-  return global;
-}
 
 // ---- small helpers ---------------------------------------------------------------------------
 
@@ -387,57 +335,6 @@ CURLcode onSslCtx(CURL* curl, void* ssl_ctx, void* user) {
   return CURLE_OK;
 }
 
-TransportError classify(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return TransportError::kDns;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_PROXY:
-      return TransportError::kConnect;
-    case CURLE_OPERATION_TIMEDOUT:
-      return TransportError::kTimeout;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-      return TransportError::kTls;
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-      return TransportError::kReset;
-    case CURLE_FILESIZE_EXCEEDED:
-      return TransportError::kTooLarge;
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-    case CURLE_BAD_CONTENT_ENCODING:
-    case CURLE_TOO_MANY_REDIRECTS:
-    case CURLE_UNSUPPORTED_PROTOCOL:  // a redirect to a non-HTTP scheme (ours is checked)
-      return TransportError::kProtocol;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_BAD_FUNCTION_ARGUMENT:
-    case CURLE_UNKNOWN_OPTION:
-    case CURLE_NOT_BUILT_IN:
-      return TransportError::kInvalidRequest;
-    default:
-      return TransportError::kOther;
-  }
-}
-
 ClientResult failure(TransportError error, std::string message, bool request_sent = false) {
   ClientResult r;
   r.error = error;
@@ -594,7 +491,7 @@ Partition& CurlHttpClient::partitionFor(const std::string& ca_bundle_path) {
 }
 
 ClientResult CurlHttpClient::send(const ClientRequest& request) {
-  const CurlGlobal& global = curlGlobal();
+  const detail::CurlGlobal& global = detail::curlGlobal();
   if (global.init_code != CURLE_OK) {
     return failure(TransportError::kOther, "libcurl failed to initialise");
   }
@@ -662,7 +559,7 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
     pin->target = origin.target;
     pin->guard = request.connect_guard.get();
     const auto outcome =
-        detail::preparePin(*pin, options_.resolver, request.connect_timeout, !proxy.empty());
+        detail::preparePin(*pin, options_.resolver, request.connect_timeout, proxy);
     if (outcome.error != TransportError::kNone) {
       core::log::debug("outbound HTTP request refused before connecting",
                        {{"method", request.method},
@@ -776,7 +673,7 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
       result.response.headers = std::move(t.response.headers);
       result.response.body = std::move(t.response.body);
     } else {
-      TransportError error = classify(code);
+      TransportError error = detail::classifyCurlCode(code);
       std::string message = curl_easy_strerror(code);
       if (errbuf[0] != '\0') message += std::string(": ") + errbuf.data();
       if (t.cancelled) {
@@ -822,35 +719,8 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
 
 }  // namespace
 
-std::optional<UrlTarget> parseClientUrl(std::string_view url) {
-  (void)curlGlobal();
-  CurlUrlPtr u(curl_url());
-  const std::string text(url);
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
-    return std::nullopt;
-  }
-  auto part = [&](CURLUPart which, unsigned flags) -> std::string {
-    char* raw = nullptr;
-    if (curl_url_get(u.get(), which, &raw, flags) != CURLUE_OK || raw == nullptr) return {};
-    CurlStringPtr owned(raw);
-    return std::string(raw);
-  };
-  UrlTarget out;
-  out.scheme = core::toLower(part(CURLUPART_SCHEME, 0));
-  if (out.scheme != "http" && out.scheme != "https") return std::nullopt;
-  out.host = core::toLower(part(CURLUPART_HOST, 0));
-  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
-    out.host = out.host.substr(1, out.host.size() - 2);
-  }
-  if (out.host.empty()) return std::nullopt;
-  const std::string port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
-  if (ec != std::errc() || ptr != port.data() + port.size() || out.port == 0) return std::nullopt;
-  return out;
-}
-
 std::unique_ptr<HttpClient> makeHttpClient(const HttpClientOptions& options) {
-  (void)curlGlobal();  // initialise libcurl once, before any worker thread uses it
+  (void)detail::curlGlobal();  // initialise libcurl once, before any worker thread uses it
   return std::make_unique<CurlHttpClient>(options);
 }
 

@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -129,6 +130,37 @@ TEST(ConnectGuard, TheConnectionGoesToTheCheckedAddress) {
   plain.total_timeout = 3s;
   auto r = f.client->send(plain);
   EXPECT_EQ(listener.accepted(), 2) << transportErrorName(r.error) << " " << r.error_message;
+}
+
+// Through a proxy the proxy's address (here loopback) is the operator's choice: a guarded
+// request still checks the target it could resolve, then connects to the proxy only.
+TEST(ConnectGuard, AProxyIsReachedAndTheTargetStillChecked) {
+  CountingListener proxy("127.0.0.3");
+  CountingListener target;
+  Fixture f;
+  f.names["public.test"] = {"8.8.8.8"};
+  f.names["internal.test"] = {"127.0.0.2"};
+  std::string proxy_url = "http://127.0.0.3:";  // appended: g++ 12 -Wrestrict
+  proxy_url += std::to_string(proxy.port());
+  ::setenv("https_proxy", proxy_url.c_str(), 1);
+  auto guard = std::make_shared<PublicOnly>();
+  ClientRequest r;
+  r.url = "https://internal.test:" + std::to_string(target.port()) + "/";
+  r.connect_timeout = 2s;
+  r.total_timeout = 3s;
+  r.use_proxy = true;
+  r.connect_guard = guard;
+  auto refused = f.client->send(r);
+  EXPECT_EQ(refused.error, TransportError::kInvalidRequest);
+  EXPECT_EQ(proxy.accepted(), 0);
+
+  r.url = "https://public.test/";
+  auto through = f.client->send(r);  // the proxy hangs up: a failure, after one connection
+  EXPECT_NE(through.error, TransportError::kNone);
+  EXPECT_NE(through.error, TransportError::kInvalidRequest) << through.error_message;
+  ::unsetenv("https_proxy");
+  EXPECT_EQ(proxy.accepted(), 1);
+  EXPECT_EQ(target.accepted(), 0);
 }
 
 }  // namespace
