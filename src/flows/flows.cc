@@ -249,7 +249,11 @@ core::Result<std::pair<std::string, bool>> Flows::clientFor(
   }
   oauth::DiscoveryOptions dopts;
   dopts.policy.allowed_hosts = options_.allowed_hosts;
-  for (const std::string* url : {&conn.upstream_url, &conn.issuer, &issuer}) {
+  // The operator's hosts only: a discovered issuer passed the policy as a name when its
+  // metadata was fetched, and its registration endpoint must pass it again on the addresses
+  // the name resolves to now (listing it as "own" would trust a rebound answer).
+  for (const std::string* url :
+       {&conn.upstream_url, &conn.issuer, &conn.oauth.authorization_url, &conn.oauth.token_url}) {
     if (auto host = oauth::urlHost(*url); !host.empty()) dopts.policy.own_hosts.push_back(host);
   }
   dopts.total_timeout = options_.discovery_timeout;
