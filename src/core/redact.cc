@@ -19,6 +19,17 @@ constexpr std::array<std::string_view, 11> kSecretParams = {
     "code_verifier", "password",      "assertion", "client_assertion", "subject_token",
     "device_code"};
 
+// Secret only as `name=value` (query strings, form bodies): OAuth's `state` binds a callback
+// to its flow, while the same word names a connection's lifecycle state in JSON and prose.
+constexpr std::array<std::string_view, 1> kSecretQueryParams = {"state"};
+
+bool isSecretQueryParam(std::string_view name) {
+  for (auto p : kSecretQueryParams) {
+    if (iequals(p, name)) return true;
+  }
+  return false;
+}
+
 struct SecretRegistry {
   std::shared_mutex mu;
   std::vector<std::string> values;
@@ -56,13 +67,15 @@ std::string redactParams(std::string_view in) {
     const std::string_view name = in.substr(i, j - i);
     out.append(name);
     i = j;
-    if (!isSecretParam(name)) continue;
+    const bool query_only = !isSecretParam(name);
+    if (query_only && !isSecretQueryParam(name)) continue;
     // Form: name=value ; also name: value (header-like or YAML-like prose)
     size_t k = i;
     bool quoted_name = k < in.size() && in[k] == '"';
     if (quoted_name) ++k;
     while (k < in.size() && (in[k] == ' ' || in[k] == '\t')) ++k;
     if (k >= in.size() || (in[k] != '=' && in[k] != ':')) continue;
+    if (query_only && (quoted_name || in[k] != '=')) continue;
     ++k;
     while (k < in.size() && (in[k] == ' ' || in[k] == '\t')) ++k;
     out.append(in.substr(i, k - i));

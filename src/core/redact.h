@@ -6,9 +6,10 @@
 /// Secrets recognised by shape: the headers Authorization, Proxy-Authorization, Cookie,
 /// Set-Cookie (and X-Api-Key); the parameters access_token, refresh_token, id_token,
 /// client_secret, code, code_verifier, password, assertion (and client_assertion,
-/// subject_token, device_code) in query strings, form bodies and JSON; `Bearer`/`Basic`
-/// credentials anywhere in text. Secrets recognised by value: anything registered with
-/// `registerSecret` (configured client secrets, admin keys, the encryption key).
+/// subject_token, device_code) in query strings, form bodies and JSON; OAuth `state` in query
+/// strings and form bodies (`state=...`; a connection's `"state"` in JSON is not one);
+/// `Bearer`/`Basic` credentials anywhere in text. Secrets recognised by value: anything registered
+/// with `registerSecret` (configured client secrets, admin keys, the encryption key).
 
 #include <string>
 #include <string_view>

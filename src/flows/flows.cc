@@ -22,6 +22,10 @@ using core::Error;
 using store::EventType;
 
 constexpr auto kLockTimeout = std::chrono::seconds(10);
+// Auth events a status lookup reads back for a flow (newest first).
+constexpr int kStatusHistory = 200;
+// How long after a flow's expiry a callback may still be exchanging its code.
+constexpr auto kExchangeGrace = std::chrono::minutes(1);
 
 // scheme://host[:port] in lower case, default ports dropped; empty if `url` does not parse.
 std::string originOf(std::string_view url) {
@@ -245,7 +249,11 @@ core::Result<std::pair<std::string, bool>> Flows::clientFor(
   }
   oauth::DiscoveryOptions dopts;
   dopts.policy.allowed_hosts = options_.allowed_hosts;
-  for (const std::string* url : {&conn.upstream_url, &conn.issuer, &issuer}) {
+  // The operator's hosts only: a discovered issuer passed the policy as a name when its
+  // metadata was fetched, and its registration endpoint must pass it again on the addresses
+  // the name resolves to now (listing it as "own" would trust a rebound answer).
+  for (const std::string* url :
+       {&conn.upstream_url, &conn.issuer, &conn.oauth.authorization_url, &conn.oauth.token_url}) {
     if (auto host = oauth::urlHost(*url); !host.empty()) dopts.policy.own_hosts.push_back(host);
   }
   dopts.total_timeout = options_.discovery_timeout;
@@ -625,10 +633,15 @@ core::Result<std::optional<ResolvedConnection>> Flows::resolved(const store::Con
 
 core::Result<FlowStatus> Flows::status(const store::ConnectionKey& key,
                                        const std::string& correlation_id) {
-  auto events = store_.recentEvents(key, 200);
+  auto events = store_.recentEvents(key, kStatusHistory);
   if (!events.ok()) return std::move(events).takeError();
+  std::optional<core::TimePoint> started_at;
   for (const auto& e : *events) {
     if (e.correlation_id != correlation_id) continue;
+    if (e.type == EventType::kConnectStarted) {
+      started_at = e.at;
+      continue;
+    }
     if (e.type != EventType::kConnectCompleted && e.type != EventType::kConnectFailed) continue;
     FlowStatus s;
     s.outcome =
@@ -643,6 +656,20 @@ core::Result<FlowStatus> Flows::status(const store::ConnectionKey& key,
         s.idp_error = std::string(r->as_string());
       }
     }
+    return s;
+  }
+  if (!started_at) {
+    // Not in the history: unknown (a typo, another connection's id, or older than the last
+    // kStatusHistory events). Reporting "pending" here left `tether login` waiting forever.
+    return Error(Errc::kNotFound, "connection " + key.str() + " has no connect flow " +
+                                      correlation_id.substr(0, 64) + " in its recent history");
+  }
+  // A flow nobody completed within its lifetime cannot complete any more. The grace covers
+  // a callback that took the flow just in time and is still exchanging the code.
+  if (clock_.now() >= *started_at + options_.ttl + kExchangeGrace) {
+    FlowStatus s;
+    s.outcome = FlowOutcome::kFailed;
+    s.reason = "expired";
     return s;
   }
   return FlowStatus{};

@@ -122,7 +122,10 @@ class Flows {
   core::Result<std::optional<ResolvedConnection>> resolved(const store::ConnectionKey& key);
 
   /// How the flow with `correlation_id` ended, from the connection's auth events (so any
-  /// replica answers); kPending while neither outcome is recorded.
+  /// replica answers): kPending while neither outcome is recorded and the flow may still
+  /// complete, kFailed with reason "expired" once its lifetime (plus a minute for a code
+  /// exchange in progress) has passed. kNotFound when the connection's recent history (200
+  /// events) has no flow with that id.
   core::Result<FlowStatus> status(const store::ConnectionKey& key,
                                   const std::string& correlation_id);
 

@@ -11,6 +11,10 @@
 // - The extra CA bundle is merged in CURLOPT_SSL_CTX_FUNCTION into a fresh X509_STORE that
 //   copies the system store; the store libcurl gives us may be a cached one it reuses for
 //   later connections, so it is never modified.
+// - A request with a ConnectGuard (discovery) is resolved here, checked address by address and
+//   pinned (CURLOPT_RESOLVE, CURLOPT_OPENSOCKETFUNCTION; see curl_connect_pin.h) on a fresh
+//   handle outside the pool and the share: no cached connection or DNS answer decides where
+//   it goes, and no pinned DNS entry leaks into other transfers.
 // - request_sent is derived from CURLOPT_DEBUGFUNCTION: the bytes libcurl reports as written
 //   (header block up to its blank line, then exactly the body length).
 
@@ -32,6 +36,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,35 +46,11 @@
 #include "core/encoding.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "http/curl_connect_pin.h"
+#include "http/curl_support.h"
 #include "http/http_client.h"
 
 namespace tether::http {
-
-const char* transportErrorName(TransportError e) {
-  switch (e) {
-    case TransportError::kNone:
-      return "none";
-    case TransportError::kDns:
-      return "dns";
-    case TransportError::kConnect:
-      return "connect";
-    case TransportError::kTls:
-      return "tls";
-    case TransportError::kTimeout:
-      return "timeout";
-    case TransportError::kReset:
-      return "reset";
-    case TransportError::kTooLarge:
-      return "too_large";
-    case TransportError::kProtocol:
-      return "protocol";
-    case TransportError::kInvalidRequest:
-      return "invalid_request";
-    case TransportError::kOther:
-      return "other";
-  }
-  return "other";
-}
 
 namespace {
 
@@ -90,12 +71,6 @@ struct CurlShareDeleter {
 struct CurlSlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
-struct CurlUrlDeleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-struct CurlStringDeleter {
-  void operator()(char* s) const { curl_free(s); }
-};
 struct X509Deleter {
   void operator()(X509* x) const { X509_free(x); }
 };
@@ -112,31 +87,10 @@ struct X509InfoStackDeleter {
 using CurlEasyPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
 using CurlSharePtr = std::unique_ptr<CURLSH, CurlShareDeleter>;
 using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-using CurlUrlPtr = std::unique_ptr<CURLU, CurlUrlDeleter>;
-using CurlStringPtr = std::unique_ptr<char, CurlStringDeleter>;
 using X509Ptr = std::unique_ptr<X509, X509Deleter>;
 using X509StorePtr = std::unique_ptr<X509_STORE, X509StoreDeleter>;
 using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 using X509InfoStackPtr = std::unique_ptr<STACK_OF(X509_INFO), X509InfoStackDeleter>;
-
-// ---- process-wide libcurl state --------------------------------------------------------------
-
-struct CurlGlobal {
-  CurlGlobal() {
-    init_code = curl_global_init(CURL_GLOBAL_DEFAULT);
-    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
-    openssl = info != nullptr && info->ssl_version != nullptr &&
-              std::string_view(info->ssl_version).find("OpenSSL") != std::string_view::npos;
-  }
-  CURLcode init_code = CURLE_OK;
-  bool openssl = false;  // the SSL_CTX callback below assumes OpenSSL types
-};
-
-// curl_global_init is not thread-safe in older libcurl; a function-local static is.
-const CurlGlobal& curlGlobal() {
-  static const CurlGlobal global;
-  return global;
-}
 
 // ---- small helpers ---------------------------------------------------------------------------
 
@@ -176,24 +130,19 @@ long clampMillis(std::chrono::milliseconds d) {
 
 // Scheme, host and port of a URL; the URL is validated by libcurl's own parser.
 struct Origin {
+  UrlTarget target;
   std::string scheme;  // lower case: "http" or "https"
   std::string key;     // "scheme://host:port", for pooling and logs (no path, no query)
 };
 
 bool parseOrigin(const std::string& url, Origin& out) {
-  CurlUrlPtr u(curl_url());
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
-  auto part = [&](CURLUPart which, unsigned flags) -> std::string {
-    char* raw = nullptr;
-    if (curl_url_get(u.get(), which, &raw, flags) != CURLUE_OK || raw == nullptr) return {};
-    CurlStringPtr owned(raw);
-    return std::string(raw);
-  };
-  out.scheme = core::toLower(part(CURLUPART_SCHEME, 0));
-  if (out.scheme != "http" && out.scheme != "https") return false;
-  const std::string host = core::toLower(part(CURLUPART_HOST, 0));
-  if (host.empty()) return false;
-  out.key = out.scheme + "://" + host + ":" + part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  auto target = parseClientUrl(url);
+  if (!target) return false;
+  out.scheme = target->scheme;
+  const bool v6 = target->host.find(':') != std::string::npos;
+  out.key = out.scheme + "://" + (v6 ? "[" + target->host + "]" : target->host) + ":" +
+            std::to_string(target->port);
+  out.target = std::move(*target);
   return true;
 }
 
@@ -386,57 +335,6 @@ CURLcode onSslCtx(CURL* curl, void* ssl_ctx, void* user) {
   return CURLE_OK;
 }
 
-TransportError classify(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return TransportError::kDns;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_PROXY:
-      return TransportError::kConnect;
-    case CURLE_OPERATION_TIMEDOUT:
-      return TransportError::kTimeout;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-      return TransportError::kTls;
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-      return TransportError::kReset;
-    case CURLE_FILESIZE_EXCEEDED:
-      return TransportError::kTooLarge;
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-    case CURLE_BAD_CONTENT_ENCODING:
-    case CURLE_TOO_MANY_REDIRECTS:
-    case CURLE_UNSUPPORTED_PROTOCOL:  // a redirect to a non-HTTP scheme (ours is checked)
-      return TransportError::kProtocol;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_BAD_FUNCTION_ARGUMENT:
-    case CURLE_UNKNOWN_OPTION:
-    case CURLE_NOT_BUILT_IN:
-      return TransportError::kInvalidRequest;
-    default:
-      return TransportError::kOther;
-  }
-}
-
 ClientResult failure(TransportError error, std::string message, bool request_sent = false) {
   ClientResult r;
   r.error = error;
@@ -593,7 +491,7 @@ Partition& CurlHttpClient::partitionFor(const std::string& ca_bundle_path) {
 }
 
 ClientResult CurlHttpClient::send(const ClientRequest& request) {
-  const CurlGlobal& global = curlGlobal();
+  const detail::CurlGlobal& global = detail::curlGlobal();
   if (global.init_code != CURLE_OK) {
     return failure(TransportError::kOther, "libcurl failed to initialise");
   }
@@ -653,8 +551,33 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
     no_proxy = envFirst("no_proxy", "NO_PROXY");
   }
 
+  // ---- a guarded request: resolve, check every address, pin (before any connection).
+  std::optional<detail::ConnectPin> pin;
+  CurlSlistPtr resolve_list;
+  if (request.connect_guard) {
+    pin.emplace();
+    pin->target = origin.target;
+    pin->guard = request.connect_guard.get();
+    const auto outcome =
+        detail::preparePin(*pin, options_.resolver, request.connect_timeout, proxy);
+    if (outcome.error != TransportError::kNone) {
+      core::log::debug("outbound HTTP request refused before connecting",
+                       {{"method", request.method},
+                        {"origin", origin.key},
+                        {"error", transportErrorName(outcome.error)},
+                        {"detail", outcome.message}});
+      return failure(outcome.error, outcome.message);
+    }
+    if (!pin->resolve_entry.empty()) {
+      resolve_list.reset(curl_slist_append(nullptr, pin->resolve_entry.c_str()));
+      if (!resolve_list) return failure(TransportError::kOther, "out of memory pinning the host");
+    }
+  }
+
   Partition& partition = partitionFor(request.ca_bundle_path);
-  CurlEasyPtr easy = partition.acquire(origin.key);
+  // A guarded transfer gets a handle of its own (destroyed after it): no pooled connection
+  // to an unchecked address is reused, and its pinned DNS entry reaches no other transfer.
+  CurlEasyPtr easy = pin ? CurlEasyPtr(curl_easy_init()) : partition.acquire(origin.key);
   if (!easy) return failure(TransportError::kOther, "curl_easy_init failed");
   CURL* h = easy.get();
   curl_easy_reset(h);
@@ -672,7 +595,7 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
   set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_ERRORBUFFER, errbuf.data());
-  set(CURLOPT_SHARE, partition.share());
+  if (!pin) set(CURLOPT_SHARE, partition.share());
   // HTTP/1.1 keeps the wire format predictable: header names as given, one request per
   // connection at a time, and errors that map cleanly.
   set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
@@ -686,7 +609,15 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
     set(CURLOPT_SSL_CTX_FUNCTION, &onSslCtx);
     set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(&t));
   }
-  set(CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
+  // A redirect would lead a guarded request to a host nobody resolved and checked.
+  set(CURLOPT_FOLLOWLOCATION, request.follow_redirects && !pin ? 1L : 0L);
+  if (pin) {
+    if (resolve_list) set(CURLOPT_RESOLVE, resolve_list.get());
+    set(CURLOPT_OPENSOCKETFUNCTION, &detail::openPinnedSocket);
+    set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(&*pin));
+    set(CURLOPT_FRESH_CONNECT, 1L);
+    set(CURLOPT_FORBID_REUSE, 1L);
+  }
   set(CURLOPT_MAXREDIRS, kMaxRedirects);
   set(CURLOPT_PROXY, proxy.c_str());  // "" disables every proxy, the environment's too
   if (request.use_proxy) set(CURLOPT_NOPROXY, no_proxy.c_str());
@@ -742,7 +673,7 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
       result.response.headers = std::move(t.response.headers);
       result.response.body = std::move(t.response.body);
     } else {
-      TransportError error = classify(code);
+      TransportError error = detail::classifyCurlCode(code);
       std::string message = curl_easy_strerror(code);
       if (errbuf[0] != '\0') message += std::string(": ") + errbuf.data();
       if (t.cancelled) {
@@ -754,6 +685,9 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
             t.headers_too_large
                 ? "response headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes"
                 : "response body exceeds " + std::to_string(request.max_response_bytes) + " bytes";
+      } else if (pin && !pin->refused.empty()) {
+        error = TransportError::kInvalidRequest;
+        message = pin->refused;
       } else if (!t.bundle_error.empty()) {
         error = TransportError::kInvalidRequest;
         message = t.bundle_error;
@@ -779,14 +713,14 @@ ClientResult CurlHttpClient::send(const ClientRequest& request) {
   // Drop libcurl's pointers into this stack frame (callbacks, buffers, header list) before the
   // handle waits in the pool; its connection and DNS caches survive the reset.
   curl_easy_reset(h);
-  partition.release(std::move(easy), origin.key);
+  if (!pin) partition.release(std::move(easy), origin.key);
   return result;
 }
 
 }  // namespace
 
 std::unique_ptr<HttpClient> makeHttpClient(const HttpClientOptions& options) {
-  (void)curlGlobal();  // initialise libcurl once, before any worker thread uses it
+  (void)detail::curlGlobal();  // initialise libcurl once, before any worker thread uses it
   return std::make_unique<CurlHttpClient>(options);
 }
 

@@ -15,57 +15,68 @@ namespace {
 using core::Errc;
 using core::Error;
 
-struct HostInfo {
-  std::string host;  // lower case, IPv6 without brackets
-  bool loopback = false;
-  bool internal = false;  // loopback, private, link-local, unspecified, CGNAT, ULA
-};
-
-std::optional<HostInfo> hostInfo(const boost::urls::url_view& u) {
-  HostInfo h;
+// The host of a URL as boost::urls reads it (lower case, IPv6 without brackets), for the
+// comparison with libcurl's reading; empty when it has none.
+std::string boostHost(const boost::urls::url_view& u) {
   switch (u.host_type()) {
-    case boost::urls::host_type::ipv4: {
-      const auto a = u.host_ipv4_address();
-      const uint32_t v = a.to_uint();
-      h.host = a.to_string();
-      h.loopback = (v >> 24) == 127;
-      h.internal = h.loopback || (v >> 24) == 10 || (v >> 24) == 0 || (v >> 20) == 0xAC1 ||
-                   (v >> 16) == 0xC0A8 || (v >> 16) == 0xA9FE || (v >> 22) == (100u << 2 | 1u);
-      return h;
-    }
-    case boost::urls::host_type::ipv6: {
-      const auto a = u.host_ipv6_address();
-      h.host = core::toLower(a.to_string());
-      const auto bytes = a.to_bytes();
-      h.loopback = a.is_loopback();
-      const bool unspecified = a.is_unspecified();
-      const bool ula = (bytes[0] & 0xFE) == 0xFC;
-      const bool link_local = bytes[0] == 0xFE && (bytes[1] & 0xC0) == 0x80;
-      bool mapped_internal = false;
-      if (a.is_v4_mapped()) {
-        const uint32_t v = uint32_t(bytes[12]) << 24 | uint32_t(bytes[13]) << 16 |
-                           uint32_t(bytes[14]) << 8 | bytes[15];
-        mapped_internal = true;  // any mapped address is an evasion attempt or internal
-        h.loopback = (v >> 24) == 127;
-      }
-      h.internal = h.loopback || unspecified || ula || link_local || mapped_internal;
-      return h;
-    }
-    case boost::urls::host_type::name: {
-      h.host = core::toLower(u.encoded_host());
-      if (h.host.empty()) return std::nullopt;
-      h.loopback = h.host == "localhost" || h.host.ends_with(".localhost");
-      h.internal = h.loopback;
-      return h;
-    }
+    case boost::urls::host_type::ipv4:
+      return u.host_ipv4_address().to_string();
+    case boost::urls::host_type::ipv6:
+      return core::toLower(u.host_ipv6_address().to_string());
+    case boost::urls::host_type::name:
+      return core::toLower(u.encoded_host());
     default:
-      return std::nullopt;
+      return {};
   }
 }
 
-bool contains(const std::vector<std::string>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
+// Two spellings of one host: equal names, or equal addresses.
+bool sameHost(std::string_view a, std::string_view b) {
+  if (core::iequals(a, b)) return true;
+  auto x = http::IpAddress::parse(a);
+  auto y = http::IpAddress::parse(b);
+  return x && y && *x == *y;
 }
+
+bool listed(const std::vector<std::string>& list, std::string_view host) {
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& entry) { return sameHost(entry, host); });
+}
+
+bool isLoopbackName(std::string_view host) {
+  return host == "localhost" || host.ends_with(".localhost");
+}
+
+// The connect-time half of the policy: decides on each address a discovery request's host
+// resolved to, and on each socket the client opens (see http::ConnectGuard).
+class DiscoveryConnectGuard final : public http::ConnectGuard {
+ public:
+  explicit DiscoveryConnectGuard(DiscoveryPolicy policy) : policy_(std::move(policy)) {}
+
+  std::string refusal(const http::UrlTarget& target,
+                      const http::IpAddress& address) const override {
+    // Hosts the operator named are trusted wherever they lead.
+    if (listed(policy_.own_hosts, target.host) || listed(policy_.allowed_hosts, target.host)) {
+      return {};
+    }
+    if (!policy_.allowed_hosts.empty()) {
+      return target.host + " is not in discovery.allowed_hosts; add it there to allow it";
+    }
+    const auto c = http::classifyAddress(address);
+    if (c.cls == http::AddressClass::kPublic) {
+      if (target.scheme == "http") {
+        return target.host + " resolves to " + address.str() +
+               ", not a loopback address: plain http is allowed only on loopback";
+      }
+      return {};
+    }
+    return target.host + " resolves to " + http::describeAddress(address, c) +
+           ", not allowed for discovery; list the host in discovery.allowed_hosts to allow it";
+  }
+
+ private:
+  DiscoveryPolicy policy_;
+};
 
 std::string joinScopes(const std::vector<std::string>& scopes) {
   std::string out;
@@ -89,10 +100,8 @@ std::string statusList(const std::vector<std::pair<std::string, std::string>>& t
 }  // namespace
 
 std::string urlHost(std::string_view url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return {};
-  auto h = hostInfo(*parsed);
-  return h ? h->host : std::string();
+  auto target = http::parseClientUrl(url);
+  return target ? target->host : std::string();
 }
 
 core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& policy,
@@ -104,9 +113,9 @@ core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& poli
                  std::string(what) + " \"" + shown + "\" is not an absolute URL");
   }
   const auto& u = *parsed;
-  const std::string scheme = core::toLower(u.scheme());
-  auto host = hostInfo(u);
-  if (!host || (scheme != "https" && scheme != "http")) {
+  // The host is the one the HTTP client will connect to (libcurl's reading of the URL).
+  const auto target = http::parseClientUrl(url);
+  if (!target || core::toLower(u.scheme()) != target->scheme) {
     return Error(Errc::kInvalidArgument,
                  std::string(what) + " \"" + shown + "\" is not an http(s) URL with a host");
   }
@@ -118,29 +127,58 @@ core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& poli
     return Error(Errc::kInvalidArgument,
                  std::string(what) + " \"" + shown + "\" has a fragment; refusing it");
   }
-  if (scheme == "http" && !host->loopback) {
+  const std::string& host = target->host;
+  const auto literal = http::IpAddress::parse(host);
+  const std::string other = boostHost(u);
+  // Where the URL parsers used around Tether disagree on the host (boost::urls reads
+  // "127.0.0.1.evil.example" as 127.0.0.1), a check by one would not hold for the other.
+  // Numeric IPv4 spellings ("0x7f000001") differ only in form and are judged as addresses.
+  const bool other_is_address = u.host_type() == boost::urls::host_type::ipv4 ||
+                                u.host_type() == boost::urls::host_type::ipv6;
+  if (!sameHost(other, host) && (!literal || other_is_address)) {
+    return Error(Errc::kInvalidArgument, std::string(what) + " \"" + shown +
+                                             "\" has a host that URL parsers read "
+                                             "differently (" +
+                                             (other.empty() ? "none" : other) + " or " + host +
+                                             "); refusing it");
+  }
+  const auto cls = literal ? std::optional(http::classifyAddress(*literal)) : std::nullopt;
+  const bool loopback = literal ? cls->cls == http::AddressClass::kLoopback : isLoopbackName(host);
+  if (target->scheme == "http" && !loopback) {
     return Error(Errc::kInvalidArgument, std::string(what) + " \"" + shown +
                                              "\" uses plain http; only https is allowed (plain "
                                              "http only on loopback)");
   }
-  if (contains(policy.own_hosts, host->host)) return core::okStatus();
+  if (listed(policy.own_hosts, host)) return core::okStatus();
   if (!policy.allowed_hosts.empty()) {
-    if (contains(policy.allowed_hosts, host->host)) return core::okStatus();
+    if (listed(policy.allowed_hosts, host)) return core::okStatus();
     return Error(Errc::kInvalidArgument,
-                 std::string(what) + " \"" + shown + "\" is on host " + host->host +
+                 std::string(what) + " \"" + shown + "\" is on host " + host +
                      ", which is not in discovery.allowed_hosts; add it there to allow it");
   }
-  if (host->internal) {
+  if (literal && cls->cls != http::AddressClass::kPublic) {
+    // Named as written ("0x7f000002"), then as the address it is.
+    const std::string& written = other.empty() ? host : other;
     return Error(Errc::kInvalidArgument,
-                 std::string(what) + " \"" + shown + "\" is on host " + host->host +
-                     ", an internal address the connection was not configured with; list it "
-                     "in discovery.allowed_hosts to allow it");
+                 std::string(what) + " \"" + shown + "\" is on host " + written + ", " +
+                     http::describeAddress(*literal, *cls) +
+                     " the connection was not configured with, not allowed for discovery; list "
+                     "it in discovery.allowed_hosts to allow it");
   }
+  if (isLoopbackName(host)) {
+    return Error(Errc::kInvalidArgument,
+                 std::string(what) + " \"" + shown + "\" is on host " + host +
+                     ", a loopback name the connection was not configured with; list it in "
+                     "discovery.allowed_hosts to allow it");
+  }
+  // A name: its addresses are checked when the client resolves it (DiscoveryConnectGuard).
   return core::okStatus();
 }
 
 Discovery::Discovery(http::HttpClient& http, DiscoveryOptions options)
-    : http_(http), options_(std::move(options)) {}
+    : http_(http),
+      options_(std::move(options)),
+      guard_(std::make_shared<DiscoveryConnectGuard>(options_.policy)) {}
 
 core::Result<Discovery::Fetched> Discovery::fetch(http::ClientRequest request,
                                                   std::string_view what) const {
@@ -153,6 +191,7 @@ core::Result<Discovery::Fetched> Discovery::fetch(http::ClientRequest request,
   request.follow_redirects = false;
   request.ca_bundle_path = options_.ca_bundle;
   request.use_proxy = options_.use_proxy;
+  request.connect_guard = guard_;
   const std::string url = request.url;
   auto result = http_.send(request);
   if (!result.ok()) {
@@ -162,6 +201,10 @@ core::Result<Discovery::Fetched> Discovery::fetch(http::ClientRequest request,
             " KiB";
     } else if (result.error == http::TransportError::kTimeout) {
       why = "no answer within " + std::to_string(options_.total_timeout.count()) + " ms";
+    } else if (result.error == http::TransportError::kInvalidRequest) {
+      // The connect guard refused an address the host resolved to (or the URL itself).
+      return Error(Errc::kInvalidArgument,
+                   std::string(what) + " " + displayUrl(url) + " refused: " + result.error_message);
     } else {
       why = std::string(http::transportErrorName(result.error)) + ": " + result.error_message;
     }

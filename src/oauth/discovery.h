@@ -7,13 +7,18 @@
 /// Every URL an upstream or a metadata document names is checked before it is fetched
 /// (`checkDiscoveryUrl`): https only (plain http only on loopback), no credentials in the
 /// URL, and a host the policy allows, so an upstream cannot point Tether at internal
-/// addresses. Documents are fetched with a size limit and a deadline, without following
-/// redirects.
+/// addresses. The host is the one the HTTP client connects to (libcurl's reading of the URL,
+/// numeric IPv4 spellings normalised); a URL whose host another parser reads differently is
+/// refused. A host name is checked again on the addresses it resolves to, every one of them,
+/// and the connection is pinned to those (http::ConnectGuard): a name that leads to an
+/// internal address is refused unless the operator listed or configured it. Documents are
+/// fetched with a size limit and a deadline, without following redirects.
 ///
 /// Thread-safety: a Discovery may be used from many threads. Its calls block (HttpClient::
 /// send): never call them on a server I/O thread.
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,22 +31,27 @@
 namespace tether::oauth {
 
 struct DiscoveryPolicy {
-  /// discovery.allowed_hosts (lower case). Empty: any host, except IP literals in loopback,
-  /// private, link-local or unspecified ranges that are not among `own_hosts`.
-  /// Non-empty: only these hosts and `own_hosts`.
+  /// discovery.allowed_hosts (lower case). Empty: any host whose every address is public
+  /// (http::classifyAddress: not loopback, private, link-local, unique-local, CGNAT,
+  /// unspecified, multicast, broadcast, reserved, nor such an IPv4 address embedded in IPv6),
+  /// and the `own_hosts`. Non-empty: only these hosts and `own_hosts`. A listed host is
+  /// allowed whatever it resolves to.
   std::vector<std::string> allowed_hosts;
   /// The hosts the operator configured for the connection (upstream URL, issuer, endpoints),
   /// always allowed.
   std::vector<std::string> own_hosts;
 };
 
-/// OK when Tether may fetch `url` under `policy`; kInvalidArgument naming `what`, the URL's
-/// host and the rule otherwise (e.g. "authorization server http://10.0.0.5/ is on host
-/// 10.0.0.5, an internal address; list it in discovery.allowed_hosts to allow it").
+/// OK when Tether may fetch `url` under `policy` as far as the URL shows; kInvalidArgument
+/// naming `what`, the URL's host and the rule otherwise (e.g. "authorization server
+/// "https://0x7f000002/" is on host 127.0.0.2, a loopback address 127.0.0.2 ..., not allowed
+/// for discovery; list it in discovery.allowed_hosts to allow it"). The addresses a host
+/// name resolves to are checked when Discovery connects.
 core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& policy,
                                std::string_view what);
 
-/// The lower-cased host of an http(s) URL (IPv6 without brackets); empty if it does not parse.
+/// The host of an http(s) URL as the HTTP client reads it (http::parseClientUrl: lower case,
+/// IPv6 without brackets, numeric IPv4 normalised); empty if it does not parse.
 std::string urlHost(std::string_view url);
 
 struct DiscoveryOptions {
@@ -123,6 +133,7 @@ class Discovery {
 
   http::HttpClient& http_;
   DiscoveryOptions options_;
+  std::shared_ptr<const http::ConnectGuard> guard_;  // options_.policy, at connect time
 };
 
 }  // namespace tether::oauth

@@ -336,6 +336,34 @@ TEST_F(ConnectFlowTest, AdminStartNeedsAKeyAndAKnownConnection) {
   EXPECT_TRUE(history("demo").empty());
 }
 
+// Issue 20, 13: `tether login` polls the flow by correlation id; an id no flow has must not
+// read as "pending" forever, nor a flow nobody finished before it expired.
+TEST_F(ConnectFlowTest, FlowStatusIsNotFoundForAnUnknownIdAndFailedOnceExpired) {
+  makeFlows({connection("demo", idp_base_, true)});
+  auto started = startOverHttp("demo");
+  const std::string correlation(started["correlation_id"].as_string());
+  const std::string flows_url = public_url_ + "/api/v1/admin/connections/mcp/demo/oauth/flows/";
+  const http::Headers auth = {{"Authorization", std::string("Bearer ") + kAdminKey}};
+
+  auto pending = get(flows_url + correlation, auth);
+  EXPECT_EQ(pending.status, 200) << pending.body;
+  EXPECT_THAT(pending.body, HasSubstr("\"status\":\"pending\""));
+
+  auto unknown = get(flows_url + "no-such-flow-id", auth);
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_THAT(unknown.body, HasSubstr("no-such-flow-id"));
+  auto direct = flows_->status({"mcp", "demo"}, "no-such-flow-id");
+  ASSERT_FALSE(direct.ok());
+  EXPECT_EQ(direct.error().code, core::Errc::kNotFound);
+
+  // Never called back: once the flow's lifetime has passed it failed (it can no longer finish).
+  clock_.advance(std::chrono::minutes(12));
+  auto expired = get(flows_url + correlation, auth);
+  EXPECT_EQ(expired.status, 200) << expired.body;
+  EXPECT_THAT(expired.body, HasSubstr("\"status\":\"failed\""));
+  EXPECT_THAT(expired.body, HasSubstr("expired"));
+}
+
 TEST_F(ConnectFlowTest, ReturnUrlToAnotherOriginFallsBackToThePortal) {
   makeFlows({connection("demo", idp_base_, true)});
   auto started = startOverHttp("demo", R"({"return_url":"https://evil.example/steal"})");

@@ -47,6 +47,22 @@ TEST_F(LogTest, SecretsInMessagesAndFieldsAreMasked) {
   EXPECT_THAT(lines_[0], ::testing::Not(::testing::HasSubstr("eyJhbGciOiJSUzI1NiJ9")));
 }
 
+TEST_F(LogTest, ARequestLogLineCarriesNoOAuthState) {
+  // The shape of the server's request line for an OAuth callback.
+  info("http request", {{"method", "GET"},
+                        {"target", "/oauth/callback?code=c0de-Value-1&state=St4te-Value-2&iss=x"},
+                        {"status", 302}});
+  init(Format::kText, LogLevel::kDebug);
+  info("http request", {{"target", "/oauth/callback?state=St4te-Value-3&code=c0de-Value-4"}});
+  ASSERT_EQ(lines_.size(), 2u);
+  for (const auto& line : lines_) {
+    for (const char* secret : {"St4te-Value", "c0de-Value"}) {
+      EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr(secret))) << line;
+    }
+    EXPECT_THAT(line, ::testing::HasSubstr("/oauth/callback?"));
+  }
+}
+
 TEST_F(LogTest, LevelFiltering) {
   init(Format::kJson, LogLevel::kWarn);
   info("hidden");

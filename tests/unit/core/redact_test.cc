@@ -29,7 +29,19 @@ TEST(RedactTest, CallbackQueryString) {
   const std::string out =
       redactText("GET /oauth/callback?code=abc123xyz&state=st4te&iss=https://idp");
   EXPECT_THAT(out, Not(HasSubstr("abc123xyz")));
-  EXPECT_THAT(out, HasSubstr("state=st4te"));
+  // The OAuth state binds a callback to its flow: whoever holds it can finish the flow with
+  // their own code (issue 20, 13). Masked in query strings and forms like `code`.
+  EXPECT_THAT(out, Not(HasSubstr("st4te")));
+  EXPECT_THAT(out, HasSubstr("state=[REDACTED]"));
+  EXPECT_THAT(out, HasSubstr("iss=https://idp"));
+  EXPECT_THAT(redactText("https://idp/authorize?client_id=c&state=Zm9vYmFyYmF6&scope=openid"),
+              Not(HasSubstr("Zm9vYmFyYmF6")));
+}
+
+TEST(RedactTest, ConnectionStatesAreNotSecrets) {
+  // "state" also names a connection's lifecycle state, in JSON and prose: left alone there.
+  EXPECT_EQ(redactText(R"({"state":"connected"})"), R"({"state":"connected"})");
+  EXPECT_EQ(redactText("state: refresh_failing"), "state: refresh_failing");
 }
 
 TEST(RedactTest, JsonTokenResponse) {

@@ -14,8 +14,9 @@ TEST(MetadataUrls, ProtectedResourcePathFormThenRoot) {
             (std::vector<std::string>{
                 "https://mcp.example.com/.well-known/oauth-protected-resource/v1/mcp",
                 "https://mcp.example.com/.well-known/oauth-protected-resource"}));
-  EXPECT_EQ(protectedResourceMetadataUrls("http://127.0.0.1:9100/"),
-            (std::vector<std::string>{"http://127.0.0.1:9100/.well-known/oauth-protected-resource"}));
+  EXPECT_EQ(
+      protectedResourceMetadataUrls("http://127.0.0.1:9100/"),
+      (std::vector<std::string>{"http://127.0.0.1:9100/.well-known/oauth-protected-resource"}));
   EXPECT_TRUE(protectedResourceMetadataUrls("not a url").empty());
 }
 
@@ -25,10 +26,10 @@ TEST(MetadataUrls, AuthorizationServerFormsInTheSpecOrder) {
                 "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
                 "https://auth.example.com/.well-known/openid-configuration/tenant1",
                 "https://auth.example.com/tenant1/.well-known/openid-configuration"}));
-  EXPECT_EQ(authorizationServerMetadataUrls("https://auth.example.com/"),
-            (std::vector<std::string>{
-                "https://auth.example.com/.well-known/oauth-authorization-server",
-                "https://auth.example.com/.well-known/openid-configuration"}));
+  EXPECT_EQ(
+      authorizationServerMetadataUrls("https://auth.example.com/"),
+      (std::vector<std::string>{"https://auth.example.com/.well-known/oauth-authorization-server",
+                                "https://auth.example.com/.well-known/openid-configuration"}));
   EXPECT_TRUE(authorizationServerMetadataUrls("https://auth.example.com/?x=1").empty());
   EXPECT_TRUE(authorizationServerMetadataUrls("https://auth.example.com/#f").empty());
 }
@@ -144,6 +145,54 @@ TEST(DiscoveryPolicy, AnAllowListLimitsEveryOtherHost) {
   ASSERT_FALSE(other.ok());
   EXPECT_NE(other.error().message.find("idp.other.com"), std::string::npos);
   EXPECT_NE(other.error().message.find("not in discovery.allowed_hosts"), std::string::npos);
+}
+
+// Issue 20, 8: IP literals in forms boost::urls reads as names but libcurl connects to.
+TEST(DiscoveryPolicy, NonCanonicalAndEmbeddedAddressesAreRefused) {
+  DiscoveryPolicy open;
+  const std::pair<const char*, const char*> cases[] = {
+      {"https://0x7f000002/", "loopback address 127.0.0.2"},
+      {"https://2130706434/", "loopback address 127.0.0.2"},
+      {"https://0177.0.0.2/", "loopback address 127.0.0.2"},
+      {"https://127.2/", "loopback address 127.0.0.2"},
+      {"https://0xa9.254.169.254/", "link-local address 169.254.169.254"},
+      {"https://%31%32%37.0.0.1/", "loopback address 127.0.0.1"},
+      {"https://[::127.0.0.2]/", "127.0.0.2"},
+      {"https://[::ffff:127.0.0.2]/", "loopback address"},
+      {"https://[::ffff:a9fe:a9fe]/", "link-local address"},
+      {"https://[64:ff9b::7f00:2]/", "loopback address"},
+      {"https://[64:ff9b::a00:1]/", "private address"},
+      {"https://[2002:7f00:2::1]/", "loopback address"},
+      {"https://[fc00::1]/", "unique-local address"},
+      {"https://100.64.0.1/", "shared address"},
+      {"https://0.1.2.3/", "address"},
+      {"https://224.0.0.1/", "multicast address"},
+      {"https://255.255.255.255/", "broadcast address"},
+  };
+  for (const auto& [url, why] : cases) {
+    auto st = checkDiscoveryUrl(url, open, "authorization server");
+    ASSERT_FALSE(st.ok()) << url;
+    EXPECT_NE(st.error().message.find(why), std::string::npos) << url << ": " << st.error().message;
+    EXPECT_NE(st.error().message.find("discovery.allowed_hosts"), std::string::npos) << url;
+  }
+  // Public addresses in the same forms stay usable.
+  EXPECT_TRUE(checkDiscoveryUrl("https://[64:ff9b::808:808]/", open, "x").ok());
+  EXPECT_TRUE(checkDiscoveryUrl("https://[2606:4700::1111]/", open, "x").ok());
+}
+
+// Issue 20, 8: a host boost::urls reads as 127.0.0.1 and libcurl resolves by name.
+TEST(DiscoveryPolicy, AHostTheTwoParsersReadDifferentlyIsRefused) {
+  DiscoveryPolicy listed;
+  listed.allowed_hosts = {"127.0.0.1"};
+  for (const char* url : {"http://127.0.0.1.evil.example/x", "https://127.0.0.1.evil.example/",
+                          "http://127.0.0.1./x"}) {
+    auto st = checkDiscoveryUrl(url, listed, "authorization server");
+    ASSERT_FALSE(st.ok()) << url;
+    EXPECT_NE(st.error().message.find("127.0.0.1."), std::string::npos) << st.error().message;
+  }
+  DiscoveryPolicy open;
+  EXPECT_FALSE(checkDiscoveryUrl("https://127.0.0.1.evil.example/", open, "x").ok());
+  EXPECT_TRUE(checkDiscoveryUrl("http://127.0.0.1:9/x", listed, "x").ok());
 }
 
 }  // namespace
