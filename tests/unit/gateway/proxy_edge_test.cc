@@ -189,6 +189,20 @@ TEST(ProxyEdgeTest, StreamedAnswersAreSandboxedAndLoseSetCookie) {
   EXPECT_EQ(a.header("Content-Security-Policy"), "sandbox") << a.head;
 }
 
+TEST(ProxyEdgeTest, AConnectionMayOptInToSetCookie) {
+  TestServer upstream(serveHttp([](const ReceivedRequest&) {
+    return httpResponse(200, "ok", {{"Set-Cookie", "app=1; Path=/api/shop"}});
+  }));
+  auto shop = apiConnection("shop", upstream.url("/"));
+  shop.forward_set_cookie = true;
+  Gateway gw({.connections = {shop}});
+  const Answer a = send(gw.port(), "GET", "/api/shop/login", local(gw.port()));
+  ASSERT_EQ(a.status, 200) << a.head;
+  EXPECT_EQ(a.all("Set-Cookie"), std::vector<std::string>{"app=1; Path=/api/shop"});
+  EXPECT_EQ(a.header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(a.header("Content-Security-Policy"), "sandbox");
+}
+
 // ---- defect 13: request targets that never reach an upstream -----------------------------
 
 TEST(ProxyEdgeTest, ApiPathTricksAre400AndNeverReachTheUpstream) {
