@@ -261,6 +261,14 @@ async function upstreamScriptCannotActAsTheAdmin(browser, tether) {
     const csrf = signIn.body.csrf_token;
     log('admin signed in to the portal');
 
+    const events = async () => {
+      const r = await fetch(`${tether.adminBase}/api/v1/admin/connections/mcp/notes/auth-events?limit=30`, {
+        headers: { Authorization: `Bearer ${adminKey}` },
+      });
+      return `${r.status} ${await r.text()}`;
+    };
+    const eventsBefore = await events();
+
     const page = await context.newPage();
     const pageErrors = [];
     page.on('console', (m) => opts.verbose && log(`upstream page console: ${m.text()}`));
@@ -289,6 +297,8 @@ async function upstreamScriptCannotActAsTheAdmin(browser, tether) {
       return { status: r.status, body: await r.text() };
     });
     expect(after.status === 200 && after.body.includes(csrf), `the admin session changed after the upstream page ran: ${after.status} ${after.body}`);
+    const eventsAfter = await events();
+    expect(eventsAfter === eventsBefore, `the upstream page caused auth events on mcp/notes: ${eventsAfter.slice(0, 300)}`);
     log(`(a) upstream page: ${sink.length} sink report(s), admin session ${after.status === 200 ? 'intact' : 'LOST'}`);
   } finally {
     await context.close();
