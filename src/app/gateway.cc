@@ -13,6 +13,7 @@
 #include "core/thread_pool.h"
 #include "events/recorder.h"
 #include "flows/flows.h"
+#include "gateway/client_guard.h"
 #include "gateway/proxy.h"
 #include "http/server.h"
 #include "lifecycle/lifecycle.h"
@@ -65,8 +66,7 @@ class Gateway::Impl {
     ad.session_secret = sessionSecret(config_);
     ad.secure_cookies = config_.public_url.starts_with("https://");
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
-    admin_->registerRoutes(router_);
-    admin::registerPortalRoutes(router_);
+    registerAdminPlane();
     if (config_.admin.keys.empty()) {
       core::log::warn(
           "no admin key is configured (admin.keys): the admin API refuses every "
@@ -75,14 +75,25 @@ class Gateway::Impl {
     server_ = std::make_unique<http::Server>(serverOptions(config_), router_, &metrics_);
     auto st = server_->start();
     if (!st.ok()) return st;
+    uint16_t public_port = port();
+    if (config_.admin.listen) {
+      admin_server_ = std::make_unique<http::Server>(serverOptions(config_, *config_.admin.listen),
+                                                     admin_router_, &metrics_);
+      if (auto admin_st = admin_server_->start(); !admin_st.ok()) return admin_st;
+      public_port = admin_server_->port();
+    }
     // listen port 0 (tests): the defaulted public URL gets the port the OS picked, so
     // redirect URIs and portal links point at this process.
-    if (config_.listen.port == 0 && config_.public_url.ends_with(":0")) {
+    if (config_.public_url.ends_with(":0")) {
       config_.public_url.resize(config_.public_url.size() - 1);
-      config_.public_url += std::to_string(port());
+      config_.public_url += std::to_string(public_port);
     }
     core::log::info("listening", {{"address", config_.listen.host + ":" + std::to_string(port())},
                                   {"public_url", config_.public_url}});
+    if (admin_server_) {
+      core::log::info("admin listening", {{"address", config_.admin.listen->host + ":" +
+                                                          std::to_string(admin_server_->port())}});
+    }
     bootstrap_ = std::thread([this] { bootstrap(); });
     return {};
   }
@@ -95,6 +106,7 @@ class Gateway::Impl {
     }
     cv_.notify_all();
     if (bootstrap_.joinable()) bootstrap_.join();
+    if (admin_server_) admin_server_->stop();
     if (server_) server_->stop();
     blocking_.shutdown();
     admin_pool_.shutdown();
@@ -206,6 +218,39 @@ class Gateway::Impl {
     ready_ = true;
   }
 
+  // The admin API, the portal and the OAuth callback: on the main listener, or only on
+  // admin.listen when set (the main listener then answers 404 for their paths). Either way
+  // behind the listener's Host check, like the gateway routes: a page on a rebound host name
+  // must not reach the admin API with the operator's session cookie. The probes (/healthz,
+  // /readyz, /metrics) are not checked: orchestrators call them by address.
+  void registerAdminPlane() {
+    const config::HostPort& listen = config_.admin.listen.value_or(config_.listen);
+    auto hosts = std::make_shared<const gateway::HostGuard>(listen, config_.public_url,
+                                                            config_.server.allowed_hosts);
+    http::Router& router = config_.admin.listen ? admin_router_ : router_;
+    router.setWrapper([hosts](http::Handler handler) -> http::Handler {
+      return [hosts, handler = std::move(handler)](http::Request& req, http::Responder r) {
+        if (auto st = hosts->check(req.headers); !st.ok()) {
+          r.send(http::Response::error(st.error()));
+          return;
+        }
+        handler(req, std::move(r));
+      };
+    });
+    admin_->registerRoutes(router);
+    admin::registerPortalRoutes(router);
+    router.setWrapper({});
+    if (!config_.admin.listen) return;
+    const http::Handler elsewhere = [](http::Request&, http::Responder r) {
+      r.send(http::Response::error(core::Error(
+          core::Errc::kNotFound, "the admin API and the portal are not served on this listener")));
+    };
+    for (const char* pattern : {"/api/v1/admin", "/api/v1/admin/{rest*}", "/portal",
+                                "/portal/{rest*}", "/oauth/callback"}) {
+      router_.add("*", pattern, elsewhere);
+    }
+  }
+
   void addOperationalRoutes() {
     router_.add("GET", "/healthz", [](http::Request&, http::Responder r) {
       r.send(http::Response::json(200, R"({"status":"ok"})"));
@@ -264,11 +309,13 @@ class Gateway::Impl {
   core::MetricsRegistry metrics_;
   core::ThreadPool blocking_{2, "blocking"};  // store calls answered for the I/O threads
   http::Router router_;
+  http::Router admin_router_;  // admin.listen: the admin API and the portal
   // Admin and connect-flow handlers (store and IdP calls; an IdP may take seconds).
   core::ThreadPool admin_pool_{4, "admin"};
   std::unique_ptr<gateway::Proxy> proxy_;  // outlives the server (late callbacks)
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<http::Server> server_;
+  std::unique_ptr<http::Server> admin_server_;  // admin.listen only
   std::shared_ptr<const store::Sealer> sealer_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

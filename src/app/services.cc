@@ -92,6 +92,14 @@ http::ServerOptions serverOptions(const config::Config& config) {
   options.idle_timeout = config.server.idle_timeout;
   options.write_timeout = config.server.write_timeout;
   options.drain_timeout = config.server.drain_timeout;
+  options.max_connections = config.server.max_connections;
+  return options;
+}
+
+http::ServerOptions serverOptions(const config::Config& config, const config::HostPort& listen) {
+  http::ServerOptions options = serverOptions(config);
+  options.host = listen.host;
+  options.port = listen.port;
   return options;
 }
 

@@ -27,6 +27,8 @@ store::StoreOptions storeOptions(const config::Config& config,
 
 /// The HTTP server's listen address, limits and timeouts from `listen` and `server`.
 http::ServerOptions serverOptions(const config::Config& config);
+/// The same limits for another listener of the process (admin.listen).
+http::ServerOptions serverOptions(const config::Config& config, const config::HostPort& listen);
 
 /// The registry rows for every configured connection.
 std::vector<store::ConnectionInfo> connectionInfos(const config::Config& config);

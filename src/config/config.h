@@ -85,6 +85,13 @@ struct ServerConfig {
   milliseconds idle_timeout = std::chrono::seconds(60);
   milliseconds write_timeout = std::chrono::seconds(30);
   milliseconds drain_timeout = std::chrono::seconds(10);
+  /// Connections served at once per listener (1..1,000,000); past it the server stops
+  /// accepting until one closes.
+  size_t max_connections = 10'000;
+  /// Extra names the listeners answer to (DNS-rebinding protection), besides the listen
+  /// address (unless a wildcard), public_url's authority and the loopback names with the
+  /// listener's port. Normalised: lower case, "host", "host:port", "[v6]" or "[v6]:port".
+  std::vector<std::string> allowed_hosts;
 };
 
 struct StorageConfig {
@@ -124,6 +131,9 @@ struct AccessKey {
 struct AdminConfig {
   /// Empty: the admin API and portal refuse every request (a warning says so).
   std::vector<AccessKey> keys;
+  /// Set: the admin API, the portal and the OAuth callback are served only on this separate
+  /// listener (the main one answers 404 for them). Never equal to (or overlapping) `listen`.
+  std::optional<HostPort> listen;
 };
 
 struct ClientsConfig {
@@ -191,14 +201,17 @@ struct ConnectionConfig {
   std::string name;  // [a-z0-9][a-z0-9_-]{0,62}, unique per kind
   std::string url;
   std::optional<milliseconds> timeout;  // upstream deadline; nullopt: the gateway's default
+  /// Relay the upstream's Set-Cookie headers to the caller (default: dropped, so an
+  /// upstream cannot set cookies on the portal's origin).
+  bool forward_set_cookie = false;
   AuthConfig auth;
   int source_line = 0;  // line of the entry in the file, for operator messages
 };
 
 struct Config {
   HostPort listen;
-  /// Absolute http(s) URL without a trailing slash. Defaults to http://<listen> (a wildcard
-  /// listen host becomes the loopback address).
+  /// Absolute http(s) URL without a trailing slash. Defaults to http://<admin.listen, else
+  /// listen> (a wildcard listen host becomes the loopback address).
   std::string public_url = "http://127.0.0.1:8080";
   LogConfig log;
   ServerConfig server;

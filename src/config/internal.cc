@@ -210,6 +210,46 @@ core::Result<HostPort> parseListen(std::string_view text) {
   return hp;
 }
 
+core::Result<std::string> normalizeAllowedHost(std::string_view text) {
+  auto bad = [&] {
+    return fail(
+        "expected a host name or host:port such as tether.internal or 10.0.0.5:8080 (no "
+        "scheme, path or wildcard; IPv6 in brackets), got \"" +
+        std::string(text.substr(0, 80)) + "\"");
+  };
+  std::string out;
+  std::string_view rest;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos) return bad();
+    auto v6 = boost::urls::parse_ipv6_address(text.substr(1, close - 1));
+    if (!v6) return bad();
+    out.assign(1, '[').append(v6->to_string()).append(1, ']');
+    rest = text.substr(close + 1);
+  } else {
+    const size_t colon = text.find(':');
+    const std::string_view host = text.substr(0, colon);
+    if (!isValidHostName(host)) return bad();
+    out = core::toLower(host);
+    if (colon != std::string_view::npos) rest = text.substr(colon);
+  }
+  if (!rest.empty()) {
+    if (rest.front() != ':') return bad();
+    const std::string_view port = rest.substr(1);
+    if (!isAsciiDigits(port) || port.size() > 5) return bad();
+    const int n = std::stoi(std::string(port));
+    if (n < 1 || n > 65535) return bad();
+    out.append(1, ':').append(std::to_string(n));
+  }
+  return out;
+}
+
+bool listenersOverlap(const HostPort& a, const HostPort& b) {
+  if (a.port == 0 || b.port == 0 || a.port != b.port) return false;
+  auto wildcard = [](const std::string& h) { return h == "0.0.0.0" || h == "::"; };
+  return a.host == b.host || wildcard(a.host) || wildcard(b.host);
+}
+
 core::Result<std::string> decodeKey32(std::string_view text) {
   constexpr std::string_view kExpected =
       "expected a 32-byte key written as 64 hex characters or Base64 (44 characters), got "

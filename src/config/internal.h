@@ -36,6 +36,14 @@ core::Result<std::string> normalizeOrigin(std::string_view text);
 /// "host:port" or "[v6]:port".
 core::Result<HostPort> parseListen(std::string_view text);
 
+/// A `server.allowed_hosts` entry: "host", "host:port", "[v6]" or "[v6]:port" (host a DNS
+/// name or an IP literal), normalised to lower case (IPv6 in its canonical form).
+core::Result<std::string> normalizeAllowedHost(std::string_view text);
+
+/// True when two listen addresses cannot both be bound: the same port (not 0) on the same
+/// host, or on a wildcard host (0.0.0.0, ::) and any other.
+bool listenersOverlap(const HostPort& a, const HostPort& b);
+
 /// A 32-byte key written as 64 hex characters or Base64. Errors never echo the text.
 core::Result<std::string> decodeKey32(std::string_view text);
 

@@ -258,6 +258,7 @@ class Parser {
   void parseRoot(const Entry& root);
   void parseLog(const Entry& e);
   void parseServer(const Entry& e);
+  void parseAdminListen(const Entry& e);
   void parseStorage(const Entry& e);
   void parseEncryption(const Entry& e);
   void parseKeys(const Entry& e, std::string_view id_prefix, std::vector<AccessKey>& out);
@@ -281,6 +282,7 @@ class Parser {
 
   // Bookkeeping for checks that span sections.
   bool public_url_set_ = false;
+  int admin_listen_line_ = 0;             // line of admin.listen when set
   bool encryption_key_given_ = false;     // key or key_file present (even if invalid)
   std::vector<bool> oauth_lifetime_set_;  // per connection: own default_token_lifetime
   bool oauth_lifetime_given_ = false;     // set by parseOAuth for the connection at hand
@@ -498,8 +500,9 @@ void Parser::parseRoot(const Entry& root) {
   if (const Entry* e = m->get("storage")) parseStorage(*e);
   if (const Entry* e = m->get("encryption")) parseEncryption(*e);
   if (const Entry* e = m->get("admin")) {
-    if (auto admin = readMap(*e, {"keys"})) {
+    if (auto admin = readMap(*e, {"keys", "listen"})) {
       if (const Entry* keys = admin->get("keys")) parseKeys(*keys, "admin", config_.admin.keys);
+      if (const Entry* listen = admin->get("listen")) parseAdminListen(*listen);
     }
   }
   if (const Entry* e = m->get("clients")) {
@@ -538,8 +541,9 @@ void Parser::parseLog(const Entry& e) {
 }
 
 void Parser::parseServer(const Entry& e) {
-  auto m = readMap(e, {"io_threads", "max_header_bytes", "max_body_bytes", "read_timeout",
-                       "idle_timeout", "write_timeout", "drain_timeout"});
+  auto m = readMap(
+      e, {"io_threads", "max_header_bytes", "max_body_bytes", "read_timeout", "idle_timeout",
+          "write_timeout", "drain_timeout", "max_connections", "allowed_hosts"});
   if (!m) return;
   ServerConfig& s = config_.server;
   setInt(*m, "io_threads", s.io_threads, 1, 256);
@@ -549,6 +553,33 @@ void Parser::parseServer(const Entry& e) {
   setDuration(*m, "idle_timeout", s.idle_timeout);
   setDuration(*m, "write_timeout", s.write_timeout);
   setDuration(*m, "drain_timeout", s.drain_timeout);
+  setInt(*m, "max_connections", s.max_connections, 1, 1'000'000);
+  if (const Entry* hosts = m->get("allowed_hosts")) {
+    if (auto items = readList(*hosts)) {
+      for (const Entry& item : *items) {
+        auto text = nonEmpty(item, "a host name or host:port such as tether.internal");
+        if (!text) continue;
+        auto host = internal::normalizeAllowedHost(*text);
+        if (!host.ok()) {
+          error(item, host.error().message);
+          continue;
+        }
+        s.allowed_hosts.push_back(std::move(host).value());
+      }
+    }
+  }
+}
+
+void Parser::parseAdminListen(const Entry& e) {
+  auto text = str(e, "host:port");
+  if (!text) return;
+  auto hp = internal::parseListen(*text);
+  if (!hp.ok()) {
+    error(e, hp.error().message);
+    return;
+  }
+  config_.admin.listen = *hp;
+  admin_listen_line_ = e.line;
 }
 
 void Parser::parseStorage(const Entry& e) {
@@ -880,7 +911,7 @@ void Parser::parseConnections(const Entry& e) {
 }
 
 void Parser::parseConnection(const Entry& e) {
-  auto m = readMap(e, {"kind", "name", "url", "timeout", "auth"});
+  auto m = readMap(e, {"kind", "name", "url", "timeout", "forward_set_cookie", "auth"});
   if (!m) return;
   ConnectionConfig conn;
   conn.source_line = e.line;
@@ -911,8 +942,9 @@ void Parser::parseConnection(const Entry& e) {
   }
   if (ok && conn.kind == ConnectionKind::kApi && conn.name == "v1") {
     // /api/v1/... is the admin API: an API connection of that name could never be reached.
-    error(*name_entry, "\"v1\" is reserved for Tether's admin API (/api/v1/admin); choose "
-                       "another name for this api connection");
+    error(*name_entry,
+          "\"v1\" is reserved for Tether's admin API (/api/v1/admin); choose "
+          "another name for this api connection");
     ok = false;
   }
   if (ok) {
@@ -937,6 +969,11 @@ void Parser::parseConnection(const Entry& e) {
     auto d = duration(*t);
     ok = ok && d.has_value();
     conn.timeout = d;
+  }
+  if (const Entry* f = m->get("forward_set_cookie")) {
+    auto v = boolean(*f);
+    ok = ok && v.has_value();
+    conn.forward_set_cookie = v.value_or(false);
   }
   size_t errors_before = error_count_;
   oauth_lifetime_given_ = false;
@@ -1156,8 +1193,14 @@ void Parser::finish(const MapEntries& root) {
     }
   }
   const bool listen_loopback = internal::isLoopbackHost(config_.listen.host);
+  if (config_.admin.listen && internal::listenersOverlap(*config_.admin.listen, config_.listen)) {
+    error(admin_listen_line_, "admin.listen",
+          "must differ from listen (" + config_.listen.toString() +
+              "): the admin API and the portal get a listener of their own");
+  }
   if (!public_url_set_) {
-    HostPort shown = config_.listen;
+    // The portal and the OAuth callback are on the admin listener when there is one.
+    HostPort shown = config_.admin.listen.value_or(config_.listen);
     if (shown.host == "0.0.0.0") shown.host = "127.0.0.1";
     if (shown.host == "::") shown.host = "::1";
     config_.public_url = "http://" + shown.toString();

@@ -121,6 +121,11 @@ std::string renderEffectiveConfig(const Config& c) {
   out << YAML::Key << "idle_timeout" << YAML::Value << dur(c.server.idle_timeout);
   out << YAML::Key << "write_timeout" << YAML::Value << dur(c.server.write_timeout);
   out << YAML::Key << "drain_timeout" << YAML::Value << dur(c.server.drain_timeout);
+  out << YAML::Key << "max_connections" << YAML::Value << c.server.max_connections;
+  out << YAML::Key << "allowed_hosts" << YAML::Value;
+  beginSeq(out, c.server.allowed_hosts.empty());
+  for (const std::string& h : c.server.allowed_hosts) out << h;
+  out << YAML::EndSeq;
   out << YAML::EndMap;
 
   out << YAML::Key << "storage" << YAML::Value << YAML::BeginMap;
@@ -149,6 +154,7 @@ std::string renderEffectiveConfig(const Config& c) {
   out << YAML::EndMap;
 
   out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
+  if (c.admin.listen) out << YAML::Key << "listen" << YAML::Value << c.admin.listen->toString();
   emitKeys(out, c.admin.keys);
   out << YAML::EndMap;
   out << YAML::Key << "clients" << YAML::Value << YAML::BeginMap;
@@ -205,6 +211,7 @@ std::string renderEffectiveConfig(const Config& c) {
     out << YAML::Key << "name" << YAML::Value << conn.name;
     out << YAML::Key << "url" << YAML::Value << conn.url;
     if (conn.timeout) out << YAML::Key << "timeout" << YAML::Value << dur(*conn.timeout);
+    out << YAML::Key << "forward_set_cookie" << YAML::Value << yesNo(conn.forward_set_cookie);
     emitAuth(out, conn.auth);
     out << YAML::EndMap;
   }

@@ -3,7 +3,11 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <boost/url/authority_view.hpp>
 #include <boost/url/parse.hpp>
+#include <cctype>
+#include <optional>
+#include <utility>
 
 #include "core/encoding.h"
 #include "gateway/protocol.h"
@@ -35,7 +39,107 @@ bool isLoopbackOrigin(std::string_view normalized) {
   }
 }
 
+// A Host header value (or a config entry in the same form) split into its lower-case host
+// (IPv6 in brackets, canonical) and port (0 when none); nullopt when malformed.
+std::optional<std::pair<std::string, uint16_t>> parseHost(std::string_view value) {
+  if (value.empty() || value.size() > 300) return std::nullopt;
+  auto parsed = boost::urls::parse_authority(value);
+  if (!parsed) return std::nullopt;
+  const auto& a = *parsed;
+  if (a.has_userinfo()) return std::nullopt;
+  std::string host;
+  switch (a.host_type()) {
+    case boost::urls::host_type::ipv4:
+      host = a.host_ipv4_address().to_string();
+      break;
+    case boost::urls::host_type::ipv6:
+      host.assign(1, '[').append(a.host_ipv6_address().to_string()).append(1, ']');
+      break;
+    case boost::urls::host_type::name:
+      host = core::toLower(a.encoded_host());
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (host.empty()) return std::nullopt;
+  uint16_t port = 0;
+  if (a.has_port()) {
+    port = a.port_number();
+    if (port == 0) return std::nullopt;  // "host:", "host:0", "host:99999"
+  }
+  return std::make_pair(std::move(host), port);
+}
+
+// At most 64 characters of a refused Host, reduced to the characters a host name may hold.
+std::string shownHost(std::string_view host) {
+  std::string out;
+  for (char c : host.substr(0, 64)) {
+    const bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                       c == ':' || c == '[' || c == ']' || c == '_';
+    out += plain ? c : '?';
+  }
+  if (host.size() > 64) out += "...";
+  return out;
+}
+
 }  // namespace
+
+HostGuard::HostGuard(const config::HostPort& listen, std::string_view public_url,
+                     const std::vector<std::string>& allowed_hosts) {
+  const std::string port = std::to_string(listen.port);
+  if (listen.host != "0.0.0.0" && listen.host != "::" && !listen.host.empty()) {
+    add(listen.toString());
+  }
+  for (const char* loopback : {"127.0.0.1", "localhost", "[::1]"}) {
+    add(std::string(loopback).append(1, ':').append(port));
+  }
+  if (auto url = boost::urls::parse_uri(public_url)) add(url->encoded_host_and_port());
+  for (const auto& h : allowed_hosts) add(h);
+}
+
+void HostGuard::add(std::string_view authority) {
+  auto parsed = parseHost(authority);
+  if (!parsed) {
+    // Port 0 (any free port, tests) does not parse as a port: the name alone then.
+    const size_t colon = authority.rfind(':');
+    if (colon == std::string_view::npos || authority.substr(colon) != ":0") return;
+    parsed = parseHost(authority.substr(0, colon));
+    if (!parsed) return;
+  }
+  names_.push_back({std::move(parsed->first), parsed->second});
+}
+
+bool HostGuard::allowed(std::string_view host) const {
+  auto parsed = parseHost(host);
+  if (!parsed) return false;
+  for (const auto& n : names_) {
+    if (n.host == parsed->first &&
+        (n.port == 0 || parsed->second == 0 || n.port == parsed->second)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+core::Status HostGuard::check(const http::Headers& headers) const {
+  auto host = http::findHeader(headers, kHost);
+  if (!host || allowed(*host)) return {};
+  return core::Error(core::Errc::kPermissionDenied,
+                     "Host \"" + shownHost(*host) +
+                         "\" is not a name of this Tether listener (DNS-rebinding protection): "
+                         "add it to server.allowed_hosts in the Tether config (accepted: the "
+                         "listen address, public_url's host and loopback names)");
+}
+
+core::Status checkFetchSite(const http::Headers& headers) {
+  auto site = http::findHeader(headers, kSecFetchSite);
+  if (site && core::iequals(*site, "cross-site")) {
+    return core::Error(core::Errc::kPermissionDenied,
+                       "cross-site browser requests (Sec-Fetch-Site: cross-site) are refused on "
+                       "the gateway routes");
+  }
+  return {};
+}
 
 std::string normalizeOrigin(std::string_view origin) {
   auto parsed = boost::urls::parse_uri(origin);

@@ -17,6 +17,7 @@
 ///
 /// Thread-safety: immutable after construction; `check` may run on any thread.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,43 @@ class ClientGuard {
   std::vector<std::string> origins_;     // normalised
   bool allow_loopback_ = false;
 };
+
+/// The host names one listener answers to: DNS-rebinding protection. A page on a name the
+/// attacker controls (rebound.example) whose address is switched to the gateway's sends
+/// same-origin requests with `Host: rebound.example` and, on a GET, no Origin at all; only
+/// the Host header tells them apart. Accepted names:
+///   - the listen address, unless it is a wildcard (0.0.0.0, ::), with its port;
+///   - public_url's host (with its port when the URL names one, else any port);
+///   - 127.0.0.1, localhost and [::1] with the listener's port;
+///   - every `server.allowed_hosts` entry ("host": any port, "host:port": that port).
+/// A listen port 0 (tests) stands for any port. A Host without a port matches a name
+/// whatever its port (the port is not what an attacker can choose: the name is). Names
+/// compare case-insensitively, IPv6 literals in canonical form. A request without Host
+/// (HTTP/1.0; browsers always send one) passes; an empty or malformed Host is refused.
+///
+/// Thread-safety: immutable after construction; `check` may run on any thread.
+class HostGuard {
+ public:
+  HostGuard(const config::HostPort& listen, std::string_view public_url,
+            const std::vector<std::string>& allowed_hosts);
+
+  /// OK, or kPermissionDenied naming the rule (and at most 64 characters of the Host).
+  core::Status check(const http::Headers& headers) const;
+  /// True when `host` (a Host header value) is one of the listener's names.
+  bool allowed(std::string_view host) const;
+
+ private:
+  struct Name {
+    std::string host;   // lower case; IPv6 in brackets
+    uint16_t port = 0;  // 0: any
+  };
+  void add(std::string_view authority);
+  std::vector<Name> names_;
+};
+
+/// kPermissionDenied for a request a browser marks `Sec-Fetch-Site: cross-site` (a page of
+/// another site, e.g. `<script src>` or `<img>` pointing at the gateway); OK otherwise.
+core::Status checkFetchSite(const http::Headers& headers);
 
 /// "scheme://host[:port]" in lower case with the scheme's default port dropped; "" when
 /// `origin` is not an http(s) origin.

@@ -107,4 +107,14 @@ void filterResponseHeaders(http::Headers& headers) {
   });
 }
 
+void applyRelayPolicy(http::Headers& headers, bool forward_set_cookie) {
+  std::erase_if(headers, [&](const http::Header& h) {
+    return sameName(h.name, kContentTypeOptions) ||
+           (!forward_set_cookie &&
+            (sameName(h.name, kSetCookie) || sameName(h.name, "Set-Cookie2")));
+  });
+  headers.push_back({std::string(kContentTypeOptions), "nosniff"});
+  headers.push_back({std::string(kContentSecurityPolicy), std::string(kRelayedContentPolicy)});
+}
+
 }  // namespace tether::gateway

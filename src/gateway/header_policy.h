@@ -8,7 +8,7 @@
 /// framing (Content-Length, Transfer-Encoding, Expect: the body is re-framed) and
 /// X-Request-Id (replaced by the gateway's). The caller then sets the upstream credential.
 /// Client responses: everything the upstream sent except hop-by-hop and framing headers,
-/// WWW-Authenticate and X-Request-Id.
+/// WWW-Authenticate and X-Request-Id, then the relay policy (applyRelayPolicy).
 
 #include <string_view>
 
@@ -56,5 +56,13 @@ void forEachUpstreamRequestHeader(Surface surface, const http::Headers& inbound,
 
 /// Removes from an upstream response's headers everything the client must not see.
 void filterResponseHeaders(http::Headers& headers);
+
+/// What every relayed answer (whole or streamed) carries, so that nothing an upstream sends
+/// runs with the authority of the portal's origin (the gateway routes share it): its
+/// Set-Cookie headers are dropped unless the connection opts in (`forward_set_cookie`), any
+/// X-Content-Type-Options is replaced by `nosniff`, and `Content-Security-Policy: sandbox`
+/// is added (the upstream's own policies stay and apply as well: a browser enforces all),
+/// which gives an HTML answer an opaque origin with scripts disabled.
+void applyRelayPolicy(http::Headers& headers, bool forward_set_cookie);
 
 }  // namespace tether::gateway

@@ -26,6 +26,11 @@ inline constexpr std::string_view kHost = "Host";
 inline constexpr std::string_view kOrigin = "Origin";
 inline constexpr std::string_view kRetryAfter = "Retry-After";
 inline constexpr std::string_view kSetCookie = "Set-Cookie";
+inline constexpr std::string_view kContentTypeOptions = "X-Content-Type-Options";
+inline constexpr std::string_view kContentSecurityPolicy = "Content-Security-Policy";
+inline constexpr std::string_view kSecFetchSite = "Sec-Fetch-Site";
+/// The policy every relayed answer gets: an opaque origin, no scripts, no forms, no popups.
+inline constexpr std::string_view kRelayedContentPolicy = "sandbox";
 inline constexpr std::string_view kTransferEncoding = "Transfer-Encoding";
 inline constexpr std::string_view kWwwAuthenticate = "WWW-Authenticate";
 inline constexpr std::string_view kRequestId = "X-Request-Id";

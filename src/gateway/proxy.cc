@@ -27,6 +27,7 @@ struct Connection {
   store::ConnectionKey key;  // {"mcp"|"api", name}
   std::string label;         // "mcp/name"
   AuthMode mode = AuthMode::kNone;
+  bool forward_set_cookie = false;
   std::string static_header;  // bearer: Authorization; api_key: the configured header
   std::string static_value;
   std::shared_ptr<const UpstreamEndpoint> endpoint;
@@ -69,7 +70,8 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
         metrics_(deps.metrics),
         clock_(deps.clock ? deps.clock : &core::systemClock()),
         upstream_(deps.upstream ? std::move(deps.upstream) : makeUpstreamClient(options_.pool)),
-        guard_(options_.client_keys, options_.allowed_origins, options_.public_url) {}
+        guard_(options_.client_keys, options_.allowed_origins, options_.public_url),
+        hosts_(options_.listen, options_.public_url, options_.allowed_hosts) {}
 
   core::Status addConnection(const config::ConnectionConfig& c) {
     auto conn = std::make_unique<Connection>();
@@ -77,6 +79,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     conn->key = {std::string(config::kindName(c.kind)), c.name};
     conn->label = conn->key.str();
     conn->mode = c.auth.mode;
+    conn->forward_set_cookie = c.forward_set_cookie;
     if (c.auth.mode == AuthMode::kBearer) {
       conn->static_header = std::string(kAuthorization);
       conn->static_value = "Bearer " + c.auth.bearer_token;
@@ -134,7 +137,12 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   void handle(Surface surface, http::Request& req, http::Responder responder) {
     const bool jsonrpc = surface == Surface::kMcp && req.method == "POST";
     // The caller first: who has no key learns nothing, not even which connections exist.
-    if (auto st = guard_.check(req.headers); !st.ok()) {
+    // A browser page on a foreign host name (DNS rebinding) or of another site is refused
+    // before that, whatever it presents.
+    core::Status st = hosts_.check(req.headers);
+    if (st.ok()) st = checkFetchSite(req.headers);
+    if (st.ok()) st = guard_.check(req.headers);
+    if (!st.ok()) {
       ErrorShape shape;
       shape.jsonrpc = jsonrpc;
       shape.request_body = req.body;
@@ -173,7 +181,9 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     if (surface == Surface::kMcp) {
       call->target = conn.mcp_target;
     } else {
-      auto target = apiTarget(*conn.endpoint, apiRemainder(req.path), req.query);
+      auto checked = checkRequestTarget(req.target);
+      auto target = checked.ok() ? apiTarget(*conn.endpoint, apiRemainder(req.path), req.query)
+                                 : core::Result<std::string>(std::move(checked).takeError());
       if (!target.ok()) {
         ErrorShape shape;
         shape.connection = conn.label;
@@ -298,9 +308,10 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     call->responder.reset();
     upstream_->exchange(
         call->io_context, std::move(up), std::move(responder),
-        [](int status, http::Headers& headers) {
+        [forward_set_cookie = conn.forward_set_cookie](int status, http::Headers& headers) {
           if (status == 401) return false;  // never relayed bare (see the header comment)
           filterResponseHeaders(headers);
+          applyRelayPolicy(headers, forward_set_cookie);
           return true;
         },
         [this, call](ExchangeResult result) { onExchange(call, std::move(result)); });
@@ -452,6 +463,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   const core::Clock* clock_;
   std::unique_ptr<UpstreamClient> upstream_;
   ClientGuard guard_;
+  HostGuard hosts_;
   std::map<std::string, std::unique_ptr<Connection>, std::less<>> mcp_;
   std::map<std::string, std::unique_ptr<Connection>, std::less<>> api_;
 
@@ -484,6 +496,8 @@ ProxyOptions proxyOptionsFromConfig(const config::Config& config) {
   o.public_url = config.public_url;
   o.client_keys = config.clients.keys;
   o.allowed_origins = config.allowed_origins;
+  o.listen = config.listen;
+  o.allowed_hosts = config.server.allowed_hosts;
   return o;
 }
 

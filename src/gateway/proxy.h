@@ -3,9 +3,11 @@
 /// `/api/{name}/{path...}` relays plain HTTP to each connection's upstream, with the
 /// connection's credential injected and the caller's own never forwarded.
 ///
-/// Per call: find the connection (404 naming it when unknown); check the caller (Origin
-/// allow-list, gateway client key: gateway/client_guard.h); get the credential (static
-/// bearer / API key from the config, or an OAuth access token from the connection's
+/// Per call: check the caller (Host among the listener's names, no `Sec-Fetch-Site:
+/// cross-site`, Origin allow-list, gateway client key: gateway/client_guard.h); find the
+/// connection (404 naming it when unknown); refuse an `/api` target that could step outside
+/// the connection's base path or is not plain ASCII (400: upstream_url.h); get the credential
+/// (static bearer / API key from the config, or an OAuth access token from the connection's
 /// lifecycle::TokenProvider); relay through the UpstreamClient (SSE and large bodies
 /// streamed chunk by chunk, small answers sent whole). When no token can be had the caller
 /// gets an actionable error from the one error table (needs_reauth: 424 naming the
@@ -17,7 +19,9 @@
 /// unreachable: 502; no answer in time: 504; both name the connection.
 ///
 /// Request bodies are buffered by the server up to the route limit (413 beyond);
-/// responses stream both ways as described in gateway/upstream_client.h.
+/// responses stream both ways as described in gateway/upstream_client.h. Every relayed
+/// answer gets nosniff and `Content-Security-Policy: sandbox` and loses Set-Cookie unless
+/// the connection sets forward_set_cookie (applyRelayPolicy in gateway/header_policy.h).
 ///
 /// Thread-safety: immutable after create(); handlers run on the server's I/O threads and
 /// each call stays on the thread that received it (token callbacks arriving on a worker
@@ -56,6 +60,10 @@ struct ProxyOptions {
   std::vector<config::AccessKey> client_keys;
   /// Config::allowed_origins (normalised origins). See ClientGuard for the empty case.
   std::vector<std::string> allowed_origins;
+  /// The listener the gateway routes are served on and Config::server.allowed_hosts: the
+  /// names accepted in Host (HostGuard). Port 0: any port.
+  config::HostPort listen;
+  std::vector<std::string> allowed_hosts;
   /// Largest request body on the proxy routes (413 beyond); 0: the server's default.
   size_t max_request_body_bytes = 0;
   /// First-byte deadline of connections without their own `timeout`.
@@ -95,7 +103,8 @@ class Proxy {
   std::shared_ptr<Impl> impl_;  // shared: late token callbacks hold it weakly
 };
 
-/// ProxyOptions from the loaded configuration (public_url, clients.keys, allowed_origins).
+/// ProxyOptions from the loaded configuration (public_url, clients.keys, allowed_origins,
+/// listen, server.allowed_hosts).
 ProxyOptions proxyOptionsFromConfig(const config::Config& config);
 
 }  // namespace tether::gateway

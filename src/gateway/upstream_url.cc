@@ -28,7 +28,27 @@ bool isDotSegment(std::string_view seg) {
   return dots == 1 || dots == 2;
 }
 
+// %2F or %5C in any case at `i` (which holds '%').
+bool encodedSeparatorAt(std::string_view s, size_t i) {
+  if (i + 2 >= s.size()) return false;
+  const char a = s[i + 1];
+  const char b = static_cast<char>(s[i + 2] | 0x20);
+  return (a == '2' && b == 'f') || (a == '5' && b == 'c');
+}
+
 }  // namespace
+
+core::Status checkRequestTarget(std::string_view target) {
+  for (const char c : target) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) {
+      return invalid(
+          "the request target must not contain non-ASCII or control bytes (percent-encode them)");
+    }
+    if (c == '#') return invalid("the request target must not contain a fragment (#...)");
+  }
+  return {};
+}
 
 core::Result<UpstreamEndpoint> parseUpstreamUrl(std::string_view url, std::string_view ca_bundle) {
   auto parsed = boost::urls::parse_uri(url);
@@ -103,6 +123,12 @@ std::string_view apiRemainder(std::string_view raw_path) {
 
 core::Result<std::string> apiTarget(const UpstreamEndpoint& endpoint, std::string_view remainder,
                                     std::string_view query) {
+  for (size_t i = 0; i < remainder.size(); ++i) {
+    if (remainder[i] == '\\') return invalid("the path must not contain a backslash");
+    if (remainder[i] == '%' && encodedSeparatorAt(remainder, i)) {
+      return invalid("the path must not contain an encoded slash or backslash (%2F, %5C)");
+    }
+  }
   std::string_view rest = remainder;
   while (!rest.empty()) {
     if (rest.front() == '/') {

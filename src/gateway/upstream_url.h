@@ -41,10 +41,17 @@ std::string mcpTarget(const UpstreamEndpoint& endpoint);
 /// leading '/', or "" for `/api/{name}`. Segments are not decoded, so `%2F` stays encoded.
 std::string_view apiRemainder(std::string_view raw_path);
 
+/// Refuses a request target (as received) that must never reach an upstream: a byte outside
+/// printable ASCII (control bytes, raw non-ASCII: they must be percent-encoded) or a
+/// `#fragment` (never part of a request target, RFC 9112 §3.2). kInvalidArgument naming the
+/// problem; OK otherwise.
+core::Status checkRequestTarget(std::string_view target);
+
 /// Request target for an API call: base path joined with `remainder` (as apiRemainder gives
 /// it) and the base query merged with the client's `query`. kInvalidArgument when the
-/// remainder holds a "." or ".." segment (also percent-encoded): it would step outside the
-/// connection's base path on the upstream.
+/// remainder holds a "." or ".." segment (also percent-encoded), a backslash or an encoded
+/// slash or backslash (%2F, %5C): upstreams that decode or normalise them would step outside
+/// the connection's base path.
 core::Result<std::string> apiTarget(const UpstreamEndpoint& endpoint, std::string_view remainder,
                                     std::string_view query);
 

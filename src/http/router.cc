@@ -77,6 +77,7 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
   if (pattern.empty() || pattern.front() != '/') {
     throw std::invalid_argument("route pattern must start with '/': " + std::string(pattern));
   }
+  if (wrap_) handler = wrap_(std::move(handler));
   Node* node = root_.get();
   const auto parts = splitPath(pattern);
   for (size_t i = 0; i < parts.size(); ++i) {

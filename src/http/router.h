@@ -3,6 +3,7 @@
 /// and a final `{name*}` (the rest of the path, possibly empty). Literal segments win over
 /// parameters. Not thread-safe while adding; read-only (and so thread-safe) once serving.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,6 +40,11 @@ class Router {
   void add(std::string_view method, std::string_view pattern, Handler handler,
            RouteOptions options = {});
 
+  /// Wraps every handler added from now on with `wrap` (empty: no wrapping), so that a
+  /// check can guard a group of routes another module registers (the app puts the admin
+  /// API and the portal behind the Host check this way). Start-up only.
+  void setWrapper(std::function<Handler(Handler)> wrap) { wrap_ = std::move(wrap); }
+
   /// Finds the handler for a request path (not decoded; segments are percent-decoded
   /// before they become parameters).
   RouteMatch match(std::string_view method, std::string_view path) const;
@@ -46,6 +52,7 @@ class Router {
  private:
   struct Node;
   std::unique_ptr<Node> root_;
+  std::function<Handler(Handler)> wrap_;
 };
 
 }  // namespace tether::http

@@ -351,9 +351,10 @@ TEST_F(ServeStoreTest, ServeProxiesApiCallsWithTheConnectionsCredentials) {
   const uint16_t port = waitListening(c);
   ASSERT_NE(port, 0) << c.err();
   testing::RawConnection h(port);
-  h.send(
-      "GET /api/billing/invoices/42?expand=lines HTTP/1.1\r\nHost: t\r\n"
-      "Authorization: Bearer callers-own-key\r\nConnection: close\r\n\r\n");
+  h.send("GET /api/billing/invoices/42?expand=lines HTTP/1.1\r\nHost: 127.0.0.1:" +
+         std::to_string(port) +
+         "\r\n"
+         "Authorization: Bearer callers-own-key\r\nConnection: close\r\n\r\n");
   ASSERT_TRUE(h.readUntilClosed(seconds(10)));
   EXPECT_EQ(testing::statusOf(h.received()), 200) << h.received();
   EXPECT_THAT(h.received(), HasSubstr("from upstream"));
@@ -365,7 +366,8 @@ TEST_F(ServeStoreTest, ServeProxiesApiCallsWithTheConnectionsCredentials) {
   }
   // Unknown connection: 404 naming it.
   testing::RawConnection u(port);
-  u.send("GET /api/nope/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  u.send("GET /api/nope/x HTTP/1.1\r\nHost: localhost:" + std::to_string(port) +
+         "\r\nConnection: close\r\n\r\n");
   ASSERT_TRUE(u.readUntilClosed(seconds(10)));
   EXPECT_EQ(testing::statusOf(u.received()), 404);
   EXPECT_THAT(u.received(), HasSubstr("nope"));

@@ -128,7 +128,7 @@ class ProxyLifecycleTest : public ::testing::Test {
     const std::string body = R"({"jsonrpc":"2.0","id":7,"method":"tools/list"})";
     tether::testing::RawConnection c(gateway_->port());
     c.send(
-        "POST /mcp/demo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "POST /mcp/demo HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
         "Accept: application/json, text/event-stream\r\nConnection: close\r\n"
         "Content-Length: " +
         std::to_string(body.size()) + "\r\n\r\n" + body);

@@ -74,3 +74,57 @@ TEST(ClientGuardTest, NoKeysMeansNoAuthentication) {
 
 }  // namespace
 }  // namespace tether::gateway
+
+namespace tether::gateway {
+namespace {
+
+TEST(HostGuardTest, AcceptsTheListenerNamesOnly) {
+  HostGuard g({"10.0.0.5", 8080}, "https://Tether.Example.com",
+              {"tether.internal", "ops.example:9000", "[fe80::1]"});
+  for (const char* ok : {"10.0.0.5:8080", "127.0.0.1:8080", "localhost:8080", "LOCALHOST:8080",
+                         "[::1]:8080", "[0:0:0:0:0:0:0:1]:8080", "localhost", "tether.example.com",
+                         "tether.example.com:443", "tether.internal:1234", "tether.internal",
+                         "ops.example:9000", "ops.example", "[fe80::1]:80"}) {
+    EXPECT_TRUE(g.allowed(ok)) << ok;
+  }
+  for (const char* bad :
+       {"rebound.test", "rebound.test:8080", "127.0.0.1:9999", "localhost:8081", "10.0.0.5:81",
+        "ops.example:9001", "", "user@localhost:8080", "localhost:", "localhost:99999",
+        "127.0.0.1.evil.example:8080", "2130706433:8080", "tether.example.com.evil:443",
+        "[v1.x]:8080", "local host:8080"}) {
+    EXPECT_FALSE(g.allowed(bad)) << bad;
+  }
+}
+
+TEST(HostGuardTest, WildcardListenAndPortZero) {
+  HostGuard wildcard({"0.0.0.0", 8080}, "http://127.0.0.1:8080", {});
+  EXPECT_FALSE(wildcard.allowed("0.0.0.0:8080"));
+  EXPECT_TRUE(wildcard.allowed("127.0.0.1:8080"));
+  EXPECT_FALSE(wildcard.allowed("192.168.1.10:8080"));
+  HostGuard any_port({"127.0.0.1", 0}, "http://127.0.0.1:0", {});
+  EXPECT_TRUE(any_port.allowed("127.0.0.1:41234"));
+  EXPECT_TRUE(any_port.allowed("localhost:5"));
+  EXPECT_FALSE(any_port.allowed("rebound.test:41234"));
+}
+
+TEST(HostGuardTest, MissingHostPassesAndARefusalNamesTheRule) {
+  HostGuard g({"127.0.0.1", 8080}, "http://127.0.0.1:8080", {});
+  EXPECT_TRUE(g.check({}).ok());
+  auto st = g.check({{"Host", "evil\x7f.example:8080" + std::string(500, 'x')}});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, core::Errc::kPermissionDenied);
+  EXPECT_NE(st.error().message.find("server.allowed_hosts"), std::string::npos);
+  EXPECT_NE(st.error().message.find("evil?.example"), std::string::npos) << st.error().message;
+  EXPECT_LT(st.error().message.size(), 400u);
+}
+
+TEST(HostGuardTest, CrossSiteFetchesAreRefused) {
+  EXPECT_TRUE(checkFetchSite({}).ok());
+  EXPECT_TRUE(checkFetchSite({{"Sec-Fetch-Site", "same-origin"}}).ok());
+  EXPECT_TRUE(checkFetchSite({{"Sec-Fetch-Site", "none"}}).ok());
+  EXPECT_FALSE(checkFetchSite({{"Sec-Fetch-Site", "cross-site"}}).ok());
+  EXPECT_FALSE(checkFetchSite({{"sec-fetch-site", "Cross-Site"}}).ok());
+}
+
+}  // namespace
+}  // namespace tether::gateway

@@ -365,14 +365,14 @@ TEST(ProxyTest, ApiForwardsMethodPathQueryAndItsOwnCredential) {
   api.auth.api_key_header = "X-Api-Key";
   api.auth.api_key = "crm-key-123";
   Gateway gw({.connections = {api}});
-  const Reply r = fetch(gw.port(), "PATCH", "/api/crm/items/a%2Fb?x=1&y=two",
+  const Reply r = fetch(gw.port(), "PATCH", "/api/crm/items/a%20b?x=1&y=two",
                         {{"Authorization", "Bearer client-key"},
                          {"X-Api-Key", "client-supplied"},
                          {"Content-Type", "application/json"},
                          {"X-Trace", "t-1"}},
                         R"({"name":"n"})");
   ASSERT_EQ(r.status, 201) << r.raw;
-  EXPECT_EQ(r.body, R"({"got":"PATCH /base/v2/items/a%2Fb?x=1&y=two"})");
+  EXPECT_EQ(r.body, R"({"got":"PATCH /base/v2/items/a%20b?x=1&y=two"})");
   const auto up = upstream.requests().at(0);
   EXPECT_EQ(up.header("X-Api-Key"), "crm-key-123");
   EXPECT_FALSE(up.header("Authorization"));

@@ -36,6 +36,9 @@ class Gateway {
     if (setup.options.public_url == gateway::ProxyOptions{}.public_url) {
       setup.options.public_url = "https://tether.example";
     }
+    // The server binds any free port; the raw test clients send `Host: gw`.
+    setup.options.listen = {"127.0.0.1", 0};
+    setup.options.allowed_hosts.push_back("gw");
     auto proxy = gateway::Proxy::create(setup.connections, setup.options, std::move(deps));
     if (!proxy.ok()) throw std::runtime_error(proxy.error().message);
     proxy_ = std::move(proxy).value();

@@ -73,5 +73,25 @@ TEST(UpstreamUrlTest, ApiTargetRefusesDotSegments) {
   EXPECT_TRUE(apiTarget(*e, "/a..b/.well-known", "").ok());
 }
 
+TEST(UpstreamUrlTest, ApiTargetRefusesEncodedSeparatorsAndBackslashes) {
+  auto e = parseUpstreamUrl("https://api.example.com/v3");
+  ASSERT_TRUE(e.ok());
+  for (const char* bad : {"/a%2fb", "/..%2Fadmin", "/%2e%2e%2f", "/..%5cx", "/a%5Cb", "/a\\b"}) {
+    auto t = apiTarget(*e, bad, "");
+    EXPECT_FALSE(t.ok()) << bad;
+  }
+  EXPECT_TRUE(apiTarget(*e, "/a%2", "").ok());  // too short to be an escape: passed on as is
+  EXPECT_TRUE(apiTarget(*e, "/a%20b", "x=%2F").ok());
+}
+
+TEST(UpstreamUrlTest, RequestTargetMustBePlainAsciiWithoutFragment) {
+  EXPECT_TRUE(checkRequestTarget("/api/x/a%C3%A9?q=%23").ok());
+  for (const char* bad : {"/api/x/a#b", "/api/x?q#", "/api/x/caf\xc3\xa9", "/api/x/\x7f",
+                          "/api/x/a\tb", "/api/x/a b"}) {
+    auto st = checkRequestTarget(bad);
+    EXPECT_FALSE(st.ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace tether::gateway
