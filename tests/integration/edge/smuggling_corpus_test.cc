@@ -34,7 +34,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr auto kAnswerDeadline = milliseconds(3000);  // all answers of a case
+constexpr auto kAnswerDeadline = milliseconds(5000);  // all answers of a case
 constexpr auto kCloseDeadline = milliseconds(1000);   // a close that must follow an answer
 constexpr auto kGrace = milliseconds(100);            // extra answers after the expected ones
 
