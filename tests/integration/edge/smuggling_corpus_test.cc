@@ -37,6 +37,11 @@ using std::chrono::milliseconds;
 constexpr auto kAnswerDeadline = milliseconds(5000);  // all answers of a case
 constexpr auto kCloseDeadline = milliseconds(1000);   // a close that must follow an answer
 constexpr auto kGrace = milliseconds(100);            // extra answers after the expected ones
+// The children run under coreutils timeout (which passes our signals on): should this test
+// die without its destructors, no tether or nginx outlives it by more than this.
+constexpr const char* kTimeout = "/usr/bin/timeout";
+constexpr const char* kKillAfter = "--kill-after=5s";
+constexpr const char* kLifetime = "300s";
 
 uint16_t freePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -101,8 +106,9 @@ class Edge {
                        << "  - kind: api\n    name: rec\n"
                        << "    url: http://127.0.0.1:" << upstream.port() << "/up/\n"
                        << "    auth: { mode: bearer, token: edge-upstream-token }\n";
-    tether = std::make_unique<Child>(
-        std::vector<std::string>{binaryDir() + "/tether", "serve", "--config", cfg.string()});
+    tether = std::make_unique<Child>(std::vector<std::string>{kTimeout, kKillAfter, kLifetime,
+                                                              binaryDir() + "/tether", "serve",
+                                                              "--config", cfg.string()});
     tether_port = waitListening(*tether);
     if (tether_port == 0) {
       setup_error = "tether serve did not start: " + tether->err();
@@ -148,7 +154,8 @@ class Edge {
         << "      proxy_set_header Host 127.0.0.1:" << tether_port << ";\n    }\n  }\n}\n";
     const passwd* pw = ::getpwuid(::getuid());
     const std::string user = std::string("user ") + (pw ? pw->pw_name : "root") + ";";
-    std::vector<std::string> argv{bin, "-p", d, "-c", d + "/nginx.conf", "-e", d + "/error.log"};
+    std::vector<std::string> argv{kTimeout, kKillAfter, kLifetime,         bin,  "-p",
+                                  d,        "-c",       d + "/nginx.conf", "-e", d + "/error.log"};
     if (::getuid() == 0) {
       argv.push_back("-g");
       argv.push_back(user);
