@@ -73,8 +73,10 @@ struct Deadline {
 
 /// The deadlines of one io_context and the timer that enforces them: an asio service, so
 /// `asio::use_service<DeadlineSweeper>(ctx)` finds the one of `ctx`, and it lives (and stops)
-/// with the io_context. The timer runs only while deadlines are watched, every interval (or,
-/// while a finer-precision deadline is watched, at that precision).
+/// with the io_context. The timer runs only while deadlines are watched, every interval, or at
+/// a finer precision while a deadline asking for it is watched and for kPreciseLingerTicks
+/// ticks after (so a thread that runs one exchange after another does not re-arm the timer
+/// for each).
 class DeadlineSweeper final : public boost::asio::execution_context::service {
  public:
   using key_type = DeadlineSweeper;
@@ -82,6 +84,8 @@ class DeadlineSweeper final : public boost::asio::execution_context::service {
 
   /// The interval when nobody set one (an io_context only the upstream client uses).
   static constexpr std::chrono::milliseconds kDefaultInterval{25};
+  /// Ticks at the finer precision with no deadline asking for it before the pace drops back.
+  static constexpr int kPreciseLingerTicks = 40;
 
   explicit DeadlineSweeper(boost::asio::execution_context& ctx)
       : boost::asio::execution_context::service(ctx),
@@ -104,6 +108,7 @@ class DeadlineSweeper final : public boost::asio::execution_context::service {
     if (d.precision.count() > 0 && d.precision < interval()) {
       d.precise_ = true;
       ++precise_count_;
+      quiet_ticks_ = 0;
       if (!precise_interval_ || d.precision < *precise_interval_) precise_interval_ = d.precision;
     }
     // Not ticking, or ticking too coarsely for `d`: (re)armed now. While precise deadlines
@@ -145,7 +150,9 @@ class DeadlineSweeper final : public boost::asio::execution_context::service {
  private:
   std::chrono::milliseconds interval() const { return interval_.value_or(kDefaultInterval); }
   std::chrono::milliseconds tickInterval() const {
-    return precise_count_ > 0 ? std::min(*precise_interval_, interval()) : interval();
+    const bool precise =
+        precise_interval_ && (precise_count_ > 0 || quiet_ticks_ < kPreciseLingerTicks);
+    return precise ? std::min(*precise_interval_, interval()) : interval();
   }
 
   void arm() {
@@ -161,6 +168,11 @@ class DeadlineSweeper final : public boost::asio::execution_context::service {
         return;
       }
       sweep(std::chrono::steady_clock::now());
+      if (precise_count_ > 0) {
+        quiet_ticks_ = 0;
+      } else if (quiet_ticks_ < kPreciseLingerTicks) {
+        ++quiet_ticks_;
+      }
       if (!head_) {
         armed_ = false;
         return;
@@ -197,6 +209,7 @@ class DeadlineSweeper final : public boost::asio::execution_context::service {
   std::optional<std::chrono::milliseconds> interval_;          // setInterval(); else default
   std::optional<std::chrono::milliseconds> precise_interval_;  // finest precision watched
   size_t precise_count_ = 0;  // watched deadlines with a precision finer than interval()
+  int quiet_ticks_ = 0;       // ticks since one found a precise deadline watched
   std::chrono::milliseconds armed_interval_{0};
   bool armed_ = false;
   bool shut_down_ = false;
