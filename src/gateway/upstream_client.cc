@@ -1,9 +1,11 @@
 // One exchange with an upstream: writing the request, reading the head, relaying the body
 // (read whole, or streamed with back-pressure). Beast in coroutines, the costliest thing to
 // compile here, stays in this file. The rest of the upstream client:
-//   upstream_pool.{h,cc}     connections, deadlines, the per-thread pool and its reuse check;
+//   upstream_pool.{h,cc}     connections, the per-thread pool and its reuse check;
 //   upstream_connect.{h,cc}  TCP connect and the TLS handshake;
-//   upstream_response.h      the response parser and how read errors map to failures.
+//   upstream_response.h      the response parser and how read errors map to failures;
+// and, shared with the HTTP server, http/socket_io.h (the reads and writes that try the
+// socket first) and http/deadline_sweeper.h (the per-thread sweeper of deadlines).
 // Where an upstream's framing is buffered, and bounded: the head (the parser's header
 // limit) and, past it, Exchange::framingBound() (chunk lines, trailers); bodies read whole
 // are bounded by the parser's body limit, streams by back-pressure.
@@ -13,10 +15,7 @@
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <charconv>
-#include <type_traits>
 
 #include "core/encoding.h"
 #include "core/log.h"
@@ -24,8 +23,10 @@
 #include "gateway/upstream_connect.h"
 #include "gateway/upstream_pool.h"
 #include "gateway/upstream_response.h"
+#include "http/deadline_sweeper.h"
 #include "http/draining_read.h"
 #include "http/head_scanner.h"
+#include "http/socket_io.h"
 
 namespace tether::gateway {
 
@@ -52,7 +53,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         call_(std::move(call)),
         responder_(std::move(responder)),
         on_head_(std::move(on_head)),
-        done_(std::move(done)) {}
+        done_(std::move(done)) {
+    deadline_.precision = kDeadlinePrecision;
+  }
 
   // The client went away (on our thread): stop talking to the upstream.
   void cancel() {
@@ -79,12 +82,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       co_return;
     }
     auto& pool = poolOf(ctx_);
-    pool.watch(deadline_);
-    struct Unwatch {
-      PoolService& pool;
-      Deadline& d;
-      ~Unwatch() { pool.unwatch(d); }
-    } unwatch{pool, deadline_};
+    const http::DeadlineSweeper::Watch watch(pool.sweeper(), deadline_);
     // A client that leaves before the answer stops the exchange (the callback runs on this
     // thread; it is dropped when the responder is used or handed back).
     responder_->onClientGone([this] { cancel(); });
@@ -150,36 +148,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     return {asio::buffer(conn.head), asio::buffer(body)};
   }
 
-  // Writes the request on a plain connection straight from this thread (it nearly always
-  // fits the socket buffer: no trip through the scheduler, no coroutine frame). True when
-  // that settled it (`ec` tells how); false when writeRest() must send the rest (`written`
-  // bytes went out).
-  template <class Stream>
-  bool writeNow(Stream& stream, const Conn& conn, size_t& written, boost::system::error_code& ec) {
-    written = 0;
-    if constexpr (std::is_same_v<Stream, tcp::socket>) {
-      const auto buffers = requestBuffers(conn);
-      written = stream.write_some(buffers, ec);
-      if (!ec && written == asio::buffer_size(buffers)) return true;
-      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return true;
-      if (ec) written = 0;
-      ec = {};
-    }
-    return false;
-  }
-
-  // Sends the rest of the request; `written` grows by what went out (with TLS: the bytes
-  // whose records were written whole).
-  template <class Stream>
-  Awaitable<boost::system::error_code> writeRest(Stream& stream, const Conn& conn,
-                                                 size_t& written) {
-    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(requestBuffers(conn));
-    rest.consume(written);
-    auto [ec, n] = co_await asio::async_write(stream, rest, kNoThrow);
-    written += n;
-    co_return interrupted(ec);
-  }
-
   // What nginx retries on another connection by default (proxy_next_upstream): a request
   // the upstream may have run once already is sent again only if running it twice is safe.
   bool idempotent() const {
@@ -215,11 +183,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
   template <class Stream>
   static Awaitable<ReadResult> readMore(Stream& stream, Conn& conn, size_t size) {
-    ReadResult got;
-    if (!http::readNow(stream, conn.buffer.prepare(size), got)) {
-      got = co_await readSome(stream, conn, size);
-    }
-    co_return got;
+    return http::readMore(stream, conn.buffer.prepare(size));
   }
 
   // An EOF that ends an EOF-delimited body (or TLS without close_notify there) is handed to
@@ -242,10 +206,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Awaitable<Step> exchangeOn(Stream& stream, Conn& conn, bool reused) {
     const auto& limits = call_.limits;
     deadline_.set(conn.lowest(), limits.first_byte_timeout);
+    // The request, straight from this thread when the socket takes it (nearly always: no
+    // trip through the scheduler, no coroutine frame), else the rest under the deadline.
     boost::system::error_code wec;
     size_t written = 0;
     buildHead(conn.head);
-    if (!writeNow(stream, conn, written, wec)) wec = co_await writeRest(stream, conn, written);
+    const auto request = requestBuffers(conn);
+    if (http::writeNow(stream, request, written, wec) == http::WriteState::kPending) {
+      wec = interrupted(co_await http::writeRest(stream, deadline_, request, written));
+    }
     if (auto ec = wec) {
       // A pooled connection the upstream had closed: sent again on a fresh one if none of
       // the request went out, or if it may run twice.

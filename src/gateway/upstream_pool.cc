@@ -52,31 +52,8 @@ std::shared_ptr<ssl::context> PoolService::sslContext(const std::string& ca_bund
   return ctx;
 }
 
-void PoolService::armSweep() {
-  timer_->expires_after(kSweepInterval);
-  timer_->async_wait([this](boost::system::error_code ec) {
-    if (ec || shut_down_) return;
-    const auto now = Clock::now();
-    for (Deadline* d = deadlines_; d; d = d->next) {
-      if (d->socket && d->at <= now) {
-        d->fired = true;
-        boost::system::error_code ignored;
-        d->socket->cancel(ignored);
-        d->clear();
-      }
-    }
-    if (!deadlines_) {
-      sweeping_ = false;
-      return;
-    }
-    armSweep();
-  });
-}
-
 void PoolService::shutdown() {
   shut_down_ = true;
-  deadlines_ = nullptr;
-  timer_.reset();
   idle_.clear();
   ssl_.clear();
 }

@@ -1,8 +1,7 @@
 #pragma once
 // Internal to the upstream client (the gateway's upstream_*.cc files; Asio and Beast types,
 // so never included by a header other modules include): one upstream connection, the
-// deadline of an exchange, and each I/O thread's pool of idle connections, TLS contexts and
-// watched deadlines.
+// deadline of an exchange, and each I/O thread's pool of idle connections and TLS contexts.
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -10,7 +9,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -23,6 +21,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "http/deadline_sweeper.h"
 
 namespace tether::gateway::upstream {
 
@@ -41,26 +41,11 @@ inline const auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 /// Upstream connections open in this process (pooled and in use).
 std::atomic<size_t>& openConnectionCount();
 
-/// A deadline of one exchange, enforced by its thread's sweeper (PoolService) instead of a
-/// timer armed per read and write: the sweeper cancels the socket once `at` has passed.
-struct Deadline {
-  Clock::time_point at = Clock::time_point::max();
-  tcp::socket* socket = nullptr;  // what to cancel; null: nothing to do
-  bool fired = false;
-  bool watched = false;
-  // The thread's watched deadlines form an intrusive list (no node allocated per exchange).
-  Deadline* prev = nullptr;
-  Deadline* next = nullptr;
-
-  void set(tcp::socket& s, std::chrono::milliseconds in) {
-    socket = &s;
-    at = Clock::now() + in;
-  }
-  void clear() {
-    socket = nullptr;
-    at = Clock::time_point::max();
-  }
-};
+/// The deadline of one exchange: enforced by its thread's sweeper, the one the HTTP server's
+/// sessions on that thread use (http/deadline_sweeper.h), instead of a timer armed per read
+/// and write. The sweeper cancels the socket once `at` has passed (Action::kCancel) and sets
+/// `fired`, which interrupted() turns into a timeout.
+using Deadline = http::Deadline;
 
 /// One upstream connection, plain or TLS. Counted in openConnectionCount() while it lives.
 struct Conn {
@@ -104,20 +89,25 @@ inline boost::system::error_code interrupted(boost::system::error_code ec, const
 /// that finds nothing); a connection that fails it is to be closed.
 bool reusable(Conn& c);
 
-/// How often a thread with exchanges in flight checks their deadlines.
-inline constexpr auto kSweepInterval = std::chrono::milliseconds(25);
+/// How late an exchange's deadline may be acted on at most (Deadline::precision): while
+/// exchanges are in flight their thread's sweeper checks deadlines at least this often.
+inline constexpr auto kDeadlinePrecision = std::chrono::milliseconds(25);
 
 /// Per io_context (and so per I/O thread) storage: idle connections by Tether connection and
 /// origin (two connections, and so two credentials, never share an upstream socket), TLS
-/// contexts by CA bundle, the deadlines of the exchanges in flight. Owned by the io_context,
-/// so sockets never outlive the context they use. Used on that context's thread only.
+/// contexts by CA bundle, and the context's deadline sweeper. Owned by the io_context, so
+/// sockets never outlive the context they use. Used on that context's thread only.
 class PoolService final : public asio::execution_context::service {
  public:
   using key_type = PoolService;
   static inline asio::execution_context::id id;
 
   explicit PoolService(asio::execution_context& ctx)
-      : asio::execution_context::service(ctx), ctx_(static_cast<asio::io_context&>(ctx)) {}
+      : asio::execution_context::service(ctx),
+        sweeper_(asio::use_service<http::DeadlineSweeper>(ctx)) {}
+
+  /// The sweeper of this context's deadlines (found once, not per exchange).
+  http::DeadlineSweeper& sweeper() { return sweeper_; }
 
   /// An idle connection of `pool_key` to `origin_key`, idle for at most `max_idle`, that
   /// passes reusable(), or null. Connections that fail either are closed.
@@ -153,34 +143,6 @@ class PoolService final : public asio::execution_context::service {
   /// only), made once per thread. Null with `error` set when the bundle cannot be loaded.
   std::shared_ptr<ssl::context> sslContext(const std::string& ca_bundle, std::string& error);
 
-  /// Has the sweeper enforce `d` until unwatch(d) (which must come before `d` dies).
-  void watch(Deadline& d) {
-    if (shut_down_ || d.watched) return;
-    d.prev = nullptr;
-    d.next = deadlines_;
-    if (deadlines_) deadlines_->prev = &d;
-    deadlines_ = &d;
-    d.watched = true;
-    if (!sweeping_) {
-      sweeping_ = true;
-      if (!timer_) timer_ = std::make_unique<asio::steady_timer>(ctx_);
-      armSweep();
-    }
-  }
-
-  void unwatch(Deadline& d) {
-    if (!d.watched) return;
-    d.watched = false;
-    if (shut_down_) return;
-    if (d.prev) {
-      d.prev->next = d.next;
-    } else {
-      deadlines_ = d.next;
-    }
-    if (d.next) d.next->prev = d.prev;
-    d.prev = d.next = nullptr;
-  }
-
  private:
   // The key of the idle map, built in a buffer reused by the thread (no allocation per call).
   static const std::string& keyOf(std::string_view pool_key, std::string_view origin_key) {
@@ -190,15 +152,11 @@ class PoolService final : public asio::execution_context::service {
     return key;
   }
 
-  void armSweep();
   void shutdown() override;
 
-  asio::io_context& ctx_;
+  http::DeadlineSweeper& sweeper_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
   std::unordered_map<std::string, std::shared_ptr<ssl::context>> ssl_;
-  Deadline* deadlines_ = nullptr;  // the head of the watched list
-  std::unique_ptr<asio::steady_timer> timer_;
-  bool sweeping_ = false;
   bool shut_down_ = false;
 };
 

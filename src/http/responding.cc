@@ -156,7 +156,7 @@ asio::awaitable<bool, Strand> writeResponse(tcp::socket& stream, SessionState& s
                                             std::string_view request_id, bool keep_alive,
                                             unsigned version, bool head) {
   const auto buffers = responseBuffers(state.head, r, request_id, keep_alive, version, head);
-  const bool ok = co_await writeAll(stream, state, buffers);
+  const bool ok = co_await writeAll(stream, state.deadline, state.write_timeout, buffers);
   co_return ok&& keep_alive;
 }
 
@@ -165,8 +165,8 @@ asio::awaitable<bool, Strand> writeResponse(tcp::socket& stream, SessionState& s
 asio::awaitable<bool, Strand> writeResponseSlow(tcp::socket& stream, SessionState& state,
                                                 const std::array<asio::const_buffer, 2>& buffers,
                                                 size_t written, bool keep_alive) {
-  const bool ok = co_await writeRest(stream, state, buffers, written);
-  co_return ok&& keep_alive;
+  const auto ec = co_await writeRest(stream, state.deadline, buffers, written, state.write_timeout);
+  co_return !ec && keep_alive;
 }
 
 // Streams a chunked response until the producer finishes or the client leaves. Returns the
@@ -194,7 +194,7 @@ asio::awaitable<int, Strand> writeStream(tcp::socket& stream, SessionState& stat
   if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
   appendConnection(out, version, false);
   out.append("Transfer-Encoding: chunked\r\n\r\n");
-  if (!co_await writeAll(stream, state, asio::buffer(out))) {
+  if (!co_await writeAll(stream, state.deadline, state.write_timeout, asio::buffer(out))) {
     impl->markClosed();
     co_return slot.streamStatus();
   }
@@ -230,10 +230,10 @@ asio::awaitable<int, Strand> writeStream(tcp::socket& stream, SessionState& stat
     bool failed = false;
     for (auto& c : chunks) {
       if (!failed && !c.data.empty()) {
-        state.setDeadline(state.write_timeout);
+        state.deadline.expiresIn(state.write_timeout);
         auto [ec, n] =
             co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(c.data)), kNoThrow);
-        state.deadline = kNever;
+        state.deadline.disarm();
         if (ec) failed = true;
       }
       if (c.done) c.done(!failed);
@@ -242,9 +242,9 @@ asio::awaitable<int, Strand> writeStream(tcp::socket& stream, SessionState& stat
     if (finished) {
       // An aborted stream ends without its last chunk: the client sees it cut short.
       if (!aborted) {
-        state.setDeadline(state.write_timeout);
+        state.deadline.expiresIn(state.write_timeout);
         co_await asio::async_write(stream, bhttp::make_chunk_last(), kNoThrow);
-        state.deadline = kNever;
+        state.deadline.disarm();
       }
       break;
     }

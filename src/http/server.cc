@@ -17,8 +17,8 @@
 #include "http/socket_io.h"
 
 // The connection loop (session) and the accept loop. Reading a request is in
-// request_reading.{h,cc}, answering in responding.{h,cc}, socket I/O and deadlines in
-// socket_io.h.
+// request_reading.{h,cc}, answering in responding.{h,cc}, socket I/O in socket_io.h and
+// deadlines in deadline_sweeper.h (both shared with the upstream client).
 
 namespace tether::http {
 
@@ -83,16 +83,17 @@ class Server::Impl {
         core::log::error("accept loop ended; no new connections", {{"error", ex.what()}});
       }
     });
-    sweepers_ = std::vector<DeadlineSweeper>(contexts_.size());
     series_.resize(contexts_.size());
-    // Timeouts are coarse deadlines checked by one sweeper per I/O thread.
+    // Timeouts are coarse deadlines checked by each I/O thread's sweeper, the one the
+    // upstream client's exchanges on that thread use too (http/deadline_sweeper.h).
     const auto shortest =
         std::min({options_.read_timeout, options_.idle_timeout, options_.write_timeout});
     const auto interval = std::clamp<std::chrono::milliseconds>(
         shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
-    for (size_t i = 0; i < contexts_.size(); ++i) {
-      asio::co_spawn(contexts_[i]->get_executor(), sweepers_[i].run(*contexts_[i], interval),
-                     asio::detached);
+    for (auto& ctx : contexts_) {
+      auto& sweeper = asio::use_service<DeadlineSweeper>(*ctx);
+      sweeper.setInterval(interval);
+      sweepers_.push_back(&sweeper);
     }
     for (auto& ctx : contexts_) {
       work_.push_back(asio::make_work_guard(*ctx));
@@ -162,10 +163,10 @@ class Server::Impl {
 
   void closeSession(const SessionPtr& s) {
     asio::post(s->strand, [s] {
-      if (s->socket) {
+      if (s->deadline.socket) {
         boost::system::error_code ignored;
-        s->socket->shutdown(tcp::socket::shutdown_both, ignored);
-        s->socket->close(ignored);
+        s->deadline.socket->shutdown(tcp::socket::shutdown_both, ignored);
+        s->deadline.socket->close(ignored);
       }
     });
   }
@@ -330,7 +331,8 @@ class Server::Impl {
   asio::awaitable<void, Strand> lingerClose(tcp::socket& sock, SessionState& state) {
     boost::system::error_code ignored;
     sock.shutdown(tcp::socket::shutdown_send, ignored);
-    state.setDeadline(std::min<std::chrono::milliseconds>(options_.read_timeout, kLingerTime));
+    state.deadline.expiresIn(
+        std::min<std::chrono::milliseconds>(options_.read_timeout, kLingerTime));
     std::array<char, 4096> scratch;
     size_t drained = 0;
     while (drained < kLingerBytes) {
@@ -338,13 +340,13 @@ class Server::Impl {
       if (ec) break;
       drained += n;
     }
-    state.deadline = kNever;
+    state.deadline.disarm();
   }
 
   asio::awaitable<void, Strand> session(tcp::socket socket, SessionPtr state) {
     tcp::socket& stream = socket;
-    state->socket = &stream;
-    sweepers_[state->context_index].add(*state);
+    state->deadline.socket = &stream;
+    const DeadlineSweeper::Watch watch(*sweepers_[state->context_index], state->deadline);
     const size_t ctx = state->context_index;
     Request req;
     {
@@ -362,12 +364,12 @@ class Server::Impl {
     while (keep_alive && !stopping_) {
       // Wait for the first byte of the next request under the idle timeout...
       if (state->read_ahead_pending) {
-        state->setDeadline(options_.idle_timeout);
+        state->deadline.expiresIn(options_.idle_timeout);
         co_await awaitReadAhead(*state, asio::use_awaitable_t<Strand>{});
       }
       if (state->read_ahead_error) break;
       if (buffer.size() == 0) {
-        state->setDeadline(options_.idle_timeout);
+        state->deadline.expiresIn(options_.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(draining(buffer.prepare(4096)), kNoThrow);
         if (ec) break;
         buffer.commit(n);
@@ -379,7 +381,7 @@ class Server::Impl {
       // ...then the whole request must arrive within the read timeout.
       state->busy = true;
       const auto started = std::chrono::steady_clock::now();
-      state->setDeadline(options_.read_timeout);
+      state->deadline.expiresIn(options_.read_timeout);
       resetRequest(req);
       RequestParser parser(req);
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
@@ -468,7 +470,7 @@ class Server::Impl {
           if (wants_continue) {
             std::string cont = version == 10 ? "HTTP/1.0" : "HTTP/1.1";
             cont.append(" 100 Continue\r\n\r\n");
-            co_await writeAll(stream, *state, asio::buffer(cont));
+            co_await writeAll(stream, state->deadline, state->write_timeout, asio::buffer(cont));
           }
           auto ec = parseBuffered(buffer, parser, true);
           if (ec == bhttp::error::need_more)
@@ -487,7 +489,7 @@ class Server::Impl {
           }
         }
       }
-      state->deadline = kNever;
+      state->deadline.disarm();
       if (have_immediate) {
         const int status = immediate.status;
         const bool ok = co_await writeResponse(stream, *state, immediate, req.request_id,
@@ -530,8 +532,9 @@ class Server::Impl {
           const auto buffers = responseBuffers(state->head, slot->response(), req.request_id, keep,
                                                version, is_head);
           size_t written = 0;
+          boost::system::error_code wec;
           bool ok = false;
-          switch (writeNow(stream, buffers, written)) {
+          switch (writeNow(stream, buffers, written, wec)) {
             case WriteState::kDone:
               ok = keep;
               break;
@@ -563,16 +566,15 @@ class Server::Impl {
     boost::system::error_code ignored;
     stream.shutdown(tcp::socket::shutdown_both, ignored);
     stream.close(ignored);
-    state->socket = nullptr;
-    sweepers_[state->context_index].remove(*state);
+    state->deadline.clear();
   }
 
   ServerOptions options_;
   const Router& router_;
   core::MetricsRegistry* metrics_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
-  std::vector<DeadlineSweeper> sweepers_;  // [i] touched only on thread i
-  std::vector<SeriesCache> series_;        // ditto
+  std::vector<DeadlineSweeper*> sweepers_;  // [i]: contexts_[i]'s, touched only on thread i
+  std::vector<SeriesCache> series_;         // ditto
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   size_t next_context_ = 0;
   Strand accept_strand_;

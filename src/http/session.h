@@ -15,14 +15,22 @@
 namespace tether::http {
 
 /// One client connection's state, shared by the session coroutine, the read posted while a
-/// handler works, and the deadline sweeper (as a WatchedSocket). Touched only on the
+/// handler works, and its I/O thread's deadline sweeper (`deadline`). Touched only on the
 /// connection's I/O thread, except `busy`.
-struct SessionState : WatchedSocket {
+struct SessionState {
   SessionState(Strand s, asio::io_context& ctx, size_t index, size_t max_buffered,
                std::chrono::milliseconds write_timeout_)
-      : strand(std::move(s)), context(ctx), context_index(index), buffer(max_buffered) {
-    write_timeout = write_timeout_;
+      : write_timeout(write_timeout_),
+        strand(std::move(s)),
+        context(ctx),
+        context_index(index),
+        buffer(max_buffered) {
+    deadline.action = Deadline::Action::kClose;
   }
+  // The connection's deadline: its socket (null once closed by the session) is closed when
+  // it passes. Armed for the idle wait, the request read, and each write that blocks.
+  Deadline deadline;
+  const std::chrono::milliseconds write_timeout;  // the deadline of a write that blocks
   Strand strand;
   asio::io_context& context;
   size_t context_index;

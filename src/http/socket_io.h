@@ -1,11 +1,11 @@
 #pragma once
-/// Socket I/O shared by the HTTP server's parts (and open to the upstream client): the
-/// executor and waiting conventions of the coroutines, reads and writes that try the
-/// non-blocking socket first, and coarse deadlines swept by one timer per I/O thread.
+/// Socket I/O shared by the HTTP server and the upstream client: the executor and waiting
+/// conventions of the coroutines, reads and writes that try the non-blocking socket first,
+/// and (http/deadline_sweeper.h) the coarse deadlines one sweeper per I/O thread enforces.
 ///
 /// Internal: this header brings Asio and Beast in. Include it only from implementation
-/// files of src/http (and the upstream client), never from a header other modules include.
-/// Everything here runs on one I/O thread (the socket's) unless said otherwise.
+/// files of src/http and of the gateway's upstream client, never from a header other modules
+/// include. Everything here runs on one I/O thread (the socket's) unless said otherwise.
 
 #include <algorithm>
 #include <array>
@@ -13,10 +13,11 @@
 #include <boost/beast/core.hpp>
 #include <chrono>
 #include <cstddef>
-#include <list>
 #include <optional>
 #include <tuple>
+#include <type_traits>
 
+#include "http/deadline_sweeper.h"
 #include "http/draining_read.h"
 
 namespace tether::http {
@@ -64,103 +65,72 @@ inline void resume(std::optional<WaitHandler>& waiter, const Strand& strand) {
   asio::post(strand, std::move(h));
 }
 
-// ---- deadlines ----------------------------------------------------------------------------
-
-using SteadyTime = std::chrono::steady_clock::time_point;
-inline constexpr SteadyTime kNever = SteadyTime::max();
-
-/// A socket under a coarse deadline: a DeadlineSweeper on its I/O thread closes it once the
-/// deadline passed (cheaper than a timer armed per read and write: no timer-queue work and
-/// no timerfd system calls per request).
-struct WatchedSocket {
-  tcp::socket* socket = nullptr;  // null once closed by its owner
-  SteadyTime deadline = kNever;
-  std::chrono::milliseconds write_timeout{30'000};  // the deadline of writeRest()
-  std::list<WatchedSocket*>::iterator in_sweeper;
-
-  void setDeadline(std::chrono::milliseconds in) {
-    deadline = std::chrono::steady_clock::now() + in;
-  }
-};
-
-/// The sockets of one I/O thread under deadlines, and the loop that closes the late ones.
-/// Touched only on that thread.
-class DeadlineSweeper {
- public:
-  void add(WatchedSocket& w) { w.in_sweeper = watched_.insert(watched_.end(), &w); }
-  void remove(WatchedSocket& w) { watched_.erase(w.in_sweeper); }
-
-  /// Every `interval` (until the context stops), closes the sockets whose deadline passed.
-  asio::awaitable<void, Strand> run(asio::io_context& context, std::chrono::milliseconds interval) {
-    asio::steady_timer timer(context);
-    for (;;) {
-      timer.expires_after(interval);
-      auto [ec] = co_await timer.async_wait(kNoThrow);
-      if (ec) co_return;
-      const auto now = std::chrono::steady_clock::now();
-      for (WatchedSocket* w : watched_) {
-        if (w->socket && w->deadline < now) {
-          boost::system::error_code ignored;
-          w->socket->shutdown(tcp::socket::shutdown_both, ignored);
-          w->socket->close(ignored);
-        }
-      }
-    }
-  }
-
- private:
-  std::list<WatchedSocket*> watched_;
-};
-
 // ---- reads and writes -----------------------------------------------------------------------
 
-/// A read that continues a message (more of a request) or waits for the peer to go: the
-/// socket is tried first, so an end that came with the last bytes is seen at once
-/// (http/draining_read.h).
-inline asio::awaitable<std::tuple<boost::system::error_code, size_t>, Strand> readMore(
-    tcp::socket& sock, asio::mutable_buffer space) {
+/// A read that continues a message (more of a request or an answer, of a body, of a stream)
+/// or waits for the peer to go: a plain socket is tried first, so an end that came with the
+/// last bytes is seen at once (http/draining_read.h); otherwise, and for TLS, one draining
+/// read.
+template <class Stream>
+asio::awaitable<std::tuple<boost::system::error_code, size_t>, Strand> readMore(
+    Stream& stream, asio::mutable_buffer space) {
   std::tuple<boost::system::error_code, size_t> got;
-  if (!readNow(sock, space, got)) got = co_await sock.async_read_some(draining(space), kNoThrow);
+  if (!readNow(stream, space, got))
+    got = co_await stream.async_read_some(draining(space), kNoThrow);
   co_return got;
 }
 
 enum class WriteState { kDone, kFailed, kPending };
 
-/// Writes what the socket takes at once (the socket is non-blocking): an answer that fits
-/// the socket buffer then needs no trip through the scheduler and no coroutine frame.
-/// kPending: `written` bytes went out, writeRest() must send the rest.
-template <class Buffers>
-WriteState writeNow(tcp::socket& sock, const Buffers& buffers, size_t& written) {
-  boost::system::error_code ec;
-  written = sock.write_some(buffers, ec);
-  if (!ec && written == asio::buffer_size(buffers)) return WriteState::kDone;
-  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-    return WriteState::kFailed;
+/// Writes what a plain socket takes at once (the socket is non-blocking): an answer or a
+/// request that fits the socket buffer then needs no trip through the scheduler and no
+/// coroutine frame. kDone: all of it went out; kFailed: `ec` says why; kPending: `written`
+/// bytes went out and writeRest() must send the rest. A TLS stream writes nothing here
+/// (kPending, 0): a TLS write that would block cannot be taken back.
+template <class Stream, class Buffers>
+WriteState writeNow(Stream& stream, const Buffers& buffers, size_t& written,
+                    boost::system::error_code& ec) {
+  written = 0;
+  ec = {};
+  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+    written = stream.write_some(buffers, ec);
+    if (!ec && written == asio::buffer_size(buffers)) return WriteState::kDone;
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      return WriteState::kFailed;
+    }
+    if (ec) written = 0;
+    ec = {};
   }
-  if (ec) written = 0;
   return WriteState::kPending;
 }
 
-/// The rest of `buffers` after writeNow(), asynchronously under the write deadline. False
-/// when the peer is gone.
-template <class Buffers>
-asio::awaitable<bool, Strand> writeRest(tcp::socket& sock, WatchedSocket& watched,
-                                        const Buffers& buffers, size_t written) {
+/// The rest of `buffers` after writeNow() (its first `written` bytes went out), asynchronously
+/// under `deadline`: armed `timeout` from now for the write and disarmed after it, or, with
+/// kUnderArmedDeadline, the deadline the caller armed (it stays armed). `written` grows by
+/// what went out (TLS: whole records). The write's error: operation_aborted when the
+/// deadline's sweeper or a cancel cut it short (Deadline::fired tells which).
+inline constexpr std::chrono::milliseconds kUnderArmedDeadline{0};
+template <class Stream, class Buffers>
+asio::awaitable<boost::system::error_code, Strand> writeRest(
+    Stream& stream, Deadline& deadline, const Buffers& buffers, size_t& written,
+    std::chrono::milliseconds timeout = kUnderArmedDeadline) {
   beast::buffers_suffix<Buffers> rest(buffers);
   rest.consume(written);
-  watched.setDeadline(watched.write_timeout);
-  auto [wec, n] = co_await asio::async_write(sock, rest, kNoThrow);
-  watched.deadline = kNever;
-  co_return !wec;
+  if (timeout != kUnderArmedDeadline) deadline.expiresIn(timeout);
+  auto [ec, n] = co_await asio::async_write(stream, rest, kNoThrow);
+  if (timeout != kUnderArmedDeadline) deadline.disarm();
+  written += n;
+  co_return ec;
 }
 
-/// Writes `buffers` whole: first straight from this thread, the rest asynchronously under
-/// the write deadline. False when the peer is gone.
+/// Writes `buffers` whole on a plain socket: first straight from this thread, the rest
+/// asynchronously under `deadline`, armed `timeout` from now. False when the peer is gone.
 template <class Buffers>
-asio::awaitable<bool, Strand> writeAll(tcp::socket& sock, WatchedSocket& watched,
-                                       const Buffers& buffers) {
+asio::awaitable<bool, Strand> writeAll(tcp::socket& sock, Deadline& deadline,
+                                       std::chrono::milliseconds timeout, const Buffers& buffers) {
   size_t written = 0;
-  switch (writeNow(sock, buffers, written)) {
+  boost::system::error_code ec;
+  switch (writeNow(sock, buffers, written, ec)) {
     case WriteState::kDone:
       co_return true;
     case WriteState::kFailed:
@@ -168,7 +138,7 @@ asio::awaitable<bool, Strand> writeAll(tcp::socket& sock, WatchedSocket& watched
     case WriteState::kPending:
       break;
   }
-  co_return co_await writeRest(sock, watched, buffers, written);
+  co_return !co_await writeRest(sock, deadline, buffers, written, timeout);
 }
 
 }  // namespace tether::http
