@@ -11,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include <boost/json.hpp>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -339,16 +340,22 @@ TEST(ProxyTest, KeepAliveConnectionsAreReused) {
 }
 
 TEST(ProxyTest, AClosedPooledConnectionIsReplaced) {
-  // The upstream answers one request per connection without announcing the close.
-  TestServer upstream([](TestConnection& c) {
+  // The upstream answers one request per connection without announcing the close. Each
+  // call starts once the previous connection is closed (its FIN is then queued on loopback):
+  // the pool must notice it before writing. A close racing the next write is another case
+  // (a POST whose bytes went out is never sent again: upstream_hostile_test.cc).
+  std::atomic<int> closed{0};
+  TestServer upstream([&closed](TestConnection& c) {
     if (!c.readRequest()) return;
     c.write(httpResponse(200, okResult("1"), {{"Content-Type", "application/json"}}));
     c.close();
+    ++closed;
   });
   Gateway gw({.connections = {bearerMcp("demo", upstream.url("/mcp"))}, .io_threads = 1});
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(fetch(gw.port(), "POST", "/mcp/demo", kMcpPostHeaders, jsonrpc(i, "ping")).status,
               200);
+    ASSERT_TRUE(eventually([&] { return closed.load() == i + 1; }));
   }
   EXPECT_EQ(upstream.requests().size(), 3u);
 }
