@@ -56,7 +56,8 @@ test-tsan: deps
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  ctest --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS) -R '^($(subst $(eval) ,|,$(TSAN_TESTS)))$$'
 
-# libFuzzer targets for the IdP-facing parsers (clang, ASan+UBSan), FUZZ_SECONDS each.
+# libFuzzer targets for the IdP-facing parsers and the request-head scanner against Beast
+# (clang, ASan+UBSan), FUZZ_SECONDS each.
 fuzz: deps
 	./scripts/fuzz.sh
 

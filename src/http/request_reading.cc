@@ -172,6 +172,19 @@ void resetRequest(Request& req) {
   // req.headers: the parser reuses the entries (and their strings' storage).
 }
 
+// While a chunked body is parsed, what Beast leaves in the buffer is framing it wants whole
+// (a chunk-size line or the trailers; chunk data is taken as it comes). Beast looks for CRLF
+// and reads past a bare LF, so a client ending its chunk lines with LF alone would wait for
+// the read timeout and get no answer; another parser might take the LF as the line's end.
+// Refused as soon as it is seen.
+static bool holdsBareLf(const beast::flat_buffer& buffer) {
+  const std::string_view bytes(static_cast<const char*>(buffer.data().data()), buffer.size());
+  for (size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {
+    if (i == 0 || bytes[i - 1] != '\r') return true;
+  }
+  return false;
+}
+
 // parseBuffered(), reading more while the parser needs it.
 asio::awaitable<boost::system::error_code, Strand> parseRequest(tcp::socket& sock,
                                                                 beast::flat_buffer& buffer,
@@ -180,6 +193,9 @@ asio::awaitable<boost::system::error_code, Strand> parseRequest(tcp::socket& soc
   for (;;) {
     const auto pec = parseBuffered(buffer, parser, until_done);
     if (pec != bhttp::error::need_more) co_return pec;
+    if (until_done && parser.chunked() && holdsBareLf(buffer)) {
+      co_return bhttp::error::bad_line_ending;
+    }
     // The buffer holds framing Beast wants whole (a head, a chunk-size line, trailers):
     // bounded by its max_size, so an endless line is refused, not buffered.
     if (buffer.size() >= buffer.max_size()) co_return bhttp::error::header_limit;

@@ -187,7 +187,13 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"MalformedChunkSize",
                     kPost + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400},
         RefusedCase{"ChunkWithoutItsCrlf",
-                    kPost + "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400}),
+                    kPost + "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400},
+        // Bare LF in chunked framing: refused at once, not left to the read timeout.
+        RefusedCase{"ChunkLinesEndedByBareLf",
+                    kPost + "Transfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n", 400},
+        RefusedCase{"TrailerEndedByBareLf",
+                    kPost + "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\n\n",
+                    400}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(FramingTest, TrailerFieldsAreNotMergedIntoTheHeaders) {
