@@ -31,8 +31,8 @@ core::Result<boost::json::object> parseObject(std::string_view body, std::string
 }
 
 // An optional string member; error when present with another type.
-core::Status readString(const boost::json::object& o, std::string_view name,
-                        std::string_view doc, std::string& out) {
+core::Status readString(const boost::json::object& o, std::string_view name, std::string_view doc,
+                        std::string& out) {
   auto it = o.find(name);
   if (it == o.end() || it->value().is_null()) return core::okStatus();
   if (!it->value().is_string()) return bad(doc, fmt::format("{} must be a string", name));
@@ -69,12 +69,13 @@ std::optional<Split> split(std::string_view url) {
   const auto& u = *parsed;
   if (u.has_fragment() || u.encoded_host().empty()) return std::nullopt;
   Split out;
-  out.origin = fmt::format("{}://{}", std::string_view(u.scheme()),
-                           std::string_view(u.encoded_authority()));
+  out.origin =
+      fmt::format("{}://{}", std::string_view(u.scheme()), std::string_view(u.encoded_authority()));
   std::string path(u.encoded_path());
   while (!path.empty() && path.back() == '/') path.pop_back();
   out.path = path;
-  if (u.has_query()) fmt::format_to(std::back_inserter(out.path), "?{}", std::string_view(u.encoded_query()));
+  if (u.has_query())
+    fmt::format_to(std::back_inserter(out.path), "?{}", std::string_view(u.encoded_query()));
   return out;
 }
 
@@ -110,8 +111,8 @@ core::Result<AuthorizationServerMetadata> parseAuthorizationServerMetadata(
     if (auto st = readString(*o, name, doc, *field); !st.ok()) return st.error();
   }
   for (auto [name, list] :
-       {std::pair<std::string_view, std::vector<std::string>*>{
-            "code_challenge_methods_supported", &m.code_challenge_methods_supported},
+       {std::pair<std::string_view, std::vector<std::string>*>{"code_challenge_methods_supported",
+                                                               &m.code_challenge_methods_supported},
         {"scopes_supported", &m.scopes_supported},
         {"token_endpoint_auth_methods_supported", &m.token_endpoint_auth_methods_supported}}) {
     if (auto st = readStringList(*o, name, doc, *list); !st.ok()) return st.error();

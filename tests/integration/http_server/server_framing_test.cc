@@ -192,8 +192,7 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"ChunkLinesEndedByBareLf",
                     kPost + "Transfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n", 400},
         RefusedCase{"TrailerEndedByBareLf",
-                    kPost + "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\n\n",
-                    400}),
+                    kPost + "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\n\n", 400}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(FramingTest, TrailerFieldsAreNotMergedIntoTheHeaders) {

@@ -431,7 +431,8 @@ TEST_F(ServerTest, AccessLogsNeverContainSecretHeadersOrParameters) {
       "code_verifier=CV-SECRET-3&password=PW-SECRET-4&assertion=AS-SECRET-5&id_token=ID-SECRET-6";
   RawConnection c(port());
   c.send(
-      "POST /oauth/callback?code=CODE-SECRET-7&access_token=AT-SECRET-8&state=STATE-SECRET-12 HTTP/1.1\r\n"
+      "POST /oauth/callback?code=CODE-SECRET-7&access_token=AT-SECRET-8&state=STATE-SECRET-12 "
+      "HTTP/1.1\r\n"
       "Host: t\r\nAuthorization: Bearer AUTH-SECRET-9\r\nProxy-Authorization: Basic "
       "PROXY-SECRET-10\r\n"
       "Cookie: s=COOKIE-SECRET-11\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -443,7 +444,7 @@ TEST_F(ServerTest, AccessLogsNeverContainSecretHeadersOrParameters) {
   core::log::init(core::log::Format::kJson, core::LogLevel::kInfo);
   std::string all;
   for (const auto& l : lines) all += l + "\n";
-  ASSERT_THAT(all, HasSubstr("/oauth/callback"));  // the request was logged at all
+  ASSERT_THAT(all, HasSubstr("/oauth/callback"));   // the request was logged at all
   ASSERT_THAT(all, HasSubstr("state=[REDACTED]"));  // OAuth state is redacted like code
   for (int i = 1; i <= 12; ++i) {
     EXPECT_THAT(all, Not(HasSubstr("SECRET-" + std::to_string(i) + "\""))) << i;

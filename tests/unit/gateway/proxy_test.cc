@@ -10,8 +10,8 @@
 // Designated initializers that leave members at their defaults read best for test setups.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#include <boost/json.hpp>
 #include <atomic>
+#include <boost/json.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
