@@ -21,49 +21,23 @@
 //      listener only (404 on the main one), and the rebound host is refused there too.
 // Prints PASS or FAIL (exit 0 / 1; usage errors exit 2).
 
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM_ARGS } from './chromium.mjs';
+import { Failure, check, parseCommandLine, processGroup, runLog, waitFor } from './harness.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { opts, timeoutMs, buildDir } = parseCommandLine(
+  'edge-e2e',
+  'usage: node e2e/edge-e2e.mjs [--build-dir DIR] [--chromium PATH] [--timeout-ms N] [--verbose]',
+  { timeoutMs: 120000 },
+);
+const { log } = runLog('edge-e2e');
 
-function usage(message) {
-  if (message) console.error(`edge-e2e: ${message}`);
-  console.error('usage: node e2e/edge-e2e.mjs [--build-dir DIR] [--chromium PATH] [--timeout-ms N] [--verbose]');
-  process.exit(2);
-}
-
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      'build-dir': { type: 'string', default: process.env.TETHER_BINARY_DIR || path.join(repo, 'build') },
-      chromium: { type: 'string', default: process.env.TETHER_CHROMIUM || '/usr/bin/chromium' },
-      'timeout-ms': { type: 'string', default: '120000' },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  }));
-} catch (e) {
-  usage(e.message);
-}
-if (opts.help) usage();
-const timeoutMs = Number(opts['timeout-ms']);
-if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) usage('--timeout-ms must be a positive integer');
-const buildDir = path.resolve(opts['build-dir']);
-
-const started = Date.now();
-const log = (msg) => console.error(`edge-e2e: [${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-
-class Failure extends Error {}
 const failures = [];
 // Collects a failed expectation and goes on, so one run reports every hole at once.
 function expect(condition, message) {
@@ -73,56 +47,12 @@ function expect(condition, message) {
   }
   return condition;
 }
-function check(condition, message) {
-  if (!condition) throw new Failure(message);
-}
 
 // ---------------------------------------------------------------------------------------
 // Processes
 
-const children = [];
+const { startProcess, stopAll } = processGroup({ verbose: opts.verbose });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-edge-e2e-'));
-
-function startProcess(name, cmd, args, env = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = { name, child, out: '', err: '', exited: null };
-  child.stdout.on('data', (d) => {
-    proc.out += d;
-    if (opts.verbose) process.stderr.write(`[${name}] ${d}`);
-  });
-  child.stderr.on('data', (d) => {
-    proc.err += d;
-    if (opts.verbose) process.stderr.write(`[${name}] ${d}`);
-  });
-  child.on('exit', (code, signal) => (proc.exited = { code, signal }));
-  children.push(proc);
-  return proc;
-}
-
-async function waitFor(what, predicate, ms, proc) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await predicate();
-    if (v) return v;
-    if (proc?.exited) {
-      throw new Failure(`${proc.name} exited (${JSON.stringify(proc.exited)}) before ${what}:\n${proc.err.slice(-3000)}`);
-    }
-    if (Date.now() > deadline) throw new Failure(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stopAll() {
-  await Promise.all(
-    children.map(async (p) => {
-      if (p.exited) return;
-      p.child.kill('SIGTERM');
-      const deadline = Date.now() + 5000;
-      while (!p.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      if (!p.exited) p.child.kill('SIGKILL');
-    }),
-  );
-}
 
 // ---------------------------------------------------------------------------------------
 // The hostile upstream: an HTML page with script, and a sink the script reports to.

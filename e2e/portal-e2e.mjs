@@ -31,113 +31,41 @@
 // --mock-api runs the browser half against e2e/portal-mock-api.mjs instead (developing the
 // portal without the C++ backend); its data match the names above.
 
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM_ARGS } from './chromium.mjs';
+import { Failure, check, parseCommandLine, processGroup, repo, runLog, waitFor } from './harness.mjs';
 
 const POLL_BUDGET_MS = 12_000; // the portal polls health every 10 s
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function usage(message) {
-  if (message) console.error(`portal-e2e: ${message}`);
-  console.error(
-    'usage: node e2e/portal-e2e.mjs [--build-dir DIR] [--artifacts DIR] [--docs-images]\n' +
-      '         [--chromium PATH] [--timeout-ms N] [--verbose] [--mock-api]',
-  );
-  process.exit(2);
-}
-
-let opts;
-try {
-  ({ values: opts } = parseArgs({
+const { opts, timeoutMs, buildDir } = parseCommandLine(
+  'portal-e2e',
+  'usage: node e2e/portal-e2e.mjs [--build-dir DIR] [--artifacts DIR] [--docs-images]\n' +
+    '         [--chromium PATH] [--timeout-ms N] [--verbose] [--mock-api]',
+  {
+    timeoutMs: 240000,
     options: {
-      'build-dir': { type: 'string', default: process.env.TETHER_BINARY_DIR || path.join(repo, 'build') },
       artifacts: { type: 'string' },
       'docs-images': { type: 'boolean', default: false },
-      chromium: { type: 'string', default: process.env.TETHER_CHROMIUM || '/usr/bin/chromium' },
-      'timeout-ms': { type: 'string', default: '240000' },
-      verbose: { type: 'boolean', default: false },
       'mock-api': { type: 'boolean', default: false },
       'portal-dist': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
     },
-  }));
-} catch (e) {
-  usage(e.message);
-}
-if (opts.help) usage();
-const timeoutMs = Number(opts['timeout-ms']);
-if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) usage('--timeout-ms must be a positive integer');
-const buildDir = path.resolve(opts['build-dir']);
+  },
+);
 const artifacts = path.resolve(opts.artifacts ?? path.join(buildDir, 'test-artifacts', 'portal'));
 
-const started = Date.now();
-const log = (msg) => console.error(`portal-e2e: [${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+const { started, log } = runLog('portal-e2e');
 const verbose = (msg) => opts.verbose && log(msg);
-
-class Failure extends Error {}
-function check(condition, message) {
-  if (!condition) throw new Failure(message);
-}
 
 // ---------------------------------------------------------------------------------------
 // Processes
 
-const children = [];
+const { children, stopHooks, startProcess, stopAll } = processGroup({ verbose: opts.verbose });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-portal-e2e-'));
-
-function startProcess(name, cmd, args, env = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = { name, child, out: '', err: '', exited: null };
-  child.stdout.on('data', (d) => {
-    proc.out += d;
-    if (opts.verbose) process.stderr.write(`[${name}] ${d}`);
-  });
-  child.stderr.on('data', (d) => {
-    proc.err += d;
-    if (opts.verbose) process.stderr.write(`[${name}] ${d}`);
-  });
-  child.on('exit', (code, signal) => (proc.exited = { code, signal }));
-  children.push(proc);
-  return proc;
-}
-
-async function waitFor(what, predicate, ms, proc) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = predicate();
-    if (v) return v;
-    if (proc?.exited) {
-      throw new Failure(`${proc.name} exited (${JSON.stringify(proc.exited)}) before ${what}:\n${proc.err.slice(-3000)}`);
-    }
-    if (Date.now() > deadline) {
-      throw new Failure(`timed out waiting for ${what}${proc ? `:\n${proc.err.slice(-3000)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const stopHooks = [];
-async function stopAll() {
-  for (const hook of stopHooks.splice(0)) hook();
-  await Promise.all(
-    children.map(async (p) => {
-      if (p.exited) return;
-      p.child.kill('SIGTERM');
-      const deadline = Date.now() + 5000;
-      while (!p.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      if (!p.exited) p.child.kill('SIGKILL');
-    }),
-  );
-}
 
 // ---------------------------------------------------------------------------------------
 // Secrets the page must never show

@@ -215,22 +215,31 @@ TEST_F(FramingTest, PlainHttp10WithoutHostIsServed) {
   EXPECT_EQ(statusOf(c.received()), 200) << c.received();
 }
 
+// How much a flooding client sends at most before it gives up.
+constexpr size_t kFloodLimit = 16u * 1024u * 1024u;
+
+// Sends `piece` again and again until the server answers, stops reading, or kFloodLimit bytes
+// went out; then waits (bounded) for the answer's head. Returns the bytes of `piece` sent.
+size_t sendUntilAnswered(RawConnection& c, const std::string& piece) {
+  size_t sent = 0;
+  while (sent < kFloodLimit && statusOf(c.received()) == 0) {
+    if (!c.send(piece)) break;
+    sent += piece.size();
+    c.readUntil("\r\n\r\n", milliseconds(1));
+  }
+  c.readUntil("\r\n\r\n", milliseconds(2000));
+  return sent;
+}
+
 // A chunk-size line with an endless extension is refused after a bounded number of bytes,
 // not buffered whole.
 TEST_F(FramingTest, AnEndlessChunkExtensionIsRefusedEarly) {
   startShort();
   RawConnection c(port());
   c.send(kPost + "Transfer-Encoding: chunked\r\n\r\n1;");
-  const std::string block(16 * 1024, 'a');
-  size_t sent = 0;
-  while (sent < 16 * 1024 * 1024 && statusOf(c.received()) == 0) {
-    if (!c.send(block)) break;
-    sent += block.size();
-    c.readUntil("\r\n\r\n", milliseconds(1));
-  }
-  c.readUntil("\r\n\r\n", milliseconds(2000));
+  const size_t sent = sendUntilAnswered(c, std::string(16 * 1024, 'a'));
   EXPECT_EQ(statusOf(c.received()), 400) << "after " << sent << " bytes";
-  EXPECT_LT(sent, 16u * 1024u * 1024u);  // refused before the client gave up
+  EXPECT_LT(sent, kFloodLimit);  // refused before the client gave up
 }
 
 // An endless folded header (obs-fold) is refused at the header limit.
@@ -238,17 +247,10 @@ TEST_F(FramingTest, AnEndlessFoldedHeaderIsRefusedAtTheHeaderLimit) {
   startShort();
   RawConnection c(port());
   c.send("GET /only-get HTTP/1.1\r\nHost: t\r\nX-Fold: a\r\n");
-  const std::string line = " " + std::string(1022, 'b') + "\r\n";
-  size_t sent = 0;
-  while (sent < 16 * 1024 * 1024 && statusOf(c.received()) == 0) {
-    if (!c.send(line)) break;
-    sent += line.size();
-    c.readUntil("\r\n\r\n", milliseconds(1));
-  }
-  c.readUntil("\r\n\r\n", milliseconds(2000));
+  const size_t sent = sendUntilAnswered(c, " " + std::string(1022, 'b') + "\r\n");
   const int status = statusOf(c.received());
   EXPECT_TRUE(status == 431 || status == 400) << status;
-  EXPECT_LT(sent, 16u * 1024u * 1024u);
+  EXPECT_LT(sent, kFloodLimit);
 }
 
 }  // namespace

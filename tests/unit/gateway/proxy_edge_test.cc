@@ -13,21 +13,13 @@
 
 #include "core/encoding.h"
 #include "gateway/proxy.h"
-#include "support/raw_http.h"
-#include "support/tls_test_server.h"
-#include "unit/gateway/test_gateway.h"
+#include "unit/gateway/proxy_fixture.h"
 
 namespace tether::gateway {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Gateway;
-using testing::httpResponse;
-using testing::RawConnection;
-using testing::ReceivedRequest;
-using testing::serveHttp;
-using testing::TestConnection;
-using testing::TestServer;
+using namespace testing::proxy;
 
 struct Answer {
   int status = 0;
@@ -82,22 +74,6 @@ Answer send(uint16_t port, std::string_view method, std::string_view target, std
 
 std::string local(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
-config::ConnectionConfig apiConnection(std::string name, std::string url) {
-  config::ConnectionConfig c;
-  c.kind = config::ConnectionKind::kApi;
-  c.name = std::move(name);
-  c.url = std::move(url);
-  c.auth.mode = config::AuthMode::kBearer;
-  c.auth.bearer_token = "upstream-secret";
-  return c;
-}
-
-config::ConnectionConfig mcpConnection(std::string name, std::string url) {
-  auto c = apiConnection(std::move(name), std::move(url));
-  c.kind = config::ConnectionKind::kMcp;
-  return c;
-}
-
 TestServer okUpstream() {
   return TestServer(serveHttp([](const ReceivedRequest&) {
     return httpResponse(200, R"({"secret":"upstream data"})",
@@ -109,8 +85,8 @@ TestServer okUpstream() {
 
 TEST(ProxyEdgeTest, AReboundHostNameGets403OnGatewayGets) {
   TestServer upstream = okUpstream();
-  Gateway gw({.connections = {apiConnection("crm", upstream.url("/v1")),
-                              mcpConnection("demo", upstream.url("/mcp"))}});
+  Gateway gw({.connections = {bearerApi("crm", upstream.url("/v1")),
+                              bearerMcp("demo", upstream.url("/mcp"))}});
   const std::string port = std::to_string(gw.port());
   // A page on rebound.test whose name now resolves to 127.0.0.1: same-origin GETs carry
   // no Origin, only the page's own host name.
@@ -130,7 +106,7 @@ TEST(ProxyEdgeTest, AReboundHostNameGets403OnGatewayGets) {
 
 TEST(ProxyEdgeTest, TheRefusalNamesTheRuleWithoutEchoingAHugeHost) {
   TestServer upstream = okUpstream();
-  Gateway gw({.connections = {apiConnection("crm", upstream.url("/v1"))}});
+  Gateway gw({.connections = {bearerApi("crm", upstream.url("/v1"))}});
   const std::string huge(4000, 'h');
   const Answer a = send(gw.port(), "GET", "/api/crm/x", huge + ".example");
   EXPECT_EQ(a.status, 403);
@@ -141,7 +117,7 @@ TEST(ProxyEdgeTest, TheRefusalNamesTheRuleWithoutEchoingAHugeHost) {
 
 TEST(ProxyEdgeTest, CrossSiteFetchesAreRefusedOnGatewayRoutes) {
   TestServer upstream = okUpstream();
-  Gateway gw({.connections = {apiConnection("crm", upstream.url("/v1"))}});
+  Gateway gw({.connections = {bearerApi("crm", upstream.url("/v1"))}});
   const Answer cross =
       send(gw.port(), "GET", "/api/crm/x", local(gw.port()), {{"Sec-Fetch-Site", "cross-site"}});
   EXPECT_EQ(cross.status, 403) << cross.head;
@@ -165,7 +141,7 @@ TEST(ProxyEdgeTest, WholeAnswersAreSandboxedAndLoseSetCookie) {
                          {"Content-Security-Policy", "default-src 'self'"},
                          {"X-Content-Type-Options", "sniff-please"}});
   }));
-  Gateway gw({.connections = {apiConnection("crm", upstream.url("/v1"))}});
+  Gateway gw({.connections = {bearerApi("crm", upstream.url("/v1"))}});
   const Answer a = send(gw.port(), "GET", "/api/crm/page", local(gw.port()));
   ASSERT_EQ(a.status, 200) << a.head;
   EXPECT_TRUE(a.all("Set-Cookie").empty()) << a.head;
@@ -181,7 +157,7 @@ TEST(ProxyEdgeTest, StreamedAnswersAreSandboxedAndLoseSetCookie) {
         "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nSet-Cookie: a=b\r\n"
         "Transfer-Encoding: chunked\r\n\r\n5\r\n<b>x<\r\n0\r\n\r\n");
   });
-  Gateway gw({.connections = {apiConnection("crm", upstream.url("/v1"))}});
+  Gateway gw({.connections = {bearerApi("crm", upstream.url("/v1"))}});
   const Answer a = send(gw.port(), "GET", "/api/crm/page", local(gw.port()));
   ASSERT_EQ(a.status, 200) << a.head;
   EXPECT_TRUE(a.all("Set-Cookie").empty()) << a.head;
@@ -193,7 +169,7 @@ TEST(ProxyEdgeTest, AConnectionMayOptInToSetCookie) {
   TestServer upstream(serveHttp([](const ReceivedRequest&) {
     return httpResponse(200, "ok", {{"Set-Cookie", "app=1; Path=/api/shop"}});
   }));
-  auto shop = apiConnection("shop", upstream.url("/"));
+  auto shop = bearerApi("shop", upstream.url("/"));
   shop.forward_set_cookie = true;
   Gateway gw({.connections = {shop}});
   const Answer a = send(gw.port(), "GET", "/api/shop/login", local(gw.port()));
@@ -207,7 +183,7 @@ TEST(ProxyEdgeTest, AConnectionMayOptInToSetCookie) {
 
 TEST(ProxyEdgeTest, ApiPathTricksAre400AndNeverReachTheUpstream) {
   TestServer upstream = okUpstream();
-  Gateway gw({.connections = {apiConnection("crm", upstream.url("/base"))}});
+  Gateway gw({.connections = {bearerApi("crm", upstream.url("/base"))}});
   const std::string host = local(gw.port());
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"/api/crm/a%2fb", "encoded"},

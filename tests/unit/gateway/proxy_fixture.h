@@ -1,8 +1,8 @@
 #pragma once
 // Helpers for tests that drive the proxy end to end inside one process: a raw client that
 // sends one request and parses the answer, a one-shot gate for upstream handler threads,
-// bounded polling, and connection configs. (proxy_test.cc predates this header and keeps
-// its own copies.)
+// bounded polling, and connection configs. One `using namespace testing::proxy;` also
+// brings the support types these tests name (Gateway, TestServer, ...).
 
 #include <chrono>
 #include <condition_variable>
@@ -16,10 +16,19 @@
 #include "config/config.h"
 #include "http/headers.h"
 #include "support/raw_http.h"
+#include "support/tls_test_server.h"
+#include "unit/gateway/test_gateway.h"
 
 namespace tether::testing::proxy {
 
 using namespace std::chrono_literals;
+using ::tether::testing::Gateway;
+using ::tether::testing::httpResponse;
+using ::tether::testing::RawConnection;
+using ::tether::testing::ReceivedRequest;
+using ::tether::testing::serveHttp;
+using ::tether::testing::TestConnection;
+using ::tether::testing::TestServer;
 
 /// One answer as the client saw it.
 struct Reply {
@@ -28,6 +37,7 @@ struct Reply {
   std::string body;  // de-chunked
   bool chunked = false;
   bool complete_chunked = false;  // a chunked body that ended with its last chunk
+  bool closed = false;            // fetch(): the gateway closed the connection within the deadline
   std::string raw;
 
   std::optional<std::string> header(std::string_view name) const {
@@ -88,14 +98,17 @@ inline std::string requestText(std::string_view method, std::string_view path,
 }
 
 /// Sends one request on a new connection and reads until the gateway closes it (bounded).
+/// Reply::closed tells whether it did so in time; a connection that failed gives status 0.
 inline Reply fetch(uint16_t port, std::string_view method, std::string_view path,
                    const http::Headers& headers = {}, std::string_view body = {},
                    std::chrono::milliseconds deadline = 10s) {
   RawConnection c(port);
   if (!c.connected()) return {};
   c.send(requestText(method, path, headers, body));
-  c.readUntilClosed(deadline);
-  return parseReply(c.received());
+  const bool closed = c.readUntilClosed(deadline);
+  Reply r = parseReply(c.received());
+  r.closed = closed;
+  return r;
 }
 
 inline const http::Headers kMcpPostHeaders = {{"Content-Type", "application/json"},
@@ -152,6 +165,13 @@ inline config::ConnectionConfig bearerMcp(std::string name, std::string url,
   auto c = connection(config::ConnectionKind::kMcp, std::move(name), std::move(url),
                       config::AuthMode::kBearer);
   c.auth.bearer_token = std::move(token);
+  return c;
+}
+
+inline config::ConnectionConfig bearerApi(std::string name, std::string url,
+                                          std::string token = "upstream-secret") {
+  auto c = bearerMcp(std::move(name), std::move(url), std::move(token));
+  c.kind = config::ConnectionKind::kApi;
   return c;
 }
 

@@ -18,162 +18,31 @@
 
 #include "core/clock.h"
 #include "http/server.h"
-#include "support/raw_http.h"
 #include "support/test_certs.h"
-#include "support/tls_test_server.h"
 #include "unit/gateway/fake_token_provider.h"
-#include "unit/gateway/test_gateway.h"
+#include "unit/gateway/proxy_fixture.h"
 
 namespace tether::gateway {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace testing::proxy;
 using testing::FakeTokenProvider;
-using testing::Gateway;
-using testing::httpResponse;
-using testing::RawConnection;
-using testing::ReceivedRequest;
-using testing::serveHttp;
-using testing::TestConnection;
-using testing::TestServer;
 namespace json = boost::json;
 
-// ---- client side -------------------------------------------------------------------------
-
-struct Reply {
-  int status = 0;
-  http::Headers headers;
-  std::string body;  // de-chunked
-  bool chunked = false;
-  std::string raw;
-
-  std::optional<std::string> header(std::string_view name) const {
-    auto v = http::findHeader(headers, name);
-    return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
-  }
-};
-
-std::string dechunk(std::string_view in) {
-  std::string out;
-  while (!in.empty()) {
-    const size_t eol = in.find("\r\n");
-    if (eol == std::string_view::npos) break;
-    const size_t n = std::stoul(std::string(in.substr(0, eol)), nullptr, 16);
-    if (n == 0) break;
-    out.append(in.substr(eol + 2, n));
-    in.remove_prefix(std::min(in.size(), eol + 2 + n + 2));
-  }
-  return out;
-}
-
-Reply parseReply(const std::string& raw) {
-  Reply r;
-  r.raw = raw;
-  r.status = testing::statusOf(raw);
-  const size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos) return r;
-  std::string_view head(raw.data(), end);
-  head.remove_prefix(std::min(head.size(), head.find("\r\n") + 2));
-  while (!head.empty()) {
-    const size_t eol = head.find("\r\n");
-    std::string_view line = head.substr(0, eol);
-    const size_t colon = line.find(':');
-    if (colon != std::string_view::npos) {
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      r.headers.push_back({std::string(line.substr(0, colon)), std::string(value)});
-    }
-    if (eol == std::string_view::npos) break;
-    head.remove_prefix(eol + 2);
-  }
-  const std::string body = raw.substr(end + 4);
-  auto te = http::findHeader(r.headers, "Transfer-Encoding");
-  r.chunked = te && *te == "chunked";
-  r.body = r.chunked ? dechunk(body) : body;
-  return r;
-}
-
-std::string requestText(std::string_view method, std::string_view path,
-                        const http::Headers& headers, std::string_view body) {
-  std::string req = std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: gw\r\n";
-  for (const auto& h : headers) req += h.name + ": " + h.value + "\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-  req += body;
-  return req;
-}
-
+// Every exchange in these tests must end with a whole answer: this fetch() (which hides
+// proxy::fetch) fails the test when the gateway does not close the connection in time.
 Reply fetch(uint16_t port, std::string_view method, std::string_view path,
             const http::Headers& headers = {}, std::string_view body = {},
             std::chrono::milliseconds deadline = 10s) {
-  RawConnection c(port);
-  EXPECT_TRUE(c.connected());
-  c.send(requestText(method, path, headers, body));
-  EXPECT_TRUE(c.readUntilClosed(deadline)) << "no complete answer in time";
-  return parseReply(c.received());
+  Reply r = testing::proxy::fetch(port, method, path, headers, body, deadline);
+  EXPECT_TRUE(r.closed) << "no complete answer in time";
+  return r;
 }
-
-const http::Headers kMcpPostHeaders = {{"Content-Type", "application/json"},
-                                       {"Accept", "application/json, text/event-stream"}};
-
-// Waits (bounded) for a condition that has no notification of its own.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds deadline = 5s) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
-// A one-shot gate an upstream handler thread waits on (bounded) until the test opens it.
-class Gate {
- public:
-  void open() {
-    std::lock_guard lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::milliseconds deadline = 10s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, deadline, [this] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 std::string sseHead() {
   return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
          "Mcp-Session-Id: s-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
-}
-
-std::string chunk(std::string_view data) {
-  char size[16];
-  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  return std::string(size) + std::string(data) + "\r\n";
-}
-
-// ---- gateway side ------------------------------------------------------------------------
-
-config::ConnectionConfig connection(config::ConnectionKind kind, std::string name, std::string url,
-                                    config::AuthMode mode) {
-  config::ConnectionConfig c;
-  c.kind = kind;
-  c.name = std::move(name);
-  c.url = std::move(url);
-  c.auth.mode = mode;
-  return c;
-}
-
-config::ConnectionConfig bearerMcp(std::string name, std::string url,
-                                   std::string token = "upstream-secret") {
-  auto c = connection(config::ConnectionKind::kMcp, std::move(name), std::move(url),
-                      config::AuthMode::kBearer);
-  c.auth.bearer_token = std::move(token);
-  return c;
 }
 
 config::ConnectionConfig oauthMcp(std::string name, std::string url) {
@@ -181,11 +50,6 @@ config::ConnectionConfig oauthMcp(std::string name, std::string url) {
                       config::AuthMode::kOAuth);
   c.auth.oauth = config::OAuthConfig{};
   return c;
-}
-
-std::string jsonrpc(int id, std::string_view method) {
-  return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"method":")" + std::string(method) +
-         R"(","params":{}})";
 }
 
 std::string okResult(std::string_view id) {

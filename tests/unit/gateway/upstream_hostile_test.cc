@@ -15,21 +15,13 @@
 
 #include "gateway/upstream_client.h"
 #include "support/test_certs.h"
-#include "support/tls_test_server.h"
 #include "unit/gateway/proxy_fixture.h"
-#include "unit/gateway/test_gateway.h"
 
 namespace tether::gateway {
 namespace {
 
 using namespace std::chrono_literals;
 using namespace testing::proxy;
-using testing::Gateway;
-using testing::httpResponse;
-using testing::ReceivedRequest;
-using testing::serveHttp;
-using testing::TestConnection;
-using testing::TestServer;
 
 constexpr size_t kMiB = 1024 * 1024;
 // What a hostile upstream offers in the flood tests, and the most of it the gateway may take
