@@ -106,10 +106,16 @@ void HostGuard::add(std::string_view authority) {
     parsed = parseHost(authority.substr(0, colon));
     if (!parsed) return;
   }
+  std::string spelled = parsed->first;
+  if (parsed->second != 0) spelled.append(1, ':').append(std::to_string(parsed->second));
+  spelled_.push_back(std::move(spelled));
   names_.push_back({std::move(parsed->first), parsed->second});
 }
 
 bool HostGuard::allowed(std::string_view host) const {
+  for (const auto& s : spelled_) {
+    if (core::iequals(host, s)) return true;
+  }
   auto parsed = parseHost(host);
   if (!parsed) return false;
   for (const auto& n : names_) {

@@ -79,6 +79,10 @@ class HostGuard {
   };
   void add(std::string_view authority);
   std::vector<Name> names_;
+  // Each name as a Host header spells it in canonical form ("host:port", or "host" for any
+  // port): a request whose Host is one of these (nearly all) is let through by a
+  // case-insensitive compare, without parsing it.
+  std::vector<std::string> spelled_;
 };
 
 /// kPermissionDenied for a request a browser marks `Sec-Fetch-Site: cross-site` (a page of
