@@ -108,3 +108,24 @@ using Status = Result<void>;
 inline Status okStatus() { return {}; }
 
 }  // namespace tether::core
+
+/// Propagation: `TETHER_TRY(status_expr)` returns the error of a failed `Status` (or
+/// `Result<T>` whose value is not needed) from the enclosing function, whose return type
+/// must be constructible from `core::Error`.
+#define TETHER_TRY(expr)                                                            \
+  do {                                                                              \
+    auto&& tether_try_result_ = (expr);                                             \
+    if (!tether_try_result_.ok()) return std::move(tether_try_result_).takeError(); \
+  } while (false)
+
+#define TETHER_TRY_CONCAT_INNER_(a, b) a##b
+#define TETHER_TRY_CONCAT_(a, b) TETHER_TRY_CONCAT_INNER_(a, b)
+
+/// `TETHER_TRY_ASSIGN(auto row, store.get(key));` declares `row` from the value of a
+/// `Result<T>`, or returns its error from the enclosing function.
+#define TETHER_TRY_ASSIGN(decl, expr) \
+  TETHER_TRY_ASSIGN_IMPL_(TETHER_TRY_CONCAT_(tether_try_r_, __LINE__), decl, expr)
+#define TETHER_TRY_ASSIGN_IMPL_(tmp, decl, expr)    \
+  auto tmp = (expr);                                \
+  if (!tmp.ok()) return std::move(tmp).takeError(); \
+  decl = std::move(tmp).value()
