@@ -4,7 +4,9 @@
 # request as scripts/bench-proxy.sh (nginx answering a fixed tools/list result).
 #
 #   scripts/proxy-cost.sh instructions [BIN]   user-space instructions per call (callgrind,
-#                                              2,000 sequential POSTs after a warm-up)
+#                                              2,000 sequential POSTs after a warm-up; with
+#                                              CALLGRIND_OUT=PREFIX the profile is kept as
+#                                              PREFIX.<binary name>)
 #   scripts/proxy-cost.sh syscalls [BIN]       system calls per call, one at a time and under
 #                                              wrk -t2 -c32 (perf stat on tracepoints: no
 #                                              slowdown, unlike strace), nginx as a proxy too
@@ -125,6 +127,9 @@ case "$mode" in
       total=$(callgrind_annotate "$(ls -t "$tmp"/callgrind.out.* | head -1)" 2>/dev/null |
         awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
       echo "$bin: $((total / calls)) user-space instructions per call ($calls sequential calls)"
+      if [ -n "${CALLGRIND_OUT:-}" ]; then  # keep the profile: callgrind_annotate FILE
+        cp "$(ls -t "$tmp"/callgrind.out.* | head -1)" "$CALLGRIND_OUT.$(basename "$bin")"
+      fi
       kill "$t_pid"
       wait "$t_pid" 2>/dev/null || true
       rm -f "$tmp"/callgrind.out*

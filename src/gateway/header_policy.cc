@@ -96,25 +96,36 @@ http::Headers upstreamRequestHeaders(Surface surface, const http::Headers& inbou
   return out;
 }
 
-void filterResponseHeaders(http::Headers& headers) {
+namespace {
+
+// One pass over an upstream answer's headers: drops hop-by-hop and dropped headers, those
+// a Connection header names, and (`relay_policy`) X-Content-Type-Options and, unless
+// `forward_set_cookie`, Set-Cookie / Set-Cookie2.
+void dropResponseHeaders(http::Headers& headers, bool relay_policy, bool forward_set_cookie) {
   // The tokens of Connection headers, gathered once (copies: the list is compacted below).
+  // Most answers have none (the first check spares the second walk).
   boost::container::small_vector<std::string, 4> named;
-  forEachConnectionToken(headers, [&](std::string_view token) { named.emplace_back(token); });
+  if (detail::hasConnectionHeader(headers)) {
+    forEachConnectionToken(headers, [&](std::string_view token) { named.emplace_back(token); });
+  }
   std::erase_if(headers, [&](const http::Header& h) {
-    return isHopByHop(h.name) || inList(kDroppedResponseHeaders, h.name) ||
-           std::any_of(named.begin(), named.end(),
+    if (isHopByHop(h.name) || inList(kDroppedResponseHeaders, h.name)) return true;
+    if (relay_policy && (sameName(h.name, kContentTypeOptions) ||
+                         (!forward_set_cookie &&
+                          (sameName(h.name, kSetCookie) || sameName(h.name, kSetCookie2))))) {
+      return true;
+    }
+    return std::any_of(named.begin(), named.end(),
                        [&](const std::string& token) { return sameName(token, h.name); });
   });
 }
 
-void applyRelayPolicy(http::Headers& headers, bool forward_set_cookie) {
-  std::erase_if(headers, [&](const http::Header& h) {
-    return sameName(h.name, kContentTypeOptions) ||
-           (!forward_set_cookie &&
-            (sameName(h.name, kSetCookie) || sameName(h.name, "Set-Cookie2")));
-  });
-  headers.push_back({std::string(kContentTypeOptions), "nosniff"});
-  headers.push_back({std::string(kContentSecurityPolicy), std::string(kRelayedContentPolicy)});
+}  // namespace
+
+void filterResponseHeaders(http::Headers& headers) { dropResponseHeaders(headers, false, false); }
+
+void relayResponseHeaders(http::Headers& headers, bool forward_set_cookie) {
+  dropResponseHeaders(headers, true, forward_set_cookie);
 }
 
 }  // namespace tether::gateway

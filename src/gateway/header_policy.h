@@ -57,12 +57,18 @@ void forEachUpstreamRequestHeader(Surface surface, const http::Headers& inbound,
 /// Removes from an upstream response's headers everything the client must not see.
 void filterResponseHeaders(http::Headers& headers);
 
-/// What every relayed answer (whole or streamed) carries, so that nothing an upstream sends
-/// runs with the authority of the portal's origin (the gateway routes share it): its
-/// Set-Cookie headers are dropped unless the connection opts in (`forward_set_cookie`), any
-/// X-Content-Type-Options is replaced by `nosniff`, and `Content-Security-Policy: sandbox`
-/// is added (the upstream's own policies stay and apply as well: a browser enforces all),
-/// which gives an HTML answer an opaque origin with scripts disabled.
-void applyRelayPolicy(http::Headers& headers, bool forward_set_cookie);
+/// The relay policy: what every relayed answer (whole or streamed) carries, so that nothing
+/// an upstream sends runs with the authority of the portal's origin (the gateway routes
+/// share it). filterResponseHeaders() plus: the upstream's Set-Cookie headers are dropped
+/// unless the connection opts in (`forward_set_cookie`) and its X-Content-Type-Options is
+/// dropped; the answer then carries kRelayPolicyHeaderLines (set as the response's
+/// fixed_header_lines): `X-Content-Type-Options: nosniff` and `Content-Security-Policy:
+/// sandbox` (the upstream's own policies stay and apply as well: a browser enforces all),
+/// which gives an HTML answer an opaque origin with scripts disabled. One pass.
+void relayResponseHeaders(http::Headers& headers, bool forward_set_cookie);
+
+/// The header lines every relayed answer carries (see relayResponseHeaders()).
+inline constexpr std::string_view kRelayPolicyHeaderLines =
+    "X-Content-Type-Options: nosniff\r\nContent-Security-Policy: sandbox\r\n";
 
 }  // namespace tether::gateway

@@ -26,6 +26,7 @@ inline constexpr std::string_view kHost = "Host";
 inline constexpr std::string_view kOrigin = "Origin";
 inline constexpr std::string_view kRetryAfter = "Retry-After";
 inline constexpr std::string_view kSetCookie = "Set-Cookie";
+inline constexpr std::string_view kSetCookie2 = "Set-Cookie2";
 inline constexpr std::string_view kContentTypeOptions = "X-Content-Type-Options";
 inline constexpr std::string_view kContentSecurityPolicy = "Content-Security-Policy";
 inline constexpr std::string_view kSecFetchSite = "Sec-Fetch-Site";

@@ -291,6 +291,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
       up.header_lines = std::move(call->header_lines);
     }
     up.invalid_header = call->invalid_header;
+    up.fixed_response_header_lines = kRelayPolicyHeaderLines;
     bool credential_ok = true;
     if (conn.mode == AuthMode::kOAuth) {
       const auto& t = *call->token;
@@ -310,8 +311,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
         call->io_context, std::move(up), std::move(responder),
         [forward_set_cookie = conn.forward_set_cookie](int status, http::Headers& headers) {
           if (status == 401) return false;  // never relayed bare (see the header comment)
-          filterResponseHeaders(headers);
-          applyRelayPolicy(headers, forward_set_cookie);
+          relayResponseHeaders(headers, forward_set_cookie);
           return true;
         },
         [this, call](ExchangeResult result) { onExchange(call, std::move(result)); });

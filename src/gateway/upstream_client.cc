@@ -408,8 +408,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const auto& limits = call_.limits;
     parser.body_limit(boost::none);
     responder_->onClientGone(nullptr);  // the stream's own onClose takes over
-    std::shared_ptr<http::StreamWriter> writer =
-        responder_->startStream(parser.status, std::move(parser.headers));
+    std::shared_ptr<http::StreamWriter> writer = responder_->startStream(
+        parser.status, std::move(parser.headers), call_.fixed_response_header_lines);
     responder_.reset();
     result_.outcome = ExchangeResult::Outcome::kRelayed;
     result_.streamed = true;
@@ -506,6 +506,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     r.status = status;
     r.headers = std::move(headers);
     r.body = std::move(body);
+    r.fixed_header_lines = call_.fixed_response_header_lines;
     // `done` first: the caller's accounting is in place before the client can see the
     // answer (send() may write it at once).
     http::Responder responder = std::move(*responder_);

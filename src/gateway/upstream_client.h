@@ -72,6 +72,9 @@ struct UpstreamCall {
   /// A header could not be appended (appendHeaderLine() refused it): the exchange fails
   /// (kProtocol) without sending anything.
   bool invalid_header = false;
+  /// Header lines every relayed answer carries after the upstream's (static storage; see
+  /// http::Response::fixed_header_lines).
+  std::string_view fixed_response_header_lines;
   std::shared_ptr<const std::string> body;  // may be null; kept for a replay
   /// Read non-SSE answers without a Content-Length whole (bounded) instead of streaming
   /// them (an MCP POST's JSON answer).

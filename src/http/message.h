@@ -47,6 +47,11 @@ struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  /// Header lines sent verbatim after `headers`, unchecked: text with static storage
+  /// duration whose every line is a valid field ending in CRLF (the gateway's relay policy,
+  /// the same two lines on every relayed answer, so nothing is allocated or checked per
+  /// answer). Empty for most answers.
+  std::string_view fixed_header_lines;
 
   static Response json(int status, std::string body);
   static Response text(int status, std::string body);
@@ -91,7 +96,9 @@ class Responder {
   ~Responder();
 
   void send(Response response);
-  std::shared_ptr<StreamWriter> startStream(int status, Headers headers);
+  /// `fixed_header_lines`: as Response::fixed_header_lines.
+  std::shared_ptr<StreamWriter> startStream(int status, Headers headers,
+                                            std::string_view fixed_header_lines = {});
   void abort();
   /// Registers `fn`, run once on the request's I/O thread if the client disconnects before
   /// the answer was handed over (it would be discarded: upstream work can stop). Runs at

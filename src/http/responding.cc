@@ -87,14 +87,17 @@ void Responder::send(Response response) {
   if (slot_) slot_->complete(Slot::Kind::kResponse, std::move(response));
 }
 
-std::shared_ptr<StreamWriter> Responder::startStream(int status, Headers headers) {
+std::shared_ptr<StreamWriter> Responder::startStream(int status, Headers headers,
+                                                     std::string_view fixed_header_lines) {
   if (!slot_) {
     auto closed = std::make_shared<StreamImpl>(std::nullopt);
     closed->markClosed();
     return closed;
   }
   auto stream = std::make_shared<StreamImpl>(slot_->strand());
-  if (!slot_->complete(Slot::Kind::kStream, Response{}, stream, status, std::move(headers))) {
+  Response fixed;  // carries only the fixed lines of the stream's head
+  fixed.fixed_header_lines = fixed_header_lines;
+  if (!slot_->complete(Slot::Kind::kStream, std::move(fixed), stream, status, std::move(headers))) {
     stream->markClosed();  // nobody will drain it: writes fail, closed() is true
   }
   return stream;
@@ -134,6 +137,7 @@ std::array<asio::const_buffer, 2> responseBuffers(std::string& out, Response& r,
     if (isServerOwned(h.name)) continue;
     appendHeader(out, h.name, h.value);
   }
+  out.append(r.fixed_header_lines);
   if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
   appendConnection(out, version, keep_alive);
   if (!bodiless) {
@@ -191,6 +195,7 @@ asio::awaitable<int, Strand> writeStream(tcp::socket& stream, SessionState& stat
     if (isContentLength(h.name) || isServerOwned(h.name)) continue;
     appendHeader(out, h.name, h.value);
   }
+  out.append(slot.response().fixed_header_lines);
   if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
   appendConnection(out, version, false);
   out.append("Transfer-Encoding: chunked\r\n\r\n");

@@ -101,6 +101,37 @@ TEST(HeaderPolicyTest, ResponseKeepsSessionAndDropsHopByHopAndChallenges) {
   EXPECT_EQ(h[2].name, "Cache-Control");
 }
 
+TEST(HeaderPolicyTest, RelayPolicyDropsCookiesAndSniffingHintsInTheSamePass) {
+  const http::Headers upstream = {
+      {"Content-Type", "text/html"},
+      {"Set-Cookie", "tether_session=forged"},
+      {"set-cookie2", "old=1"},
+      {"X-Content-Type-Options", "sniff-please"},
+      {"Connection", "X-Internal"},
+      {"X-Internal", "1"},
+      {"Content-Security-Policy", "default-src 'self'"},
+      {"WWW-Authenticate", "Bearer"},
+  };
+  http::Headers h = upstream;
+  relayResponseHeaders(h, false);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].name, "Content-Type");
+  EXPECT_EQ(h[1].name, "Content-Security-Policy");  // the upstream's own policy stays
+
+  http::Headers opted = upstream;
+  relayResponseHeaders(opted, true);
+  ASSERT_EQ(opted.size(), 4u);
+  EXPECT_EQ(opted[1].value, "tether_session=forged");
+  EXPECT_EQ(opted[2].value, "old=1");
+}
+
+TEST(HeaderPolicyTest, RelayPolicyLinesAreTheSandboxAndNosniffFields) {
+  std::string expected;
+  ASSERT_TRUE(appendHeaderLine(expected, kContentTypeOptions, "nosniff"));
+  ASSERT_TRUE(appendHeaderLine(expected, kContentSecurityPolicy, kRelayedContentPolicy));
+  EXPECT_EQ(kRelayPolicyHeaderLines, expected);
+}
+
 TEST(HeaderPolicyTest, RelayedHeadersAreSerializedWithoutTheCredentialHeader) {
   const http::Headers inbound = {
       {"X-Api-Key", "client-supplied"},
