@@ -159,6 +159,9 @@ ScanResult scanFields(const char* begin, const char* p, const char* end, Scanned
     p = value_end + 2;
     const std::string_view value = trimSpaces(raw);
     switch (name.size()) {
+      case 4:
+        head.host_fields += sameName(name, "host"sv) ? 1 : 0;
+        break;
       case 7:
         if (sameName(name, "upgrade"sv)) return ScanResult::kFallback;
         break;
@@ -198,6 +201,7 @@ void reset(ScannedHead& head) {
   head.content_length.reset();
   head.connection_close = false;
   head.connection_keep_alive = false;
+  head.host_fields = 0;
   head.size = 0;
   head.field_count = 0;
 }

@@ -37,6 +37,7 @@ struct ScannedHead {
   std::optional<uint64_t> content_length;
   bool connection_close = false;       // a Connection token "close"
   bool connection_keep_alive = false;  // a Connection token "keep-alive"
+  size_t host_fields = 0;              // how many Host fields the head has
   size_t size = 0;                     // bytes of the head, its blank line included
   std::array<ScannedField, kMaxScannedFields> fields;
   size_t field_count = 0;

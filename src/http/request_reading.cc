@@ -67,6 +67,17 @@ std::optional<FramingError> checkTransferCodings(const Headers& headers) {
 // Refuses what two HTTP implementations could frame differently: Transfer-Encoding with
 // Content-Length, a coding other than a final chunked, a repeated or non-numeric
 // Content-Length, and an HTTP/1.1 request without exactly one Host.
+static std::optional<FramingError> checkHostCount(size_t hosts, unsigned version) {
+  if (hosts > 1 || (version >= 11 && hosts == 0)) {
+    return FramingError{400, "Host header missing or repeated: a request needs exactly one"};
+  }
+  return std::nullopt;
+}
+
+std::optional<FramingError> checkScannedFraming(const ScannedHead& head) {
+  return checkHostCount(head.host_fields, head.version);
+}
+
 std::optional<FramingError> checkFraming(const Headers& headers, unsigned version) {
   size_t hosts = 0;
   size_t lengths = 0;
@@ -90,9 +101,7 @@ std::optional<FramingError> checkFraming(const Headers& headers, unsigned versio
         break;
     }
   }
-  if (hosts > 1 || (version >= 11 && hosts == 0)) {
-    return FramingError{400, "Host header missing or repeated: a request needs exactly one"};
-  }
+  if (auto bad = checkHostCount(hosts, version)) return bad;
   if (lengths > 1 || bad_length) {
     return FramingError{400, "Content-Length must be one field of digits"};
   }

@@ -89,6 +89,11 @@ struct FramingError {
 /// without exactly one Host. For the heads of both parsers; nullopt when fine.
 std::optional<FramingError> checkFraming(const Headers& headers, unsigned version);
 
+/// checkFraming() for a head the fast scanner took: it falls back to Beast on
+/// Transfer-Encoding and on a repeated or non-numeric Content-Length, so only the Host
+/// rule is left to check (without another pass over the headers).
+std::optional<FramingError> checkScannedFraming(const ScannedHead& head);
+
 /// Whether a client's X-Request-Id is sane enough to adopt.
 bool validRequestId(std::string_view id);
 

@@ -405,7 +405,8 @@ class Server::Impl {
         }
       }
       const unsigned version = scanned ? state->scanned.version : parser.version();
-      if (auto bad = checkFraming(req.headers, version)) {
+      if (auto bad =
+              scanned ? checkScannedFraming(state->scanned) : checkFraming(req.headers, version)) {
         Response r = Response::json(
             bad->status, core::errorJson(core::Error(core::Errc::kInvalidArgument, bad->message)));
         co_await writeResponse(stream, *state, r, "", false, version, false);

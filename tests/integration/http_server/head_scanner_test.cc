@@ -5,6 +5,8 @@
 #include <boost/beast/http.hpp>
 #include <string>
 
+#include "http/request_reading.h"
+
 namespace tether::http {
 namespace {
 
@@ -35,6 +37,38 @@ TEST(HeadScannerTest, PlainRequestHead) {
   ASSERT_TRUE(h.content_length);
   EXPECT_EQ(*h.content_length, 12u);
   EXPECT_TRUE(h.keepAlive());
+}
+
+// The server checks only the Host rule on a scanned head (checkScannedFraming): the scanner
+// counts Host fields, and its verdict must be checkFraming()'s on the same fields.
+TEST(HeadScannerTest, ScannedFramingAgreesWithTheFullCheck) {
+  const std::vector<std::string> heads = {
+      "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nhOsT: b\r\n\r\n",
+      "GET / HTTP/1.0\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: a\r\nHOST: a\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",
+      "GET / HTTP/1.1\r\nHosts: a\r\nX-Host: b\r\n\r\n",
+  };
+  for (const auto& text : heads) {
+    ScannedHead h;
+    ASSERT_EQ(request(text, h), ScanResult::kOk) << text;
+    Headers fields;
+    for (size_t i = 0; i < h.field_count; ++i) {
+      fields.push_back({std::string(h.fields[i].name), std::string(h.fields[i].value)});
+    }
+    const auto full = checkFraming(fields, h.version);
+    const auto scanned = checkScannedFraming(h);
+    ASSERT_EQ(full.has_value(), scanned.has_value()) << text;
+    if (full) {
+      EXPECT_EQ(scanned->status, full->status) << text;
+      EXPECT_EQ(scanned->message, full->message) << text;
+    }
+  }
+  ScannedHead two;
+  ASSERT_EQ(request(heads[2], two), ScanResult::kOk);
+  EXPECT_EQ(two.host_fields, 2u);
 }
 
 TEST(HeadScannerTest, KeepAliveFollowsVersionAndConnectionTokens) {
