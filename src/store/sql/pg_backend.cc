@@ -15,8 +15,8 @@
 #include <cstring>
 #include <thread>
 
+#include "core/digest.h"
 #include "core/log.h"
-#include "store/sealer.h"
 #include "store/sql/sql.h"
 
 namespace tether::store::sql {
@@ -293,7 +293,7 @@ int64_t refreshLockKey(const ConnectionKey& key) {
   material += key.kind;
   material += '\0';
   material += key.name;
-  const std::string hex = sha256Hex(material);
+  const std::string hex = core::sha256Hex(material);
   uint64_t v = 0;
   for (size_t i = 0; i < 16; ++i) {
     const char c = hex[i];
@@ -538,7 +538,8 @@ class PgBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& options) {
+Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& options,
+                                                     const core::Clock& wait_clock) {
   if (options.dsn.empty()) return Error(Errc::kConfig, "PostgreSQL store needs a DSN");
   {
     char* err = nullptr;
@@ -589,14 +590,15 @@ Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& opti
 
   const auto acquire_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(options.statement_timeout);
-  auto pool = Pool::create("PostgreSQL", static_cast<size_t>(std::max(1, options.pool_size)),
-                           acquire_timeout, [settings] { return openSession(settings); });
+  auto pool = Pool::create(
+      "PostgreSQL", static_cast<size_t>(std::max(1, options.pool_size)), acquire_timeout,
+      [settings] { return openSession(settings); }, wait_clock);
   pool->adopt(std::move(first));
   ConnectSettings lock_settings = settings;
   lock_settings.statement_timeout = Duration(0);  // lock waits have their own deadline
-  auto lock_pool =
-      Pool::create("PostgreSQL lock", static_cast<size_t>(std::max(1, options.lock_connections)),
-                   acquire_timeout, [lock_settings] { return openSession(lock_settings); });
+  auto lock_pool = Pool::create(
+      "PostgreSQL lock", static_cast<size_t>(std::max(1, options.lock_connections)),
+      acquire_timeout, [lock_settings] { return openSession(lock_settings); }, wait_clock);
   return std::unique_ptr<Backend>(std::make_unique<PgBackend>(
       options, std::move(settings), std::move(pool), std::move(lock_pool)));
 }

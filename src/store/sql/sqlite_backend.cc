@@ -310,8 +310,9 @@ class SqliteSession final : public Session {
 class SqliteBackend final : public Backend {
  public:
   SqliteBackend(SqliteOptions options, std::shared_ptr<Pool> writer, std::shared_ptr<Pool> readers,
-                std::string canonical_path)
+                std::string canonical_path, const core::Clock& wait_clock)
       : options_(std::move(options)),
+        wait_clock_(wait_clock),
         writer_(std::move(writer)),
         readers_(std::move(readers)),
         canonical_path_(std::move(canonical_path)),
@@ -334,7 +335,7 @@ class SqliteBackend final : public Backend {
   }
 
   std::unique_ptr<LockManager> makeLockManager() override {
-    return makeLocalLockManager(coordinator_);
+    return makeLocalLockManager(coordinator_, wait_clock_);
   }
   Subscription subscribe(TokenChangeCallback callback) override {
     return coordinator_->subscribers()->add(std::move(callback));
@@ -344,6 +345,7 @@ class SqliteBackend final : public Backend {
 
  private:
   SqliteOptions options_;
+  const core::Clock& wait_clock_;
   std::shared_ptr<Pool> writer_;
   std::shared_ptr<Pool> readers_;
   std::string canonical_path_;
@@ -352,7 +354,8 @@ class SqliteBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options) {
+Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options,
+                                                   const core::Clock& wait_clock) {
   if (options.path.empty() || options.path == ":memory:" || options.path.starts_with("file:")) {
     return Error(Errc::kConfig,
                  "SQLite store needs a file path (in-memory databases cannot be shared by the "
@@ -368,14 +371,15 @@ Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options)
   auto first = SqliteSession::open(options, /*writer=*/true);
   if (!first.ok()) return std::move(first).takeError();
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.busy_timeout);
-  auto writer = Pool::create("SQLite writer", 1, timeout,
-                             [options] { return SqliteSession::open(options, true); });
+  auto writer = Pool::create(
+      "SQLite writer", 1, timeout, [options] { return SqliteSession::open(options, true); },
+      wait_clock);
   writer->adopt(std::move(first).value());
-  auto readers =
-      Pool::create("SQLite reader", static_cast<size_t>(std::max(1, options.read_connections)),
-                   timeout, [options] { return SqliteSession::open(options, false); });
-  auto backend =
-      std::make_unique<SqliteBackend>(options, std::move(writer), std::move(readers), canonical);
+  auto readers = Pool::create(
+      "SQLite reader", static_cast<size_t>(std::max(1, options.read_connections)), timeout,
+      [options] { return SqliteSession::open(options, false); }, wait_clock);
+  auto backend = std::make_unique<SqliteBackend>(options, std::move(writer), std::move(readers),
+                                                 canonical, wait_clock);
   claim.path.clear();  // the backend releases it
   return std::unique_ptr<Backend>(std::move(backend));
 }

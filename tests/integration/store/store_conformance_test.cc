@@ -786,6 +786,39 @@ TEST_P(StoreConformanceTest, PendingFlowsAreSingleUse) {
   EXPECT_EQ(store_->takePendingFlow("state-other").error().code, Errc::kNotFound);
 }
 
+// The connect callback tells an expired sign-in link from an unknown one by this outcome,
+// never by the text of an error message.
+TEST_P(StoreConformanceTest, TakeFlowTellsExpiredFromUnknownWithoutParsingMessages) {
+  PendingFlow f;
+  f.state = "state-late";
+  f.key = kDemo;
+  f.pkce_verifier = "verifier-late";
+  f.expires_at = now() + minutes(10);
+  ASSERT_TRUE(store_->createPendingFlow(f).value().created);
+
+  auto unknown = store_->takeFlow("state-never-created");
+  ASSERT_TRUE(unknown.ok()) << unknown.error().message;
+  EXPECT_EQ(unknown->outcome, FlowTakeOutcome::kUnknown);
+
+  clock_.advance(minutes(11));
+  auto expired = store_->takeFlow("state-late");
+  ASSERT_TRUE(expired.ok()) << expired.error().message;
+  EXPECT_EQ(expired->outcome, FlowTakeOutcome::kExpired);
+  EXPECT_EQ(expired->flow.key, kDemo);
+  EXPECT_EQ(expired->flow.expires_at, f.expires_at);
+  // Consumed by the attempt: the same state is unknown now.
+  EXPECT_EQ(store_->takeFlow("state-late").value().outcome, FlowTakeOutcome::kUnknown);
+
+  f.expires_at = now() + minutes(10);
+  ASSERT_TRUE(store_->createPendingFlow(f).value().created);
+  auto taken = store_->takeFlow("state-late");
+  ASSERT_TRUE(taken.ok()) << taken.error().message;
+  EXPECT_EQ(taken->outcome, FlowTakeOutcome::kTaken);
+  EXPECT_EQ(taken->flow.state, "state-late");
+  EXPECT_EQ(taken->flow.pkce_verifier, "verifier-late");
+  EXPECT_EQ(store_->takeFlow("").error().code, Errc::kInvalidArgument);
+}
+
 TEST_P(StoreConformanceTest, ConcurrentTakesOfOneFlowHaveOneWinner) {
   PendingFlow f;
   f.state = "race-state";
