@@ -21,11 +21,15 @@
 #include <set>
 #include <unordered_map>
 
+#include "store/sql/columns.h"
 #include "store/sql/local_coordinator.h"
 #include "store/sql/sql.h"
 
 namespace tether::store::sql {
 namespace {
+
+// What `PRAGMA journal_mode=WAL` answers.
+constexpr auto kJournalMode = columns("journal_mode");
 
 using core::Errc;
 using core::Error;
@@ -149,14 +153,14 @@ class SqliteSession final : public Session {
       if (!mode.ok() && mode.error().code == Errc::kUnavailable) {
         return Error(Errc::kStore, inUseMessage(options.path, "by another process"));
       }
-      if (!mode.ok()) return std::move(mode).takeError();
-      if (mode->rows.empty() || mode->rows[0][0].asText() != "wal") {
+      TETHER_TRY(mode);
+      if (mode->rows.empty() || mode->rows[0][kJournalMode("journal_mode")].asText() != "wal") {
         return Error(Errc::kStore, "SQLite refused to switch " + options.path + " to WAL mode");
       }
     } else {
       pragmas += "PRAGMA query_only=1;";
     }
-    if (auto st = session->script(pragmas); !st.ok()) return std::move(st).takeError();
+    TETHER_TRY(session->script(pragmas));
     return std::unique_ptr<Session>(std::move(session));
   }
 
@@ -183,7 +187,7 @@ class SqliteSession final : public Session {
           out.rows.push_back(std::move(row));
         },
         &out.affected);
-    if (!st.ok()) return std::move(st).takeError();
+    TETHER_TRY(st);
     return out;
   }
 
@@ -231,9 +235,8 @@ class SqliteSession final : public Session {
   template <class OnRow>
   Status run(std::string_view sql, std::span<const Param> params, OnRow&& on_row,
              int64_t* affected) {
-    auto prepared = prepare(sql);
-    if (!prepared.ok()) return std::move(prepared).takeError();
-    CachedStatement& cached = **prepared;
+    TETHER_TRY_ASSIGN(CachedStatement * prepared, prepare(sql));
+    CachedStatement& cached = *prepared;
     sqlite3_stmt* stmt = cached.stmt.get();
     struct Reset {
       sqlite3_stmt* s;
@@ -368,13 +371,12 @@ Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options,
     return Error(Errc::kStore, inUseMessage(options.path, "by another store in this process"));
   }
   FileClaim claim{canonical};
-  auto first = SqliteSession::open(options, /*writer=*/true);
-  if (!first.ok()) return std::move(first).takeError();
+  TETHER_TRY_ASSIGN(std::unique_ptr<Session> first, SqliteSession::open(options, /*writer=*/true));
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.busy_timeout);
   auto writer = Pool::create(
       "SQLite writer", 1, timeout, [options] { return SqliteSession::open(options, true); },
       wait_clock);
-  writer->adopt(std::move(first).value());
+  writer->adopt(std::move(first));
   auto readers = Pool::create(
       "SQLite reader", static_cast<size_t>(std::max(1, options.read_connections)), timeout,
       [options] { return SqliteSession::open(options, false); }, wait_clock);
