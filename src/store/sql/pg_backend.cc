@@ -571,8 +571,8 @@ Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& opti
                         {"attempts", attempts},
                         {"error", session.error().message}});
       return Error(Errc::kUnavailable,
-                   fmt::format("store: open {}: PostgreSQL unreachable after {} attempt(s): {}",
-                               settings.target, attempts, session.error().message));
+                   fmt::format("{} unreachable after {} attempt(s): {}", settings.target, attempts,
+                               session.error().message));
     }
     core::log::warn("store cannot reach PostgreSQL; retrying",
                     {{"database", settings.target},

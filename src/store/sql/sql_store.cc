@@ -244,10 +244,7 @@ Result<std::unique_ptr<Store>> openStore(StoreOptions options) {
       std::holds_alternative<SqliteOptions>(options.backend)
           ? sql::openSqliteBackend(std::get<SqliteOptions>(options.backend), wait_clock)
           : sql::openPostgresBackend(std::get<PostgresOptions>(options.backend), wait_clock);
-  if (!backend.ok()) {
-    const Error& e = backend.error();
-    return Error(e.code, e.message.starts_with("store:") ? e.message : "store: open: " + e.message);
-  }
+  if (!backend.ok()) return withContext(backend.error(), "open", "");
   auto store =
       std::make_unique<SqlStore>(std::move(backend).value(), std::move(options.sealer), clock);
   TETHER_TRY(store->open());
