@@ -428,10 +428,11 @@ CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
                        "connection it belongs to.",
                        restart, portalUrl(), "Open the Tether portal")};
   }
-  auto taken = store_.takePendingFlow(state);
-  if (!taken.ok()) {
-    if (taken.error().code == Errc::kNotFound || taken.error().code == Errc::kInvalidArgument) {
-      const bool expired = taken.error().message.find("expired") != std::string::npos;
+  auto taken = store_.takeFlow(state);
+  if (!taken.ok() || taken->outcome != store::FlowTakeOutcome::kTaken) {
+    if (taken.ok() || taken.error().code == Errc::kNotFound ||
+        taken.error().code == Errc::kInvalidArgument) {
+      const bool expired = taken.ok() && taken->outcome == store::FlowTakeOutcome::kExpired;
       core::log::warn("connect callback with an unknown, used or expired state",
                       {{"expired", expired}});
       return {400,
@@ -449,7 +450,7 @@ CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
             renderPage("Tether could not finish the sign-in", "Its database did not answer.",
                        "Try again in a minute: " + restart, portalUrl(), "Open the Tether portal")};
   }
-  const store::PendingFlow flow = std::move(taken).value();
+  const store::PendingFlow flow = std::move(taken).value().flow;
   {
     std::lock_guard lock(mu_);
     auto it = started_.find(flow.key);

@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/digest.h"
 #include "core/encoding.h"
 
 namespace tether::store {
@@ -306,7 +306,7 @@ Result<SealingKey> SealingKey::fromBytes(std::string_view raw) {
   }
   std::string material = "tether-key-id:";
   material += raw;
-  std::string id = sha256Hex(material).substr(0, kKeyIdSize);
+  std::string id = core::sha256Hex(material).substr(0, kKeyIdSize);
   OPENSSL_cleanse(material.data(), material.size());
   return SealingKey(std::string(raw), std::move(id));
 }
@@ -360,11 +360,5 @@ Result<std::unique_ptr<Sealer>> makeAesGcmSealer(std::vector<SealingKey> keys) {
 }
 
 std::unique_ptr<Sealer> makePlaintextSealer() { return std::make_unique<PlaintextSealer>(); }
-
-std::string sha256Hex(std::string_view secret) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(u8(secret), secret.size(), digest);
-  return core::hexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
 
 }  // namespace tether::store

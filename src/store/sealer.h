@@ -87,8 +87,4 @@ core::Result<std::unique_ptr<Sealer>> makeAesGcmSealer(std::vector<SealingKey> k
 /// prefix (not encrypted). Opening a sealed (`ts1:`) value with it is a kCrypto error.
 std::unique_ptr<Sealer> makePlaintextSealer();
 
-/// Lowercase hex SHA-256 of `secret`: the refresh-token fingerprint column and the
-/// pending-flow state key. Never store the secret itself next to it.
-std::string sha256Hex(std::string_view secret);
-
 }  // namespace tether::store

@@ -17,268 +17,32 @@
 ///   kTimeout       a lock wait passed its deadline
 ///   kStore         anything unexpected (missing table, constraint, ...)
 ///   kInvalidArgument / kNotFound  caller mistakes, unknown keys
+///
+/// One header per interface: token_store.h, state_store.h, event_store.h, flow_store.h,
+/// client_store.h, connection_registry.h, session_revocation_store.h, lock_manager.h. This
+/// header gathers them into the `Store` aggregate and declares `openStore`.
 
 #include <functional>
 #include <memory>
-#include <optional>
-#include <span>
 #include <string>
-#include <string_view>
-#include <utility>
 #include <variant>
-#include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "store/client_store.h"
+#include "store/connection_registry.h"
+#include "store/event_store.h"
+#include "store/flow_store.h"
+#include "store/lock_manager.h"
 #include "store/sealer.h"
+#include "store/session_revocation_store.h"
+#include "store/state_store.h"
+#include "store/token_store.h"
 #include "store/types.h"
 
 namespace tether::store {
 
-/// RAII registration of a callback; destroying it unsubscribes, waiting for a callback in
-/// flight on another thread to return (destroying it from inside the callback is fine).
-/// Move-only; may outlive the store.
-class Subscription {
- public:
-  Subscription() = default;
-  explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
-  Subscription(Subscription&& other) noexcept : cancel_(std::exchange(other.cancel_, {})) {}
-  Subscription& operator=(Subscription&& other) noexcept {
-    if (this != &other) {
-      reset();
-      cancel_ = std::exchange(other.cancel_, {});
-    }
-    return *this;
-  }
-  Subscription(const Subscription&) = delete;
-  Subscription& operator=(const Subscription&) = delete;
-  ~Subscription() { reset(); }
-
-  void reset() {
-    if (cancel_) std::exchange(cancel_, {})();
-  }
-
- private:
-  std::function<void()> cancel_;
-};
-
-/// Called for every token change, after its commit, on a store-owned thread (the PostgreSQL
-/// LISTEN thread, or the SQLite dispatcher thread) — never on the writer's thread, so a
-/// writer may hold a lock its callback also takes. Callbacks of one store run one at a
-/// time in arrival order; they must be quick and must not block. Do not destroy the
-/// Subscription while holding a lock the callback takes.
-using TokenChangeCallback = std::function<void(const TokenChange&)>;
-
-/// Sealed OAuth tokens, one row per connection, with compare-and-swap writes.
-class TokenStore {
- public:
-  virtual ~TokenStore() = default;
-
-  /// The connection's tokens, opened; nullopt when it has none. kCrypto when a sealed
-  /// column does not open.
-  virtual core::Result<std::optional<TokenRecord>> getToken(const ConnectionKey& key) = 0;
-
-  /// Writes `token` only if the stored version still equals `expected_version` (0: only if
-  /// no row exists). Returns the new version; kConflict when the row changed meanwhile.
-  virtual core::Result<int64_t> putToken(const TokenRecord& token, int64_t expected_version) = 0;
-
-  /// Deletes the row; with `expected_version`, only while it still has that version
-  /// (kConflict otherwise). Returns false when there was no row.
-  virtual core::Result<bool> deleteToken(const ConnectionKey& key,
-                                         std::optional<int64_t> expected_version) = 0;
-
-  /// Deletes the row only if it still holds `refresh_token`, in one atomic statement that
-  /// compares the SHA-256 fingerprint column (the refresh token itself is never stored
-  /// in plaintext). Used after an IdP rejected that token: if another refresher rotated
-  /// it meanwhile, the row is kept (kTokenChanged).
-  virtual core::Result<ConditionalDelete> deleteTokenIfRefreshTokenIs(
-      const ConnectionKey& key, std::string_view refresh_token) = 0;
-
-  /// Registers `callback` for token changes made through any store on the same database:
-  /// other replicas via PostgreSQL LISTEN/NOTIFY, other `Store` objects on the same SQLite
-  /// file in this process. Also called for this store's own writes.
-  virtual Subscription subscribeTokenChanges(TokenChangeCallback callback) = 0;
-};
-
-/// Connection lifecycle state and the keeper's indexed due set.
-class StateStore {
- public:
-  virtual ~StateStore() = default;
-
-  virtual core::Result<std::optional<StateRecord>> getState(const ConnectionKey& key) = 0;
-
-  /// Creates or replaces the state row (all fields, next_due_at included). Leaves a
-  /// keeper claim on the row in place.
-  virtual core::Status putState(const StateRecord& state) = 0;
-
-  /// Sets (or clears, with nullopt) only next_due_at, creating a not_connected row if none.
-  virtual core::Status setNextDue(const ConnectionKey& key, std::optional<TimePoint> due) = 0;
-
-  /// Connections with next_due_at <= `until`, earliest first (ties by kind, name), at most
-  /// `limit`. Served from an index, never a full scan.
-  virtual core::Result<std::vector<DueConnection>> dueConnections(TimePoint until, int limit) = 0;
-
-  /// Like dueConnections, but atomically claims the rows for `owner` for `lease` (from the
-  /// store clock's now) and skips rows another owner holds an unexpired claim on, so each
-  /// due connection goes to exactly one replica (PostgreSQL: FOR UPDATE SKIP LOCKED).
-  virtual core::Result<std::vector<DueConnection>> claimDue(TimePoint until, int limit,
-                                                            std::string_view owner,
-                                                            Duration lease) = 0;
-
-  /// Drops `owner`'s claim on the row (no-op if someone else holds it).
-  virtual core::Status releaseClaim(const ConnectionKey& key, std::string_view owner) = 0;
-};
-
-/// Append-only auth events with an index per connection and one on time.
-class EventStore {
- public:
-  virtual ~EventStore() = default;
-
-  /// Appends `event`; returns its id. kInvalidArgument for a type outside EventType, an
-  /// empty key, or a detail that is not a JSON object.
-  virtual core::Result<int64_t> appendEvent(const AuthEvent& event) = 0;
-
-  /// The newest `limit` events of one connection, newest first; equal times are ordered
-  /// by id, newest first (stable).
-  virtual core::Result<std::vector<AuthEvent>> recentEvents(const ConnectionKey& key,
-                                                            int limit) = 0;
-
-  /// The newest event of every connection that has events, in one query, ordered by key.
-  virtual core::Result<std::vector<AuthEvent>> latestEventPerConnection() = 0;
-
-  /// Deletes events older than now - `retention` (through the time index); returns how many.
-  virtual core::Result<int64_t> pruneEvents(Duration retention) = 0;
-};
-
-/// Pending interactive OAuth flows, keyed by a SHA-256 of the `state` parameter.
-class FlowStore {
- public:
-  virtual ~FlowStore() = default;
-
-  /// Stores `flow` (state, key, verifier, return URL, ... and expires_at) unless an
-  /// unexpired flow is already pending for the connection; then returns that one.
-  virtual core::Result<CreateFlowResult> createPendingFlow(const PendingFlow& flow) = 0;
-
-  /// Takes the flow for `state` exactly once (atomically deleted). kNotFound when unknown,
-  /// already taken, or expired (an expired flow is consumed too).
-  virtual core::Result<PendingFlow> takePendingFlow(std::string_view state) = 0;
-
-  /// Deletes every expired flow; returns how many.
-  virtual core::Result<int64_t> expirePendingFlows() = 0;
-
-  /// Deletes the connection's pending flow, if any (admin cancel, reconnect restart).
-  virtual core::Result<bool> cancelPendingFlow(const ConnectionKey& key) = 0;
-};
-
-/// OAuth clients registered per issuer, and the endpoints each connection resolved.
-class ClientStore {
- public:
-  virtual ~ClientStore() = default;
-  /// Creates or replaces the client of `client.issuer`.
-  virtual core::Status putClient(const OAuthClient& client) = 0;
-  virtual core::Result<std::optional<OAuthClient>> getClient(std::string_view issuer) = 0;
-  virtual core::Result<bool> deleteClient(std::string_view issuer) = 0;
-
-  /// Creates or replaces the resolved endpoints of `endpoints.key`.
-  virtual core::Status putEndpoints(const OAuthEndpoints& endpoints) = 0;
-  virtual core::Result<std::optional<OAuthEndpoints>> getEndpoints(const ConnectionKey& key) = 0;
-};
-
-/// The registry of configured connections and the bulk health view over it.
-class ConnectionRegistry {
- public:
-  virtual ~ConnectionRegistry() = default;
-
-  /// Makes the registry equal to `connections` (upserts them, removes others). Tokens,
-  /// state and events of removed connections are kept (they reappear if re-added).
-  virtual core::Status syncConnections(std::span<const ConnectionInfo> connections) = 0;
-
-  virtual core::Result<std::vector<ConnectionInfo>> listConnections() = 0;
-
-  /// One row per registered connection (ordered by key), from a single query however many
-  /// connections exist.
-  virtual core::Result<std::vector<HealthRow>> bulkHealth() = 0;
-};
-
-/// Signed-out portal sessions, shared by every store on the database: a sign-out holds
-/// after a restart and on every replica. Ids are the sessions' random nonces (at most
-/// kMaxSessionIdBytes); only sessions whose signature was checked belong here.
-class SessionRevocationStore {
- public:
-  static constexpr size_t kMaxSessionIdBytes = 128;
-
-  virtual ~SessionRevocationStore() = default;
-
-  /// Records that the session is signed out until `expires_at` (the session's own expiry;
-  /// after it the cookie is refused anyway). Idempotent. Also deletes every revocation
-  /// whose expiry passed (store clock), so the table holds at most one session lifetime
-  /// of sign-outs. kInvalidArgument for an empty or too long id.
-  virtual core::Status revokeSession(std::string_view session_id, TimePoint expires_at) = 0;
-
-  /// True while a revocation of the session is recorded and unexpired.
-  virtual core::Result<bool> isSessionRevoked(std::string_view session_id) = 0;
-
-  /// Deletes expired revocations; returns how many.
-  virtual core::Result<int64_t> pruneSessionRevocations() = 0;
-};
-
-class LockManager;
-
-/// A held refresh lock; releases on destruction (which does I/O on PostgreSQL). Move-only.
-/// A default-constructed or failed-try guard holds nothing.
-class LockGuard {
- public:
-  /// Implementation hook; `release` must be idempotent.
-  class Impl {
-   public:
-    virtual ~Impl() = default;
-    virtual void release() = 0;
-  };
-
-  LockGuard() = default;
-  LockGuard(ConnectionKey key, std::unique_ptr<Impl> impl)
-      : key_(std::move(key)), impl_(std::move(impl)) {}
-  LockGuard(LockGuard&&) noexcept = default;
-  LockGuard& operator=(LockGuard&& other) noexcept {
-    if (this != &other) {
-      release();
-      key_ = std::move(other.key_);
-      impl_ = std::move(other.impl_);
-    }
-    return *this;
-  }
-  ~LockGuard() { release(); }
-
-  bool held() const { return impl_ != nullptr; }
-  const ConnectionKey& key() const { return key_; }
-  void release() {
-    if (impl_) {
-      impl_->release();
-      impl_.reset();
-    }
-  }
-
- private:
-  ConnectionKey key_;
-  std::unique_ptr<Impl> impl_;
-};
-
-/// "Exactly one refresher per connection" locks keyed on (kind, name). PostgreSQL:
-/// session advisory locks on dedicated connections (shared by every replica on the
-/// database). SQLite: an in-process table shared by every Store on the same file. Not
-/// reentrant: a second lock of a held key fails or waits even in the same thread.
-class LockManager {
- public:
-  virtual ~LockManager() = default;
-
-  /// Takes the lock if free right now; a guard with held() == false if someone has it.
-  virtual core::Result<LockGuard> tryLock(const ConnectionKey& key) = 0;
-
-  /// Waits up to `timeout` (real time) for the lock; kTimeout when the deadline passes.
-  virtual core::Result<LockGuard> lock(const ConnectionKey& key, Duration timeout) = 0;
-};
-
-/// One open store: every interface above over one database. Create with `openStore`.
+/// One open store: every interface over one database. Create with `openStore`.
 class Store : public TokenStore,
               public StateStore,
               public EventStore,

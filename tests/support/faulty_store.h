@@ -93,8 +93,8 @@ class FaultyStore final : public store::Store {
   core::Result<store::CreateFlowResult> createPendingFlow(const store::PendingFlow& f) override {
     return inner_.createPendingFlow(f);
   }
-  core::Result<store::PendingFlow> takePendingFlow(std::string_view s) override {
-    return inner_.takePendingFlow(s);
+  core::Result<store::TakenFlow> takeFlow(std::string_view s) override {
+    return inner_.takeFlow(s);
   }
   core::Result<int64_t> expirePendingFlows() override { return inner_.expirePendingFlows(); }
   core::Result<bool> cancelPendingFlow(const store::ConnectionKey& k) override {

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <map>
 
 namespace tether::store::sql {
@@ -28,16 +27,16 @@ class LocalLock final : public LockGuard::Impl {
 
 class LocalLockManager final : public LockManager {
  public:
-  explicit LocalLockManager(std::shared_ptr<LocalCoordinator> coordinator)
-      : coordinator_(std::move(coordinator)) {}
+  LocalLockManager(std::shared_ptr<LocalCoordinator> coordinator, const core::Clock& clock)
+      : coordinator_(std::move(coordinator)), clock_(clock) {}
 
   Result<LockGuard> tryLock(const ConnectionKey& key) override {
-    if (!coordinator_->acquire(key, Duration(0))) return LockGuard();
+    if (!coordinator_->acquire(key, Duration(0), clock_)) return LockGuard();
     return LockGuard(key, std::make_unique<LocalLock>(coordinator_, key));
   }
 
   Result<LockGuard> lock(const ConnectionKey& key, Duration timeout) override {
-    if (!coordinator_->acquire(key, timeout)) {
+    if (!coordinator_->acquire(key, timeout, clock_)) {
       return Error(Errc::kTimeout, fmt::format("store: lock {}: still held elsewhere after {} ms",
                                                key.str(), timeout.count()));
     }
@@ -46,6 +45,7 @@ class LocalLockManager final : public LockManager {
 
  private:
   std::shared_ptr<LocalCoordinator> coordinator_;
+  const core::Clock& clock_;
 };
 
 }  // namespace
@@ -99,11 +99,16 @@ void LocalCoordinator::run(std::shared_ptr<Queue> queue, std::shared_ptr<Subscri
   }
 }
 
-bool LocalCoordinator::acquire(const ConnectionKey& key, Duration timeout) {
+bool LocalCoordinator::acquire(const ConnectionKey& key, Duration timeout,
+                               const core::Clock& clock) {
   std::unique_lock lock(mu_);
   if (timeout.count() <= 0) return held_.insert(key).second;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (!cv_.wait_until(lock, deadline, [&] { return held_.count(key) == 0; })) return false;
+  const core::MonoPoint deadline = clock.monotonic() + timeout;
+  while (held_.count(key) != 0) {
+    const auto remaining = deadline - clock.monotonic();
+    if (remaining <= remaining.zero()) return false;
+    cv_.wait_for(lock, remaining);
+  }
   held_.insert(key);
   return true;
 }
@@ -116,8 +121,9 @@ void LocalCoordinator::release(const ConnectionKey& key) {
   cv_.notify_all();
 }
 
-std::unique_ptr<LockManager> makeLocalLockManager(std::shared_ptr<LocalCoordinator> coordinator) {
-  return std::make_unique<LocalLockManager>(std::move(coordinator));
+std::unique_ptr<LockManager> makeLocalLockManager(std::shared_ptr<LocalCoordinator> coordinator,
+                                                  const core::Clock& clock) {
+  return std::make_unique<LocalLockManager>(std::move(coordinator), clock);
 }
 
 }  // namespace tether::store::sql

@@ -33,8 +33,9 @@ class LocalCoordinator {
   /// callback takes.
   void announce(const TokenChange& change);
 
-  /// Lock table. `timeout` <= 0 means try once.
-  bool acquire(const ConnectionKey& key, Duration timeout);
+  /// Lock table. `timeout` <= 0 means try once; else waits until `clock`'s monotonic
+  /// reading passes now + `timeout`.
+  bool acquire(const ConnectionKey& key, Duration timeout, const core::Clock& clock);
   void release(const ConnectionKey& key);
 
  private:
@@ -56,7 +57,8 @@ class LocalCoordinator {
   std::set<ConnectionKey> held_;
 };
 
-/// LockManager over a LocalCoordinator.
-std::unique_ptr<LockManager> makeLocalLockManager(std::shared_ptr<LocalCoordinator> coordinator);
+/// LockManager over a LocalCoordinator; `clock` measures lock waits.
+std::unique_ptr<LockManager> makeLocalLockManager(std::shared_ptr<LocalCoordinator> coordinator,
+                                                  const core::Clock& clock);
 
 }  // namespace tether::store::sql

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/log.h"
+#include "store/sql/columns.h"
 
 namespace tether::store::sql {
 namespace {
@@ -338,10 +339,10 @@ constexpr std::string_view kCreateMigrationsTable =
     "NULL, applied_at BIGINT NOT NULL)";
 
 Result<std::set<int>> appliedVersions(Session& s) {
-  auto rows = s.query("SELECT version FROM schema_migrations");
-  if (!rows.ok()) return std::move(rows).takeError();
+  constexpr auto c = columns("version");
+  TETHER_TRY_ASSIGN(ResultSet r, s.query("SELECT " + c.sql() + " FROM schema_migrations"));
   std::set<int> out;
-  for (const auto& row : rows->rows) out.insert(static_cast<int>(row[0].asInt()));
+  for (const auto& row : r.rows) out.insert(static_cast<int>(row[c("version")].asInt()));
   return out;
 }
 
@@ -362,10 +363,9 @@ Status applyOne(Session& s, Dialect dialect, const Migration& m, int64_t now_ms)
     return Error(st.error().code, fmt::format("migration {} ({}) failed: {}", m.version, m.name,
                                               st.error().message));
   }
-  auto rec =
+  TETHER_TRY(
       s.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-              {Param::integer(m.version), Param::text(m.name), Param::integer(now_ms)});
-  if (!rec.ok()) return std::move(rec).takeError();
+              {Param::integer(m.version), Param::text(m.name), Param::integer(now_ms)}));
   core::log::info("store migration applied",
                   {{"version", m.version}, {"name", std::string(m.name)}});
   return core::okStatus();
@@ -374,52 +374,30 @@ Status applyOne(Session& s, Dialect dialect, const Migration& m, int64_t now_ms)
 // SQLite: one BEGIN IMMEDIATE transaction for the lot; it excludes other writers, including
 // another process starting at the same time (which waits for the busy timeout).
 Result<MigrationOutcome> migrateSqlite(Session& s, int64_t now_ms) {
-  if (auto b = s.query("BEGIN IMMEDIATE"); !b.ok()) return std::move(b).takeError();
-  auto run = [&]() -> Result<MigrationOutcome> {
-    if (auto c = s.query(kCreateMigrationsTable); !c.ok()) return std::move(c).takeError();
-    auto applied = appliedVersions(s);
-    if (!applied.ok()) return std::move(applied).takeError();
-    if (auto st = checkNotNewer(*applied); !st.ok()) return std::move(st).takeError();
+  return inTransaction(s, "BEGIN IMMEDIATE", [&]() -> Result<MigrationOutcome> {
+    TETHER_TRY(s.query(kCreateMigrationsTable));
+    TETHER_TRY_ASSIGN(const std::set<int> applied, appliedVersions(s));
+    TETHER_TRY(checkNotNewer(applied));
     MigrationOutcome out;
     for (const auto& m : kMigrations) {
-      if (applied->count(m.version) != 0) continue;
-      if (auto st = applyOne(s, Dialect::kSqlite, m, now_ms); !st.ok()) {
-        return std::move(st).takeError();
-      }
+      if (applied.count(m.version) != 0) continue;
+      TETHER_TRY(applyOne(s, Dialect::kSqlite, m, now_ms));
       ++out.applied;
     }
     return out;
-  };
-  auto out = run();
-  if (!out.ok()) {
-    (void)s.query("ROLLBACK");
-    return out;
-  }
-  if (auto c = s.query("COMMIT"); !c.ok()) {
-    (void)s.query("ROLLBACK");
-    return std::move(c).takeError();
-  }
-  return out;
+  });
 }
 
 // PostgreSQL: the caller holds an advisory lock; each migration is its own transaction.
 Result<MigrationOutcome> migratePostgres(Session& s, int64_t now_ms) {
-  if (auto c = s.query(kCreateMigrationsTable); !c.ok()) return std::move(c).takeError();
-  auto applied = appliedVersions(s);
-  if (!applied.ok()) return std::move(applied).takeError();
-  if (auto st = checkNotNewer(*applied); !st.ok()) return std::move(st).takeError();
+  TETHER_TRY(s.query(kCreateMigrationsTable));
+  TETHER_TRY_ASSIGN(const std::set<int> applied, appliedVersions(s));
+  TETHER_TRY(checkNotNewer(applied));
   MigrationOutcome out;
   for (const auto& m : kMigrations) {
-    if (applied->count(m.version) != 0) continue;
-    if (auto b = s.query("BEGIN"); !b.ok()) return std::move(b).takeError();
-    if (auto st = applyOne(s, Dialect::kPostgres, m, now_ms); !st.ok()) {
-      (void)s.query("ROLLBACK");
-      return std::move(st).takeError();
-    }
-    if (auto c = s.query("COMMIT"); !c.ok()) {
-      (void)s.query("ROLLBACK");
-      return std::move(c).takeError();
-    }
+    if (applied.count(m.version) != 0) continue;
+    TETHER_TRY(
+        inTransaction(s, "BEGIN", [&] { return applyOne(s, Dialect::kPostgres, m, now_ms); }));
     ++out.applied;
   }
   return out;
@@ -431,17 +409,15 @@ std::span<const Migration> allMigrations() { return kMigrations; }
 std::span<const std::string_view> requiredTables() { return kTables; }
 
 Result<MigrationOutcome> migrate(Backend& backend, int64_t now_ms) {
-  auto lease = backend.writer();
-  if (!lease.ok()) return std::move(lease).takeError();
-  Session& s = **lease;
+  TETHER_TRY_ASSIGN(Lease lease, backend.writer());
+  Session& s = *lease;
   Result<MigrationOutcome> outcome = MigrationOutcome{};
-  auto st = backend.withMigrationLock(s, [&]() -> Status {
+  TETHER_TRY(backend.withMigrationLock(s, [&]() -> Status {
     outcome = backend.dialect() == Dialect::kSqlite ? migrateSqlite(s, now_ms)
                                                     : migratePostgres(s, now_ms);
     if (!outcome.ok()) return outcome.error();
     return core::okStatus();
-  });
-  if (!st.ok()) return std::move(st).takeError();
+  }));
   outcome->schema_version = kMigrations.back().version;
   return outcome;
 }

@@ -15,9 +15,11 @@
 #include <cstring>
 #include <thread>
 
+#include "core/digest.h"
 #include "core/log.h"
-#include "store/sealer.h"
+#include "store/sql/columns.h"
 #include "store/sql/sql.h"
+#include "store/sql/store_context.h"
 
 namespace tether::store::sql {
 namespace {
@@ -137,8 +139,7 @@ class PgSession final : public Session {
   Status script(std::string_view sql) override {
     const std::string sql_z(sql);
     PgResultPtr res(PQexec(conn_.get(), sql_z.c_str()));
-    auto r = collect(res.get());
-    if (!r.ok()) return std::move(r).takeError();
+    TETHER_TRY(collect(res.get()));
     return core::okStatus();
   }
 
@@ -282,10 +283,12 @@ class PgSession final : public Session {
 };
 
 Result<std::unique_ptr<Session>> openSession(const ConnectSettings& settings) {
-  auto conn = connect(settings);
-  if (!conn.ok()) return std::move(conn).takeError();
-  return std::unique_ptr<Session>(std::make_unique<PgSession>(std::move(conn).value()));
+  TETHER_TRY_ASSIGN(ConnPtr conn, connect(settings));
+  return std::unique_ptr<Session>(std::make_unique<PgSession>(std::move(conn)));
 }
+
+constexpr auto kLocked = columns("pg_try_advisory_lock($1) AS locked");
+constexpr auto kUnlocked = columns("pg_advisory_unlock($1) AS unlocked");
 
 int64_t refreshLockKey(const ConnectionKey& key) {
   std::string material = "tether-refresh-lock";
@@ -293,12 +296,10 @@ int64_t refreshLockKey(const ConnectionKey& key) {
   material += key.kind;
   material += '\0';
   material += key.name;
-  const std::string hex = sha256Hex(material);
+  // The first 8 bytes of the digest, big-endian: every replica (and version) must agree.
+  const std::string digest = core::sha256(material);
   uint64_t v = 0;
-  for (size_t i = 0; i < 16; ++i) {
-    const char c = hex[i];
-    v = (v << 4) | static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
-  }
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(digest[i]);
   return static_cast<int64_t>(v);
 }
 
@@ -308,9 +309,12 @@ class PgLock final : public LockGuard::Impl {
   ~PgLock() override { release(); }
   void release() override {
     if (!lease_) return;
-    auto r = lease_->query("SELECT pg_advisory_unlock($1)", {Param::integer(lock_key_)});
+    static const std::string sql = "SELECT " + kUnlocked.sql();
+    auto r = lease_->query(sql, {Param::integer(lock_key_)});
     // If the unlock did not run, closing the connection releases the lock server-side.
-    if (!r.ok() || r->rows.empty() || r->rows[0][0].asInt() != 1) lease_->markBroken();
+    if (!r.ok() || r->rows.empty() || r->rows[0][kUnlocked("unlocked")].asInt() != 1) {
+      lease_->markBroken();
+    }
     lease_.reset();
   }
 
@@ -324,13 +328,14 @@ class PgLockManager final : public LockManager {
   explicit PgLockManager(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
 
   Result<LockGuard> tryLock(const ConnectionKey& key) override {
-    auto lease = pool_->acquire();
-    if (!lease.ok()) return context(lease.error(), key);
-    const int64_t k = refreshLockKey(key);
-    auto r = (*lease)->query("SELECT pg_try_advisory_lock($1)", {Param::integer(k)});
-    if (!r.ok()) return context(r.error(), key);
-    if (r->rows.empty() || r->rows[0][0].asInt() != 1) return LockGuard();
-    return LockGuard(key, std::make_unique<PgLock>(std::move(lease).value(), k));
+    return annotated("lock", key.str(), [&]() -> Result<LockGuard> {
+      TETHER_TRY_ASSIGN(Lease lease, pool_->acquire());
+      const int64_t k = refreshLockKey(key);
+      static const std::string sql = "SELECT " + kLocked.sql();
+      TETHER_TRY_ASSIGN(ResultSet r, lease->query(sql, {Param::integer(k)}));
+      if (r.rows.empty() || r.rows[0][kLocked("locked")].asInt() != 1) return LockGuard();
+      return LockGuard(key, std::make_unique<PgLock>(std::move(lease), k));
+    });
   }
 
   Result<LockGuard> lock(const ConnectionKey& key, Duration timeout) override {
@@ -341,13 +346,13 @@ class PgLockManager final : public LockManager {
       }
       return tried;
     }
-    auto lease = pool_->acquire();
-    if (!lease.ok()) return context(lease.error(), key);
-    Session& s = **lease;
+    TETHER_TRY_ASSIGN(Lease lease, annotated("lock", key.str(), [&] { return pool_->acquire(); }));
+    Session& s = *lease;
     const int64_t k = refreshLockKey(key);
     const std::string ms = std::to_string(timeout.count());
-    auto set = s.query("SELECT set_config('lock_timeout', $1, false)", {Param::text(ms)});
-    if (!set.ok()) return context(set.error(), key);
+    TETHER_TRY(annotated("lock", key.str(), [&] {
+      return s.query("SELECT set_config('lock_timeout', $1, false)", {Param::text(ms)});
+    }));
     auto r = s.query("SELECT pg_advisory_lock($1)", {Param::integer(k)});
     auto reset = s.query("SELECT set_config('lock_timeout', '0', false)");
     if (!reset.ok()) s.markBroken();
@@ -356,15 +361,12 @@ class PgLockManager final : public LockManager {
         return Error(Errc::kTimeout, fmt::format("store: lock {}: still held elsewhere after {} ms",
                                                  key.str(), timeout.count()));
       }
-      return context(r.error(), key);
+      return withContext(r.error(), "lock", key.str());
     }
-    return LockGuard(key, std::make_unique<PgLock>(std::move(lease).value(), k));
+    return LockGuard(key, std::make_unique<PgLock>(std::move(lease), k));
   }
 
  private:
-  static Error context(const Error& e, const ConnectionKey& key) {
-    return Error(e.code, fmt::format("store: lock {}: {}", key.str(), e.message));
-  }
   std::shared_ptr<Pool> pool_;
 };
 
@@ -381,7 +383,7 @@ class Listener {
   Status start() {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) return Error(Errc::kInternal, "eventfd failed");
-    if (auto st = connectAndListen(); !st.ok()) return st;
+    TETHER_TRY(connectAndListen());
     thread_ = std::thread([this] { run(); });
     return core::okStatus();
   }
@@ -402,13 +404,12 @@ class Listener {
 
  private:
   Status connectAndListen() {
-    auto conn = connect(settings_);
-    if (!conn.ok()) return std::move(conn).takeError();
-    PgResultPtr res(PQexec(conn->get(), fmt::format("LISTEN {}", kChannel).c_str()));
+    TETHER_TRY_ASSIGN(ConnPtr conn, connect(settings_));
+    PgResultPtr res(PQexec(conn.get(), fmt::format("LISTEN {}", kChannel).c_str()));
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
-      return Error(Errc::kUnavailable, "LISTEN failed: " + trimmed(PQerrorMessage(conn->get())));
+      return Error(Errc::kUnavailable, "LISTEN failed: " + trimmed(PQerrorMessage(conn.get())));
     }
-    conn_ = std::move(conn).value();
+    conn_ = std::move(conn);
     return core::okStatus();
   }
 
@@ -503,8 +504,7 @@ class PgBackend final : public Backend {
   std::string_view beginSql() const override { return "BEGIN"; }
 
   Status withMigrationLock(Session& s, const std::function<Status()>& fn) override {
-    auto locked = s.query("SELECT pg_advisory_lock($1)", {Param::integer(kMigrationLockKey)});
-    if (!locked.ok()) return std::move(locked).takeError();
+    TETHER_TRY(s.query("SELECT pg_advisory_lock($1)", {Param::integer(kMigrationLockKey)}));
     Status st = fn();
     auto unlocked = s.query("SELECT pg_advisory_unlock($1)", {Param::integer(kMigrationLockKey)});
     if (!unlocked.ok()) s.markBroken();  // closing the connection releases the lock
@@ -538,7 +538,8 @@ class PgBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& options) {
+Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& options,
+                                                     const core::Clock& wait_clock) {
   if (options.dsn.empty()) return Error(Errc::kConfig, "PostgreSQL store needs a DSN");
   {
     char* err = nullptr;
@@ -570,8 +571,8 @@ Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& opti
                         {"attempts", attempts},
                         {"error", session.error().message}});
       return Error(Errc::kUnavailable,
-                   fmt::format("store: open {}: PostgreSQL unreachable after {} attempt(s): {}",
-                               settings.target, attempts, session.error().message));
+                   fmt::format("{} unreachable after {} attempt(s): {}", settings.target, attempts,
+                               session.error().message));
     }
     core::log::warn("store cannot reach PostgreSQL; retrying",
                     {{"database", settings.target},
@@ -589,14 +590,15 @@ Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& opti
 
   const auto acquire_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(options.statement_timeout);
-  auto pool = Pool::create("PostgreSQL", static_cast<size_t>(std::max(1, options.pool_size)),
-                           acquire_timeout, [settings] { return openSession(settings); });
+  auto pool = Pool::create(
+      "PostgreSQL", static_cast<size_t>(std::max(1, options.pool_size)), acquire_timeout,
+      [settings] { return openSession(settings); }, wait_clock);
   pool->adopt(std::move(first));
   ConnectSettings lock_settings = settings;
   lock_settings.statement_timeout = Duration(0);  // lock waits have their own deadline
-  auto lock_pool =
-      Pool::create("PostgreSQL lock", static_cast<size_t>(std::max(1, options.lock_connections)),
-                   acquire_timeout, [lock_settings] { return openSession(lock_settings); });
+  auto lock_pool = Pool::create(
+      "PostgreSQL lock", static_cast<size_t>(std::max(1, options.lock_connections)),
+      acquire_timeout, [lock_settings] { return openSession(lock_settings); }, wait_clock);
   return std::unique_ptr<Backend>(std::make_unique<PgBackend>(
       options, std::move(settings), std::move(pool), std::move(lock_pool)));
 }

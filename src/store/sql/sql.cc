@@ -43,13 +43,14 @@ void LeaseReturn::operator()(Session* session) const {
 }
 
 std::shared_ptr<Pool> Pool::create(std::string name, size_t max_size,
-                                   std::chrono::milliseconds acquire_timeout, Factory factory) {
+                                   std::chrono::milliseconds acquire_timeout, Factory factory,
+                                   const core::Clock& clock) {
   return std::make_shared<Pool>(std::move(name), std::max<size_t>(1, max_size), acquire_timeout,
-                                std::move(factory));
+                                std::move(factory), clock);
 }
 
 Result<Lease> Pool::acquire() {
-  const auto deadline = std::chrono::steady_clock::now() + acquire_timeout_;
+  const core::MonoPoint deadline = clock_.monotonic() + acquire_timeout_;
   std::unique_lock lock(mu_);
   for (;;) {
     while (!idle_.empty()) {
@@ -74,8 +75,9 @@ Result<Lease> Pool::acquire() {
       }
       return Lease(created->release(), LeaseReturn{shared_from_this()});
     }
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-        open_ >= max_size_) {
+    const auto remaining = deadline - clock_.monotonic();
+    if (remaining > remaining.zero()) cv_.wait_for(lock, remaining);
+    if (clock_.monotonic() >= deadline && idle_.empty() && open_ >= max_size_) {
       return Error(Errc::kUnavailable, fmt::format("all {} {} connections stayed busy for {} ms",
                                                    max_size_, name_, acquire_timeout_.count()));
     }

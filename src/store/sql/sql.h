@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/result.h"
 #include "store/store.h"
 
@@ -128,8 +129,10 @@ class Pool : public std::enable_shared_from_this<Pool> {
  public:
   using Factory = std::function<core::Result<std::unique_ptr<Session>>()>;
 
+  /// `clock` measures the acquire timeout (a real-time wait for another thread's session).
   static std::shared_ptr<Pool> create(std::string name, size_t max_size,
-                                      std::chrono::milliseconds acquire_timeout, Factory factory);
+                                      std::chrono::milliseconds acquire_timeout, Factory factory,
+                                      const core::Clock& clock);
 
   /// An idle session, a new one (when below the limit), or one returned within the acquire
   /// timeout (kUnavailable after it). A factory failure is returned as is.
@@ -143,11 +146,12 @@ class Pool : public std::enable_shared_from_this<Pool> {
 
   /// Use `create` (leases keep the pool alive through a shared_ptr).
   Pool(std::string name, size_t max_size, std::chrono::milliseconds acquire_timeout,
-       Factory factory)
+       Factory factory, const core::Clock& clock)
       : name_(std::move(name)),
         max_size_(max_size),
         acquire_timeout_(acquire_timeout),
-        factory_(std::move(factory)) {}
+        factory_(std::move(factory)),
+        clock_(clock) {}
 
  private:
   friend struct LeaseReturn;
@@ -157,11 +161,30 @@ class Pool : public std::enable_shared_from_this<Pool> {
   const size_t max_size_;
   const std::chrono::milliseconds acquire_timeout_;
   const Factory factory_;
+  const core::Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Session>> idle_;
   size_t open_ = 0;  // idle + checked out + being created
 };
+
+/// Runs `fn()` between `begin_sql` and COMMIT on `session`; rolls back when `fn` or the
+/// commit fails. `fn` returns a Status or a Result, which is returned.
+template <class F>
+auto inTransaction(Session& session, std::string_view begin_sql, F&& fn) -> decltype(fn()) {
+  using R = decltype(fn());
+  TETHER_TRY(session.query(begin_sql));
+  R result = fn();
+  if (!result.ok()) {
+    (void)session.query("ROLLBACK");
+    return result;
+  }
+  if (auto commit = session.query("COMMIT"); !commit.ok()) {
+    (void)session.query("ROLLBACK");
+    return R(std::move(commit).takeError());
+  }
+  return result;
+}
 
 enum class Dialect { kSqlite, kPostgres };
 
@@ -204,9 +227,13 @@ class Backend {
   virtual std::string describe() const = 0;
 };
 
-/// SQLite backend (sqlite_backend.cc). Opens the writer, switches to WAL.
-core::Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options);
-/// PostgreSQL backend (pg_backend.cc). Connects with retries as configured.
-core::Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& options);
+/// SQLite backend (sqlite_backend.cc). Opens the writer, switches to WAL. `wait_clock`
+/// measures the real-time waits for a pooled session and for a refresh lock.
+core::Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options,
+                                                         const core::Clock& wait_clock);
+/// PostgreSQL backend (pg_backend.cc). Connects with retries as configured. `wait_clock`
+/// measures the real-time waits for a pooled session.
+core::Result<std::unique_ptr<Backend>> openPostgresBackend(const PostgresOptions& options,
+                                                           const core::Clock& wait_clock);
 
 }  // namespace tether::store::sql

@@ -21,11 +21,15 @@
 #include <set>
 #include <unordered_map>
 
+#include "store/sql/columns.h"
 #include "store/sql/local_coordinator.h"
 #include "store/sql/sql.h"
 
 namespace tether::store::sql {
 namespace {
+
+// What `PRAGMA journal_mode=WAL` answers.
+constexpr auto kJournalMode = columns("journal_mode");
 
 using core::Errc;
 using core::Error;
@@ -149,14 +153,14 @@ class SqliteSession final : public Session {
       if (!mode.ok() && mode.error().code == Errc::kUnavailable) {
         return Error(Errc::kStore, inUseMessage(options.path, "by another process"));
       }
-      if (!mode.ok()) return std::move(mode).takeError();
-      if (mode->rows.empty() || mode->rows[0][0].asText() != "wal") {
+      TETHER_TRY(mode);
+      if (mode->rows.empty() || mode->rows[0][kJournalMode("journal_mode")].asText() != "wal") {
         return Error(Errc::kStore, "SQLite refused to switch " + options.path + " to WAL mode");
       }
     } else {
       pragmas += "PRAGMA query_only=1;";
     }
-    if (auto st = session->script(pragmas); !st.ok()) return std::move(st).takeError();
+    TETHER_TRY(session->script(pragmas));
     return std::unique_ptr<Session>(std::move(session));
   }
 
@@ -183,7 +187,7 @@ class SqliteSession final : public Session {
           out.rows.push_back(std::move(row));
         },
         &out.affected);
-    if (!st.ok()) return std::move(st).takeError();
+    TETHER_TRY(st);
     return out;
   }
 
@@ -231,9 +235,8 @@ class SqliteSession final : public Session {
   template <class OnRow>
   Status run(std::string_view sql, std::span<const Param> params, OnRow&& on_row,
              int64_t* affected) {
-    auto prepared = prepare(sql);
-    if (!prepared.ok()) return std::move(prepared).takeError();
-    CachedStatement& cached = **prepared;
+    TETHER_TRY_ASSIGN(CachedStatement * prepared, prepare(sql));
+    CachedStatement& cached = *prepared;
     sqlite3_stmt* stmt = cached.stmt.get();
     struct Reset {
       sqlite3_stmt* s;
@@ -310,8 +313,9 @@ class SqliteSession final : public Session {
 class SqliteBackend final : public Backend {
  public:
   SqliteBackend(SqliteOptions options, std::shared_ptr<Pool> writer, std::shared_ptr<Pool> readers,
-                std::string canonical_path)
+                std::string canonical_path, const core::Clock& wait_clock)
       : options_(std::move(options)),
+        wait_clock_(wait_clock),
         writer_(std::move(writer)),
         readers_(std::move(readers)),
         canonical_path_(std::move(canonical_path)),
@@ -334,7 +338,7 @@ class SqliteBackend final : public Backend {
   }
 
   std::unique_ptr<LockManager> makeLockManager() override {
-    return makeLocalLockManager(coordinator_);
+    return makeLocalLockManager(coordinator_, wait_clock_);
   }
   Subscription subscribe(TokenChangeCallback callback) override {
     return coordinator_->subscribers()->add(std::move(callback));
@@ -344,6 +348,7 @@ class SqliteBackend final : public Backend {
 
  private:
   SqliteOptions options_;
+  const core::Clock& wait_clock_;
   std::shared_ptr<Pool> writer_;
   std::shared_ptr<Pool> readers_;
   std::string canonical_path_;
@@ -352,7 +357,8 @@ class SqliteBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options) {
+Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options,
+                                                   const core::Clock& wait_clock) {
   if (options.path.empty() || options.path == ":memory:" || options.path.starts_with("file:")) {
     return Error(Errc::kConfig,
                  "SQLite store needs a file path (in-memory databases cannot be shared by the "
@@ -365,17 +371,17 @@ Result<std::unique_ptr<Backend>> openSqliteBackend(const SqliteOptions& options)
     return Error(Errc::kStore, inUseMessage(options.path, "by another store in this process"));
   }
   FileClaim claim{canonical};
-  auto first = SqliteSession::open(options, /*writer=*/true);
-  if (!first.ok()) return std::move(first).takeError();
+  TETHER_TRY_ASSIGN(std::unique_ptr<Session> first, SqliteSession::open(options, /*writer=*/true));
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.busy_timeout);
-  auto writer = Pool::create("SQLite writer", 1, timeout,
-                             [options] { return SqliteSession::open(options, true); });
-  writer->adopt(std::move(first).value());
-  auto readers =
-      Pool::create("SQLite reader", static_cast<size_t>(std::max(1, options.read_connections)),
-                   timeout, [options] { return SqliteSession::open(options, false); });
-  auto backend =
-      std::make_unique<SqliteBackend>(options, std::move(writer), std::move(readers), canonical);
+  auto writer = Pool::create(
+      "SQLite writer", 1, timeout, [options] { return SqliteSession::open(options, true); },
+      wait_clock);
+  writer->adopt(std::move(first));
+  auto readers = Pool::create(
+      "SQLite reader", static_cast<size_t>(std::max(1, options.read_connections)), timeout,
+      [options] { return SqliteSession::open(options, false); }, wait_clock);
+  auto backend = std::make_unique<SqliteBackend>(options, std::move(writer), std::move(readers),
+                                                 canonical, wait_clock);
   claim.path.clear();  // the backend releases it
   return std::unique_ptr<Backend>(std::move(backend));
 }

@@ -5,20 +5,10 @@
 #include <set>
 #include <string>
 
-#include "store/sql/migrations.h"
 #include "store/types.h"
 
 namespace tether::store {
 namespace {
-
-// Built with append (g++ 12 reports a false -Wrestrict for "'" + std::string(...)).
-std::string quoted(std::string_view s) {
-  std::string out;
-  out += '\'';
-  out += s;
-  out += '\'';
-  return out;
-}
 
 TEST(EventTypeTest, NamesRoundTripAndAreDistinct) {
   std::set<std::string_view> names;
@@ -51,29 +41,6 @@ TEST(EventTypeTest, LifecycleOutcomeDecidesWhetherTheErrorCodeShows) {
   EXPECT_EQ(eventOutcome(EventType::kRefreshSkippedNoToken), EventOutcome::kNeutral);
   EXPECT_EQ(eventOutcome(EventType::kRefreshSkippedExpired), EventOutcome::kNeutral);
   EXPECT_EQ(eventOutcome(EventType::kRefreshRotationPersistenceFailed), EventOutcome::kNeutral);
-}
-
-// The database CHECK constraints spell the closed sets out literally (migrations never
-// change); they must list exactly the names the code knows.
-TEST(EventTypeTest, MigrationCheckConstraintsListEveryTypeAndState) {
-  const auto& first = sql::allMigrations().front();
-  for (std::string_view ddl : {first.sqlite, first.postgres}) {
-    for (EventType t : kAllEventTypes) {
-      EXPECT_NE(ddl.find(quoted(eventTypeName(t))), std::string_view::npos) << eventTypeName(t);
-    }
-    for (auto s : {ConnectionState::kNotConnected, ConnectionState::kConnected,
-                   ConnectionState::kRefreshFailing, ConnectionState::kNeedsReauth}) {
-      EXPECT_NE(ddl.find(quoted(connectionStateName(s))), std::string_view::npos);
-    }
-  }
-}
-
-TEST(EventTypeTest, ConnectionStateNamesRoundTrip) {
-  for (auto s : {ConnectionState::kNotConnected, ConnectionState::kConnected,
-                 ConnectionState::kRefreshFailing, ConnectionState::kNeedsReauth}) {
-    EXPECT_EQ(parseConnectionState(connectionStateName(s)), s);
-  }
-  EXPECT_FALSE(parseConnectionState("zombie"));
 }
 
 }  // namespace

@@ -1,0 +1,29 @@
+#pragma once
+/// The registry of configured connections and the bulk health view over it. Part of the
+/// blocking store API (see store/store.h).
+
+#include <span>
+#include <vector>
+
+#include "core/result.h"
+#include "store/types.h"
+
+namespace tether::store {
+
+/// The registry of configured connections and the bulk health view over it.
+class ConnectionRegistry {
+ public:
+  virtual ~ConnectionRegistry() = default;
+
+  /// Makes the registry equal to `connections` (upserts them, removes others). Tokens,
+  /// state and events of removed connections are kept (they reappear if re-added).
+  virtual core::Status syncConnections(std::span<const ConnectionInfo> connections) = 0;
+
+  virtual core::Result<std::vector<ConnectionInfo>> listConnections() = 0;
+
+  /// One row per registered connection (ordered by key), from a single query however many
+  /// connections exist.
+  virtual core::Result<std::vector<HealthRow>> bulkHealth() = 0;
+};
+
+}  // namespace tether::store

@@ -1,0 +1,165 @@
+// ConnectionRegistry over SQL: the configured connections (synced in batches under one
+// generation) and the bulk health view, one streamed query however many there are.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+
+#include "core/random.h"
+#include "store/sql/columns.h"
+#include "store/sql/parts.h"
+
+namespace tether::store::sql {
+namespace {
+
+using core::Errc;
+using core::Error;
+using core::Result;
+using core::Status;
+
+constexpr size_t kSyncBatch = 200;
+
+constexpr auto kConnectionColumns = columns("kind", "name", "auth_mode", "has_oauth", "idp_host");
+
+// The registry joined to state, token and the event head (whose lifecycle_failed flag
+// decides whether the IdP code shows).
+constexpr auto kHealthColumns = columns(
+    "c.kind", "c.name", "c.auth_mode", "c.has_oauth", "s.state", "s.reason",
+    "s.consecutive_failures", "s.next_attempt_at",
+    "CASE WHEN h.lifecycle_failed = 1 THEN s.last_error_code ELSE NULL END AS last_error_code",
+    "CASE WHEN t.kind IS NULL THEN 0 ELSE 1 END AS token_acquired",
+    "t.authenticated_at AS token_acquired_at", "t.expires_at", "t.refresh_expires_at");
+// The connection-state derivation in bulkHealth reads these two by position.
+static_assert(kHealthColumns("state") == 4 && kHealthColumns("token_acquired") == 9);
+
+class SqlConnectionRegistry final : public ConnectionRegistry {
+ public:
+  explicit SqlConnectionRegistry(StoreContext& ctx) : ctx_(ctx) {}
+
+  Status syncConnections(std::span<const ConnectionInfo> connections) override {
+    constexpr std::string_view op = "sync connections";
+    std::set<ConnectionKey> seen;
+    for (const auto& c : connections) {
+      TETHER_TRY(checkKey(c.key, op));
+      if (!seen.insert(c.key).second) {
+        return Error(Errc::kInvalidArgument,
+                     fmt::format("store: {}: connection {} is listed twice", op, c.key.str()));
+      }
+      TETHER_TRY(annotated(op, c.key.str(), [&] {
+        return checkTexts({{"auth_mode", c.auth_mode}, {"idp_host", c.idp_host}});
+      }));
+    }
+    const std::string random = core::randomBytes(8);
+    int64_t generation = 0;
+    for (char ch : random) generation = (generation << 8) | static_cast<unsigned char>(ch);
+    generation &= INT64_MAX;
+    const int64_t now = ctx_.nowMs();
+    return annotated(op, "", [&]() -> Status {
+      return ctx_.inTransaction([&](Session& s) -> Status {
+        std::vector<Param> params;
+        for (size_t start = 0; start < connections.size(); start += kSyncBatch) {
+          const size_t n = std::min(kSyncBatch, connections.size() - start);
+          std::string sql =
+              "INSERT INTO connections (kind, name, auth_mode, has_oauth, idp_host, "
+              "sync_generation, synced_at) VALUES ";
+          params.clear();
+          for (size_t i = 0; i < n; ++i) {
+            const auto& c = connections[start + i];
+            const size_t b = i * 7;
+            sql += fmt::format("{}(${}, ${}, ${}, ${}, ${}, ${}, ${})", i == 0 ? "" : ", ", b + 1,
+                               b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
+            params.push_back(Param::text(c.key.kind));
+            params.push_back(Param::text(c.key.name));
+            params.push_back(Param::text(c.auth_mode));
+            params.push_back(Param::integer(c.has_oauth ? 1 : 0));
+            params.push_back(Param::text(c.idp_host));
+            params.push_back(Param::integer(generation));
+            params.push_back(Param::integer(now));
+          }
+          sql +=
+              " ON CONFLICT (kind, name) DO UPDATE SET auth_mode = excluded.auth_mode, "
+              "has_oauth = excluded.has_oauth, idp_host = excluded.idp_host, sync_generation = "
+              "excluded.sync_generation, synced_at = excluded.synced_at";
+          TETHER_TRY(s.query(sql, params));
+        }
+        TETHER_TRY(s.query("DELETE FROM connections WHERE sync_generation <> $1",
+                           {Param::integer(generation)}));
+        return core::okStatus();
+      });
+    });
+  }
+
+  Result<std::vector<ConnectionInfo>> listConnections() override {
+    return annotated("list connections", "", [&]() -> Result<std::vector<ConnectionInfo>> {
+      TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
+      static const std::string sql =
+          fmt::format("SELECT {} FROM connections ORDER BY kind, name", kConnectionColumns.sql());
+      TETHER_TRY_ASSIGN(ResultSet r, lease->query(sql));
+      constexpr auto c = kConnectionColumns;
+      std::vector<ConnectionInfo> out;
+      out.reserve(r.rows.size());
+      for (const auto& row : r.rows) {
+        out.push_back(ConnectionInfo{{row[c("kind")].asText(), row[c("name")].asText()},
+                                     row[c("auth_mode")].asText(),
+                                     row[c("has_oauth")].asInt() != 0,
+                                     row[c("idp_host")].asText()});
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<HealthRow>> bulkHealth() override {
+    // One query, however many connections. Rows are streamed into HealthRow without an
+    // intermediate result set.
+    return annotated("bulk health", "", [&]() -> Result<std::vector<HealthRow>> {
+      TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
+      static const std::string sql = fmt::format(
+          "SELECT {} FROM connections c "
+          "LEFT JOIN connection_state s ON s.kind = c.kind AND s.name = c.name "
+          "LEFT JOIN tokens t ON t.kind = c.kind AND t.name = c.name "
+          "LEFT JOIN event_heads h ON h.kind = c.kind AND h.name = c.name "
+          "ORDER BY c.kind, c.name",
+          kHealthColumns.sql());
+      std::vector<HealthRow> out;
+      out.reserve(last_health_rows_.load(std::memory_order_relaxed));
+      TETHER_TRY(lease->forEach(sql, {}, [&out](const RowView& row) {
+        constexpr auto c = kHealthColumns;
+        HealthRow& h = out.emplace_back();
+        h.key.kind = row.text(c("kind"));
+        h.key.name = row.text(c("name"));
+        h.auth_mode = row.text(c("auth_mode"));
+        h.has_oauth = row.integer(c("has_oauth")) != 0;
+        h.token_acquired = row.integer(9) != 0;
+        if (row.isNull(4)) {
+          h.state = h.token_acquired ? ConnectionState::kConnected : ConnectionState::kNotConnected;
+        } else {
+          h.state = parseConnectionState(row.text(4)).value_or(ConnectionState::kNotConnected);
+        }
+        h.needs_reauth = h.state == ConnectionState::kNeedsReauth;
+        h.reason = row.text(c("reason"));
+        h.consecutive_failures = static_cast<int>(row.integer(c("consecutive_failures")));
+        h.next_attempt_at = optTime(row, c("next_attempt_at"));
+        h.last_error_code = row.text(c("last_error_code"));
+        h.token_acquired_at = optTime(row, c("token_acquired_at"));
+        h.expires_at = optTime(row, c("expires_at"));
+        h.refresh_expires_at = optTime(row, c("refresh_expires_at"));
+      }));
+      last_health_rows_.store(out.size(), std::memory_order_relaxed);
+      return out;
+    });
+  }
+
+ private:
+  StoreContext& ctx_;
+  std::atomic<size_t> last_health_rows_{0};  // capacity hint for the next bulk health
+};
+
+}  // namespace
+
+std::unique_ptr<ConnectionRegistry> makeConnectionRegistry(StoreContext& ctx) {
+  return std::make_unique<SqlConnectionRegistry>(ctx);
+}
+
+}  // namespace tether::store::sql
