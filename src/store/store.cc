@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/random.h"
+#include "store/shown_state.h"
 #include "store/sql/migrations.h"
 #include "store/sql/session_revocations.h"
 #include "store/sql/sql.h"
@@ -1044,12 +1045,11 @@ class SqlStore final : public Store {
           h.auth_mode = row.text(2);
           h.has_oauth = row.integer(3) != 0;
           h.token_acquired = row.integer(9) != 0;
-          if (row.isNull(4)) {
-            h.state =
-                h.token_acquired ? ConnectionState::kConnected : ConnectionState::kNotConnected;
-          } else {
-            h.state = parseConnectionState(row.text(4)).value_or(ConnectionState::kNotConnected);
+          std::optional<ConnectionState> recorded;
+          if (!row.isNull(4)) {
+            recorded = parseConnectionState(row.text(4)).value_or(ConnectionState::kNotConnected);
           }
+          h.state = shownConnectionState(recorded, h.token_acquired);
           h.needs_reauth = h.state == ConnectionState::kNeedsReauth;
           h.reason = row.text(5);
           h.consecutive_failures = static_cast<int>(row.integer(6));
