@@ -60,6 +60,17 @@ function oauth(state, extra = {}) {
   };
 }
 
+// The fields Tether derives for the status card (src/lifecycle/connection_view.cc).
+function served(o) {
+  const hasToken = Boolean(o.authenticated_at) && o.state !== 'not_connected';
+  const lacking = o.state === 'needs_reauth' || o.state === 'not_connected';
+  const revoked = lacking && Boolean(o.last_revocation);
+  let status = o.state;
+  if (o.state === 'not_connected') status = revoked ? 'revoked' : o.authenticated_at ? 'not_connected' : 'never_connected';
+  const code = o.last_error_code || (o.state === 'needs_reauth' && revoked ? o.last_revocation.reason : '') || '';
+  return { ...o, status, has_token: hasToken, error_code: code };
+}
+
 const connected = (t) => ({
   expires_at: iso(t + HOUR),
   refresh_expires_at: iso(t + 30 * DAY),
@@ -214,7 +225,7 @@ const server = http.createServer(async (req, res) => {
   if (!c) return error(res, 404, 'not_found', 'no such connection');
   const rest = m[3] ?? '';
   if (rest === '' && req.method === 'GET') {
-    return send(res, 200, { kind: c.kind, name: c.name, url_host: c.url_host, auth_mode: c.auth_mode, oauth: c.oauth });
+    return send(res, 200, { kind: c.kind, name: c.name, url_host: c.url_host, auth_mode: c.auth_mode, oauth: c.oauth && served(c.oauth) });
   }
   if (rest === '/auth-events' && req.method === 'GET') {
     const limit = Number(url.searchParams.get('limit') ?? 30);

@@ -56,17 +56,16 @@ function StatusCard({
     );
   }
 
-  // The newest revocation (a refresh the IdP rejected, or a token it revoked) matters while
-  // the connection still lacks a working token.
-  const revocation = o.last_revocation && (o.state === 'needs_reauth' || o.state === 'not_connected') ? o.last_revocation : null;
-  const never = o.state === 'not_connected' && !o.authenticated_at && !revocation;
-  const code = o.last_error_code || (o.state === 'needs_reauth' ? revocation?.reason : '') || '';
+  // Tether derives the card's status and code (src/lifecycle/connection_view.cc); the card
+  // shows them. The newest revocation matters while the connection lacks a working token.
+  const status = o.status;
+  const revocation = status === 'needs_reauth' || status === 'revoked' ? o.last_revocation : null;
+  const code = o.error_code;
   const idpHost = revocation?.idp_host || o.idp_host || '';
   let tone: 'ok' | 'warn' | 'bad' | 'neutral';
   let title: string;
   let lead: ReactNode;
-  let status: string = o.state;
-  if (o.state === 'needs_reauth') {
+  if (status === 'needs_reauth') {
     tone = 'bad';
     title = 'Needs re-authorization';
     lead = (
@@ -87,8 +86,7 @@ function StatusCard({
         . Calls through Tether fail until someone reconnects. What to do: {adviceFor('needs_reauth', code)}
       </>
     );
-  } else if (revocation) {
-    status = 'revoked';
+  } else if (status === 'revoked' && revocation) {
     tone = 'bad';
     title = 'Access revoked';
     lead = (
@@ -103,16 +101,15 @@ function StatusCard({
         , so Tether deleted its token. Calls through Tether fail until someone reconnects. What to do: Reconnect.
       </>
     );
-  } else if (never) {
-    status = 'never_connected';
+  } else if (status === 'never_connected') {
     tone = 'neutral';
     title = 'Never connected';
     lead = 'Nobody has signed in for this connection yet. Calls through Tether fail until someone connects.';
-  } else if (o.state === 'not_connected') {
+  } else if (status === 'not_connected' || status === 'revoked') {
     tone = 'neutral';
     title = 'Not connected';
     lead = 'No token is stored for this connection. Connect to sign in at the identity provider again.';
-  } else if (o.state === 'refresh_failing') {
+  } else if (status === 'refresh_failing') {
     tone = 'warn';
     title = 'Refresh failing';
     lead = (
@@ -433,9 +430,9 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
 
   const o: OAuthStatus | null = detail.oauth;
   const state = o?.state ?? 'not_applicable';
-  const never = o?.state === 'not_connected' && !o.authenticated_at && !o.last_revocation;
+  const never = o?.status === 'never_connected';
   // After a revocation Tether deletes the token itself: nothing left to delete then.
-  const hasToken = Boolean(o && o.state !== 'not_connected' && (o.authenticated_at || o.expires_at || o.has_refresh_token));
+  const hasToken = Boolean(o?.has_token);
   const urgent = state === 'needs_reauth' || state === 'not_connected' || Boolean(o?.reauthorize_soon);
   const actions = o && (
     <>

@@ -2,6 +2,8 @@
 
 export type OAuthState = 'not_connected' | 'connected' | 'refresh_failing' | 'needs_reauth';
 export type ConnectionState = OAuthState | 'not_applicable';
+/** The status card Tether derives for a connection (the portal shows it as is). */
+export type OAuthCardStatus = OAuthState | 'revoked' | 'never_connected';
 
 export interface Session {
   key_id: string;
@@ -34,6 +36,12 @@ export interface Revocation {
 
 export interface OAuthStatus {
   state: OAuthState;
+  /** The status card: `state`, or "revoked" / "never_connected" for a connection without a token. */
+  status: OAuthCardStatus;
+  /** A token is stored (there is something to delete). */
+  has_token: boolean;
+  /** The code to show: the last error code, else the revocation's reason while re-auth is needed. */
+  error_code: string;
   expires_at: string | null;
   refresh_expires_at: string | null;
   last_refreshed_at: string | null;

@@ -1,18 +1,17 @@
 #include "admin/admin_api.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 #include <map>
 
 #include "core/clock.h"
+#include "core/digest.h"
 #include "core/errors.h"
 #include "core/json_escape.h"
 #include "core/log.h"
 #include "core/random.h"
-#include "lifecycle/policy.h"
+#include "lifecycle/connection_view.h"
 
 namespace tether::admin {
 namespace {
@@ -20,8 +19,6 @@ namespace {
 using core::Errc;
 using core::Error;
 namespace json = boost::json;
-
-constexpr auto kReauthorizeSoon = std::chrono::hours(24 * 7);
 
 http::Response errorResponse(const Error& e) {
   return http::Response::json(core::errorInfo(e.code).http_status, core::errorJson(e));
@@ -47,18 +44,24 @@ json::value timeOrNull(const std::optional<core::TimePoint>& t) {
   return json::value(core::formatRfc3339(*t));
 }
 
-std::string sha256(std::string_view s) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
-  return std::string(reinterpret_cast<const char*>(d), sizeof d);
-}
-
 std::string sessionCookie(std::string_view value, bool secure, std::optional<int64_t> max_age) {
   std::string c = std::string(kSessionCookie) + "=" + std::string(value) +
                   "; Path=/; HttpOnly; SameSite=Strict";
   if (secure) c += "; Secure";
   if (max_age) c += "; Max-Age=" + std::to_string(*max_age);
   return c;
+}
+
+/// The auth-events page size: 30 by default, else a number from 1 to 500.
+core::Result<int> eventLimit(const std::optional<std::string>& text) {
+  if (!text) return 30;
+  int limit = 0;
+  const char* end = text->data() + text->size();
+  const auto [ptr, ec] = std::from_chars(text->data(), end, limit);
+  if (ec != std::errc() || ptr != end || limit < 1 || limit > 500) {
+    return Error(Errc::kInvalidArgument, "limit must be a number from 1 to 500");
+  }
+  return limit;
 }
 
 json::object eventJson(const store::AuthEvent& e) {
@@ -174,8 +177,7 @@ std::optional<AdminApi::Caller> AdminApi::identify(http::Request& request,
       }
       if (mutation) {
         auto csrf = request.header("X-CSRF-Token");
-        if (!csrf || csrf->size() != session->csrf_token.size() ||
-            CRYPTO_memcmp(csrf->data(), session->csrf_token.data(), csrf->size()) != 0) {
+        if (!csrf || !core::constantTimeEqual(*csrf, session->csrf_token)) {
           responder.send(errorResponse(
               Error(Errc::kPermissionDenied,
                     "the X-CSRF-Token header is missing or wrong (a portal session needs it for "
@@ -241,14 +243,9 @@ void AdminApi::sessionOpen(http::Request& request, http::Responder responder) {
         errorResponse(Error(Errc::kUnauthenticated,
                             "the admin API is closed: no admin key is configured (admin.keys)")));
   }
-  const std::string digest = sha256(std::string_view(key->as_string()));
-  const config::AccessKey* match = nullptr;
-  for (const auto& k : deps_.keys) {
-    if (k.sha256.size() == digest.size() &&
-        CRYPTO_memcmp(k.sha256.data(), digest.data(), digest.size()) == 0) {
-      match = &k;
-    }
-  }
+  const config::AccessKey* match =
+      core::findBySha256(deps_.keys, std::string_view(key->as_string()),
+                         [](const config::AccessKey& k) -> std::string_view { return k.sha256; });
   if (!match) {
     core::log::warn("admin: portal sign-in refused (unknown key)",
                     {{"remote", request.remote_address}});
@@ -405,12 +402,13 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
     if (!recent.ok()) return r.send(errorResponse(recent.error()));
     const auto& t = *token;
     const auto& s = *state;
+    const lifecycle::ConnectionView shown =
+        lifecycle::viewOf(t, s, *recent, view->refresh_max_lifetime, deps_.clock->now());
     json::object oauth;
-    store::ConnectionState st =
-        t ? store::ConnectionState::kConnected : store::ConnectionState::kNotConnected;
-    if (s) st = s->state;
-    if (st == store::ConnectionState::kConnected && !t) st = store::ConnectionState::kNotConnected;
-    oauth["state"] = std::string(store::connectionStateName(st));
+    oauth["state"] = std::string(store::connectionStateName(shown.state));
+    oauth["status"] = shown.status;
+    oauth["has_token"] = shown.has_token;
+    oauth["error_code"] = shown.error_code;
     oauth["expires_at"] = timeOrNull(t ? t->expires_at : std::nullopt);
     oauth["refresh_expires_at"] = timeOrNull(t ? t->refresh_expires_at : std::nullopt);
     oauth["last_refreshed_at"] = timeOrNull(t ? t->last_refreshed_at : std::nullopt);
@@ -426,31 +424,14 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
     oauth["reason"] = s ? s->reason : std::string();
     // The newest revocation in the recent history: when, why and which IdP said so.
     json::value revocation = nullptr;
-    for (const auto& e : *recent) {
-      if (e.type != store::EventType::kRefreshFailedRevoked &&
-          e.type != store::EventType::kTokenDeletedRevoked) {
-        continue;
-      }
-      boost::system::error_code ec;
-      auto d = json::parse(e.detail_json, ec);
-      std::string reason;
-      if (!ec && d.is_object()) {
-        for (const char* k : {"idp_error", "reason"}) {
-          if (auto* v = d.as_object().if_contains(k); v && v->is_string() && reason.empty()) {
-            reason = std::string(v->as_string());
-          }
-        }
-      }
-      revocation = json::object{
-          {"at", core::formatRfc3339(e.at)}, {"reason", reason}, {"idp_host", e.idp_host}};
-      break;
+    if (const auto& rev = shown.last_revocation) {
+      revocation = json::object{{"at", core::formatRfc3339(rev->at)},
+                                {"reason", rev->reason},
+                                {"idp_host", rev->idp_host}};
     }
     oauth["last_revocation"] = revocation;
-    std::optional<core::TimePoint> deadline;
-    if (t) deadline = lifecycle::refreshDeadline(*t, view->refresh_max_lifetime);
-    oauth["refresh_deadline"] = timeOrNull(deadline);
-    oauth["reauthorize_soon"] =
-        deadline.has_value() && *deadline - deps_.clock->now() <= kReauthorizeSoon;
+    oauth["refresh_deadline"] = timeOrNull(shown.refresh_deadline);
+    oauth["reauthorize_soon"] = shown.reauthorize_soon;
     o["oauth"] = std::move(oauth);
     r.send(jsonResponse(200, o));
   });
@@ -464,27 +445,16 @@ void AdminApi::events(http::Request& request, http::Responder responder) {
     return responder.send(
         errorResponse(Error(Errc::kNotFound, "no connection " + key->str() + " is configured")));
   }
-  int limit = 30;
-  if (auto l = request.queryParam("limit")) {
-    try {
-      size_t used = 0;
-      limit = std::stoi(*l, &used);
-      if (used != l->size()) throw std::invalid_argument("limit");
-    } catch (...) {
-      limit = -1;
-    }
-    if (limit < 1 || limit > 500) {
-      return responder.send(
-          errorResponse(Error(Errc::kInvalidArgument, "limit must be a number from 1 to 500")));
-    }
-  }
-  withStore(std::move(responder), [k = *key, limit](store::Store& store, http::Responder& r) {
-    auto events = store.recentEvents(k, limit);
-    if (!events.ok()) return r.send(errorResponse(events.error()));
-    json::array out;
-    for (const auto& e : *events) out.push_back(eventJson(e));
-    r.send(jsonResponse(200, json::object{{"events", std::move(out)}}));
-  });
+  auto limit = eventLimit(request.queryParam("limit"));
+  if (!limit.ok()) return responder.send(errorResponse(limit.error()));
+  withStore(std::move(responder),
+            [k = *key, limit = *limit](store::Store& store, http::Responder& r) {
+              auto events = store.recentEvents(k, limit);
+              if (!events.ok()) return r.send(errorResponse(events.error()));
+              json::array out;
+              for (const auto& e : *events) out.push_back(eventJson(e));
+              r.send(jsonResponse(200, json::object{{"events", std::move(out)}}));
+            });
 }
 
 // ---- OAuth actions -------------------------------------------------------------------
@@ -611,36 +581,21 @@ void AdminApi::deleteToken(http::Request& request, http::Responder responder) {
     return responder.send(errorResponse(
         Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));
   }
+  auto source = deps_.sources ? deps_.sources(*key) : nullptr;
+  if (!source) {
+    return responder.send(errorResponse(
+        Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
+  }
   const std::string by = events::adminActor(caller->key_id);
-  withStore(std::move(responder), [this, k = *key, by](store::Store& store, http::Responder& r) {
-    auto lock = store.locks().lock(k, std::chrono::seconds(30));
-    if (!lock.ok()) return r.send(errorResponse(lock.error()));
-    auto before = store.getToken(k);
-    if (!before.ok()) return r.send(errorResponse(before.error()));
-    auto deleted = store.deleteToken(k, std::nullopt);
-    if (!deleted.ok()) return r.send(errorResponse(deleted.error()));
-    store::StateRecord state;
-    state.key = k;
-    state.state = store::ConnectionState::kNotConnected;
-    state.reason = "deleted_by_admin";
-    (void)store.putState(state);
-    lock->release();
-    if (*deleted) {
-      events::Detail detail;
-      detail.reason = "deleted_by_admin";
-      if (*before) detail.expires_before = (*before)->expires_at;
-      if (auto* recorder = deps_.recorder ? deps_.recorder() : nullptr) {
-        recorder->record({store::EventType::kTokenDeletedAdmin, k, by,
-                          *before ? (*before)->idp_host : std::string(), core::newId(), detail});
-      }
-    }
-    if (auto source = deps_.sources ? deps_.sources(k) : nullptr) {
-      source->onTokenChanged({k, 0, true, false});
-      source->loadState();
-    }
+  auto shared = std::make_shared<http::Responder>(std::move(responder));
+  // Through the lifecycle: it waits for a refresh in flight, so none can bring the token or
+  // a "connected" state back after the delete.
+  deps_.pool->post([source, shared, k = *key, by] {
+    auto deleted = source->deleteToken(by);
+    if (!deleted.ok()) return shared->send(errorResponse(deleted.error()));
     core::log::info("admin: token deleted",
                     {{"connection", k.str()}, {"actor", by}, {"deleted", *deleted}});
-    r.send(jsonResponse(200, json::object{{"deleted", *deleted}}));
+    shared->send(jsonResponse(200, json::object{{"deleted", *deleted}}));
   });
 }
 

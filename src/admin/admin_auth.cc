@@ -1,8 +1,6 @@
 #include "admin/admin_auth.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
+#include "core/digest.h"
 #include "core/encoding.h"
 
 namespace tether::admin {
@@ -27,16 +25,9 @@ core::Result<std::string> AdminAuth::authenticate(const http::Request& request) 
   }
   value.remove_prefix(7);
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(value.data()), value.size(), digest);
-  // Compare against every key (no early exit), so timing says nothing about which matched.
-  const config::AccessKey* match = nullptr;
-  for (const auto& k : keys_) {
-    if (k.sha256.size() == sizeof digest &&
-        CRYPTO_memcmp(k.sha256.data(), digest, sizeof digest) == 0) {
-      match = &k;
-    }
-  }
+  // Every key is compared (no early exit), so timing says nothing about which matched.
+  const config::AccessKey* match = core::findBySha256(
+      keys_, value, [](const config::AccessKey& k) -> std::string_view { return k.sha256; });
   if (!match) return core::Error(Errc::kUnauthenticated, "the admin key is not valid");
   return match->id;
 }

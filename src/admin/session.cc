@@ -1,11 +1,8 @@
 #include "admin/session.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <charconv>
 
+#include "core/digest.h"
 #include "core/encoding.h"
 #include "core/random.h"
 
@@ -29,11 +26,7 @@ SessionCodec::SessionCodec(std::string secret, const core::Clock& clock, core::D
     : secret_(std::move(secret)), clock_(clock), ttl_(ttl) {}
 
 std::string SessionCodec::mac(std::string_view data) const {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
+  return core::hmacSha256(secret_, data);
 }
 
 std::string SessionCodec::issue(const config::AccessKey& key, Session* session) {
@@ -62,10 +55,7 @@ std::optional<SessionCodec::Claims> SessionCodec::open(std::string_view cookie) 
   auto sig = core::base64Decode(cookie.substr(dot + 1));
   if (!payload.ok() || !sig.ok()) return std::nullopt;
   const std::string expected = mac(*payload);
-  if (sig->size() != expected.size() ||
-      CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) != 0) {
-    return std::nullopt;
-  }
+  if (!core::constantTimeEqual(*sig, expected)) return std::nullopt;
   const auto parts = split(*payload, '|');
   if (parts.size() != 5 || parts[0] != "v1" || parts[4].empty() ||
       parts[4].size() > store::SessionRevocationStore::kMaxSessionIdBytes) {

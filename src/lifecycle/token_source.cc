@@ -1,20 +1,50 @@
+// TokenSource and the entry points of its runner: the cache, singleflight, operator actions
+// and the keeper's pass. The refresh itself is in refresh.cc.
 #include "lifecycle/token_source.h"
 
 #include <future>
 
 #include "core/log.h"
 #include "core/random.h"
-#include "oauth/classify.h"
+#include "lifecycle/source_runner.h"
 
 namespace tether::lifecycle {
+
+// ---------------------------------------------------------------------------------------
+// TokenSource: the public face.
+
+TokenSource::TokenSource(ConnectionSpec spec, std::shared_ptr<const SourceDeps> deps)
+    : runner_(std::make_shared<detail::SourceRunner>(std::move(spec), std::move(deps))) {}
+TokenSource::~TokenSource() = default;
+const ConnectionSpec& TokenSource::spec() const { return runner_->spec(); }
+bool TokenSource::loadState() { return runner_->loadState(); }
+void TokenSource::acquire(std::string actor, TokenCallback done) {
+  runner_->acquire(std::move(actor), std::move(done));
+}
+TokenResult TokenSource::token(std::string actor) { return runner_->token(std::move(actor)); }
+bool TokenSource::invalidate(int64_t version) { return runner_->invalidate(version); }
+TokenResult TokenSource::refreshNow(std::string actor) {
+  return runner_->refreshNow(std::move(actor));
+}
+core::Result<bool> TokenSource::deleteToken(const std::string& actor) {
+  return runner_->deleteToken(actor);
+}
+void TokenSource::keeperRefresh() { runner_->keeperRefresh(); }
+void TokenSource::onTokenChanged(const store::TokenChange& change) {
+  runner_->onTokenChanged(change);
+}
+void TokenSource::onConnected() { runner_->onConnected(); }
+void TokenSource::setOAuthConfig(oauth::OAuthClientConfig config, std::string idp_host) {
+  runner_->setOAuthConfig(std::move(config), std::move(idp_host));
+}
+oauth::OAuthClientConfig TokenSource::oauthConfig() const { return runner_->oauthConfig(); }
+SourceStatus TokenSource::status() const { return runner_->status(); }
+
+namespace detail {
 namespace {
 
 using store::ConnectionState;
 using store::EventType;
-
-double toMs(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
 
 std::shared_ptr<const AccessToken> makeAccess(const store::TokenRecord& r) {
   auto t = std::make_shared<AccessToken>();
@@ -34,13 +64,13 @@ TokenResult failure(TokenError::Kind kind, std::string reason, std::string idp_c
 
 }  // namespace
 
-TokenSource::TokenSource(ConnectionSpec spec, std::shared_ptr<const SourceDeps> deps)
+SourceRunner::SourceRunner(ConnectionSpec spec, std::shared_ptr<const SourceDeps> deps)
     : spec_(std::move(spec)), deps_ptr_(std::move(deps)), deps_(*deps_ptr_) {
   const std::string seed = core::randomBytes(8);
   for (char c : seed) rng_state_ = (rng_state_ << 8) | static_cast<uint8_t>(c);
 }
 
-TokenSource::TokenMeta TokenSource::metaOf(const store::TokenRecord& r) {
+SourceRunner::TokenMeta SourceRunner::TokenMeta::of(const store::TokenRecord& r) {
   TokenMeta m;
   m.expires_at = r.expires_at;
   m.authenticated_at = r.authenticated_at;
@@ -51,7 +81,7 @@ TokenSource::TokenMeta TokenSource::metaOf(const store::TokenRecord& r) {
   return m;
 }
 
-store::TokenRecord TokenSource::TokenMeta::asRecord() const {
+store::TokenRecord SourceRunner::TokenMeta::asRecord() const {
   store::TokenRecord r;
   r.expires_at = expires_at;
   r.authenticated_at = authenticated_at;
@@ -62,7 +92,7 @@ store::TokenRecord TokenSource::TokenMeta::asRecord() const {
   return r;
 }
 
-std::shared_ptr<const AccessToken> TokenSource::freshCached(TimePoint now) const {
+std::shared_ptr<const AccessToken> SourceRunner::freshCached(TimePoint now) const {
   if (!cache_ || invalidated_ || !meta_ || !meta_->expires_at) return nullptr;
   const TimePoint issued = meta_->last_refreshed_at.value_or(meta_->authenticated_at);
   const TimePoint refresh_at =
@@ -70,9 +100,7 @@ std::shared_ptr<const AccessToken> TokenSource::freshCached(TimePoint now) const
   return now < refresh_at ? cache_ : nullptr;
 }
 
-TokenSource::~TokenSource() = default;
-
-double TokenSource::randomUnit() {
+double SourceRunner::randomUnit() {
   uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -83,36 +111,27 @@ double TokenSource::randomUnit() {
 // ---------------------------------------------------------------------------------------
 // State
 
-bool TokenSource::loadState() {
+Effects SourceRunner::transition(const Event& e, TimePoint now) {
+  auto t = apply(std::move(state_), e, now, deps_.settings);
+  state_ = std::move(t.state);
+  return t.effects;
+}
+
+bool SourceRunner::loadState() {
   auto st = deps_.store->getState(spec_.key);
   std::lock_guard lock(mu_);
   state_loaded_ = true;
   if (!st.ok() || !st.value()) return false;
-  const auto& s = *st.value();
-  state_ = s.state;
-  reason_ = s.reason;
-  last_error_code_ = s.last_error_code;
-  failures_ = s.consecutive_failures;
-  first_failure_at_ = s.first_failure_at;
-  next_attempt_at_ = s.next_attempt_at;
-  revoked_at_ = s.revoked_at;
-  return s.next_due_at.has_value();
+  state_ = fromRecord(*st.value());
+  return st.value()->next_due_at.has_value();
 }
 
-void TokenSource::writeState(std::optional<TimePoint> next_due) {
+void SourceRunner::writeState(std::optional<TimePoint> next_due) {
   store::StateRecord s;
-  s.key = spec_.key;
   {
     std::lock_guard lock(mu_);
-    s.state = state_;
-    s.reason = reason_;
-    s.last_error_code = last_error_code_;
-    s.consecutive_failures = failures_;
-    s.first_failure_at = first_failure_at_;
-    s.next_attempt_at = next_attempt_at_;
-    s.revoked_at = revoked_at_;
+    s = toRecord(state_, spec_.key, next_due);
   }
-  s.next_due_at = next_due;
   auto st = deps_.store->putState(s);
   if (!st.ok()) {
     core::log::warn("could not write connection state",
@@ -120,67 +139,69 @@ void TokenSource::writeState(std::optional<TimePoint> next_due) {
   }
 }
 
-std::optional<TimePoint> TokenSource::computeNextDue(const store::TokenRecord& record) {
-  std::lock_guard lock(mu_);  // guards rng_
+std::optional<TimePoint> SourceRunner::computeNextDue(const store::TokenRecord& record) {
+  std::lock_guard lock(mu_);  // guards the random state
   return nextDue(record, deps_.settings, spec_.refresh_max_lifetime, randomUnit());
 }
 
-SourceStatus TokenSource::status() const {
+SourceStatus SourceRunner::status() const {
   std::lock_guard lock(mu_);
   SourceStatus s;
-  s.state = state_;
-  s.reason = reason_;
-  s.last_error_code = last_error_code_;
-  s.consecutive_failures = failures_;
-  s.next_attempt_at = next_attempt_at_;
+  s.state = state_.state;
+  s.reason = state_.reason;
+  s.last_error_code = state_.last_error_code;
+  s.consecutive_failures = state_.failures;
+  s.next_attempt_at = state_.next_attempt_at;
   if (cache_) s.expires_at = cache_->expires_at;
   s.persist_pending = pending_ != nullptr;
   return s;
 }
 
+TokenResult SourceRunner::adopt(const store::TokenRecord& record) {
+  std::lock_guard lock(mu_);
+  const bool newer = !meta_ || meta_->version != record.version;
+  meta_ = TokenMeta::of(record);
+  cache_ = makeAccess(record);
+  invalidated_ = false;
+  transition(event::Adopted{newer}, deps_.clock->now());
+  return TokenResult{cache_, std::nullopt};
+}
+
 // ---------------------------------------------------------------------------------------
 // Entry points
 
-TokenResult TokenSource::cachedOrError(const std::unique_lock<std::mutex>&) const {
+TokenResult SourceRunner::cachedOrError() const {
   const TimePoint now = deps_.clock->now();
   if (cache_ && now < cache_->expires_at) return TokenResult{cache_, std::nullopt};
-  if (state_ == ConnectionState::kNeedsReauth) {
-    return failure(TokenError::Kind::kNeedsReauth, reason_.empty() ? "revoked" : reason_,
-                   last_error_code_);
+  if (state_.state == ConnectionState::kNeedsReauth) {
+    return failure(TokenError::Kind::kNeedsReauth,
+                   state_.reason.empty() ? "revoked" : state_.reason, state_.last_error_code);
   }
   return failure(TokenError::Kind::kTemporarilyUnavailable,
-                 last_error_code_.empty() ? "refresh_failing" : last_error_code_, last_error_code_,
-                 next_attempt_at_);
+                 state_.last_error_code.empty() ? "refresh_failing" : state_.last_error_code,
+                 state_.last_error_code, state_.next_attempt_at);
 }
 
-void TokenSource::acquire(std::string actor, TokenCallback done) {
+void SourceRunner::acquire(std::string actor, TokenCallback done) {
   std::unique_lock lock(mu_);
   const TimePoint now = deps_.clock->now();
   bool persist_retry_due = pending_ && now >= pending_->next_retry && !in_flight_;
-  {
-    auto token = freshCached(now);
-    if (token) {
-      if (persist_retry_due) {
-        in_flight_ = true;
-        lock.unlock();
-        startRefresh(Mode::kOnDemand, actor);
-      } else {
-        lock.unlock();
-      }
-      done(TokenResult{std::move(token), std::nullopt});
-      return;
+  if (auto token = freshCached(now)) {
+    if (persist_retry_due) {
+      in_flight_ = true;
+      lock.unlock();
+      startRefresh(Mode::kOnDemand, actor);
+    } else {
+      lock.unlock();
     }
-  }
-  if (state_ == ConnectionState::kNeedsReauth && !cache_) {
-    auto r = cachedOrError(lock);
-    lock.unlock();
-    done(r);
+    done(TokenResult{std::move(token), std::nullopt});
     return;
   }
-  if (state_ == ConnectionState::kRefreshFailing && next_attempt_at_ && now < *next_attempt_at_ &&
-      !persist_retry_due) {
-    // Backing off: no IdP call before the next attempt; a still-valid token is served.
-    auto r = cachedOrError(lock);
+  if ((state_.state == ConnectionState::kNeedsReauth && !cache_) ||
+      (backingOff(state_, now) && !persist_retry_due)) {
+    // Needs a human, or backing off: no IdP call before the next attempt; a still-valid
+    // token is served.
+    auto r = cachedOrError();
     lock.unlock();
     done(r);
     return;
@@ -192,13 +213,14 @@ void TokenSource::acquire(std::string actor, TokenCallback done) {
   startRefresh(Mode::kOnDemand, std::move(actor));
 }
 
-TokenResult TokenSource::token(std::string actor) {
+TokenResult SourceRunner::token(std::string actor) {
   {
     // Hot path: a fresh cached token, no allocation beyond the shared_ptr copy.
     std::lock_guard lock(mu_);
-    const bool persist_retry_due = pending_ && deps_.clock->now() >= pending_->next_retry;
+    const TimePoint now = deps_.clock->now();
+    const bool persist_retry_due = pending_ && now >= pending_->next_retry;
     if (!persist_retry_due) {
-      if (auto t = freshCached(deps_.clock->now())) return TokenResult{std::move(t), std::nullopt};
+      if (auto t = freshCached(now)) return TokenResult{std::move(t), std::nullopt};
     }
   }
   std::promise<TokenResult> promise;
@@ -207,7 +229,7 @@ TokenResult TokenSource::token(std::string actor) {
   return future.get();
 }
 
-bool TokenSource::invalidate(int64_t version) {
+bool SourceRunner::invalidate(int64_t version) {
   std::lock_guard lock(mu_);
   if (!cache_) return true;                     // nothing cached: the next acquire loads
   if (cache_->version != version) return true;  // a newer token is already here
@@ -223,15 +245,20 @@ bool TokenSource::invalidate(int64_t version) {
   return true;
 }
 
-void TokenSource::startRefresh(Mode mode, std::string actor) {
-  auto self = shared_from_this();
-  deps_.pool->post([self, mode, actor = std::move(actor)] {
+void SourceRunner::startRefresh(Mode mode, std::string actor) {
+  deps_.pool->post([self = shared_from_this(), mode, actor = std::move(actor)] {
     auto r = self->runRefresh(mode, actor);
     self->complete(r);
   });
 }
 
-void TokenSource::complete(const TokenResult& result) {
+void SourceRunner::beginExclusive() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [this] { return !in_flight_; });
+  in_flight_ = true;
+}
+
+void SourceRunner::complete(const TokenResult& result) {
   std::vector<TokenCallback> waiters;
   {
     std::lock_guard lock(mu_);
@@ -242,18 +269,14 @@ void TokenSource::complete(const TokenResult& result) {
   for (auto& w : waiters) w(result);
 }
 
-TokenResult TokenSource::runExclusive(Mode mode, const std::string& actor) {
-  {
-    std::unique_lock lock(mu_);
-    idle_cv_.wait(lock, [this] { return !in_flight_; });
-    in_flight_ = true;
-  }
+TokenResult SourceRunner::runExclusive(Mode mode, const std::string& actor) {
+  beginExclusive();
   auto r = runRefresh(mode, actor);
   complete(r);
   return r;
 }
 
-TokenResult TokenSource::refreshNow(std::string actor) {
+TokenResult SourceRunner::refreshNow(std::string actor) {
   {
     std::lock_guard lock(mu_);
     forced_from_version_ = cache_ ? cache_->version : 0;
@@ -261,47 +284,67 @@ TokenResult TokenSource::refreshNow(std::string actor) {
   return runExclusive(Mode::kForced, actor);
 }
 
-void TokenSource::keeperRefresh() {
-  {
-    std::unique_lock lock(mu_);
-    idle_cv_.wait(lock, [this] { return !in_flight_; });
-    in_flight_ = true;
+core::Result<bool> SourceRunner::deleteToken(const std::string& actor) {
+  beginExclusive();
+  auto deleted = deleteExclusive(actor);
+  complete(failure(TokenError::Kind::kNeedsReauth, "not_connected", ""));
+  return deleted;
+}
+
+core::Result<bool> SourceRunner::deleteExclusive(const std::string& actor) {
+  // A rotated token waiting to be written holds the lock already (and is dropped here).
+  store::LockGuard taken;
+  if (!held_lock_.held()) {
+    TETHER_TRY_ASSIGN(taken, deps_.store->locks().lock(spec_.key, deps_.settings.lock_timeout));
   }
-  TokenResult result;
-  bool ran = false;
+  TETHER_TRY_ASSIGN(const auto before, deps_.store->getToken(spec_.key));
+  TETHER_TRY_ASSIGN(const bool deleted, deps_.store->deleteToken(spec_.key, std::nullopt));
+  {
+    std::lock_guard lock(mu_);
+    cache_.reset();
+    meta_.reset();
+    invalidated_ = false;
+    pending_.reset();
+    transition(event::Deleted{}, deps_.clock->now());
+  }
+  writeState(std::nullopt);
+  held_lock_.release();
+  taken.release();
+  if (deleted) {
+    events::Detail detail;
+    detail.reason = "deleted_by_admin";
+    if (before) detail.expires_before = before->expires_at;
+    deps_.recorder->record({EventType::kTokenDeletedAdmin, spec_.key, actor,
+                            before ? before->idp_host : std::string(), core::newId(), detail});
+  }
+  return deleted;
+}
+
+void SourceRunner::keeperRefresh() {
+  beginExclusive();
   const TimePoint now = deps_.clock->now();
   if (!state_loaded_) loadState();
   bool skip = false;
   {
-    // Nothing to do for a connection that needs a human, or one still backing off (unless
-    // a rotated token waits to be written).
     std::lock_guard lock(mu_);
-    skip = state_ == ConnectionState::kNeedsReauth ||
-           (state_ == ConnectionState::kRefreshFailing && next_attempt_at_ &&
-            now < *next_attempt_at_ && !pending_);
+    skip = keeperSkips(state_, now, pending_ != nullptr);
   }
-  if (!skip) {
-    result = runRefresh(Mode::kKeeper, std::string(events::kActorBackground));
-    ran = true;
-  }
+  std::optional<TokenResult> result;
+  if (!skip) result = runRefresh(Mode::kKeeper, std::string(events::kActorBackground));
   // Next look: the token's due time, the end of the backoff, or never (needs a human).
+  // Written before the refresh counts as finished, so no operator action comes between.
   std::optional<TimePoint> due;
-  std::optional<store::TokenRecord> record;
   {
     std::lock_guard lock(mu_);
-    if (state_ == ConnectionState::kRefreshFailing) {
-      due = next_attempt_at_;
-    } else if (state_ == ConnectionState::kConnected && meta_) {
-      record = meta_->asRecord();
-    } else if (state_ != ConnectionState::kNeedsReauth && spec_.client_credentials) {
-      due = now;
-    }
-    if (pending_) due = due ? std::min(*due, pending_->next_retry) : pending_->next_retry;
+    std::optional<store::TokenRecord> token;
+    if (meta_) token = meta_->asRecord();
+    due = keeperNextDue(state_, token, spec_.client_credentials,
+                        pending_ ? std::optional<TimePoint>(pending_->next_retry) : std::nullopt,
+                        now, deps_.settings, spec_.refresh_max_lifetime, randomUnit());
   }
-  if (record) due = computeNextDue(*record);
   writeState(due);
-  if (ran) {
-    complete(result);
+  if (result) {
+    complete(*result);
   } else {
     {
       std::lock_guard lock(mu_);
@@ -311,45 +354,42 @@ void TokenSource::keeperRefresh() {
   }
 }
 
-void TokenSource::onTokenChanged(const store::TokenChange& change) {
+void SourceRunner::onTokenChanged(const store::TokenChange& change) {
   std::lock_guard lock(mu_);
   if (change.resync || change.deleted || (cache_ && change.version > cache_->version)) {
     cache_.reset();
   }
-  if (!change.deleted && state_ == ConnectionState::kNeedsReauth) {
-    // Reconnected (on some replica): re-read the store on the next call.
-    state_ = ConnectionState::kNotConnected;
-  }
+  if (!change.deleted) transition(event::TokenWritten{}, deps_.clock->now());
 }
 
-void TokenSource::setOAuthConfig(oauth::OAuthClientConfig config, std::string idp_host) {
+void SourceRunner::setOAuthConfig(oauth::OAuthClientConfig config, std::string idp_host) {
   auto r = std::make_shared<Resolved>(Resolved{std::move(config), std::move(idp_host)});
   std::lock_guard lock(mu_);
   resolved_ = std::move(r);
 }
 
-std::shared_ptr<const TokenSource::Resolved> TokenSource::resolved() const {
+std::shared_ptr<const SourceRunner::Resolved> SourceRunner::resolved() const {
   std::lock_guard lock(mu_);
   return resolved_;
 }
 
-oauth::OAuthClientConfig TokenSource::oauthConfig() const {
+oauth::OAuthClientConfig SourceRunner::oauthConfig() const {
   auto r = resolved();
   return r ? r->oauth : spec_.oauth;
 }
 
-std::string TokenSource::idpHost() const {
+std::string SourceRunner::idpHost() const {
   auto r = resolved();
   return r && !r->idp_host.empty() ? r->idp_host : spec_.idp_host;
 }
 
-void TokenSource::onConnected() {
+void SourceRunner::onConnected() {
   {
     std::lock_guard lock(mu_);
     cache_.reset();
     meta_.reset();
     invalidated_ = false;
-    markConnected();
+    transition(event::Succeeded{}, deps_.clock->now());
   }
   auto row = deps_.store->getToken(spec_.key);
   std::optional<TimePoint> due;
@@ -360,468 +400,5 @@ void TokenSource::onConnected() {
   writeState(due);
 }
 
-// ---------------------------------------------------------------------------------------
-// The refresh
-
-TokenResult TokenSource::runRefresh(Mode mode, const std::string& actor) {
-  if (!state_loaded_) loadState();
-  const std::string correlation = core::newId();
-  if (!retryPendingPersist()) {
-    // The rotated token is still only in memory. Serve it while it is fresh; refresh from
-    // it (never from the stale row) when it is not.
-    std::unique_lock lock(mu_);
-    const TimePoint now = deps_.clock->now();
-    if (auto t = freshCached(now); t && mode != Mode::kForced) return TokenResult{t, std::nullopt};
-  }
-  if (!held_lock_.held()) {
-    auto lock = deps_.store->locks().lock(spec_.key, deps_.settings.lock_timeout);
-    if (!lock.ok()) {
-      const bool timeout = lock.error().code == core::Errc::kTimeout;
-      core::log::warn("could not take the refresh lock",
-                      {{"connection", spec_.key.str()}, {"error", lock.error().message}});
-      return transient(nullptr, timeout ? "lock_timeout" : "store_unavailable", "", std::nullopt,
-                       nullptr, 0, actor, correlation);
-    }
-    held_lock_ = std::move(lock).value();
-  }
-  auto result = refreshLocked(mode, actor, correlation, 0);
-  bool keep_lock = false;
-  {
-    std::lock_guard lock(mu_);
-    keep_lock = pending_ != nullptr;
-  }
-  if (!keep_lock) held_lock_.release();
-  return result;
-}
-
-TokenResult TokenSource::refreshLocked(Mode mode, const std::string& actor,
-                                       const std::string& correlation, int depth) {
-  const TimePoint now = deps_.clock->now();
-  store::TokenRecord row;
-  int64_t expected_version = 0;
-  bool from_pending = false;
-  int64_t cached_version = -1;
-  bool invalidated = false;
-  int64_t forced_from = 0;
-  {
-    std::lock_guard lock(mu_);
-    if (pending_) {
-      row = pending_->record;
-      expected_version = pending_->expected_version;
-      from_pending = true;
-    }
-    cached_version = cache_ ? cache_->version : -1;
-    invalidated = invalidated_;
-    forced_from = forced_from_version_;
-  }
-  if (!from_pending) {
-    auto read = deps_.store->getToken(spec_.key);
-    if (!read.ok()) {
-      return transient(nullptr, "store_unavailable", "", std::nullopt, nullptr, 0, actor,
-                       correlation);
-    }
-    if (!read.value()) {
-      if (!spec_.client_credentials) return needsReauthFromStore();
-      row.key = spec_.key;  // client_credentials: the first token comes from the grant
-      row.authenticated_at = now;
-      row.authenticated_by = "system:client-credentials";
-    } else {
-      row = *read.value();
-    }
-    expected_version = row.version;
-  }
-
-  // Another replica, a reconnect or a concurrent caller may have refreshed already.
-  const auto refresh_at = accessRefreshAt(row, deps_.settings);
-  const bool fresh = row.version > 0 && refresh_at && now < *refresh_at;
-  if (!from_pending && fresh) {
-    const bool same_as_rejected = invalidated && row.version == cached_version;
-    if (mode == Mode::kOnDemand && !same_as_rejected) return adopt(row);
-    if (mode == Mode::kForced && row.version > forced_from && forced_from != 0) return adopt(row);
-    if (mode == Mode::kKeeper &&
-        !refreshDue(row, deps_.settings, spec_.refresh_max_lifetime, now)) {
-      return adopt(row);
-    }
-  }
-
-  // Local reasons not to call the IdP at all.
-  if (!spec_.client_credentials && row.version > 0) {
-    const auto deadline = refreshDeadline(row, spec_.refresh_max_lifetime);
-    if (deadline && now >= *deadline) {
-      return terminal(row, EventType::kRefreshSkippedExpired, "refresh_expired", nullptr, actor,
-                      correlation, depth);
-    }
-    if (!row.refresh_token || row.refresh_token->empty()) {
-      if (row.expires_at && now < *row.expires_at) return adopt(row);
-      return terminal(row, EventType::kRefreshSkippedNoToken, "no_refresh_token", nullptr, actor,
-                      correlation, depth);
-    }
-  }
-
-  if (deps_.hooks.before_idp_call) deps_.hooks.before_idp_call();
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto resolved_config = resolved();
-  oauth::TokenEndpointClient client(*deps_.http,
-                                    resolved_config ? resolved_config->oauth : spec_.oauth,
-                                    *deps_.clock, basic_form_.load());
-  oauth::GrantResult grant =
-      spec_.client_credentials ? client.clientCredentials() : client.refresh(*row.refresh_token);
-  bool answer_lost = false;
-  if (!spec_.client_credentials && grant.classification.transient() &&
-      grant.classification.request_sent &&
-      grant.classification.transport_error != http::TransportError::kNone) {
-    // The IdP may have acted on the request and spent a one-time-use refresh token: try
-    // again at once (many IdPs allow a short reuse grace window).
-    answer_lost = true;
-    core::log::warn("refresh answer lost after the request was sent; retrying at once",
-                    {{"connection", spec_.key.str()},
-                     {"error", grant.classification.code},
-                     {"correlation_id", correlation}});
-    grant = client.refresh(*row.refresh_token);
-  }
-  basic_form_.store(client.basicForm());
-  if (deps_.hooks.after_idp_response) deps_.hooks.after_idp_response();
-  const double duration_ms = toMs(std::chrono::steady_clock::now() - t0);
-  deps_.recorder->countRefresh(spec_.key,
-                               oauth::outcomeClassName(grant.classification.outcome_class),
-                               std::chrono::duration<double, std::milli>(duration_ms));
-
-  const auto& c = grant.classification;
-  if (grant.ok()) {
-    store::TokenRecord after = row;
-    const auto& t = *grant.tokens;
-    after.access_token = t.access_token;
-    after.token_type = t.token_type.empty() ? "Bearer" : t.token_type;
-    if (!t.scope.empty()) after.scope = t.scope;
-    after.expires_at = t.access_expires_at;
-    if (!t.refresh_token.empty()) after.refresh_token = t.refresh_token;
-    if (t.refresh_expires_at) {
-      after.refresh_expires_at = t.refresh_expires_at;
-    } else if (t.refresh_token_rotated) {
-      after.refresh_expires_at.reset();
-    }
-    after.last_refreshed_at = now;
-    if (auto host = idpHost(); !host.empty()) after.idp_host = std::move(host);
-    return persistRefreshed(row, std::move(after), expected_version, grant, duration_ms, actor,
-                            correlation);
-  }
-  if (c.terminal() && !spec_.client_credentials) {
-    const std::string reason =
-        answer_lost && c.code == "invalid_grant" ? "rotation_response_lost" : c.code;
-    return terminal(row, EventType::kRefreshFailedRevoked, reason, &grant, actor, correlation,
-                    depth);
-  }
-  // Transient, or a client_credentials rejection (a configuration error that needs an
-  // operator to fix the client, never a re-authorization).
-  return transient(row.version > 0 ? &row : nullptr, c.code, c.idp_error, c.retry_after, &grant,
-                   duration_ms, actor, correlation);
-}
-
-void TokenSource::markConnected() {
-  state_ = ConnectionState::kConnected;
-  reason_.clear();
-  last_error_code_.clear();
-  failures_ = 0;
-  first_failure_at_.reset();
-  next_attempt_at_.reset();
-  revoked_at_.reset();
-  last_transient_event_at_.reset();
-  suppressed_transient_ = 0;
-}
-
-TokenResult TokenSource::adopt(const store::TokenRecord& record) {
-  std::lock_guard lock(mu_);
-  const bool newer = !meta_ || meta_->version != record.version;
-  meta_ = metaOf(record);
-  cache_ = makeAccess(record);
-  invalidated_ = false;
-  if (state_ == ConnectionState::kNeedsReauth || state_ == ConnectionState::kNotConnected ||
-      (state_ == ConnectionState::kRefreshFailing && newer)) {
-    markConnected();
-  }
-  return TokenResult{cache_, std::nullopt};
-}
-
-TokenResult TokenSource::persistRefreshed(const store::TokenRecord& before,
-                                          store::TokenRecord after, int64_t expected_version,
-                                          const oauth::GrantResult& grant, double duration_ms,
-                                          const std::string& actor,
-                                          const std::string& correlation) {
-  const TimePoint now = deps_.clock->now();
-  const auto& tokens = *grant.tokens;
-  events::Detail detail;
-  detail.expires_before = before.expires_at;
-  detail.expires_after = after.expires_at;
-  detail.refresh_expires_before = before.refresh_expires_at;
-  detail.refresh_expires_after = after.refresh_expires_at;
-  detail.rotated = tokens.refresh_token_rotated;
-  detail.duration_ms = duration_ms;
-  if (grant.classification.http_status) detail.http_status = grant.classification.http_status;
-  detail.error_class = "success";
-
-  auto written = deps_.store->putToken(after, expected_version);
-  if (written.ok()) {
-    after.version = written.value();
-    bool recovered = false;
-    {
-      std::lock_guard lock(mu_);
-      recovered = state_ == ConnectionState::kRefreshFailing;
-      meta_ = metaOf(after);
-      cache_ = makeAccess(after);
-      invalidated_ = false;
-      pending_.reset();
-      markConnected();
-    }
-    if (recovered) detail.reason = "recovered";
-    writeState(computeNextDue(after));
-    deps_.recorder->record(
-        {EventType::kRefreshSucceeded, spec_.key, actor, idpHost(), correlation, detail});
-    std::lock_guard lock(mu_);
-    return TokenResult{cache_, std::nullopt};
-  }
-
-  if (written.error().code == core::Errc::kConflict) {
-    // The row changed under our lock: a reconnect or an operator's delete. Theirs wins.
-    core::log::warn("token row changed during the refresh; keeping the stored state",
-                    {{"connection", spec_.key.str()}, {"correlation_id", correlation}});
-    auto current = deps_.store->getToken(spec_.key);
-    if (current.ok() && current.value()) return adopt(*current.value());
-    {
-      std::lock_guard lock(mu_);
-      cache_.reset();
-      meta_.reset();
-    }
-    return needsReauthFromStore();
-  }
-
-  // The write failed: the rotated refresh token must not be lost while this process
-  // lives. Keep the tokens in memory, keep the lock (no replica may refresh from the stale
-  // row), serve the new access token, and retry the write.
-  core::log::error("could not persist refreshed tokens; keeping them in memory and retrying",
-                   {{"connection", spec_.key.str()},
-                    {"error", written.error().message},
-                    {"correlation_id", correlation}});
-  {
-    std::lock_guard lock(mu_);
-    meta_ = metaOf(after);
-    auto access = std::make_shared<AccessToken>(*makeAccess(after));
-    access->version = 0;  // not in the store yet
-    cache_ = std::move(access);
-    invalidated_ = false;
-    state_ = ConnectionState::kConnected;
-    failures_ = 0;
-    next_attempt_at_.reset();
-    auto p = std::make_unique<PendingPersist>();
-    p->record = after;
-    p->expected_version = expected_version;
-    p->delay = deps_.settings.persist_retry_initial;
-    p->next_retry = now + p->delay;
-    pending_ = std::move(p);
-  }
-  detail.error_class = "store";
-  detail.reason = std::string(core::errorInfo(written.error().code).name);
-  deps_.recorder->record({EventType::kRefreshRotationPersistenceFailed, spec_.key, actor, idpHost(),
-                          correlation, detail});
-  std::lock_guard lock(mu_);
-  return TokenResult{cache_, std::nullopt};
-}
-
-bool TokenSource::retryPendingPersist() {
-  std::optional<store::TokenRecord> record;
-  int64_t expected = 0;
-  {
-    std::lock_guard lock(mu_);
-    if (!pending_) return true;
-    record = pending_->record;
-    expected = pending_->expected_version;
-  }
-  auto written = deps_.store->putToken(*record, expected);
-  const TimePoint now = deps_.clock->now();
-  if (written.ok()) {
-    record->version = written.value();
-    {
-      std::lock_guard lock(mu_);
-      pending_.reset();
-      meta_ = metaOf(*record);
-      cache_ = makeAccess(*record);
-    }
-    held_lock_.release();
-    core::log::info("refreshed tokens persisted after an earlier failure",
-                    {{"connection", spec_.key.str()}});
-    writeState(computeNextDue(*record));
-    return true;
-  }
-  if (written.error().code == core::Errc::kConflict) {
-    core::log::error(
-        "token row changed while a refreshed token waited to be written; keeping the stored one",
-        {{"connection", spec_.key.str()}});
-    {
-      std::lock_guard lock(mu_);
-      pending_.reset();
-      cache_.reset();
-      meta_.reset();
-    }
-    held_lock_.release();
-    return true;
-  }
-  std::lock_guard lock(mu_);
-  pending_->delay = std::min(pending_->delay * 2, deps_.settings.persist_retry_max);
-  pending_->next_retry = now + pending_->delay;
-  core::log::error("refreshed tokens still not persisted; will retry",
-                   {{"connection", spec_.key.str()}, {"error", written.error().message}});
-  return false;
-}
-
-TokenResult TokenSource::terminal(const store::TokenRecord& row, store::EventType lead_event,
-                                  const std::string& reason, const oauth::GrantResult* grant,
-                                  const std::string& actor, const std::string& correlation,
-                                  int depth) {
-  const TimePoint now = deps_.clock->now();
-  events::Detail detail;
-  detail.error_class = "terminal";
-  detail.reason = reason;
-  std::string idp_code;
-  if (grant) {
-    idp_code = grant->classification.idp_error;
-    detail.idp_error = idp_code;
-    if (grant->classification.http_status) detail.http_status = grant->classification.http_status;
-  }
-  detail.expires_before = row.expires_at;
-  // 1. The lead event, with the IdP's code.
-  deps_.recorder->record({lead_event, spec_.key, actor, idpHost(), correlation, detail});
-
-  // 2. Delete only if the row still holds the refresh token that was rejected.
-  core::Result<store::ConditionalDelete> deleted = store::ConditionalDelete::kNoToken;
-  if (row.refresh_token && !row.refresh_token->empty()) {
-    deleted = deps_.store->deleteTokenIfRefreshTokenIs(spec_.key, *row.refresh_token);
-  } else {
-    auto d = deps_.store->deleteToken(spec_.key, row.version);
-    if (d.ok()) {
-      deleted = d.value() ? store::ConditionalDelete::kDeleted : store::ConditionalDelete::kNoToken;
-    } else if (d.error().code == core::Errc::kConflict) {
-      deleted = store::ConditionalDelete::kTokenChanged;
-    } else {
-      deleted = std::move(d).takeError();
-    }
-  }
-
-  if (deleted.ok() && deleted.value() == store::ConditionalDelete::kTokenChanged) {
-    // 3. Someone else rotated it meanwhile: their token is good; use it.
-    core::log::info("the rejected refresh token was already rotated elsewhere; using the new one",
-                    {{"connection", spec_.key.str()}, {"correlation_id", correlation}});
-    auto current = deps_.store->getToken(spec_.key);
-    if (current.ok() && current.value()) {
-      const auto& cur = *current.value();
-      const auto refresh_at = accessRefreshAt(cur, deps_.settings);
-      if ((refresh_at && now < *refresh_at) || depth > 0) return adopt(cur);
-      return refreshLocked(Mode::kOnDemand, actor, correlation, depth + 1);
-    }
-  }
-  if (!deleted.ok()) {
-    core::log::error("could not delete the rejected token; it stays until the next attempt",
-                     {{"connection", spec_.key.str()}, {"error", deleted.error().message}});
-  }
-  // 4. token_deleted_revoked only after the delete happened.
-  if (deleted.ok() && deleted.value() == store::ConditionalDelete::kDeleted) {
-    events::Detail d2;
-    d2.reason = reason;
-    d2.idp_error = idp_code;
-    deps_.recorder->record(
-        {EventType::kTokenDeletedRevoked, spec_.key, actor, idpHost(), correlation, d2});
-  }
-  // 5. needs_reauth.
-  {
-    std::lock_guard lock(mu_);
-    cache_.reset();
-    meta_.reset();
-    invalidated_ = false;
-    state_ = ConnectionState::kNeedsReauth;
-    reason_ = reason;
-    last_error_code_ = idp_code.empty() ? reason : idp_code;
-    ++failures_;
-    revoked_at_ = now;
-    next_attempt_at_.reset();
-  }
-  writeState(std::nullopt);
-  return failure(TokenError::Kind::kNeedsReauth, reason, idp_code);
-}
-
-TokenResult TokenSource::transient(const store::TokenRecord* row, const std::string& code,
-                                   const std::string& idp_code, std::optional<Duration> retry_after,
-                                   const oauth::GrantResult* grant, double duration_ms,
-                                   const std::string& actor, const std::string& correlation) {
-  const TimePoint now = deps_.clock->now();
-  bool record_event = false;
-  events::Detail detail;
-  TimePoint next_attempt;
-  {
-    std::lock_guard lock(mu_);
-    const bool first = state_ != ConnectionState::kRefreshFailing;
-    ++failures_;
-    if (!first_failure_at_) first_failure_at_ = now;
-    next_attempt = now + backoffDelay(failures_, deps_.settings, retry_after, randomUnit());
-    next_attempt_at_ = next_attempt;
-    state_ = ConnectionState::kRefreshFailing;
-    reason_ = code;
-    last_error_code_ = idp_code.empty() ? code : idp_code;
-    record_event = first || !last_transient_event_at_ ||
-                   now - *last_transient_event_at_ >= deps_.settings.transient_event_interval;
-    if (record_event) {
-      last_transient_event_at_ = now;
-      if (suppressed_transient_) detail.suppressed = suppressed_transient_;
-      suppressed_transient_ = 0;
-    } else {
-      ++suppressed_transient_;
-    }
-    detail.consecutive_failures = failures_;
-  }
-  writeState(next_attempt);
-  core::log::warn(
-      "token refresh failed; will retry",
-      {{"connection", spec_.key.str()},
-       {"error", code},
-       {"consecutive_failures", static_cast<int64_t>(detail.consecutive_failures.value_or(0))},
-       {"next_attempt_at", core::formatRfc3339(next_attempt)},
-       {"correlation_id", correlation}});
-  if (record_event) {
-    detail.error_class = "transient";
-    detail.reason = code;
-    detail.idp_error = idp_code;
-    detail.next_attempt_at = next_attempt;
-    if (grant && grant->classification.http_status) {
-      detail.http_status = grant->classification.http_status;
-    }
-    if (duration_ms > 0) detail.duration_ms = duration_ms;
-    deps_.recorder->record(
-        {EventType::kRefreshFailedTransient, spec_.key, actor, idpHost(), correlation, detail});
-  }
-  // A token that has not expired yet still works.
-  std::lock_guard lock(mu_);
-  if (row && row->expires_at && now < *row->expires_at) {
-    if (!cache_ || cache_->version != row->version) {
-      meta_ = metaOf(*row);
-      cache_ = makeAccess(*row);
-    }
-    return TokenResult{cache_, std::nullopt};
-  }
-  if (!row && cache_ && now < cache_->expires_at) return TokenResult{cache_, std::nullopt};
-  return failure(TokenError::Kind::kTemporarilyUnavailable, code, idp_code, next_attempt);
-}
-
-TokenResult TokenSource::needsReauthFromStore() {
-  auto st = deps_.store->getState(spec_.key);
-  std::lock_guard lock(mu_);
-  cache_.reset();
-  meta_.reset();
-  if (st.ok() && st.value() && st.value()->state == ConnectionState::kNeedsReauth) {
-    state_ = ConnectionState::kNeedsReauth;
-    reason_ = st.value()->reason;
-    last_error_code_ = st.value()->last_error_code;
-    return failure(TokenError::Kind::kNeedsReauth, reason_.empty() ? "revoked" : reason_,
-                   last_error_code_);
-  }
-  state_ = ConnectionState::kNotConnected;
-  return failure(TokenError::Kind::kNeedsReauth, "not_connected", "");
-}
-
+}  // namespace detail
 }  // namespace tether::lifecycle

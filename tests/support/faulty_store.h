@@ -3,6 +3,7 @@
 // fails chosen operations a chosen number of times (as a database that is briefly gone).
 
 #include <atomic>
+#include <functional>
 
 #include "store/store.h"
 
@@ -19,6 +20,9 @@ class FaultyStore final : public store::Store {
   std::atomic<int> put_token_calls{0};
   /// bulkHealth and recentEvents fail with kStore while set (a broken query, not an outage).
   std::atomic<bool> broken_reads{false};
+  /// Called before every putState (a slow or paused store in race tests); set it before the
+  /// store is shared with other threads.
+  std::function<void(const store::StateRecord&)> before_put_state;
 
   // TokenStore
   core::Result<std::optional<store::TokenRecord>> getToken(const store::ConnectionKey& k) override {
@@ -52,6 +56,7 @@ class FaultyStore final : public store::Store {
     return inner_.getState(k);
   }
   core::Status putState(const store::StateRecord& s) override {
+    if (before_put_state) before_put_state(s);
     if (down) return unavailable();
     return inner_.putState(s);
   }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/random.h"
+#include "store/shown_state.h"
 #include "store/sql/columns.h"
 #include "store/sql/parts.h"
 
@@ -31,8 +32,6 @@ constexpr auto kHealthColumns = columns(
     "CASE WHEN h.lifecycle_failed = 1 THEN s.last_error_code ELSE NULL END AS last_error_code",
     "CASE WHEN t.kind IS NULL THEN 0 ELSE 1 END AS token_acquired",
     "t.authenticated_at AS token_acquired_at", "t.expires_at", "t.refresh_expires_at");
-// The connection-state derivation in bulkHealth reads these two by position.
-static_assert(kHealthColumns("state") == 4 && kHealthColumns("token_acquired") == 9);
 
 class SqlConnectionRegistry final : public ConnectionRegistry {
  public:
@@ -131,12 +130,13 @@ class SqlConnectionRegistry final : public ConnectionRegistry {
         h.key.name = row.text(c("name"));
         h.auth_mode = row.text(c("auth_mode"));
         h.has_oauth = row.integer(c("has_oauth")) != 0;
-        h.token_acquired = row.integer(9) != 0;
-        if (row.isNull(4)) {
-          h.state = h.token_acquired ? ConnectionState::kConnected : ConnectionState::kNotConnected;
-        } else {
-          h.state = parseConnectionState(row.text(4)).value_or(ConnectionState::kNotConnected);
+        h.token_acquired = row.integer(c("token_acquired")) != 0;
+        std::optional<ConnectionState> recorded;
+        if (!row.isNull(c("state"))) {
+          recorded =
+              parseConnectionState(row.text(c("state"))).value_or(ConnectionState::kNotConnected);
         }
+        h.state = shownConnectionState(recorded, h.token_acquired);
         h.needs_reauth = h.state == ConnectionState::kNeedsReauth;
         h.reason = row.text(c("reason"));
         h.consecutive_failures = static_cast<int>(row.integer(c("consecutive_failures")));

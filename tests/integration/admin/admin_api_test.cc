@@ -9,8 +9,11 @@
 #include <sqlite3.h>
 
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <regex>
+#include <thread>
 
 #include "core/encoding.h"
 #include "core/random.h"
@@ -34,6 +37,41 @@ const std::string kAdminKey = "admin-key-for-the-admin-api-tests";
 const std::string kViewerKey = "viewer-key-for-the-admin-api-tests";
 const std::string kHashedKey = "hashed-key-for-the-admin-api-tests";
 
+/// Holds the thread that passes an armed point until released (every wait bounded).
+class Hold {
+ public:
+  void arm() {
+    std::lock_guard lock(mu_);
+    armed_ = true;
+    reached_ = released_ = false;
+  }
+  /// Called by the thread to hold; returns at once unless armed.
+  void pass() {
+    std::unique_lock lock(mu_);
+    if (!armed_) return;
+    armed_ = false;
+    reached_ = true;
+    cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::seconds(10), [this] { return released_; });
+  }
+  bool waitReached(std::chrono::seconds deadline) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, deadline, [this] { return reached_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool armed_ = false;
+  bool reached_ = false;
+  bool released_ = false;
+};
+
 std::string sha256Raw(std::string_view s) {
   unsigned char d[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
@@ -50,6 +88,11 @@ class AdminApiTest : public ::testing::Test {
 
     db_ = std::make_unique<testing::SealedSqlite>(clock_, "tether-admin-");
     store_ = std::make_unique<testing::FaultyStore>(db_->store());
+    store_->before_put_state = [this](const store::StateRecord& s) {
+      if (!slow_connected_writes_ || s.state != store::ConnectionState::kConnected) return;
+      std::unique_lock lock(race_mu_);
+      race_cv_.wait_for(lock, seconds(1), [this] { return delete_answered_; });
+    };
     recorder_ = std::make_unique<events::Recorder>(*store_, clock_, nullptr);
 
     std::vector<lifecycle::ConnectionSpec> specs;
@@ -86,6 +129,7 @@ class AdminApiTest : public ::testing::Test {
 
     lifecycle::LifecycleOptions lo;
     lo.owner = "admin-test";
+    lo.hooks.after_idp_response = [this] { idp_hold_.pass(); };
     lifecycle_ = std::make_unique<lifecycle::Lifecycle>(specs, *store_, *http_, *recorder_, clock_,
                                                         nullptr, lo);
     lifecycle_->start(false);
@@ -241,6 +285,14 @@ class AdminApiTest : public ::testing::Test {
     fault("invalid_client", 401, 1);
     EXPECT_EQ(call("POST", "/api/v1/admin/connections/mcp/revoked/oauth/refresh").status, 409);
   }
+
+  // The delete-during-refresh race: the IdP's answer held, then a slow store whose
+  // "connected" writes take until the admin's delete answered (at most 1 s each).
+  Hold idp_hold_;
+  std::atomic<bool> slow_connected_writes_{false};
+  std::mutex race_mu_;
+  std::condition_variable race_cv_;
+  bool delete_answered_ = false;
 
   core::ManualClock clock_;
   std::unique_ptr<mockidp::MockIdp> idp_;
@@ -582,6 +634,51 @@ TEST_F(AdminApiTest, RefreshNowAndDeleteToken) {
   EXPECT_EQ(conflict.status, 409) << conflict.body;
   EXPECT_THAT(conflict.body, HasSubstr("mcp/healthy"));
   EXPECT_EQ(call("DELETE", "/api/v1/admin/connections/api/static/oauth/token").status, 404);
+}
+
+// Issue 13: an admin deletes the token while the keeper refreshes the same connection. The
+// keeper is held at the IdP's answer, the delete is sent, then the keeper goes on against a
+// slow store. Before the lifecycle owned the delete, the keeper wrote "connected" after it:
+// list and health said connected with no token while the detail said not_connected.
+TEST_F(AdminApiTest, ADeleteDuringAKeeperRefreshLeavesListHealthAndDetailAgreeing) {
+  const store::ConnectionKey key{"mcp", "healthy"};
+  connect("healthy");
+  clock_.advance(minutes(56));  // within the access lead: the keeper refreshes
+  idp_hold_.arm();
+  std::thread keeper([this] { lifecycle_->keeper().tick(); });
+  ASSERT_TRUE(idp_hold_.waitReached(seconds(10))) << "the keeper never called the IdP";
+  slow_connected_writes_ = true;
+  auto deleted = std::async(std::launch::async, [this] {
+    auto reply = call("DELETE", "/api/v1/admin/connections/mcp/healthy/oauth/token");
+    {
+      std::lock_guard lock(race_mu_);
+      delete_answered_ = true;
+    }
+    race_cv_.notify_all();
+    return reply;
+  });
+  idp_hold_.release();
+  keeper.join();
+  const auto reply = deleted.get();
+  slow_connected_writes_ = false;
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.json.at("deleted"), true);
+
+  // The delete came last: no token, and every view says so.
+  EXPECT_FALSE(store_->getToken(key).value().has_value());
+  std::string listed;
+  auto list = call("GET", "/api/v1/admin/connections");
+  for (const auto& c : list.json["connections"].as_array()) {
+    if (c.at("name") == "healthy") listed = std::string(c.at("state").as_string());
+  }
+  auto health = healthOf("mcp", "healthy");
+  auto detail = call("GET", "/api/v1/admin/connections/mcp/healthy");
+  EXPECT_EQ(listed, "not_connected");
+  EXPECT_EQ(health["state"], "not_connected");
+  EXPECT_EQ(health["token_acquired"], false);
+  EXPECT_EQ(detail.json["oauth"].at("state"), "not_connected") << detail.body;
+  EXPECT_EQ(lifecycle_->source(key)->status().state, store::ConnectionState::kNotConnected);
+  EXPECT_FALSE(lifecycle_->source(key)->token().ok());
 }
 
 TEST_F(AdminApiTest, AStoreErrorIsA500WithAJsonErrorAndNoStackTrace) {

@@ -458,6 +458,40 @@ TEST_F(LifecycleTest, RotatedTokenSurvivesAFailingStore) {
   EXPECT_TRUE(source()->refreshNow("admin:test").ok());
 }
 
+// An operator deletes the token while a rotated one waits to be written: the delete goes
+// through the source (which holds the refresh lock meanwhile, so it neither waits for itself
+// nor times out), the waiting token is dropped, and nothing brings it back.
+TEST_F(LifecycleTest, AnAdminDeleteDropsARotatedTokenWaitingToBeWritten) {
+  auto settings = plainIdp();
+  settings.rotation = mockidp::Rotation::kOneTimeUse;
+  startIdp(settings);
+  openStore();
+  startLifecycle();
+  connect();
+  clock_.advance(minutes(56));
+  faulty_->fail_put_token = 1;
+  ASSERT_TRUE(source()->token().ok());
+  ASSERT_TRUE(source()->status().persist_pending);
+
+  auto deleted = source()->deleteToken("admin:ops");
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  EXPECT_TRUE(*deleted);
+  EXPECT_FALSE(source()->status().persist_pending);
+  EXPECT_EQ(source()->status().state, ConnectionState::kNotConnected);
+  EXPECT_EQ(source()->status().reason, "deleted_by_admin");
+  EXPECT_EQ(countEvents(EventType::kTokenDeletedAdmin), 1);
+  auto r = source()->token();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->kind, TokenError::Kind::kNeedsReauth);
+  // The keeper does not write the dropped token back.
+  clock_.advance(seconds(5));
+  source()->keeperRefresh();
+  EXPECT_FALSE(store_->getToken(key_).value().has_value());
+  auto state = store_->getState(key_).value();
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->state, ConnectionState::kNotConnected);
+}
+
 // Local terminal case: no refresh token and the access token expired.
 TEST_F(LifecycleTest, NoRefreshTokenAfterExpiryNeedsReauth) {
   auto s = plainIdp();
