@@ -8,12 +8,12 @@
 #include <csignal>
 #include <iostream>
 
-#include "app/services.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/redact.h"
 #include "gateway/proxy.h"
+#include "http/from_config.h"
 #include "http/router.h"
 #include "http/server.h"
 
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     r.send(http::Response::text(200, metrics.render()));
   });
 
-  http::Server server(app::serverOptions(cfg), router, &metrics);
+  http::Server server(http::serverOptionsFromConfig(cfg.server, cfg.listen), router, &metrics);
   if (auto st = server.start(); !st.ok()) {
     std::cerr << "gateway-proxy-server: " << st.error().message << "\n";
     return 1;

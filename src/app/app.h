@@ -1,7 +1,9 @@
 #pragma once
-/// Wiring: turns a loaded configuration into a running gateway (HTTP server, operational
-/// endpoints, and the modules later issues add), and the command line around it.
-/// `Gateway` is what `tether serve` runs and what integration tests start in-process.
+/// The process: turns a loaded configuration into a running Tether (listeners, store,
+/// lifecycle, connect flow, data plane, admin API, operational endpoints), and the command
+/// line around it. `Process` is what `tether serve` runs and what integration tests start
+/// in-process; the data plane itself is src/gateway/. Each module maps its own part of the
+/// configuration (`<module>/from_config.h`); this file only wires them together.
 
 #include <functional>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/metrics.h"
 #include "core/result.h"
 
@@ -18,12 +21,14 @@ namespace tether::app {
 /// A readiness probe: returns an error when a dependency is not ready (e.g. the store).
 using ReadinessCheck = std::function<core::Status()>;
 
-class Gateway {
+class Process {
  public:
-  explicit Gateway(config::Config config);
-  ~Gateway();
-  Gateway(const Gateway&) = delete;
-  Gateway& operator=(const Gateway&) = delete;
+  /// `clock` (the system clock in `main`, a ManualClock in tests) is handed to every module
+  /// that reads the time; it must outlive the Process.
+  Process(config::Config config, const core::Clock& clock);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
 
   /// Binds the listener and starts serving. Errors name the address.
   core::Status start();
@@ -47,8 +52,9 @@ class Gateway {
   std::unique_ptr<Impl> impl_;
 };
 
-/// `tether ...` — returns the process exit code.
-int runCli(int argc, char** argv);
+/// `tether ...` — returns the process exit code. `clock` is the process's one source of
+/// time (main passes the system clock).
+int runCli(int argc, char** argv, const core::Clock& clock);
 
 /// The version string printed by `tether --version`.
 const char* versionString();

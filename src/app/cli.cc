@@ -4,9 +4,9 @@
 
 #include "app/app.h"
 #include "app/login.h"
-#include "app/services.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "store/from_config.h"
 
 #ifndef TETHER_VERSION
 #define TETHER_VERSION "0.0.0"
@@ -47,7 +47,8 @@ std::optional<config::LoadedConfig> load(const std::string& path) {
   return std::move(loaded).value();
 }
 
-int serve(const std::string& path, const std::string& log_format, const std::string& log_level) {
+int serve(const std::string& path, const std::string& log_format, const std::string& log_level,
+          const core::Clock& clock) {
   const sigset_t signals = blockStopSignals();
   auto loaded = load(path);
   if (!loaded) return 2;
@@ -61,30 +62,30 @@ int serve(const std::string& path, const std::string& log_format, const std::str
   for (const auto& w : loaded->warnings) core::log::warn(w);
   core::log::info("starting tether", {{"version", versionString()}, {"config", path}});
 
-  Gateway gateway(std::move(cfg));
-  auto st = gateway.start();
+  Process process(std::move(cfg), clock);
+  auto st = process.start();
   if (!st.ok()) {
     core::log::error("cannot start", {{"error", st.error().message}});
     return 1;
   }
-  const int sig = waitForSignal(signals, [&] { return gateway.fatalError().has_value(); });
+  const int sig = waitForSignal(signals, [&] { return process.fatalError().has_value(); });
   if (sig == 0) {
-    const auto fatal = gateway.fatalError();
+    const auto fatal = process.fatalError();
     core::log::error("cannot run", {{"error", fatal->message}});
     std::cerr << "tether: " << fatal->message << "\n";
-    gateway.stop();
+    process.stop();
     return 1;
   }
   core::log::info("stopping: draining in-flight requests",
                   {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-  gateway.stop();
+  process.stop();
   core::log::info("stopped");
   return 0;
 }
 
 // `tether keys rotate`: re-seal every stored secret under encryption.key; the keys in
 // encryption.previous_keys open the old values.
-int keysRotate(const std::string& path) {
+int keysRotate(const std::string& path, const core::Clock& clock) {
   auto loaded = load(path);
   if (!loaded) return 2;
   core::log::init(core::log::Format::kText, core::LogLevel::kWarn);
@@ -94,12 +95,13 @@ int keysRotate(const std::string& path) {
                  "encryption.previous_keys (the old ones)\n";
     return 2;
   }
-  auto sealer = makeSealer(cfg);
+  auto sealer = store::sealerFromConfig(cfg.encryption, cfg.storage);
   if (!sealer.ok()) {
     std::cerr << "tether: " << sealer.error().message << "\n";
     return 2;
   }
-  auto store = store::openStore(storeOptions(cfg, std::move(sealer).value(), nullptr, 3));
+  auto store =
+      store::openStore(store::optionsFromConfig(cfg.storage, std::move(sealer).value(), &clock, 3));
   if (!store.ok()) {
     std::cerr << "tether: cannot open the store: " << store.error().message << "\n";
     return 1;
@@ -129,7 +131,7 @@ int configCheck(const std::string& path) {
 
 const char* versionString() { return TETHER_VERSION; }
 
-int runCli(int argc, char** argv) {
+int runCli(int argc, char** argv, const core::Clock& clock) {
   CLI::App cli{
       "Tether: an OAuth-keeping gateway between AI agents (MCP clients) and the remote MCP\n"
       "servers and HTTP APIs they call. It holds every connection's credentials, keeps them\n"
@@ -198,9 +200,9 @@ int runCli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
-  if (serve_cmd->parsed()) return serve(config_path, log_format, log_level);
+  if (serve_cmd->parsed()) return serve(config_path, log_format, log_level, clock);
   if (check_cmd->parsed()) return configCheck(check_path);
-  if (rotate_cmd->parsed()) return keysRotate(rotate_path);
+  if (rotate_cmd->parsed()) return keysRotate(rotate_path, clock);
   if (login_cmd->parsed()) {
     while (!login_opts.url.empty() && login_opts.url.back() == '/') login_opts.url.pop_back();
     if (const char* k = std::getenv("TETHER_ADMIN_KEY")) login_opts.admin_key = k;

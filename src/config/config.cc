@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <boost/url/parse.hpp>
 #include <cstdlib>
 
 namespace tether::config {
@@ -78,6 +79,15 @@ std::optional<ConnectionKind> parseConnectionKind(std::string_view text) {
   if (text == "mcp") return ConnectionKind::kMcp;
   if (text == "api") return ConnectionKind::kApi;
   return std::nullopt;
+}
+
+std::string urlHost(std::string_view url) {
+  auto u = boost::urls::parse_uri(url);
+  return u ? std::string(u->host()) : std::string();
+}
+
+std::string idpHost(const OAuthConfig& oauth) {
+  return urlHost(!oauth.token_url.empty() ? oauth.token_url : oauth.issuer);
 }
 
 std::string HostPort::toString() const {

@@ -1,7 +1,5 @@
 #include "config/internal.h"
 
-#include <openssl/evp.h>
-
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
 #include <boost/url/parse.hpp>
@@ -159,23 +157,12 @@ core::Result<UrlFacts> checkHttpUrl(std::string_view url) {
   return facts;
 }
 
-core::Result<std::string> normalizeOrigin(std::string_view text) {
-  constexpr std::string_view kExpected =
+std::string badOriginMessage(std::string_view text) {
+  const std::string expected =
       "expected an origin such as http://localhost:6274 (scheme, host and optional port only)";
   auto facts = checkHttpUrl(text);
-  if (!facts.ok()) return fail(std::string(kExpected) + ": " + facts.error().message);
-  auto parsed = boost::urls::parse_uri(text);
-  const boost::urls::url_view& u = *parsed;
-  std::string_view path = u.encoded_path();
-  if (!(path.empty() || path == "/") || u.has_query()) {
-    return fail(std::string(kExpected) + ", got " + quoteUrl(text));
-  }
-  std::string out = facts->scheme + "://" + core::toLower(u.encoded_host());
-  if (u.has_port()) {
-    out += ':';
-    out += u.port();
-  }
-  return out;
+  if (!facts.ok()) return expected + ": " + facts.error().message;
+  return expected + ", got " + quoteUrl(text);
 }
 
 core::Result<HostPort> parseListen(std::string_view text) {
@@ -284,15 +271,6 @@ bool isValidName(std::string_view name) {
     if (!(lowerOrDigit(c) || c == '_' || c == '-')) return false;
   }
   return true;
-}
-
-std::string sha256(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
-    std::abort();  // OpenSSL without SHA-256 is an impossible state
-  }
-  return std::string(reinterpret_cast<const char*>(md), len);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -30,8 +30,9 @@ core::Result<UrlFacts> checkHttpUrl(std::string_view url);
 /// localhost (and *.localhost), 127.0.0.0/8, ::1. `host` without brackets.
 bool isLoopbackHost(std::string_view host);
 
-/// "scheme://host[:port]" in lower case, or an error for anything that is not an origin.
-core::Result<std::string> normalizeOrigin(std::string_view text);
+/// The config message for an allowed_origins entry that core::normalizeOrigin refuses: the
+/// URL's problem when it is not an absolute http(s) URL, else what an origin may hold.
+std::string badOriginMessage(std::string_view text);
 
 /// "host:port" or "[v6]:port".
 core::Result<HostPort> parseListen(std::string_view text);
@@ -47,11 +48,11 @@ bool listenersOverlap(const HostPort& a, const HostPort& b);
 /// A 32-byte key written as 64 hex characters or Base64. Errors never echo the text.
 core::Result<std::string> decodeKey32(std::string_view text);
 
+/// The pattern of connection names and key ids, as messages show it.
+inline constexpr std::string_view kNamePattern = "[a-z0-9][a-z0-9_-]{0,62}";
+
 /// [a-z0-9][a-z0-9_-]{0,62}
 bool isValidName(std::string_view name);
-
-/// SHA-256, 32 raw bytes.
-std::string sha256(std::string_view data);
 
 /// The DSN (libpq key=value or postgres:// URI form) with its password replaced by kMask.
 /// A DSN that cannot be parsed is masked entirely.

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/encoding.h"
+#include "core/origin.h"
 #include "gateway/protocol.h"
 
 namespace tether::gateway {
@@ -147,30 +148,6 @@ core::Status checkFetchSite(const http::Headers& headers) {
   return {};
 }
 
-std::string normalizeOrigin(std::string_view origin) {
-  auto parsed = boost::urls::parse_uri(origin);
-  if (!parsed) return {};
-  const auto& u = *parsed;
-  const std::string scheme = core::toLower(u.scheme());
-  if (scheme != "http" && scheme != "https") return {};
-  if (u.has_userinfo() || u.encoded_host().empty() || u.has_query() || u.has_fragment()) return {};
-  const auto path = u.encoded_path();
-  if (!path.empty() && path != "/") return {};
-  std::string out = scheme + "://";
-  if (u.host_type() == boost::urls::host_type::ipv6) {
-    out += "[" + core::toLower(u.host_ipv6_address().to_string()) + "]";
-  } else {
-    out += core::toLower(u.encoded_host());
-  }
-  if (u.has_port()) {
-    const uint16_t port = u.port_number();
-    const uint16_t def = scheme == "https" ? 443 : 80;
-    if (port == 0) return {};
-    if (port != def) out += ":" + std::to_string(port);
-  }
-  return out;
-}
-
 ClientGuard::ClientGuard(const std::vector<config::AccessKey>& keys,
                          const std::vector<std::string>& allowed_origins,
                          std::string_view public_url) {
@@ -182,29 +159,29 @@ ClientGuard::ClientGuard(const std::vector<config::AccessKey>& keys,
     }
   }
   for (const auto& o : allowed_origins) {
-    auto n = normalizeOrigin(o);
-    if (!n.empty()) origins_.push_back(std::move(n));
+    auto n = core::normalizeOrigin(o);
+    if (n.ok()) origins_.push_back(std::move(n).value());
   }
   allow_loopback_ = origins_.empty();
-  auto portal = normalizeOrigin(public_url);
-  if (portal.empty()) {
+  auto portal = core::normalizeOrigin(public_url);
+  if (!portal.ok()) {
     // public_url has a path? Keep only scheme://authority.
     auto parsed = boost::urls::parse_uri(public_url);
     if (parsed) {
-      portal = normalizeOrigin(std::string(parsed->scheme()) + "://" +
-                               std::string(parsed->encoded_host_and_port()));
+      portal = core::normalizeOrigin(std::string(parsed->scheme()) + "://" +
+                                     std::string(parsed->encoded_host_and_port()));
     }
   }
-  if (!portal.empty()) origins_.push_back(std::move(portal));
+  if (portal.ok()) origins_.push_back(std::move(portal).value());
 }
 
 bool ClientGuard::originAllowed(std::string_view origin) const {
-  const std::string n = normalizeOrigin(origin);
-  if (n.empty()) return false;
+  const auto n = core::normalizeOrigin(origin);
+  if (!n.ok()) return false;
   for (const auto& o : origins_) {
-    if (o == n) return true;
+    if (o == *n) return true;
   }
-  return allow_loopback_ && isLoopbackOrigin(n);
+  return allow_loopback_ && isLoopbackOrigin(*n);
 }
 
 bool ClientGuard::keyAccepted(std::string_view authorization) const {

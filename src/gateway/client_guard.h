@@ -89,8 +89,4 @@ class HostGuard {
 /// another site, e.g. `<script src>` or `<img>` pointing at the gateway); OK otherwise.
 core::Status checkFetchSite(const http::Headers& headers);
 
-/// "scheme://host[:port]" in lower case with the scheme's default port dropped; "" when
-/// `origin` is not an http(s) origin.
-std::string normalizeOrigin(std::string_view origin);
-
 }  // namespace tether::gateway

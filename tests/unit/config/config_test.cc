@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "config/internal.h"
+#include "core/digest.h"
 #include "core/encoding.h"
 #include "unit/config/config_test_util.h"
 
@@ -98,14 +99,14 @@ TEST(ConfigLoadTest, FullExampleKeys) {
   ASSERT_EQ(c.admin.keys.size(), 4u);
   EXPECT_EQ(c.admin.keys[0].id, "admin-1");
   EXPECT_EQ(c.admin.keys[0].key, testing::kAdminKey);
-  EXPECT_EQ(c.admin.keys[0].sha256, internal::sha256(testing::kAdminKey));
+  EXPECT_EQ(c.admin.keys[0].sha256, core::sha256(testing::kAdminKey));
   EXPECT_EQ(c.admin.keys[1].id, "admin-2");
   EXPECT_TRUE(c.admin.keys[1].key.empty());
-  EXPECT_EQ(c.admin.keys[1].sha256, internal::sha256("hashed-admin-key-NEVER-PRINT"));
+  EXPECT_EQ(c.admin.keys[1].sha256, core::sha256("hashed-admin-key-NEVER-PRINT"));
   EXPECT_EQ(c.admin.keys[2].id, "ops");
   EXPECT_EQ(c.admin.keys[2].key, "ops-key-NEVER-PRINT-123");
   EXPECT_EQ(c.admin.keys[3].id, "ci");
-  EXPECT_EQ(c.admin.keys[3].sha256, internal::sha256("ci-key-material-NEVER-PRINT"));
+  EXPECT_EQ(c.admin.keys[3].sha256, core::sha256("ci-key-material-NEVER-PRINT"));
   ASSERT_EQ(c.clients.keys.size(), 1u);
   EXPECT_EQ(c.clients.keys[0].id, "client-1");
   EXPECT_EQ(c.clients.keys[0].key, "client-key-NEVER-PRINT-1");

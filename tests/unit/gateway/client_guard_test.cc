@@ -16,15 +16,6 @@ config::AccessKey keyOf(const std::string& key, bool hash_only = false) {
   return k;
 }
 
-TEST(ClientGuardTest, NormalizesOrigins) {
-  EXPECT_EQ(normalizeOrigin("HTTP://LocalHost:80"), "http://localhost");
-  EXPECT_EQ(normalizeOrigin("https://x.example:443/"), "https://x.example");
-  EXPECT_EQ(normalizeOrigin("http://[::1]:6274"), "http://[::1]:6274");
-  EXPECT_EQ(normalizeOrigin("null"), "");
-  EXPECT_EQ(normalizeOrigin("file:///etc"), "");
-  EXPECT_EQ(normalizeOrigin("http://x/path"), "");
-}
-
 TEST(ClientGuardTest, EmptyListAllowsLoopbackAndThePortalOnly) {
   ClientGuard g({}, {}, "https://tether.example.com");
   EXPECT_TRUE(g.originAllowed("http://localhost:6274"));

@@ -1,3 +1,8 @@
+// The process wiring: builds every module from its part of the configuration, in order
+// (sealer, data plane, admin API, listeners; then, on a background thread, the store and
+// what needs it), and stops them in reverse. One clock (from main) and one set of thread
+// pools (app/pools.h) for the whole process.
+
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -5,30 +10,35 @@
 #include <thread>
 
 #include "admin/admin_api.h"
+#include "admin/from_config.h"
 #include "admin/portal_routes.h"
 #include "app/app.h"
-#include "app/services.h"
+#include "app/pools.h"
 #include "core/json_escape.h"
 #include "core/log.h"
-#include "core/thread_pool.h"
 #include "events/recorder.h"
 #include "flows/flows.h"
+#include "flows/from_config.h"
 #include "gateway/client_guard.h"
 #include "gateway/proxy.h"
+#include "http/from_config.h"
 #include "http/server.h"
+#include "lifecycle/from_config.h"
 #include "lifecycle/lifecycle.h"
+#include "store/from_config.h"
 
 namespace tether::app {
 
-class Gateway::Impl {
+class Process::Impl {
  public:
-  explicit Impl(config::Config config) : config_(std::move(config)) {}
+  Impl(config::Config config, const core::Clock& clock)
+      : config_(std::move(config)), clock_(clock) {}
 
   ~Impl() { stop(); }
 
   core::Status start() {
     metrics_.gauge("tether_build_info", "Build information", {{"version", versionString()}}).set(1);
-    auto sealer = makeSealer(config_);
+    auto sealer = store::sealerFromConfig(config_.encryption, config_.storage);
     if (!sealer.ok()) return std::move(sealer).takeError();
     sealer_ = std::move(sealer).value();
     if (!sealer_->encrypts()) {
@@ -39,6 +49,7 @@ class Gateway::Impl {
     addOperationalRoutes();
     gateway::ProxyDeps deps;
     deps.metrics = &metrics_;
+    deps.clock = &clock_;
     deps.providers = [this](config::ConnectionKind kind,
                             std::string_view name) -> lifecycle::TokenProvider* {
       // Null until the store is open (the proxy answers 503 naming the connection then).
@@ -53,7 +64,7 @@ class Gateway::Impl {
     proxy_->registerRoutes(router_);
     admin::AdminDeps ad;
     ad.keys = config_.admin.keys;
-    ad.connections = adminConnections(config_);
+    ad.connections = admin::connectionViewsFromConfig(config_.connections);
     ad.flows = [this] { return flows_ptr_.load(std::memory_order_acquire); };
     ad.store = [this] { return store_ptr_.load(std::memory_order_acquire); };
     ad.recorder = [this] { return recorder_ptr_.load(std::memory_order_acquire); };
@@ -62,8 +73,9 @@ class Gateway::Impl {
       auto* lc = lifecycle_ptr_.load(std::memory_order_acquire);
       return lc ? lc->source(key) : nullptr;
     };
-    ad.pool = &admin_pool_;
-    ad.session_secret = sessionSecret(config_);
+    ad.pool = &pools_.admin;
+    ad.clock = &clock_;
+    ad.session_secret = admin::sessionSecretFromConfig(config_.encryption);
     ad.secure_cookies = config_.public_url.starts_with("https://");
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
     registerAdminPlane();
@@ -72,13 +84,15 @@ class Gateway::Impl {
           "no admin key is configured (admin.keys): the admin API refuses every "
           "request");
     }
-    server_ = std::make_unique<http::Server>(serverOptions(config_), router_, &metrics_);
+    server_ = std::make_unique<http::Server>(
+        http::serverOptionsFromConfig(config_.server, config_.listen), router_, &metrics_);
     auto st = server_->start();
     if (!st.ok()) return st;
     uint16_t public_port = port();
     if (config_.admin.listen) {
-      admin_server_ = std::make_unique<http::Server>(serverOptions(config_, *config_.admin.listen),
-                                                     admin_router_, &metrics_);
+      admin_server_ = std::make_unique<http::Server>(
+          http::serverOptionsFromConfig(config_.server, *config_.admin.listen), admin_router_,
+          &metrics_);
       if (auto admin_st = admin_server_->start(); !admin_st.ok()) return admin_st;
       public_port = admin_server_->port();
     }
@@ -108,8 +122,7 @@ class Gateway::Impl {
     if (bootstrap_.joinable()) bootstrap_.join();
     if (admin_server_) admin_server_->stop();
     if (server_) server_->stop();
-    blocking_.shutdown();
-    admin_pool_.shutdown();
+    pools_.shutdown();
     if (lifecycle_) lifecycle_->stop();
   }
 
@@ -137,7 +150,7 @@ class Gateway::Impl {
     core::Duration delay = std::chrono::seconds(1);
     std::unique_ptr<store::Store> store;
     for (;;) {
-      auto opts = storeOptions(config_, sealer_, &core::systemClock(), 1);
+      auto opts = store::optionsFromConfig(config_.storage, sealer_, &clock_, 1);
       auto opened = store::openStore(std::move(opts));
       if (opened.ok()) {
         store = std::move(opened).value();
@@ -164,24 +177,26 @@ class Gateway::Impl {
                                    {"sealing", sealer_->describe()},
                                    {"schema_version", store->schemaVersion()},
                                    {"migrations_applied", store->migrationsAppliedAtOpen()}});
-    const auto infos = connectionInfos(config_);
+    const auto infos = store::connectionInfosFromConfig(config_.connections);
     if (auto st = store->syncConnections(infos); !st.ok()) {
       core::log::error("cannot register the configured connections",
                        {{"error", st.error().message}});
     }
-    http_client_ = http::makeHttpClient();
-    recorder_ = std::make_unique<events::Recorder>(*store, core::systemClock(), &metrics_);
+    http::HttpClientOptions client_options;
+    client_options.worker_threads = ProcessPools::kHttpClientThreads;
+    http_client_ = http::makeHttpClient(client_options);
+    recorder_ = std::make_unique<events::Recorder>(*store, clock_, &metrics_);
     std::vector<store::ConnectionKey> unresolved;
-    auto specs = lifecycleSpecs(config_, &unresolved);
+    auto specs = lifecycle::specsFromConfig(config_.connections, &unresolved);
     lifecycle::LifecycleOptions options;
-    options.settings = lifecycleSettings(config_);
-    auto lifecycle =
-        std::make_unique<lifecycle::Lifecycle>(std::move(specs), *store, *http_client_, *recorder_,
-                                               core::systemClock(), &metrics_, options);
+    options.settings = lifecycle::settingsFromConfig(config_.keeper, config_.events);
+    options.refresh_threads = ProcessPools::kRefreshThreads;
+    auto lifecycle = std::make_unique<lifecycle::Lifecycle>(std::move(specs), *store, *http_client_,
+                                                            *recorder_, clock_, &metrics_, options);
     auto* lc = lifecycle.get();
     auto flows = std::make_unique<flows::Flows>(
-        flowConnections(config_), *store, *http_client_, *recorder_, core::systemClock(),
-        flowOptions(config_),
+        flows::connectionsFromConfig(config_.connections), *store, *http_client_, *recorder_,
+        clock_, flows::optionsFromConfig(config_),
         [lc](const store::ConnectionKey& key, const flows::ResolvedConnection& resolved) {
           if (auto source = lc->source(key)) {
             source->setOAuthConfig(resolved.oauth, resolved.idp_host);
@@ -272,7 +287,7 @@ class Gateway::Impl {
     router_.add("GET", "/readyz", [this](http::Request&, http::Responder r) {
       // Checks may block briefly (a store round trip): never on the I/O thread.
       auto responder = std::make_shared<http::Responder>(std::move(r));
-      blocking_.post([this, responder] {
+      pools_.blocking.post([this, responder] {
         auto& r = *responder;
         std::string failures;
         std::vector<std::pair<std::string, ReadinessCheck>> checks;
@@ -306,12 +321,11 @@ class Gateway::Impl {
   }
 
   config::Config config_;
+  const core::Clock& clock_;
   core::MetricsRegistry metrics_;
-  core::ThreadPool blocking_{2, "blocking"};  // store calls answered for the I/O threads
+  ProcessPools pools_;
   http::Router router_;
-  http::Router admin_router_;  // admin.listen: the admin API and the portal
-  // Admin and connect-flow handlers (store and IdP calls; an IdP may take seconds).
-  core::ThreadPool admin_pool_{4, "admin"};
+  http::Router admin_router_;              // admin.listen: the admin API and the portal
   std::unique_ptr<gateway::Proxy> proxy_;  // outlives the server (late callbacks)
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<http::Server> server_;
@@ -336,16 +350,17 @@ class Gateway::Impl {
   std::atomic<lifecycle::Lifecycle*> lifecycle_ptr_{nullptr};  // read per proxied request
 };
 
-Gateway::Gateway(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
-Gateway::~Gateway() { stop(); }
-core::Status Gateway::start() { return impl_->start(); }
-void Gateway::stop() { impl_->stop(); }
-uint16_t Gateway::port() const { return impl_->port(); }
-core::MetricsRegistry& Gateway::metrics() { return impl_->metrics(); }
-void Gateway::addReadinessCheck(std::string name, ReadinessCheck check) {
+Process::Process(config::Config config, const core::Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(config), clock)) {}
+Process::~Process() { stop(); }
+core::Status Process::start() { return impl_->start(); }
+void Process::stop() { impl_->stop(); }
+uint16_t Process::port() const { return impl_->port(); }
+core::MetricsRegistry& Process::metrics() { return impl_->metrics(); }
+void Process::addReadinessCheck(std::string name, ReadinessCheck check) {
   impl_->addReadinessCheck(std::move(name), std::move(check));
 }
-bool Gateway::ready() const { return impl_->ready(); }
-std::optional<core::Error> Gateway::fatalError() const { return impl_->fatalError(); }
+bool Process::ready() const { return impl_->ready(); }
+std::optional<core::Error> Process::fatalError() const { return impl_->fatalError(); }
 
 }  // namespace tether::app

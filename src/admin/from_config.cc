@@ -1,0 +1,31 @@
+#include "admin/from_config.h"
+
+#include <string_view>
+#include <utility>
+
+#include "core/digest.h"
+#include "store/from_config.h"
+
+namespace tether::admin {
+
+std::vector<ConnectionView> connectionViewsFromConfig(
+    const std::vector<config::ConnectionConfig>& connections) {
+  std::vector<ConnectionView> out;
+  for (const auto& c : connections) {
+    ConnectionView v;
+    v.key = store::connectionKeyFromConfig(c);
+    v.url_host = config::urlHost(c.url);
+    v.auth_mode = std::string(config::authModeName(c.auth.mode));
+    if (c.auth.oauth) v.refresh_max_lifetime = c.auth.oauth->refresh_max_lifetime;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::string sessionSecretFromConfig(const config::EncryptionConfig& encryption) {
+  if (!encryption.hasKey()) return {};
+  constexpr std::string_view kLabel = "tether admin session v1";
+  return core::hmacSha256(encryption.key, kLabel);
+}
+
+}  // namespace tether::admin

@@ -1,0 +1,44 @@
+#include "lifecycle/from_config.h"
+
+#include <utility>
+
+#include "oauth/from_config.h"
+#include "store/from_config.h"
+
+namespace tether::lifecycle {
+
+Settings settingsFromConfig(const config::KeeperConfig& keeper,
+                            const config::EventsConfig& events) {
+  Settings s;
+  s.access_lead = keeper.access_lead;
+  s.refresh_lead = keeper.refresh_lead;
+  s.backoff_initial = keeper.backoff_initial;
+  s.backoff_max = keeper.backoff_max;
+  s.jitter = keeper.jitter;
+  s.keeper_interval = keeper.interval;
+  s.keeper_concurrency = keeper.concurrency;
+  s.event_retention = events.retention;
+  s.prune_interval = events.prune_interval;
+  return s;
+}
+
+std::vector<ConnectionSpec> specsFromConfig(
+    const std::vector<config::ConnectionConfig>& connections,
+    std::vector<store::ConnectionKey>* unresolved) {
+  std::vector<ConnectionSpec> out;
+  for (const auto& c : connections) {
+    if (!c.auth.oauth) continue;
+    const auto& o = *c.auth.oauth;
+    ConnectionSpec s;
+    s.key = store::connectionKeyFromConfig(c);
+    if (o.token_url.empty() && unresolved) unresolved->push_back(s.key);
+    s.oauth = oauth::clientConfigFromConfig(c);
+    s.client_credentials = o.grant == config::Grant::kClientCredentials;
+    s.refresh_max_lifetime = o.refresh_max_lifetime;
+    s.idp_host = config::idpHost(o);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace tether::lifecycle

@@ -1,0 +1,75 @@
+// admin, clients and allowed_origins.
+
+#include "core/digest.h"
+#include "unit/config/sections/section_test_util.h"
+
+namespace tether::config::sections {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+using AccessSectionTest = SectionTest;
+
+TEST_F(AccessSectionTest, AdminKeysInEveryForm) {
+  AdminConfig admin;
+  KeyOrigins keys;
+  int listen_line = 0;
+  parseAdmin(reader_,
+             entry("keys:\n  - ${TETHER_ADMIN_KEY}\n  - {id: ops, key: ops-key-NEVER-PRINT-123, "
+                   "role: viewer}\nlisten: 127.0.0.1:9090\n",
+                   "admin"),
+             admin, keys, listen_line);
+  EXPECT_EQ(errors(), "");
+  ASSERT_EQ(admin.keys.size(), 2u);
+  EXPECT_EQ(admin.keys[0].id, "admin-1");
+  EXPECT_EQ(admin.keys[0].sha256, core::sha256(testing::kAdminKey));
+  EXPECT_FALSE(admin.keys[0].read_only);
+  EXPECT_EQ(admin.keys[1].id, "ops");
+  EXPECT_TRUE(admin.keys[1].read_only);
+  ASSERT_TRUE(admin.listen.has_value());
+  EXPECT_EQ(admin.listen->toString(), "127.0.0.1:9090");
+  EXPECT_EQ(listen_line, 4);
+  EXPECT_EQ(keys.by_sha256.size(), 2u);
+}
+
+TEST_F(AccessSectionTest, AKeyUsedTwiceAcrossAdminAndClientsIsRefused) {
+  AdminConfig admin;
+  ClientsConfig clients;
+  KeyOrigins keys;
+  int listen_line = 0;
+  parseAdmin(reader_, entry("keys:\n  - ${TETHER_ADMIN_KEY}\n", "admin"), admin, keys, listen_line);
+  parseClients(reader_, entry("keys:\n  - ${TETHER_ADMIN_KEY}\n", "clients"), clients, keys);
+  EXPECT_EQ(admin.keys.size(), 1u);
+  EXPECT_TRUE(clients.keys.empty());
+  EXPECT_EQ(errors(),
+            "t.yaml:2: clients.keys[0]: the same key (<hidden>) is already configured at "
+            "admin.keys[0] (line 2); every key must be distinct");
+}
+
+TEST_F(AccessSectionTest, ClientKeysHaveNoRole) {
+  ClientsConfig clients;
+  KeyOrigins keys;
+  parseClients(reader_,
+               entry("keys: [{id: a, key: client-key-NEVER-PRINT-1, role: viewer}]", "clients"),
+               clients, keys);
+  EXPECT_EQ(errors(), "t.yaml:1: clients.keys[0].role: only admin keys have a role");
+  EXPECT_THAT(errors(), Not(HasSubstr("NEVER-PRINT")));
+}
+
+TEST_F(AccessSectionTest, OriginsAreNormalised) {
+  std::vector<std::string> origins;
+  parseOrigins(reader_,
+               entry("[\"HTTP://LocalHost:6274/\", \"http://localhost:80\", "
+                     "\"http://localhost:6274/app\"]",
+                     "allowed_origins"),
+               origins);
+  EXPECT_THAT(origins, ElementsAre("http://localhost:6274", "http://localhost"));
+  EXPECT_EQ(errors(),
+            "t.yaml:1: allowed_origins[2]: expected an origin such as http://localhost:6274 "
+            "(scheme, host and optional port only), got \"http://localhost:6274/app\"");
+}
+
+}  // namespace
+}  // namespace tether::config::sections
