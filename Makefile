@@ -27,7 +27,10 @@ configure: deps $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-run: build
+# Builds only what the demo runs: the `tether` binary (the portal is embedded in it) and the
+# mock IdP, not the tests and benchmarks.
+run: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tether tether-mock-idp
 	./scripts/run.sh $(CONFIG)
 
 # Everything a change must pass: unit + integration tests (Release, -Werror) against a

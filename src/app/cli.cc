@@ -1,6 +1,8 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 #include "app/app.h"
 #include "app/login.h"
@@ -53,9 +55,11 @@ int serve(const std::string& path, const std::string& log_format, const std::str
   auto loaded = load(path);
   if (!loaded) return 2;
   auto& cfg = loaded->config;
-  auto format = cfg.log.format;
-  if (log_format == "text") format = core::log::Format::kText;
-  if (log_format == "json") format = core::log::Format::kJson;
+  std::optional<core::log::Format> requested;
+  if (log_format == "text") requested = core::log::Format::kText;
+  if (log_format == "json") requested = core::log::Format::kJson;
+  const auto format =
+      core::log::chooseFormat(requested, cfg.log.format, core::log::stderrIsTerminal());
   auto level = cfg.log.level;
   if (!log_level.empty()) level = core::log::parseLevel(log_level).value_or(level);
   core::log::init(format, level);
@@ -127,6 +131,52 @@ int configCheck(const std::string& path) {
   return 0;
 }
 
+// The command words of `app` (its subcommands' names), for messages.
+std::string commandList(const CLI::App& app) {
+  std::string out;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (!out.empty()) out += ", ";
+    out += sub->get_name();
+  }
+  return out;
+}
+
+// Why the command line names no command tether knows, or nullopt when its command words
+// are fine (CLI11 then judges the rest). Options are skipped over, not interpreted.
+std::optional<std::string> commandProblem(const CLI::App& root, int argc, char** argv) {
+  const CLI::App* app = &root;
+  std::string path = "tether";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with('-')) return std::nullopt;  // an option (--help, --version, ...)
+    const auto subs = app->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) return std::nullopt;  // a command's own arguments
+    const CLI::App* next = nullptr;
+    for (const auto* sub : subs) {
+      if (sub->check_name(std::string(arg))) next = sub;
+    }
+    if (!next) {
+      return "unknown command '" + std::string(arg) + "' for " + path +
+             " (commands: " + commandList(*app) + "; see " + path + " --help)";
+    }
+    app = next;
+    path += " " + next->get_name();
+  }
+  if (app->get_subcommands([](const CLI::App*) { return true; }).empty()) return std::nullopt;
+  const std::string subject =
+      app == &root ? "a command is required" : "'" + path.substr(7) + "' needs a command";
+  return subject + " (" + commandList(*app) + "; see " + path + " --help)";
+}
+
+// A usage error as one line on stderr; exit status 2 (as for an invalid configuration).
+int usageError(std::string reason) {
+  for (auto& c : reason) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::cerr << "tether: " << reason << "\n";
+  return 2;
+}
+
 }  // namespace
 
 const char* versionString() { return TETHER_VERSION; }
@@ -195,10 +245,14 @@ int runCli(int argc, char** argv, const core::Clock& clock) {
   login_cmd->add_option("--timeout", login_timeout_s,
                         "Seconds to wait for the sign-in (default: until the link expires)");
 
+  // Unknown or missing commands, unknown options, a missing file: one line and exit 2
+  // (CLI11's own exit codes, 105-109, mean nothing to a shell script).
+  if (auto problem = commandProblem(cli, argc, argv)) return usageError(*problem);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    if (e.get_exit_code() == 0) return cli.exit(e);  // --help, --version
+    return usageError(e.what());
   }
   if (serve_cmd->parsed()) return serve(config_path, log_format, log_level, clock);
   if (check_cmd->parsed()) return configCheck(check_path);

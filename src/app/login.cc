@@ -135,6 +135,7 @@ int login(const LoginOptions& o) {
     std::cerr << "tether login: set TETHER_ADMIN_KEY to an admin key of the running Tether\n";
     return 2;
   }
+  const core::Clock& clock = o.clock ? *o.clock : core::systemClock();
   const std::string kind = o.connection.substr(0, slash);
   const std::string name = o.connection.substr(slash + 1);
   const std::string base = "/api/v1/admin/connections/" + kind + "/" + name + "/oauth";
@@ -154,9 +155,7 @@ int login(const LoginOptions& o) {
   if (o.open_browser) {
     const std::string command = browserCommand();
     auto opened = readOpened(o.state_file);
-    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = core::toUnixSeconds(clock.now());
     const auto last = opened.find(o.connection);
     const int64_t since = last == opened.end() ? -1 : now - last->second;
     if (command.empty()) {
@@ -177,9 +176,9 @@ int login(const LoginOptions& o) {
   if (!expires.empty()) std::cout << " (this link works until " << expires << ")";
   std::cout << "...\n" << std::flush;
 
-  const auto deadline = std::chrono::steady_clock::now() +
-                        (o.timeout.count() > 0 ? o.timeout : std::chrono::seconds(10 * 60));
-  while (std::chrono::steady_clock::now() < deadline) {
+  const auto deadline =
+      clock.monotonic() + (o.timeout.count() > 0 ? o.timeout : std::chrono::seconds(10 * 60));
+  while (clock.monotonic() < deadline) {
     auto status = call(*http, o, "GET", base + "/flows/" + correlation);
     if (status.error.empty()) {
       const std::string s = str(status.body, "status");

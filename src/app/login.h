@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include "core/clock.h"
+
 namespace tether::app {
 
 struct LoginOptions {
@@ -17,6 +19,8 @@ struct LoginOptions {
   std::chrono::seconds timeout{0};  // 0: until the flow expires
   /// File remembering when a browser was last opened per connection.
   std::string state_file;
+  /// Time for the wait's deadline and the browser's reopen rule; null: the system clock.
+  const core::Clock* clock = nullptr;
 };
 
 /// Exit code: 0 connected, 1 failed / timed out / refused, 2 usage error. Writes to

@@ -4,6 +4,7 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
@@ -68,6 +69,13 @@ void init(Format format, LogLevel level) {
   s.level = static_cast<int>(level);
   currentLogger();
 }
+
+Format chooseFormat(std::optional<Format> requested, Format configured, bool to_terminal) {
+  if (requested) return *requested;
+  return to_terminal ? Format::kText : configured;
+}
+
+bool stderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 void setSinkForTesting(std::function<void(std::string_view line)> sink) {
   auto& s = state();

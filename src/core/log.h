@@ -37,6 +37,15 @@ struct Field {
 /// Configures the process logger. Safe to call again (tests, reconfiguration).
 void init(Format format, LogLevel level);
 
+/// The format of a process's logs: `requested` (a command-line override) when given;
+/// otherwise text when the logs go to a terminal, where a person reads them (for example
+/// below the `make run` banner); otherwise `configured` (`log.format`, JSON by default) for
+/// log collectors, pipes and files.
+Format chooseFormat(std::optional<Format> requested, Format configured, bool to_terminal);
+
+/// True when stderr, where the logs go, is a terminal.
+bool stderrIsTerminal();
+
 /// Sends every formatted line to `sink` instead of stderr (tests); nullptr restores stderr.
 void setSinkForTesting(std::function<void(std::string_view line)> sink);
 

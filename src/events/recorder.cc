@@ -82,6 +82,8 @@ Recorder::Recorder(store::EventStore& events, const core::Clock& clock,
                    core::MetricsRegistry* metrics, size_t max_pending)
     : events_(events), clock_(clock), metrics_(metrics), max_pending_(max_pending) {}
 
+Recorder::~Recorder() { stop(); }
+
 bool Recorder::tryAppend(const store::AuthEvent& event) { return events_.appendEvent(event).ok(); }
 
 void Recorder::record(const Fact& fact) {
@@ -113,6 +115,7 @@ void Recorder::record(const Fact& fact) {
                      {{"event", store::eventTypeName(pending_.front().type)},
                       {"connection", pending_.front().key.str()}});
     pending_.pop_front();
+    countLost("queue_full", 1);
   }
   pending_.push_back(std::move(event));
   core::log::warn(
@@ -132,6 +135,27 @@ size_t Recorder::flush() {
 size_t Recorder::pending() const {
   std::lock_guard lock(mu_);
   return pending_.size();
+}
+
+size_t Recorder::stop() {
+  std::lock_guard lock(mu_);
+  while (!pending_.empty() && tryAppend(pending_.front())) pending_.pop_front();
+  const size_t lost = pending_.size();
+  if (lost == 0) return 0;
+  pending_.clear();
+  core::log::error("auth events lost at shutdown: the store refused them until the end",
+                   {{"lost", static_cast<int64_t>(lost)}});
+  countLost("shutdown", lost);
+  return lost;
+}
+
+void Recorder::countLost(std::string_view reason, size_t n) {
+  if (!metrics_) return;
+  metrics_
+      ->counter("tether_auth_events_lost_total",
+                "Auth events never written to the store (queue full, or still refused at shutdown)",
+                {{"reason", std::string(reason)}})
+      .inc(static_cast<double>(n));
 }
 
 void Recorder::countRefresh(const store::ConnectionKey& key, std::string_view outcome_class,

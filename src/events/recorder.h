@@ -6,7 +6,11 @@
 ///
 /// If the store cannot take an event, the event waits in a bounded in-memory queue and is
 /// retried on the next record() or flush(), so a store blip loses no history (past the
-/// bound, the oldest waiting event is dropped with an ERROR log).
+/// bound, the oldest waiting event is dropped with an ERROR log). When the recorder stops
+/// (stop(), or its destruction when the process ends) waiting events get one more try; those
+/// the store still refuses are reported as lost: one ERROR line with their count (never
+/// their content) and tether_auth_events_lost_total{reason="shutdown"}. Events dropped at
+/// the bound count there too, as reason="queue_full".
 ///
 /// Thread-safety: all methods may be called concurrently. record() does store I/O: call it
 /// off the server's I/O threads.
@@ -65,6 +69,10 @@ class Recorder {
   /// `events`, `clock` and `metrics` (may be null) must outlive the recorder.
   Recorder(store::EventStore& events, const core::Clock& clock, core::MetricsRegistry* metrics,
            size_t max_pending = 10'000);
+  /// Calls stop().
+  ~Recorder();
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
 
   /// Appends the event (or queues it when the store fails) and logs it.
   void record(const Fact& fact);
@@ -79,8 +87,14 @@ class Recorder {
   size_t flush();
   size_t pending() const;
 
+  /// Retries the waiting events once more, then reports those the store still refuses as
+  /// lost (logged with their count, counted in the metric) and forgets them. Returns how
+  /// many were lost. Safe to call more than once; record() still works afterwards.
+  size_t stop();
+
  private:
   bool tryAppend(const store::AuthEvent& event);
+  void countLost(std::string_view reason, size_t n);
 
   store::EventStore& events_;
   const core::Clock& clock_;

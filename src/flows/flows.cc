@@ -521,11 +521,11 @@ CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
       cfg.client_auth = registeredAuthStyle(**client);
     }
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = clock_.monotonic();
   oauth::TokenEndpointClient client(http_, cfg, clock_);
   auto grant = client.exchangeCode(code, flow.pkce_verifier, redirect_uri_);
   const double duration_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      std::chrono::duration<double, std::milli>(clock_.monotonic() - t0).count();
   if (!grant.ok()) {
     const auto& c = grant.classification;
     std::string next = "Connect again from the Tether portal.";

@@ -1,14 +1,12 @@
 #include "gateway/client_guard.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include <boost/url/authority_view.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <optional>
 #include <utility>
 
+#include "core/digest.h"
 #include "core/encoding.h"
 #include "core/origin.h"
 #include "gateway/protocol.h"
@@ -16,11 +14,7 @@
 namespace tether::gateway {
 namespace {
 
-std::string sha256(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
-}
+constexpr size_t kSha256Bytes = 32;  // a key configured by its digest (`sha256:`)
 
 bool isLoopbackOrigin(std::string_view normalized) {
   auto parsed = boost::urls::parse_uri(normalized);
@@ -152,10 +146,10 @@ ClientGuard::ClientGuard(const std::vector<config::AccessKey>& keys,
                          const std::vector<std::string>& allowed_origins,
                          std::string_view public_url) {
   for (const auto& k : keys) {
-    if (k.sha256.size() == SHA256_DIGEST_LENGTH) {
+    if (k.sha256.size() == kSha256Bytes) {
       key_hashes_.push_back(k.sha256);
     } else if (!k.key.empty()) {
-      key_hashes_.push_back(sha256(k.key));
+      key_hashes_.push_back(core::sha256(k.key));
     }
   }
   for (const auto& o : allowed_origins) {
@@ -194,13 +188,9 @@ bool ClientGuard::keyAccepted(std::string_view authorization) const {
   while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
   while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
   if (key.empty()) return false;
-  const std::string presented = sha256(key);
-  bool match = false;
-  for (const auto& h : key_hashes_) {
-    // Every configured hash is compared, in constant time each.
-    match |= CRYPTO_memcmp(h.data(), presented.data(), SHA256_DIGEST_LENGTH) == 0;
-  }
-  return match;
+  // Every configured digest is compared, in constant time each.
+  const auto digest_of = [](const std::string& h) -> std::string_view { return h; };
+  return core::findBySha256(key_hashes_, key, digest_of) != nullptr;
 }
 
 core::Status ClientGuard::check(const http::Headers& headers) const {

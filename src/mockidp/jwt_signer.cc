@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/digest.h"
 #include "core/encoding.h"
 
 namespace tether::mockidp {
@@ -36,10 +37,7 @@ using MdCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 JwtSigner::JwtSigner(std::unique_ptr<Key> key) : key_(std::move(key)) {
   const std::string n = bnParam(key_->pkey, OSSL_PKEY_PARAM_RSA_N);
   const std::string e = bnParam(key_->pkey, OSSL_PKEY_PARAM_RSA_E);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(n.data(), n.size(), digest, &len, EVP_sha256(), nullptr);
-  kid_ = core::base64UrlEncode(std::string_view(reinterpret_cast<char*>(digest), 12));
+  kid_ = core::base64UrlEncode(std::string_view(core::sha256(n)).substr(0, 12));
   boost::json::object jwk{{"kty", "RSA"},
                           {"use", "sig"},
                           {"alg", "RS256"},

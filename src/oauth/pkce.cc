@@ -1,10 +1,8 @@
 #include "oauth/pkce.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <cstdlib>
 
+#include "core/digest.h"
 #include "core/encoding.h"
 #include "core/random.h"
 
@@ -22,12 +20,7 @@ PkcePair generatePkce(size_t length) {
 }
 
 std::string s256Challenge(std::string_view verifier) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(verifier.data(), verifier.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
-    std::abort();  // SHA-256 unavailable: a broken OpenSSL install, not a runtime condition
-  }
-  return core::base64UrlEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
+  return core::base64UrlEncode(core::sha256(verifier));
 }
 
 bool isValidVerifier(std::string_view verifier) {

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -131,6 +132,33 @@ TEST(CliTest, ServeWithABadConfigExitsNonZeroWithTheReason) {
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, HasSubstr("connections[0].auth.grant"));
   EXPECT_THAT(r.err, Not(HasSubstr("NEVER-PRINT")));
+}
+
+// A usage error says why in one line on stderr and exits 2, like an invalid configuration.
+void expectUsageError(const std::vector<std::string>& argv, const std::string& reason) {
+  auto r = run(argv);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(reason));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_THAT(r.err, ::testing::StartsWith("tether: ")) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(CliTest, UnknownOrMissingCommandsExit2WithAOneLineReason) {
+  expectUsageError({tether(), "srve"}, "unknown command 'srve'");
+  expectUsageError({tether(), "srve", "--config", fixture("good.yaml")}, "unknown command 'srve'");
+  expectUsageError({tether(), "config", "chek", fixture("good.yaml")}, "unknown command 'chek'");
+  expectUsageError({tether(), "keys"}, "'keys' needs a command (rotate");
+  expectUsageError({tether()}, "a command is required (serve, config, keys, login");
+  expectUsageError({tether(), "serve", "--config", fixture("good.yaml"), "--bogus"}, "--bogus");
+}
+
+TEST(CliTest, AMissingConfigFileExits2WithAOneLineReason) {
+  const std::string missing = sourceDir() + "/tests/data/cli/no-such-file.yaml";
+  expectUsageError({tether(), "serve", "--config", missing}, missing);
+  expectUsageError({tether(), "config", "check", missing}, missing);
+  expectUsageError({tether(), "keys", "rotate", "--config", missing}, missing);
+  expectUsageError({tether(), "serve"}, "--config is required");
 }
 
 }  // namespace

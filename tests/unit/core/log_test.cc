@@ -78,5 +78,16 @@ TEST_F(LogTest, TextFormatIsOneLine) {
   EXPECT_THAT(lines_[0], ::testing::HasSubstr("INFO  hello world connection=mcp/demo"));
 }
 
+TEST(LogFormatChoice, TextOnATerminalJsonOtherwise) {
+  // No flag: a terminal gets text even when log.format says json (the default)...
+  EXPECT_EQ(chooseFormat(std::nullopt, Format::kJson, /*to_terminal=*/true), Format::kText);
+  // ...and anything else (a pipe, a file, a collector) gets log.format.
+  EXPECT_EQ(chooseFormat(std::nullopt, Format::kJson, /*to_terminal=*/false), Format::kJson);
+  EXPECT_EQ(chooseFormat(std::nullopt, Format::kText, /*to_terminal=*/false), Format::kText);
+  // --log-format wins either way.
+  EXPECT_EQ(chooseFormat(Format::kJson, Format::kJson, /*to_terminal=*/true), Format::kJson);
+  EXPECT_EQ(chooseFormat(Format::kText, Format::kJson, /*to_terminal=*/false), Format::kText);
+}
+
 }  // namespace
 }  // namespace tether::core::log

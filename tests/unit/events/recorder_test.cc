@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
 
 namespace tether::events {
 namespace {
@@ -91,6 +95,68 @@ TEST(RecorderTest, TheQueueIsBounded) {
   store.down = true;
   for (int i = 0; i < 5; ++i) recorder.record(fact({}));
   EXPECT_EQ(recorder.pending(), 3u);
+}
+
+// Captures the log lines written while it lives.
+class CapturedLogs {
+ public:
+  CapturedLogs() {
+    core::log::init(core::log::Format::kJson, core::LogLevel::kInfo);
+    core::log::setSinkForTesting([this](std::string_view line) { lines.emplace_back(line); });
+  }
+  ~CapturedLogs() { core::log::setSinkForTesting(nullptr); }
+  std::vector<std::string> errors() const {
+    std::vector<std::string> out;
+    for (const auto& l : lines) {
+      if (l.find(R"("level":"error")") != std::string::npos) out.push_back(l);
+    }
+    return out;
+  }
+  std::vector<std::string> lines;
+};
+
+TEST(RecorderTest, EventsTheStoreStillRefusesWhenTheRecorderStopsAreLoggedAndCountedAsLost) {
+  MemoryEvents store;
+  core::ManualClock clock;
+  core::MetricsRegistry metrics;
+  CapturedLogs logs;
+  {
+    Recorder recorder(store, clock, &metrics);
+    store.down = true;
+    Detail d;
+    d.idp_error = "invalid_grant";
+    recorder.record(fact(d));
+    recorder.record(fact(d));
+    ASSERT_EQ(recorder.pending(), 2u);
+    logs.lines.clear();
+  }  // the process stops: the recorder goes away with two events it could not store
+  EXPECT_TRUE(store.events.empty());
+  const auto errors = logs.errors();
+  ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(logs.lines);
+  auto line = boost::json::parse(errors[0]).as_object();
+  EXPECT_EQ(line["lost"].as_int64(), 2);
+  EXPECT_THAT(std::string(line["msg"].as_string()), HasSubstr("lost"));
+  EXPECT_THAT(errors[0], Not(HasSubstr("invalid_grant")));  // a count, not the events
+  EXPECT_THAT(metrics.render(), HasSubstr("tether_auth_events_lost_total{reason=\"shutdown\"} 2"));
+}
+
+TEST(RecorderTest, EventsWaitingWhenTheRecorderStopsAreWrittenIfTheStoreIsBack) {
+  MemoryEvents store;
+  core::ManualClock clock;
+  core::MetricsRegistry metrics;
+  CapturedLogs logs;
+  {
+    Recorder recorder(store, clock, &metrics);
+    store.down = true;
+    recorder.record(fact({}));
+    recorder.record(fact({}));
+    ASSERT_EQ(recorder.pending(), 2u);
+    store.down = false;  // the store is back before the process stops; nothing else recorded
+  }
+  EXPECT_EQ(store.events.size(), 2u);
+  EXPECT_TRUE(logs.errors().empty()) << ::testing::PrintToString(logs.lines);
+  EXPECT_THAT(metrics.render(),
+              Not(HasSubstr("tether_auth_events_lost_total{reason=\"shutdown\"}")));
 }
 
 TEST(RecorderTest, RefreshAttemptsAreCountedByClass) {

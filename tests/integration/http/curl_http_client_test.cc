@@ -2,8 +2,6 @@
 // on 127.0.0.1 with OS-chosen ports. Deadlines are real but short, and only where the test is
 // about a deadline.
 
-#include "http/http_client.h"
-
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -23,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/http_client.h"
 #include "support/test_certs.h"
 #include "support/tls_test_server.h"
 
