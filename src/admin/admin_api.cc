@@ -536,7 +536,7 @@ void AdminApi::refresh(http::Request& request, http::Responder responder) {
   deps_.pool->post([source, shared, k = *key, by, clock] {
     auto result = source->refreshNow(by);
     if (!result.ok()) {
-      const auto& e = *result.error;
+      const auto& e = result.error();
       core::Error err = e.toError(k);
       if (e.kind == lifecycle::TokenError::Kind::kNeedsReauth) {
         err = Error(Errc::kConflict, err.message);
@@ -554,7 +554,7 @@ void AdminApi::refresh(http::Request& request, http::Responder responder) {
       std::string msg = "refreshing " + k.str() + " failed (" +
                         (st.last_error_code.empty() ? st.reason : st.last_error_code) +
                         "); the current token stays in use until " +
-                        core::formatRfc3339(result.token->expires_at);
+                        core::formatRfc3339(result.value()->expires_at);
       if (st.next_attempt_at) msg += "; next attempt " + core::formatRfc3339(*st.next_attempt_at);
       auto res = errorResponse(Error(Errc::kTemporarilyUnavailable, msg));
       if (st.next_attempt_at) {
@@ -567,7 +567,7 @@ void AdminApi::refresh(http::Request& request, http::Responder responder) {
     }
     shared->send(jsonResponse(
         200, json::object{{"refreshed", true},
-                          {"expires_at", core::formatRfc3339(result.token->expires_at)}}));
+                          {"expires_at", core::formatRfc3339(result.value()->expires_at)}}));
   });
 }
 

@@ -40,12 +40,13 @@ struct Error {
   Error(Errc c, std::string m) : code(c), message(std::move(m)) {}
 };
 
-/// Either a value or an Error. Cheap to move; accessing the wrong side is a bug (asserts).
-template <class T>
+/// Either a value or an error (`Error` unless a module needs a richer one, such as the
+/// lifecycle's TokenError). Cheap to move; accessing the wrong side is a bug (asserts).
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(implicit)
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(implicit)
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(implicit)
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(implicit)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -67,39 +68,39 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const {
+  const E& error() const {
     assert(!ok());
     return std::get<1>(v_);
   }
-  Error&& takeError() && {
+  E&& takeError() && {
     assert(!ok());
     return std::get<1>(std::move(v_));
   }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 /// Success without a value.
-template <>
-class [[nodiscard]] Result<void> {
+template <class E>
+class [[nodiscard]] Result<void, E> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(implicit)
+  Result(E error) : error_(std::move(error)), ok_(false) {}  // NOLINT(implicit)
 
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const {
+  const E& error() const {
     assert(!ok_);
     return error_;
   }
-  Error&& takeError() && {
+  E&& takeError() && {
     assert(!ok_);
     return std::move(error_);
   }
 
  private:
-  Error error_;
+  E error_;
   bool ok_ = true;
 };
 

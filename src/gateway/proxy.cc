@@ -233,8 +233,13 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
         std::string(kToolCallActor), [weak, call](const lifecycle::TokenResult& r) {
           auto self = weak.lock();
           if (!self) return;
-          auto token = r.token;
-          auto error = r.error;
+          std::shared_ptr<const lifecycle::AccessToken> token;
+          std::optional<lifecycle::TokenError> error;
+          if (r.ok()) {
+            token = r.value();
+          } else {
+            error = r.error();
+          }
           if (std::this_thread::get_id() == call->io_thread) {
             self->onToken(call, std::move(token), std::move(error));
             return;

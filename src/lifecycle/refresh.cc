@@ -23,9 +23,7 @@ std::shared_ptr<const AccessToken> makeAccess(const store::TokenRecord& r) {
 
 TokenResult refused(TokenError::Kind kind, std::string reason, std::string idp_code,
                     std::optional<TimePoint> retry_at = std::nullopt) {
-  TokenResult r;
-  r.error = TokenError{kind, std::move(reason), std::move(idp_code), retry_at};
-  return r;
+  return TokenError{kind, std::move(reason), std::move(idp_code), retry_at};
 }
 
 /// The record a successful grant leaves: `row` with the new tokens.
@@ -58,7 +56,7 @@ TokenResult SourceRunner::runRefresh(Mode mode, const std::string& actor) {
     // it (never from the stale row) when it is not.
     std::unique_lock lock(mu_);
     if (auto t = freshCached(deps_.clock->now()); t && mode != Mode::kForced) {
-      return TokenResult{t, std::nullopt};
+      return TokenResult(t);
     }
   }
   if (!held_lock_.held()) {
@@ -221,7 +219,7 @@ TokenResult SourceRunner::persistRefreshed(const Attempt& a, const store::TokenR
     deps_.recorder->record(
         {EventType::kRefreshSucceeded, spec_.key, a.actor, idpHost(), a.correlation, detail});
     std::lock_guard lock(mu_);
-    return TokenResult{cache_, std::nullopt};
+    return served(cache_);
   }
 
   if (written.error().code == core::Errc::kConflict) {
@@ -265,7 +263,7 @@ TokenResult SourceRunner::persistRefreshed(const Attempt& a, const store::TokenR
   deps_.recorder->record({EventType::kRefreshRotationPersistenceFailed, spec_.key, a.actor,
                           idpHost(), a.correlation, detail});
   std::lock_guard lock(mu_);
-  return TokenResult{cache_, std::nullopt};
+  return served(cache_);
 }
 
 bool SourceRunner::retryPendingPersist() {
@@ -421,9 +419,9 @@ TokenResult SourceRunner::transient(const Attempt& a, const store::TokenRecord* 
       meta_ = TokenMeta::of(*row);
       cache_ = makeAccess(*row);
     }
-    return TokenResult{cache_, std::nullopt};
+    return served(cache_);
   }
-  if (!row && cache_ && now < cache_->expires_at) return TokenResult{cache_, std::nullopt};
+  if (!row && cache_ && now < cache_->expires_at) return served(cache_);
   return refused(TokenError::Kind::kTemporarilyUnavailable, failure.code, failure.idp_code,
                  next_attempt);
 }

@@ -21,6 +21,13 @@
 
 namespace tether::lifecycle::detail {
 
+/// The cached token as a result: a null cache (deleted meanwhile) is "not available now",
+/// never a success without a token.
+inline TokenResult served(std::shared_ptr<const AccessToken> token) {
+  if (!token) return TokenError{TokenError::Kind::kTemporarilyUnavailable, "not_connected", {}, {}};
+  return TokenResult(std::move(token));
+}
+
 class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
  public:
   SourceRunner(ConnectionSpec spec, std::shared_ptr<const SourceDeps> deps);

@@ -56,11 +56,8 @@ struct TokenError {
   }
 };
 
-struct TokenResult {
-  std::shared_ptr<const AccessToken> token;
-  std::optional<TokenError> error;
-  bool ok() const { return token != nullptr; }
-};
+/// A token (never null) or why none can be had.
+using TokenResult = core::Result<std::shared_ptr<const AccessToken>, TokenError>;
 
 using TokenCallback = std::function<void(const TokenResult&)>;
 

@@ -57,9 +57,7 @@ std::shared_ptr<const AccessToken> makeAccess(const store::TokenRecord& r) {
 
 TokenResult failure(TokenError::Kind kind, std::string reason, std::string idp_code,
                     std::optional<TimePoint> retry_at = std::nullopt) {
-  TokenResult r;
-  r.error = TokenError{kind, std::move(reason), std::move(idp_code), retry_at};
-  return r;
+  return TokenError{kind, std::move(reason), std::move(idp_code), retry_at};
 }
 
 }  // namespace
@@ -164,7 +162,7 @@ TokenResult SourceRunner::adopt(const store::TokenRecord& record) {
   cache_ = makeAccess(record);
   invalidated_ = false;
   transition(event::Adopted{newer}, deps_.clock->now());
-  return TokenResult{cache_, std::nullopt};
+  return served(cache_);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -172,7 +170,7 @@ TokenResult SourceRunner::adopt(const store::TokenRecord& record) {
 
 TokenResult SourceRunner::cachedOrError() const {
   const TimePoint now = deps_.clock->now();
-  if (cache_ && now < cache_->expires_at) return TokenResult{cache_, std::nullopt};
+  if (cache_ && now < cache_->expires_at) return served(cache_);
   if (state_.state == ConnectionState::kNeedsReauth) {
     return failure(TokenError::Kind::kNeedsReauth,
                    state_.reason.empty() ? "revoked" : state_.reason, state_.last_error_code);
@@ -194,7 +192,7 @@ void SourceRunner::acquire(std::string actor, TokenCallback done) {
     } else {
       lock.unlock();
     }
-    done(TokenResult{std::move(token), std::nullopt});
+    done(TokenResult(std::move(token)));
     return;
   }
   if ((state_.state == ConnectionState::kNeedsReauth && !cache_) ||
@@ -220,7 +218,7 @@ TokenResult SourceRunner::token(std::string actor) {
     const TimePoint now = deps_.clock->now();
     const bool persist_retry_due = pending_ && now >= pending_->next_retry;
     if (!persist_retry_due) {
-      if (auto t = freshCached(now)) return TokenResult{std::move(t), std::nullopt};
+      if (auto t = freshCached(now)) return TokenResult(std::move(t));
     }
   }
   std::promise<TokenResult> promise;

@@ -191,8 +191,8 @@ TEST_F(LifecycleTest, IdleConnectionIsKeptAliveByTheKeeper) {
   connect();
   runKeeper(minutes(45), minutes(5));
   auto r = source()->token(std::string(events::kActorToolCall));
-  ASSERT_TRUE(r.ok()) << r.error->reason;
-  EXPECT_GT(r.token->expires_at, clock_.now());
+  ASSERT_TRUE(r.ok()) << r.error().reason;
+  EXPECT_GT(r.value()->expires_at, clock_.now());
   EXPECT_GE(refreshRequests(), 2u);  // the 15-minute tokens were renewed while idle
   // History: connect, then at least one background refresh, before the call.
   auto h = history();
@@ -218,8 +218,8 @@ TEST_F(LifecycleTest, WithoutTheKeeperTheIdleConnectionDies) {
   clock_.advance(minutes(45));
   auto r = source()->token(std::string(events::kActorToolCall));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error->kind, TokenError::Kind::kNeedsReauth);
-  EXPECT_EQ(r.error->reason, "refresh_expired");  // the disclosed idle deadline passed
+  EXPECT_EQ(r.error().kind, TokenError::Kind::kNeedsReauth);
+  EXPECT_EQ(r.error().reason, "refresh_expired");  // the disclosed idle deadline passed
   EXPECT_EQ(countEvents(EventType::kRefreshSkippedExpired), 1);
 }
 
@@ -244,10 +244,10 @@ TEST_F(LifecycleTest, WafOutageNeverForcesReauthAndHealsAlone) {
     lifecycle_->keeper().tick();
     auto r = source()->token(std::string(events::kActorToolCall));
     if (!r.ok()) {
-      ASSERT_EQ(r.error->kind, TokenError::Kind::kTemporarilyUnavailable) << r.error->reason;
-      ASSERT_TRUE(r.error->retry_at.has_value());
-      EXPECT_GT(*r.error->retry_at, clock_.now());
-      EXPECT_EQ(r.error->reason, "http_403");
+      ASSERT_EQ(r.error().kind, TokenError::Kind::kTemporarilyUnavailable) << r.error().reason;
+      ASSERT_TRUE(r.error().retry_at.has_value());
+      EXPECT_GT(*r.error().retry_at, clock_.now());
+      EXPECT_EQ(r.error().reason, "http_403");
       saw_unavailable = true;
     }
     ASSERT_NE(source()->status().state, ConnectionState::kNeedsReauth);
@@ -294,8 +294,8 @@ TEST_F(LifecycleTest, InvalidClientNeedsReauthWithinOneTickAndTheRowIsGone) {
   EXPECT_EQ(h.back().type, EventType::kTokenDeletedRevoked);
   auto r = source()->token(std::string(events::kActorToolCall));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error->kind, TokenError::Kind::kNeedsReauth);
-  EXPECT_THAT(r.error->toError(key_).message, HasSubstr("mcp/demo"));
+  EXPECT_EQ(r.error().kind, TokenError::Kind::kNeedsReauth);
+  EXPECT_THAT(r.error().toError(key_).message, HasSubstr("mcp/demo"));
 }
 
 // 4. 429 with Retry-After: 600: nothing is sent to the IdP before 600 s.
@@ -350,7 +350,7 @@ TEST_F(LifecycleTest, ThunderingHerdMakesExactlyOneRefresh) {
           {
             std::lock_guard lock(mu);
             if (r.ok())
-              tokens.insert(r.token->value);
+              tokens.insert(r.value()->value);
             else
               ++failures;
           }
@@ -397,8 +397,8 @@ TEST_F(LifecycleTest, LoserNeverDeletesTheWinnersToken) {
   clock_.advance(minutes(56));
   auto r = source()->token(std::string(events::kActorToolCall));
   ASSERT_TRUE(raced);
-  ASSERT_TRUE(r.ok()) << r.error->reason;
-  EXPECT_EQ(r.token->value, winner_access);
+  ASSERT_TRUE(r.ok()) << r.error().reason;
+  EXPECT_EQ(r.value()->value, winner_access);
   auto row = store_->getToken(key_);
   ASSERT_TRUE(row.ok() && row.value());
   EXPECT_EQ(row.value()->access_token, winner_access);
@@ -427,7 +427,7 @@ TEST_F(LifecycleTest, RotatedTokenSurvivesAFailingStore) {
   faulty_->fail_put_token = 2;
   auto r = source()->token(std::string(events::kActorToolCall));
   ASSERT_TRUE(r.ok());
-  EXPECT_NE(r.token->value, original.access_token);  // the new token is served
+  EXPECT_NE(r.value()->value, original.access_token);  // the new token is served
   EXPECT_TRUE(source()->status().persist_pending);
   EXPECT_EQ(store_->getToken(key_).value()->refresh_token, original.refresh_token);
   {
@@ -451,7 +451,7 @@ TEST_F(LifecycleTest, RotatedTokenSurvivesAFailingStore) {
   EXPECT_EQ(countEvents(EventType::kRefreshRotationPersistenceFailed), 1);
   auto stored = store_->getToken(key_).value().value();
   EXPECT_NE(stored.refresh_token, original.refresh_token);
-  EXPECT_EQ(stored.access_token, r.token->value);
+  EXPECT_EQ(stored.access_token, r.value()->value);
   EXPECT_EQ(refreshRequests(), 1u);  // no extra IdP call was needed
   // And the stored refresh token is the one the IdP will accept next.
   clock_.advance(minutes(56));
@@ -482,7 +482,7 @@ TEST_F(LifecycleTest, AnAdminDeleteDropsARotatedTokenWaitingToBeWritten) {
   EXPECT_EQ(countEvents(EventType::kTokenDeletedAdmin), 1);
   auto r = source()->token();
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error->kind, TokenError::Kind::kNeedsReauth);
+  EXPECT_EQ(r.error().kind, TokenError::Kind::kNeedsReauth);
   // The keeper does not write the dropped token back.
   clock_.advance(seconds(5));
   source()->keeperRefresh();
@@ -505,7 +505,7 @@ TEST_F(LifecycleTest, NoRefreshTokenAfterExpiryNeedsReauth) {
   clock_.advance(minutes(5));
   auto r = source()->token();
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error->reason, "no_refresh_token");
+  EXPECT_EQ(r.error().reason, "no_refresh_token");
   EXPECT_EQ(countEvents(EventType::kRefreshSkippedNoToken), 1);
   EXPECT_EQ(countEvents(EventType::kTokenDeletedRevoked), 1);
   EXPECT_EQ(refreshRequests(), 0u);
@@ -520,13 +520,13 @@ TEST_F(LifecycleTest, InvalidateRefreshesOnceAndDoesNotStorm) {
   auto first = source()->token();
   ASSERT_TRUE(first.ok());
   clock_.advance(minutes(10));
-  EXPECT_TRUE(source()->invalidate(first.token->version));
+  EXPECT_TRUE(source()->invalidate(first.value()->version));
   auto second = source()->token();
   ASSERT_TRUE(second.ok());
-  EXPECT_NE(second.token->value, first.token->value);
+  EXPECT_NE(second.value()->value, first.value()->value);
   EXPECT_EQ(refreshRequests(), 1u);
   // The fresh token is rejected too: the upstream has another problem.
-  EXPECT_FALSE(source()->invalidate(second.token->version));
+  EXPECT_FALSE(source()->invalidate(second.value()->version));
   for (int i = 0; i < 20; ++i) (void)source()->token();
   EXPECT_EQ(refreshRequests(), 1u);
 }
@@ -559,8 +559,8 @@ TEST_F(LifecycleTest, ClientCredentialsAreRenewedAndNeverNeedReauth) {
   EXPECT_EQ(idp_->counter("requests.token.client_credentials"), 2u);
   auto second = source()->token();
   ASSERT_TRUE(second.ok());
-  EXPECT_NE(second.token->value, first.token->value);
-  EXPECT_GT(second.token->expires_at, clock_.now());
+  EXPECT_NE(second.value()->value, first.value()->value);
+  EXPECT_GT(second.value()->expires_at, clock_.now());
 
   idp_->revokeClient("tether-client");
   runKeeper(minutes(60), minutes(5));
@@ -570,7 +570,7 @@ TEST_F(LifecycleTest, ClientCredentialsAreRenewedAndNeverNeedReauth) {
   EXPECT_EQ(countEvents(EventType::kTokenDeletedRevoked), 0);
   auto r = source()->token();
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error->kind, TokenError::Kind::kTemporarilyUnavailable);
+  EXPECT_EQ(r.error().kind, TokenError::Kind::kTemporarilyUnavailable);
   // The refresh metric counts every attempt by class.
   EXPECT_THAT(metrics_.render(),
               HasSubstr("tether_oauth_refresh_total{kind=\"mcp\",name=\"demo\",outcome=\"failed\","

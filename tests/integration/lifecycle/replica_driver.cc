@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
       ++ok;
     } else {
       ++errors;
-      last_error = r.error->reason + "/" + r.error->idp_code;
-      if (r.error->kind == lifecycle::TokenError::Kind::kNeedsReauth) break;
+      last_error = r.error().reason + "/" + r.error().idp_code;
+      if (r.error().kind == lifecycle::TokenError::Kind::kNeedsReauth) break;
     }
     if (mode != "loop") break;
     if (i > 100000) break;  // bounded whatever happens

@@ -53,13 +53,13 @@ class FakeTokenProvider final : public lifecycle::TokenProvider {
       std::lock_guard lock(mu_);
       last_actor_ = std::move(actor);
     }
-    lifecycle::TokenResult result;
+    lifecycle::TokenResult result = lifecycle::TokenError{};
     {
       std::lock_guard lock(mu_);
       if (error_) {
-        result.error = error_;
-      } else {
-        result.token = current_;
+        result = *error_;
+      } else if (current_) {
+        result = current_;
       }
     }
     if (!async_) {
