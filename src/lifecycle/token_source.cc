@@ -392,7 +392,7 @@ void SourceRunner::onConnected() {
   auto row = deps_.store->getToken(spec_.key);
   std::optional<TimePoint> due;
   if (row.ok() && row.value()) {
-    adopt(*row.value());
+    (void)adopt(*row.value());  // caches it; the caller wants no token
     due = computeNextDue(*row.value());
   }
   writeState(due);
