@@ -12,20 +12,6 @@ namespace {
 using store::ConnectionState;
 using store::EventType;
 
-std::shared_ptr<const AccessToken> makeAccess(const store::TokenRecord& r) {
-  auto t = std::make_shared<AccessToken>();
-  t->value = r.access_token;
-  t->type = r.token_type.empty() ? "Bearer" : r.token_type;
-  t->expires_at = r.expires_at.value_or(TimePoint{});
-  t->version = r.version;
-  return t;
-}
-
-TokenResult refused(TokenError::Kind kind, std::string reason, std::string idp_code,
-                    std::optional<TimePoint> retry_at = std::nullopt) {
-  return TokenError{kind, std::move(reason), std::move(idp_code), retry_at};
-}
-
 /// The record a successful grant leaves: `row` with the new tokens.
 store::TokenRecord refreshed(const store::TokenRecord& row, const oauth::GrantResult& grant,
                              TimePoint now, std::string idp_host) {

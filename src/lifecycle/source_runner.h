@@ -21,6 +21,23 @@
 
 namespace tether::lifecycle::detail {
 
+/// The in-memory token of a stored record (the secrets other than the access token stay in
+/// the store).
+inline std::shared_ptr<const AccessToken> makeAccess(const store::TokenRecord& r) {
+  auto t = std::make_shared<AccessToken>();
+  t->value = r.access_token;
+  t->type = r.token_type.empty() ? "Bearer" : r.token_type;
+  t->expires_at = r.expires_at.value_or(core::TimePoint{});
+  t->version = r.version;
+  return t;
+}
+
+/// No token, and why.
+inline TokenResult refused(TokenError::Kind kind, std::string reason, std::string idp_code,
+                           std::optional<core::TimePoint> retry_at = std::nullopt) {
+  return TokenError{kind, std::move(reason), std::move(idp_code), retry_at};
+}
+
 /// The cached token as a result: a null cache (deleted meanwhile) is "not available now",
 /// never a success without a token.
 inline TokenResult served(std::shared_ptr<const AccessToken> token) {

@@ -46,20 +46,6 @@ namespace {
 using store::ConnectionState;
 using store::EventType;
 
-std::shared_ptr<const AccessToken> makeAccess(const store::TokenRecord& r) {
-  auto t = std::make_shared<AccessToken>();
-  t->value = r.access_token;
-  t->type = r.token_type.empty() ? "Bearer" : r.token_type;
-  t->expires_at = r.expires_at.value_or(TimePoint{});
-  t->version = r.version;
-  return t;
-}
-
-TokenResult failure(TokenError::Kind kind, std::string reason, std::string idp_code,
-                    std::optional<TimePoint> retry_at = std::nullopt) {
-  return TokenError{kind, std::move(reason), std::move(idp_code), retry_at};
-}
-
 }  // namespace
 
 SourceRunner::SourceRunner(ConnectionSpec spec, std::shared_ptr<const SourceDeps> deps)
@@ -172,10 +158,10 @@ TokenResult SourceRunner::cachedOrError() const {
   const TimePoint now = deps_.clock->now();
   if (cache_ && now < cache_->expires_at) return served(cache_);
   if (state_.state == ConnectionState::kNeedsReauth) {
-    return failure(TokenError::Kind::kNeedsReauth,
+    return refused(TokenError::Kind::kNeedsReauth,
                    state_.reason.empty() ? "revoked" : state_.reason, state_.last_error_code);
   }
-  return failure(TokenError::Kind::kTemporarilyUnavailable,
+  return refused(TokenError::Kind::kTemporarilyUnavailable,
                  state_.last_error_code.empty() ? "refresh_failing" : state_.last_error_code,
                  state_.last_error_code, state_.next_attempt_at);
 }
@@ -285,7 +271,7 @@ TokenResult SourceRunner::refreshNow(std::string actor) {
 core::Result<bool> SourceRunner::deleteToken(const std::string& actor) {
   beginExclusive();
   auto deleted = deleteExclusive(actor);
-  complete(failure(TokenError::Kind::kNeedsReauth, "not_connected", ""));
+  complete(refused(TokenError::Kind::kNeedsReauth, "not_connected", ""));
   return deleted;
 }
 
