@@ -1,8 +1,8 @@
 #pragma once
-/// Responding: the answer a handler completes (Responder::Slot), the stream it may start
-/// (StreamImpl), and the serialization and writing of response heads and bodies. Every
-/// response head the server writes is built here (responseBuffers, writeStream): the one
-/// place for a header on every response.
+/// Responding: the stream a handler may start (StreamImpl; the answer it completes,
+/// Responder::Slot, is in responder_slot.h), and the serialization and writing of response heads
+/// and bodies. Every response head the server writes is built here (responseBuffers, writeStream):
+/// the one place for a header on every response.
 ///
 /// Internal to the server (brings Asio and Beast in): include only from src/http
 /// implementation files. Slots and streams are completed from any thread; the rest runs on
@@ -16,6 +16,7 @@
 #include <string>
 
 #include "http/message.h"
+#include "http/responder_slot.h"
 #include "http/socket_io.h"
 
 namespace tether::http {
@@ -144,123 +145,6 @@ class StreamImpl final : public StreamWriter {
   bool aborted_ = false;
   bool closed_ = false;
   std::function<void()> on_close_;
-  std::optional<WaitHandler> waiter_;
-};
-
-// ---------------------------------------------------------------------------------------
-// Responder slot: completed once from any thread; the session awaits it.
-
-class Responder::Slot {
- public:
-  enum class Kind { kPending, kResponse, kStream, kAbort, kDropped, kClientGone };
-
-  explicit Slot(Strand strand) : strand_(std::move(strand)) {}
-
-  // Returns false when the slot was already complete (the call is then ignored).
-  bool complete(Kind kind, Response&& response, std::shared_ptr<StreamImpl> stream = nullptr,
-                int stream_status = 0, Headers&& stream_headers = {}) {
-    std::optional<WaitHandler> waiter;
-    {
-      std::lock_guard lock(mu_);
-      if (kind_ != Kind::kPending) return false;  // completing twice is ignored
-      kind_ = kind;
-      response_ = std::move(response);
-      stream_ = std::move(stream);
-      stream_status_ = stream_status;
-      stream_headers_ = std::move(stream_headers);
-      on_gone_ = nullptr;
-      moveWaiter(waiter, waiter_);
-    }
-    resume(waiter, strand_);
-    return true;
-  }
-
-  // Session side: the client went away before the answer. Runs the handler's callback,
-  // then wakes the session.
-  void clientGone() {
-    std::optional<WaitHandler> waiter;
-    std::function<void()> on_gone;
-    {
-      std::lock_guard lock(mu_);
-      if (kind_ != Kind::kPending) return;
-      kind_ = Kind::kClientGone;
-      on_gone = std::exchange(on_gone_, nullptr);
-      moveWaiter(waiter, waiter_);
-    }
-    if (on_gone) on_gone();
-    resume(waiter, strand_);
-  }
-
-  void onClientGone(std::function<void()> fn) {
-    {
-      std::lock_guard lock(mu_);
-      if (!fn) {
-        on_gone_ = nullptr;
-        return;
-      }
-      if (kind_ == Kind::kPending) {
-        on_gone_ = std::move(fn);
-        return;
-      }
-      if (kind_ != Kind::kClientGone) return;  // answered: the client did not go away first
-    }
-    fn();
-  }
-
-  template <class Token>
-  auto asyncWait(Token&& token) {
-    return asio::async_initiate<Token, void()>(
-        [this](WaitHandler handler) {
-          std::optional<WaitHandler> waiter(std::move(handler));
-          {
-            std::lock_guard lock(mu_);
-            if (kind_ == Kind::kPending) {
-              moveWaiter(waiter_, waiter);
-              return;
-            }
-          }
-          asio::post(strand_, std::move(*waiter));
-        },
-        token);
-  }
-
-  bool ready() {
-    std::lock_guard lock(mu_);
-    return kind_ != Kind::kPending;
-  }
-
-  // Makes a slot nobody else holds any more pending again, for the session's next request
-  // (one allocation less per request).
-  void reuse() {
-    std::lock_guard lock(mu_);
-    kind_ = Kind::kPending;
-    response_ = Response{};
-    stream_.reset();
-    stream_status_ = 0;
-    stream_headers_.clear();
-    on_gone_ = nullptr;
-    waiter_.reset();
-  }
-  Kind kind() {
-    std::lock_guard lock(mu_);
-    return kind_;
-  }
-  // Read by the session once ready() (the completion happened before, under the lock).
-  Response& response() { return response_; }
-  std::shared_ptr<StreamImpl> stream() { return stream_; }
-  int streamStatus() const { return stream_status_; }
-  const Headers& streamHeaders() const { return stream_headers_; }
-  const Strand& strand() const { return strand_; }
-
- private:
-  const Strand strand_;
-  std::mutex mu_;
-  Kind kind_ = Kind::kPending;
-  Response response_;
-  std::shared_ptr<StreamImpl> stream_;
-  int stream_status_ = 0;
-  Headers stream_headers_;
-  std::function<void()> on_gone_;
   std::optional<WaitHandler> waiter_;
 };
 
