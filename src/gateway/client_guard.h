@@ -3,8 +3,8 @@
 /// allow-list (`allowed_origins`), checked before anything is forwarded.
 ///
 /// Keys: when any are configured, a request must carry `Authorization: Bearer <key>`; the
-/// presented key is hashed (SHA-256) and compared with every configured hash with
-/// CRYPTO_memcmp, so the comparison takes the same time whichever byte differs. With no
+/// presented key is hashed (SHA-256) and compared with every configured hash
+/// (core::findBySha256), so the time taken says nothing about which byte or key differs. With no
 /// keys configured, callers are not authenticated (the config loader warns about it).
 ///
 /// Origin (MCP Streamable HTTP's DNS-rebinding protection): a request without Origin (a
