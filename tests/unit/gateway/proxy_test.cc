@@ -207,7 +207,7 @@ TEST(ProxyTest, AClosedPooledConnectionIsReplaced) {
   // The upstream answers one request per connection without announcing the close. Each
   // call starts once the previous connection is closed (its FIN is then queued on loopback):
   // the pool must notice it before writing. A close racing the next write is another case
-  // (a POST whose bytes went out is never sent again: upstream_hostile_test.cc).
+  // (a POST whose bytes went out is never sent again: upstream_client_test.cc).
   std::atomic<int> closed{0};
   TestServer upstream([&closed](TestConnection& c) {
     if (!c.readRequest()) return;
