@@ -41,7 +41,7 @@ inline TokenResult refused(TokenError::Kind kind, std::string reason, std::strin
 /// The cached token as a result: a null cache (deleted meanwhile) is "not available now",
 /// never a success without a token.
 inline TokenResult served(std::shared_ptr<const AccessToken> token) {
-  if (!token) return TokenError{TokenError::Kind::kTemporarilyUnavailable, "not_connected", {}, {}};
+  if (!token) return refused(TokenError::Kind::kTemporarilyUnavailable, "not_connected", "");
   return TokenResult(std::move(token));
 }
 
