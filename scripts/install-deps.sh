@@ -14,7 +14,9 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by tests, benchmarks and `make run`
-  postgresql openssl curl nginx-light wrk nodejs
+  postgresql openssl curl nginx-light haproxy wrk nodejs
+  # alert rules (promtool), the systemd unit check (systemd-analyze), the .deb check (dpkg-deb)
+  prometheus systemd dpkg-dev
   # headless browser for the connect-flow end-to-end test (driven by playwright-core)
   chromium
 )
