@@ -117,7 +117,8 @@ run_postinst "$version-1"  # an upgrade: nothing regenerated
 [ -s "$tmp/postinst.out" ] && fail "second postinst printed: $(cat "$tmp/postinst.out")"
 
 step "the unpacked binary with the shipped config, to /readyz"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
+  console.log(s.address().port); s.close(); });')
 config=$tmp/tether.yaml
 sed -e "s#/var/lib/tether#$root/var/lib/tether#g" -e "s#/etc/tether#$root/etc/tether#g" \
   -e "s#127\.0\.0\.1:8080#127.0.0.1:$port#g" "$root/etc/tether/tether.yaml" > "$config"
