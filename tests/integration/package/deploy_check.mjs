@@ -1,6 +1,7 @@
 // package_deploy_check_test: what can be checked of the container image and the Kubernetes
 // manifests on a machine without a container engine or a cluster.
-//   - Dockerfile: two stages (Debian 12 builder, debian:12-slim runtime), non-root USER,
+//   - Dockerfile: two stages (Debian 12 builder, debian:12-slim runtime), pinned tags, COPY
+//     not ADD, exec-form ENTRYPOINT/CMD, non-root USER,
 //     HEALTHCHECK on /readyz, EXPOSE of the configured port, VOLUME /var/lib/tether; the
 //     runtime stage installs exactly the Debian packages of the libraries the binary links
 //     (readelf NEEDED -> ldd path -> dpkg -S), plus ca-certificates and curl.
@@ -80,6 +81,22 @@ function checkDockerfile(listenPort) {
   const stages = dockerStages(readFileSync(join(src, 'Dockerfile'), 'utf8'));
   if (!check(stages.length === 2, `Dockerfile: expected 2 stages, got ${stages.length}`)) return;
   const [builder, runtime] = stages;
+  // hadolint-like basics: pinned base tags, exec-form ENTRYPOINT/CMD, no ADD, no sudo.
+  for (const stage of stages) {
+    const image = stage.from.split(/\s+/)[0];
+    check(image.includes(':') && !image.endsWith(':latest'), `FROM ${image}: pin a tag`);
+    for (const { instr, args } of stage.instructions) {
+      check(instr !== 'ADD', `ADD ${args}: use COPY`);
+      check(!(instr === 'RUN' && /\bsudo\b/.test(args)), 'RUN uses sudo');
+      if (instr === 'RUN' && /apt-get install/.test(args)) {
+        check(/apt-get install -y\b/.test(args), 'apt-get install without -y');
+      }
+    }
+  }
+  for (const instr of ['ENTRYPOINT', 'CMD']) {
+    const args = runtime.instructions.filter((i) => i.instr === instr).map((i) => i.args);
+    check(args.length === 1 && args[0].startsWith('['), `${instr}: one, in exec form (JSON)`);
+  }
   check(/bookworm\b.* AS build$/.test(builder.from), `builder is not Debian 12: ${builder.from}`);
   const buildRun = builder.instructions.filter((i) => i.instr === 'RUN').map((i) => i.args).join(' ');
   check(buildRun.includes('./scripts/install-deps.sh'), 'builder does not run install-deps.sh');
