@@ -27,17 +27,35 @@ install(FILES ${TETHER_DEPLOY_DIR}/tether.service
 install(FILES ${TETHER_DEPLOY_DIR}/tether.yaml
   DESTINATION /etc/tether COMPONENT system EXCLUDE_FROM_ALL)
 
+# The package's Maintainer field and changelog signature.
+set(TETHER_PACKAGE_MAINTAINER "Tether maintainers <maintainers@tether.example.org>"
+  CACHE STRING "Maintainer of the Debian package: Name <mail>")
+
+# Debian wants a copyright file and a gzipped changelog in the package's doc folder.
+string(TIMESTAMP TETHER_CHANGELOG_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)  # SOURCE_DATE_EPOCH
+configure_file(${TETHER_DEPLOY_DIR}/debian/changelog.in
+  ${PROJECT_BINARY_DIR}/packaging/changelog.Debian @ONLY)
+execute_process(COMMAND gzip -9nf ${PROJECT_BINARY_DIR}/packaging/changelog.Debian
+  RESULT_VARIABLE tether_gzip_result)
+if(NOT tether_gzip_result EQUAL 0)
+  message(FATAL_ERROR "gzip failed on packaging/changelog.Debian")
+endif()
+install(FILES ${PROJECT_BINARY_DIR}/packaging/changelog.Debian.gz
+  ${TETHER_DEPLOY_DIR}/debian/copyright
+  DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT system EXCLUDE_FROM_ALL)
+
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME tether)
 set(CPACK_PACKAGE_VENDOR "Tether")
-set(CPACK_PACKAGE_CONTACT "Tether maintainers <tether@localhost>")
+set(CPACK_PACKAGE_CONTACT "${TETHER_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
   "OAuth gateway for MCP servers and HTTP APIs that keeps tokens alive")
 set(CPACK_PACKAGE_DESCRIPTION
-  "Tether sits between AI agents (MCP clients) and the remote MCP servers and HTTP APIs\n\
-they call, holds every connection's OAuth credentials, keeps them alive for as long as\n\
-the identity provider allows, injects them into each proxied call and shows operators\n\
-which connection needs a human. One binary with an embedded SQLite store.")
+  "Tether sits between AI agents (MCP clients) and the remote MCP servers and\n\
+HTTP APIs they call. It holds every connection's OAuth credentials, keeps\n\
+them alive for as long as the identity provider allows, injects them into\n\
+each proxied call and shows operators which connection needs a human.\n\
+One binary with an embedded SQLite store, or replicas sharing PostgreSQL.")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)

@@ -4,7 +4,7 @@
 #   2. dpkg-deb -I / -c: name, version, computed Depends, conffiles, maintainer scripts, and
 #      exactly the files we mean to ship (no test binary, no mock IdP);
 #   3. dpkg-deb -x into a temp root; the package's postinst runs there (DPKG_ROOT) with
-#      adduser/getent/chown/systemctl replaced by recorders (this machine's users and
+#      adduser/getent/chown/systemd helpers replaced by recorders (this machine's users and
 #      services are not touched): it generates the encryption key (64 hex, mode 0600) and
 #      the admin key once, and a second run changes nothing;
 #   4. the unpacked binary runs with the shipped /etc/tether/tether.yaml (paths moved into
@@ -73,13 +73,15 @@ cat > "$tmp/expected.lst" << 'EOF'
 ./lib/systemd/system/tether.service
 ./usr/bin/tether
 ./usr/share/doc/tether/README.md
+./usr/share/doc/tether/changelog.Debian.gz
+./usr/share/doc/tether/copyright
 ./usr/share/doc/tether/operations.md
 EOF
 diff -u "$tmp/expected.lst" "$tmp/files.lst" || fail "the package's files differ from the list above"
 dpkg-deb -c "$deb" | grep -E ' \./usr/bin/tether$' | grep -q '^-rwxr-xr-x root/root' \
   || fail "usr/bin/tether is not an executable owned by root"
 
-step "dpkg-deb -x and the postinst (DPKG_ROOT, recorded adduser/chown/systemctl)"
+step "dpkg-deb -x and the postinst (DPKG_ROOT, recorded adduser/chown/systemd helpers)"
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
 cmp -s "$root/etc/tether/tether.yaml" "$src/deploy/tether.yaml" || fail "shipped tether.yaml differs"
@@ -88,7 +90,7 @@ cmp -s "$root/lib/systemd/system/tether.service" "$src/deploy/tether.service" \
 readelf -S "$root/usr/bin/tether" | grep -q '\.symtab' && fail "usr/bin/tether is not stripped"
 mkdir -p "$tmp/ctrl" "$tmp/stubs"
 dpkg-deb -e "$deb" "$tmp/ctrl"
-for tool in adduser getent chown systemctl; do
+for tool in adduser getent chown systemctl deb-systemd-helper deb-systemd-invoke; do
   printf '#!/bin/sh\necho "%s $*" >> "%s"\n%s\n' "$tool" "$tmp/calls.log" \
     "$([ "$tool" = getent ] && echo 'exit 2' || echo 'exit 0')" > "$tmp/stubs/$tool"
   chmod +x "$tmp/stubs/$tool"
@@ -110,7 +112,9 @@ grep -q "chown tether:tether $root/etc/tether/encryption.key" "$tmp/calls.log" \
   || fail "postinst did not give the key to tether: $(cat "$tmp/calls.log")"
 grep -q "chown tether:tether $root/var/lib/tether" "$tmp/calls.log" \
   || fail "postinst did not give /var/lib/tether to tether"
-if grep -q '^systemctl' "$tmp/calls.log"; then fail "postinst called systemctl under DPKG_ROOT"; fi
+if grep -Eq '^(systemctl|deb-systemd)' "$tmp/calls.log"; then
+  fail "postinst touched systemd under DPKG_ROOT: $(cat "$tmp/calls.log")"
+fi
 key_before=$(sha256sum "$key_file" "$env_file")
 run_postinst "$version-1"  # an upgrade: nothing regenerated
 [ "$(sha256sum "$key_file" "$env_file")" = "$key_before" ] || fail "a second postinst replaced a key"
