@@ -11,7 +11,10 @@
 #      the temp root, a free loopback port) and the generated secrets until GET /readyz
 #      answers 200 and the admin API accepts the generated key; SIGTERM by PID, exit 0;
 #   5. systemd-analyze verify on the shipped unit (a copy whose ExecStart names the unpacked
-#      binary, since /usr/bin/tether does not exist here) reports nothing.
+#      binary, since /usr/bin/tether does not exist here) reports nothing;
+#   6. every system call and socket family the run in 4 used (strace) is allowed by the
+#      unit's SystemCallFilter and RestrictAddressFamilies (the sandbox itself cannot run
+#      here: no systemd as PID 1).
 # Usage: deb_test.sh SOURCE_DIR BUILD_DIR CPACK
 set -euo pipefail
 src=$(cd "$1" && pwd)
@@ -20,8 +23,10 @@ cpack=${3:-cpack}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tether-deb-test.XXXXXX")
 pid=""
+tracer=""
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2> /dev/null || true; fi
+  if [ -n "$tracer" ]; then kill "$tracer" 2> /dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -134,8 +139,19 @@ set +a
 "$root/usr/bin/tether" config check "$config" > "$tmp/check.out" 2> "$tmp/check.err" \
   || fail "tether config check refused the shipped config: $(cat "$tmp/check.err")"
 grep -q "$TETHER_ADMIN_KEY" "$tmp/check.out" "$tmp/check.err" && fail "config check printed the admin key"
-"$root/usr/bin/tether" serve --config "$config" > "$tmp/serve.log" 2>&1 &
-pid=$!
+# Under strace: the system calls and socket families it uses are checked against the
+# unit's SystemCallFilter and RestrictAddressFamilies below.
+command -v strace > /dev/null || fail "strace is missing (Debian package strace)"
+strace -f -qq -o "$tmp/syscalls.trace" "$root/usr/bin/tether" serve --config "$config" \
+  > "$tmp/serve.log" 2>&1 &
+tracer=$!
+for _ in $(seq 1 100); do  # 10 s deadline
+  pid=$(pgrep -P "$tracer" -x tether || true)
+  [ -n "$pid" ] && break
+  kill -0 "$tracer" 2> /dev/null || fail "tether (under strace) exited: $(cat "$tmp/serve.log")"
+  sleep 0.1
+done
+[ -n "$pid" ] || fail "tether did not start under strace within 10 s"
 ready=""
 for _ in $(seq 1 200); do  # 20 s deadline
   status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/readyz" || true)
@@ -145,22 +161,25 @@ for _ in $(seq 1 200); do  # 20 s deadline
 done
 [ -n "$ready" ] || fail "GET /readyz never answered 200 within 20 s: $(tail -5 "$tmp/serve.log")"
 [ -f "$root/var/lib/tether/tether.db" ] || fail "no database at /var/lib/tether/tether.db"
-admin=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
-  -H "Authorization: Bearer $TETHER_ADMIN_KEY" "http://127.0.0.1:$port/api/v1/admin/connections")
+get() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
+admin=$(get -H "Authorization: Bearer $TETHER_ADMIN_KEY" "http://127.0.0.1:$port/api/v1/admin/connections")
 [ "$admin" = 200 ] || fail "the admin API refused the generated admin key ($admin)"
+[ "$(get "http://127.0.0.1:$port/portal/")" = 200 ] || fail "GET /portal/ is not 200"
+[ "$(get "http://127.0.0.1:$port/metrics")" = 200 ] || fail "GET /metrics is not 200"
 grep -q "$TETHER_ADMIN_KEY" "$tmp/serve.log" && fail "the log holds the admin key"
 kill -TERM "$pid"
 code=""
 for _ in $(seq 1 150); do  # 15 s deadline (drain_timeout is 10 s)
   if ! kill -0 "$pid" 2> /dev/null; then
     code=0
-    wait "$pid" || code=$?
+    wait "$tracer" || code=$?  # strace exits with its tracee's status
     break
   fi
   sleep 0.1
 done
 [ -n "$code" ] || fail "tether did not stop within 15 s of SIGTERM"
 pid=""
+tracer=""
 [ "$code" = 0 ] || fail "tether exited $code after SIGTERM: $(tail -5 "$tmp/serve.log")"
 
 step "systemd-analyze verify tether.service"
@@ -182,5 +201,27 @@ if grep -q 'tether.service' "$tmp/verify.log"; then
   cat "$tmp/verify.log" >&2
   fail "systemd-analyze verify reported problems in tether.service"
 fi
+
+step "the system calls tether made are within the unit's filters"
+filter=$(sed -n 's/^SystemCallFilter=//p' "$unit")
+[ -n "$filter" ] || fail "tether.service has no SystemCallFilter"
+# Expands a systemd syscall group (nested groups too) into system call names.
+expand() {
+  systemd-analyze syscall-filter "$1" | tail -n +2 | sed 's/#.*//' | awk 'NF {print $1}' |
+    while read -r name; do
+      case "$name" in @*) expand "$name" ;; *) echo "$name" ;; esac
+    done
+}
+for group in $filter; do expand "$group"; done | sort -u > "$tmp/allowed.lst"
+sed -E 's/^[0-9]+ +//' "$tmp/syscalls.trace" | grep -oE '^[a-z_0-9]+\(' | tr -d '(' | sort -u \
+  > "$tmp/used.lst"
+[ "$(wc -l < "$tmp/used.lst")" -gt 20 ] || fail "strace recorded too few system calls"
+outside=$(comm -23 "$tmp/used.lst" "$tmp/allowed.lst" | tr '\n' ' ')
+[ -z "$outside" ] || fail "system calls outside SystemCallFilter=$filter: $outside"
+families=$(sed -n 's/^RestrictAddressFamilies=//p' "$unit")
+for family in $(grep -oE 'socket\(AF_[A-Z0-9]+' "$tmp/syscalls.trace" | cut -c8- | sort -u); do
+  [[ " $families " == *" $family "* ]] || fail "socket family $family is not in RestrictAddressFamilies"
+done
+echo "   $(wc -l < "$tmp/used.lst") distinct system calls, all in $filter"
 
 echo "PASS: $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
