@@ -8,8 +8,10 @@
 #      services are not touched): it generates the encryption key (64 hex, mode 0600) and
 #      the admin key once, and a second run changes nothing;
 #   4. the unpacked binary runs with the shipped /etc/tether/tether.yaml (paths moved into
-#      the temp root, a free loopback port) and the generated secrets until GET /readyz
-#      answers 200 and the admin API accepts the generated key; SIGTERM by PID, exit 0;
+#      the temp root, a free loopback port, plus one client_credentials connection to the
+#      mock IdP) and the generated secrets until GET /readyz answers 200; the admin API
+#      accepts the generated key, a call through /api/idp gets its token and answers 200;
+#      SIGTERM by PID, exit 0;
 #   5. systemd-analyze verify on the shipped unit (a copy whose ExecStart names the unpacked
 #      binary, since /usr/bin/tether does not exist here) reports nothing;
 #   6. every system call and socket family the run in 4 used (strace) is allowed by the
@@ -24,9 +26,11 @@ cpack=${3:-cpack}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tether-deb-test.XXXXXX")
 pid=""
 tracer=""
+idp=""
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2> /dev/null || true; fi
   if [ -n "$tracer" ]; then kill "$tracer" 2> /dev/null || true; fi
+  if [ -n "$idp" ]; then kill "$idp" 2> /dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -63,7 +67,7 @@ for dep in adduser libc6 libpq5 libsqlite3-0 libcurl4 libssl3 libyaml-cpp0.7 lib
 done
 [ "$(dpkg-deb -I "$deb" conffiles)" = /etc/tether/tether.yaml ] \
   || fail "conffiles: $(dpkg-deb -I "$deb" conffiles)"
-dpkg-deb -I "$deb" postinst | grep -q 'adduser --system' || fail "postinst does not add the system user"
+grep -q 'adduser --system' <<< "$(dpkg-deb -I "$deb" postinst)" || fail "postinst adds no system user"
 dpkg-deb --ctrl-tarfile "$deb" | tar -tvf - > "$tmp/control.lst"
 for script in postinst prerm postrm; do
   grep -Eq "^-rwxr-xr-x .* \./$script$" "$tmp/control.lst" \
@@ -83,7 +87,7 @@ cat > "$tmp/expected.lst" << 'EOF'
 ./usr/share/doc/tether/operations.md
 EOF
 diff -u "$tmp/expected.lst" "$tmp/files.lst" || fail "the package's files differ from the list above"
-dpkg-deb -c "$deb" | grep -E ' \./usr/bin/tether$' | grep -q '^-rwxr-xr-x root/root' \
+grep -Eq '^-rwxr-xr-x root/root .* \./usr/bin/tether$' <<< "$(dpkg-deb -c "$deb")" \
   || fail "usr/bin/tether is not an executable owned by root"
 
 step "dpkg-deb -x and the postinst (DPKG_ROOT, recorded adduser/chown/systemd helpers)"
@@ -92,7 +96,7 @@ dpkg-deb -x "$deb" "$root"
 cmp -s "$root/etc/tether/tether.yaml" "$src/deploy/tether.yaml" || fail "shipped tether.yaml differs"
 cmp -s "$root/lib/systemd/system/tether.service" "$src/deploy/tether.service" \
   || fail "shipped tether.service differs"
-readelf -S "$root/usr/bin/tether" | grep -q '\.symtab' && fail "usr/bin/tether is not stripped"
+grep -q '\.symtab' <<< "$(readelf -S "$root/usr/bin/tether")" && fail "usr/bin/tether is not stripped"
 mkdir -p "$tmp/ctrl" "$tmp/stubs"
 dpkg-deb -e "$deb" "$tmp/ctrl"
 for tool in adduser getent chown systemctl deb-systemd-helper deb-systemd-invoke; do
@@ -139,6 +143,33 @@ set +a
 "$root/usr/bin/tether" config check "$config" > "$tmp/check.out" 2> "$tmp/check.err" \
   || fail "tether config check refused the shipped config: $(cat "$tmp/check.err")"
 grep -q "$TETHER_ADMIN_KEY" "$tmp/check.out" "$tmp/check.err" && fail "config check printed the admin key"
+# One connection besides the shipped settings, so the run also fetches a token from an IdP
+# (client_credentials at the mock IdP, libcurl) and proxies a call with it (the gateway).
+[ -x "$build/tether-mock-idp" ] || fail "$build/tether-mock-idp is missing: run make build first"
+export TEST_CLIENT_SECRET="cc-secret-$RANDOM$RANDOM$RANDOM"
+"$build/tether-mock-idp" --port 0 --client "cc:$TEST_CLIENT_SECRET" > "$tmp/idp.out" 2> "$tmp/idp.log" &
+idp=$!
+issuer=""
+for _ in $(seq 1 100); do  # 10 s deadline
+  issuer=$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$tmp/idp.out" | head -1 || true)
+  [ -n "$issuer" ] && break
+  kill -0 "$idp" 2> /dev/null || fail "the mock IdP exited: $(cat "$tmp/idp.log")"
+  sleep 0.1
+done
+[ -n "$issuer" ] || fail "the mock IdP did not start within 10 s"
+cat >> "$config" << EOF
+connections:
+  - kind: api
+    name: idp
+    url: $issuer
+    auth:
+      mode: oauth
+      grant: client_credentials
+      token_url: $issuer/token
+      client_id: cc
+      client_secret: "\${TEST_CLIENT_SECRET}"
+EOF
+
 # Under strace: the system calls and socket families it uses are checked against the
 # unit's SystemCallFilter and RestrictAddressFamilies below.
 command -v strace > /dev/null || fail "strace is missing (Debian package strace)"
@@ -166,6 +197,11 @@ admin=$(get -H "Authorization: Bearer $TETHER_ADMIN_KEY" "http://127.0.0.1:$port
 [ "$admin" = 200 ] || fail "the admin API refused the generated admin key ($admin)"
 [ "$(get "http://127.0.0.1:$port/portal/")" = 200 ] || fail "GET /portal/ is not 200"
 [ "$(get "http://127.0.0.1:$port/metrics")" = 200 ] || fail "GET /metrics is not 200"
+proxied=$(get "http://127.0.0.1:$port/api/idp/.well-known/openid-configuration")
+[ "$proxied" = 200 ] || fail "a call through /api/idp answered $proxied: $(tail -3 "$tmp/serve.log")"
+metrics=$(curl -s --max-time 5 "http://127.0.0.1:$port/metrics")
+grep -q 'tether_oauth_refresh_total{.*name="idp".*outcome="succeeded"' <<< "$metrics" ||
+  fail "no successful token fetch for api/idp in /metrics"
 grep -q "$TETHER_ADMIN_KEY" "$tmp/serve.log" && fail "the log holds the admin key"
 kill -TERM "$pid"
 code=""
