@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# package_deb_test: what an operator gets from `make package`.
+# package_deb_test: what an operator gets from `make install` and `make package`.
+#   0. `make install`'s step installs exactly the binary and the docs under DESTDIR/PREFIX;
 #   1. cpack builds the .deb from the build tree (into a temp dir; nothing is compiled);
 #   2. dpkg-deb -I / -c: name, version, computed Depends, conffiles, maintainer scripts, and
 #      exactly the files we mean to ship (no test binary, no mock IdP);
@@ -17,11 +18,12 @@
 #   6. every system call and socket family the run in 4 used (strace) is allowed by the
 #      unit's SystemCallFilter and RestrictAddressFamilies (the sandbox itself cannot run
 #      here: no systemd as PID 1).
-# Usage: deb_test.sh SOURCE_DIR BUILD_DIR CPACK
+# Usage: deb_test.sh SOURCE_DIR BUILD_DIR CPACK CMAKE
 set -euo pipefail
 src=$(cd "$1" && pwd)
 build=$(cd "$2" && pwd)
 cpack=${3:-cpack}
+cmake=${4:-cmake}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tether-deb-test.XXXXXX")
 pid=""
@@ -42,6 +44,15 @@ step() { echo "== $*"; }
 
 [ -x "$build/tether" ] || fail "$build/tether is missing: run make build first"
 [ -f "$build/CPackConfig.cmake" ] || fail "$build/CPackConfig.cmake is missing (configure the build)"
+
+step "make install's step: cmake --install --component tether, DESTDIR and PREFIX"
+DESTDIR=$tmp/stage "$cmake" --install "$build" --prefix /opt/tether --component tether \
+  > "$tmp/install.log" 2>&1 || fail "cmake --install failed: $(cat "$tmp/install.log")"
+(cd "$tmp/stage" && find . -type f | sort) > "$tmp/installed.lst"
+printf '%s\n' ./opt/tether/bin/tether ./opt/tether/share/doc/tether/README.md \
+  ./opt/tether/share/doc/tether/operations.md > "$tmp/expected-install.lst"
+diff -u "$tmp/expected-install.lst" "$tmp/installed.lst" || fail "make install installs other files"
+cmp -s "$build/tether" "$tmp/stage/opt/tether/bin/tether" || fail "the installed binary differs"
 
 step "cpack -G DEB"
 if ! (cd "$build" && timeout 90 "$cpack" --config CPackConfig.cmake -B "$tmp/pkg" \
