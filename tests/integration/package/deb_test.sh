@@ -210,9 +210,9 @@ admin=$(get -H "Authorization: Bearer $TETHER_ADMIN_KEY" "http://127.0.0.1:$port
 [ "$(get "http://127.0.0.1:$port/metrics")" = 200 ] || fail "GET /metrics is not 200"
 proxied=$(get "http://127.0.0.1:$port/api/idp/.well-known/openid-configuration")
 [ "$proxied" = 200 ] || fail "a call through /api/idp answered $proxied: $(tail -3 "$tmp/serve.log")"
-metrics=$(curl -s --max-time 5 "http://127.0.0.1:$port/metrics")
-grep -q 'tether_oauth_refresh_total{.*name="idp".*outcome="succeeded"' <<< "$metrics" ||
-  fail "no successful token fetch for api/idp in /metrics"
+detail=$(curl -s --max-time 5 -H "Authorization: Bearer $TETHER_ADMIN_KEY" \
+  "http://127.0.0.1:$port/api/v1/admin/connections/api/idp")
+grep -q '"has_token":true' <<< "$detail" || fail "api/idp holds no token: $detail"
 grep -q "$TETHER_ADMIN_KEY" "$tmp/serve.log" && fail "the log holds the admin key"
 kill -TERM "$pid"
 code=""
