@@ -1,5 +1,5 @@
 # Tether — build, run and test. Every target installs what is missing first.
-# See README.md. Targets: build run test bench bench-proxy fuzz fmt lint clean
+# See README.md. Targets: build run test bench bench-proxy fuzz fmt lint install package clean
 
 SHELL := /bin/bash
 BUILD_DIR ?= build
@@ -14,7 +14,8 @@ export CCACHE_SLOPPINESS := time_macros,include_file_mtime,include_file_ctime
 
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: deps build configure run test test-unit test-asan test-tsan bench bench-proxy fuzz fmt lint clean
+.PHONY: deps build configure run test test-unit test-asan test-tsan bench bench-proxy fuzz fmt lint \
+  install package clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -70,6 +71,19 @@ bench: build
 # Data plane: direct upstream vs through Tether vs through nginx as reverse proxy (wrk).
 bench-proxy: build
 	./scripts/bench-proxy.sh $(BUILD_DIR)
+
+# The binary (portal embedded) to $(PREFIX)/bin and the operator docs to
+# $(PREFIX)/share/doc/tether; honours DESTDIR. Never the tests, benchmarks or the mock IdP.
+PREFIX ?= /usr/local
+install: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tether
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR) --prefix $(PREFIX) --component tether
+
+# A Debian package (CPack): $(BUILD_DIR)/packages/tether_<version>-1_<arch>.deb.
+package: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tether
+	cd $(BUILD_DIR) && cpack --config CPackConfig.cmake
+	@ls -1 $(BUILD_DIR)/packages/*.deb
 
 fmt: deps
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
