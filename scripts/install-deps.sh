@@ -17,6 +17,8 @@ PACKAGES=(
   postgresql openssl curl nginx-light haproxy wrk nodejs
   # alert rules (promtool), the systemd unit check (systemd-analyze), the .deb check (dpkg-deb)
   prometheus systemd dpkg-dev
+  # the package tests: system calls seen under the unit's filter (strace), SQLite backup (sqlite3)
+  strace sqlite3
   # headless browser for the connect-flow end-to-end test (driven by playwright-core)
   chromium
 )
