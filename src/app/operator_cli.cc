@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -73,7 +74,15 @@ std::string compactDetail(const json::value& detail) {
     if (!out.empty()) out += ' ';
     out += printable(std::string_view(k));
     out += '=';
-    out += v.is_string() ? printable(std::string_view(v.as_string())) : json::serialize(v);
+    if (v.is_string()) {
+      out += printable(std::string_view(v.as_string()));
+    } else if (v.is_double()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6g", v.as_double());  // 3.9, not 3.9E0
+      out += buf;
+    } else {
+      out += json::serialize(v);
+    }
   }
   if (out.size() > 200) out = out.substr(0, 197) + "...";
   return out;
@@ -381,6 +390,9 @@ struct OperatorCommands::Impl {
       return delivered ? 0 : 1;
     }
     auto list = client->call("GET", std::string(kAdmin) + "/webhooks");
+    if (list.status == 404) {
+      list.error = "Tether at " + url + " has no webhook admin API (HTTP 404: " + list.error + ")";
+    }
     if (!list.ok()) return failed("webhooks", list);
     const json::array* hooks = array(list.json, "webhooks");
     if (!hooks) return failed("webhooks", {list.status, list.body, {}, "unexpected answer"});

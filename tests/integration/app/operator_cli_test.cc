@@ -254,6 +254,9 @@ TEST_F(OperatorCliTest, EventsListsTheHistoryNewestFirstWithALimit) {
       r.out, std::regex(std::string("\n") + kIsoRelative + " +connect completed +")))
       << r.out;
 
+  // Numbers in the detail as written by a person: duration_ms=3.9, not 3.9E0.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"( duration_ms=[0-9.]+ )"))) << r.out;
+
   auto j = cli({"events", "mcp/demo", "--limit", "1", "--json"});
   ASSERT_EQ(j.code, 0) << j.err;
   const auto events = parse(j.out).at("events").as_array();
@@ -370,6 +373,13 @@ TEST_F(OperatorCliTest, AWrongKeyOrAnUnreachableTetherExit1AndNeverEchoTheKey) {
     expectFailed(r, "cannot reach Tether at " + dead);
     EXPECT_EQ(r.out, "") << cmd;
   }
+}
+
+// This Tether has no webhook configured: testing one fails (exit 1) with a line that says
+// so, whether or not the binary has the webhook admin API yet.
+TEST_F(OperatorCliTest, WebhooksTestWithoutWebhooksFails) {
+  expectFailed(cli({"webhooks", "test"}), "webhook");
+  expectFailed(cli({"webhooks", "test", "0"}), "webhook 0");
 }
 
 TEST_F(OperatorCliTest, TheKeyComesFromAFileAndTheUrlFromTetherUrl) {
