@@ -77,14 +77,23 @@ AdminClient::AdminClient(AdminClientOptions options) : options_(std::move(option
 
 AdminClient::~AdminClient() = default;
 
-AdminAnswer AdminClient::answerOf(int status, std::string body, std::string transport_error) const {
+AdminAnswer AdminClient::answerOf(http::ClientResult&& r) const {
   AdminAnswer a;
-  if (!transport_error.empty()) {
-    a.error = "cannot reach Tether at " + options_.url + ": " + printable(transport_error);
+  if (!r.ok()) {
+    const std::string why = printable(r.error_message.empty() ? "no answer" : r.error_message);
+    if (r.error == http::TransportError::kTimeout) {
+      a.error = "Tether at " + options_.url + " did not answer in time (" + why + ")";
+    } else if (r.error == http::TransportError::kTooLarge) {
+      a.error = "the answer of Tether at " + options_.url + " is larger than " +
+                std::to_string(options_.max_answer_bytes) + " bytes";
+    } else {
+      a.error = "cannot reach Tether at " + options_.url + ": " + why;
+    }
     return a;
   }
+  const int status = r.response.status;
   a.status = status;
-  a.body = std::move(body);
+  a.body = std::move(r.response.body);
   boost::system::error_code ec;
   a.json = boost::json::parse(a.body, ec);
   if (ec) a.json = nullptr;
@@ -107,8 +116,7 @@ AdminAnswer AdminClient::call(const std::string& method, const std::string& path
                               std::optional<std::chrono::milliseconds> timeout) {
   auto r =
       http_->send(requestFor(options_, method, path, body, timeout.value_or(options_.timeout)));
-  if (!r.ok()) return answerOf(0, {}, r.error_message.empty() ? "no answer" : r.error_message);
-  return answerOf(r.response.status, std::move(r.response.body), {});
+  return answerOf(std::move(r));
 }
 
 std::vector<AdminAnswer> AdminClient::getAll(const std::vector<std::string>& paths) {
@@ -134,12 +142,12 @@ std::vector<AdminAnswer> AdminClient::getAll(const std::vector<std::string>& pat
   pending->cv.wait_until(lock, deadline, [&] { return pending->done == paths.size(); });
   for (auto& r : pending->results) {
     if (!r) {
-      out.push_back(answerOf(0, {}, "no answer in time"));
-    } else if (!r->ok()) {
-      out.push_back(answerOf(0, {}, r->error_message.empty() ? "no answer" : r->error_message));
-    } else {
-      out.push_back(answerOf(r->response.status, std::move(r->response.body), {}));
+      http::ClientResult late;
+      late.error = http::TransportError::kTimeout;
+      late.error_message = "no answer in time";
+      r = std::move(late);
     }
+    out.push_back(answerOf(std::move(*r)));
   }
   return out;
 }

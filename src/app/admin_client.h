@@ -17,7 +17,8 @@
 
 namespace tether::http {
 class HttpClient;
-}
+struct ClientResult;
+}  // namespace tether::http
 
 namespace tether::app {
 
@@ -63,7 +64,7 @@ class AdminClient {
 
  private:
   struct Pending;
-  AdminAnswer answerOf(int status, std::string body, std::string transport_error) const;
+  AdminAnswer answerOf(http::ClientResult&& result) const;
 
   AdminClientOptions options_;
   std::unique_ptr<http::HttpClient> http_;

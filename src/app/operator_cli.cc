@@ -104,6 +104,8 @@ struct OperatorCommands::Impl {
   bool as_json = false;
   std::string connection;
   int limit = 30;
+  int timeout_s = 0;  // --timeout; 0: the defaults
+  std::chrono::milliseconds action_timeout = kActionTimeout;
   std::string index;
 
   std::string command;  // "tether status", for messages
@@ -122,6 +124,10 @@ struct OperatorCommands::Impl {
                     "Read the admin key from FILE (default: $TETHER_ADMIN_KEY)")
         ->check(CLI::ExistingFile);
     sub->add_flag("--json", as_json, "Print the admin API's JSON instead of text");
+    sub->add_option("--timeout", timeout_s,
+                    "Seconds to wait for Tether's answer (default 30; 60 for refresh and "
+                    "webhooks test, which wait for the IdP or the receiver)")
+        ->check(CLI::Range(1, 3600));
   }
   void addConnectionArg(CLI::App* sub) {
     sub->add_option("connection", connection, "The connection, as KIND/NAME (e.g. mcp/demo)")
@@ -177,6 +183,7 @@ struct OperatorCommands::Impl {
     AdminClientOptions o;
     o.url = url;
     o.admin_key = std::move(key);
+    if (timeout_s > 0) o.timeout = action_timeout = std::chrono::seconds(timeout_s);
     client = std::make_unique<AdminClient>(std::move(o));
     return std::nullopt;
   }
@@ -325,7 +332,7 @@ struct OperatorCommands::Impl {
     if (!arg) return code;
     const std::string subject = arg->kind + "/" + arg->name;
     auto a = client->call("POST", connectionPath(arg->kind, arg->name) + "/oauth/refresh", "{}",
-                          kActionTimeout);
+                          action_timeout);
     if (!a.ok()) return failed("refreshing " + subject + " failed", a);
     if (as_json) return printJson(a.body);
     std::cout << "Refreshed " << subject << ": the access token expires "
@@ -354,7 +361,7 @@ struct OperatorCommands::Impl {
   // One webhook's test delivery; its line of text, and whether it was delivered.
   bool testOne(size_t i, AdminAnswer& a) {
     a = client->call("POST", std::string(kAdmin) + "/webhooks/" + std::to_string(i) + "/test", "{}",
-                     kActionTimeout);
+                     action_timeout);
     return a.ok() && flag(a.json, "delivered");
   }
   std::string outcome(size_t i, const AdminAnswer& a) {
