@@ -3,8 +3,12 @@
 // against a real `tether serve` whose OAuth connection is connected through the mock IdP
 // (a process too). `webhooks test` runs against a loopback server that answers the admin
 // API's webhook contract (GET /webhooks, POST /webhooks/{i}/test).
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -34,6 +38,7 @@ using ::testing::StartsWith;
 const std::string kAdminKey = "cli-admin-key-NEVER-PRINT-0123456789";
 const std::string kClientSecret = "cli-client-secret-NEVER-PRINT";
 const std::string kEncryptionKey(64, 'c');
+const std::string kViewerKey = "cli-viewer-key-NEVER-PRINT-0123456789";
 
 std::string tether() { return binaryDir() + "/tether"; }
 
@@ -89,7 +94,8 @@ class OperatorCliTest : public ::testing::Test {
     std::ofstream(path) << "listen: 127.0.0.1:0\nlog: { level: info }\n"
                         << "storage: { driver: sqlite, path: " << (dir_ / "t.db").string()
                         << " }\nencryption: { key: \"${TETHER_ENCRYPTION_KEY}\" }\n"
-                        << "admin: { keys: [ \"${TETHER_ADMIN_KEY}\" ] }\nconnections:\n"
+                        << "admin: { keys: [ \"${TETHER_ADMIN_KEY}\", { id: ops, key: "
+                           "\"${VIEWER_KEY}\", role: viewer } ] }\nconnections:\n"
                         << "  - kind: mcp\n    name: demo\n    url: http://127.0.0.1:1/mcp\n"
                         << "    auth:\n      mode: oauth\n      issuer: " << issuer_
                         << "\n      client_id: tether-client\n"
@@ -102,7 +108,8 @@ class OperatorCliTest : public ::testing::Test {
                         << "    auth:\n      mode: bearer\n      token: \"${STATIC_TOKEN}\"\n";
     serve_ = new Child({tether(), "serve", "--config", path.string()},
                        {"TETHER_ENCRYPTION_KEY=" + kEncryptionKey, "TETHER_ADMIN_KEY=" + kAdminKey,
-                        "CLIENT_SECRET=" + kClientSecret, "STATIC_TOKEN=static-NEVER-PRINT"});
+                        "CLIENT_SECRET=" + kClientSecret, "STATIC_TOKEN=static-NEVER-PRINT",
+                        "VIEWER_KEY=" + kViewerKey});
     const uint16_t port = testing::waitListening(*serve_);
     ASSERT_NE(port, 0) << serve_->err();
     base_ = "http://127.0.0.1:" + std::to_string(port);
@@ -356,6 +363,29 @@ TEST_F(OperatorCliTest, AWrongKeyOrAnUnreachableTetherExit1AndNeverEchoTheKey) {
     expectFailed(wrong, "admin key is not valid");
     EXPECT_THAT(wrong.err, HasSubstr("TETHER_ADMIN_KEY"));
   }
+  // A viewer key may look but not change anything.
+  auto look = cli({"status", "mcp/demo"}, {"TETHER_ADMIN_KEY=" + kViewerKey});
+  EXPECT_EQ(look.code, 0) << look.err;
+  auto change = cli({"refresh", "mcp/demo"}, {"TETHER_ADMIN_KEY=" + kViewerKey});
+  expectFailed(change, "viewer role");
+  EXPECT_THAT(change.err, Not(HasSubstr("check TETHER_ADMIN_KEY")));  // the key is right
+
+  // A Tether that accepts the connection and never answers: --timeout holds.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string silent = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const auto start = std::chrono::steady_clock::now();
+  auto slow = cli({"refresh", "mcp/demo", "--url", silent, "--timeout", "1"}, {}, false);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(10));
+  expectFailed(slow, "Tether at " + silent + " did not answer in time");
+  ::close(fd);
+
   // A port nothing listens on.
   http::Router none;
   http::ServerOptions o;
