@@ -128,6 +128,9 @@ struct OperatorCommands::Impl {
                     "Seconds to wait for Tether's answer (default 30; 60 for refresh and "
                     "webhooks test, which wait for the IdP or the receiver)")
         ->check(CLI::Range(1, 3600));
+    sub->footer(
+        "Exit status: 0 done; 1 failed (refused by Tether, not found, refresh or delivery "
+        "failed, Tether unreachable); 2 usage error.");
   }
   void addConnectionArg(CLI::App* sub) {
     sub->add_option("connection", connection, "The connection, as KIND/NAME (e.g. mcp/demo)")
