@@ -6,6 +6,7 @@
 
 #include "app/app.h"
 #include "app/login.h"
+#include "app/operator_cli.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "store/from_config.h"
@@ -168,6 +169,36 @@ std::optional<std::string> commandProblem(const CLI::App& root, int argc, char**
   return subject + " (" + commandList(*app) + "; see " + path + " --help)";
 }
 
+// The command the command line names ("tether webhooks"): its command words up to the
+// first option or argument, for the help hint of a usage error CLI11 found.
+std::pair<const CLI::App*, std::string> namedCommand(const CLI::App& root, int argc, char** argv) {
+  const CLI::App* app = &root;
+  std::string path = "tether";
+  for (int i = 1; i < argc && !std::string_view(argv[i]).starts_with('-'); ++i) {
+    const CLI::App* next = nullptr;
+    for (const auto* sub : app->get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->check_name(argv[i])) next = sub;
+    }
+    if (!next) break;
+    app = next;
+    path += " " + next->get_name();
+  }
+  return {app, path};
+}
+
+// CLI11's message for a parse error, with the help hint ("A subcommand is required" said
+// the way commandProblem says it).
+std::string parseProblem(const CLI::ParseError& e, const CLI::App& root, int argc, char** argv) {
+  const auto [app, path] = namedCommand(root, argc, argv);
+  std::string reason = e.what();
+  if (reason.find("subcommand is required") != std::string::npos && app != &root) {
+    reason = "'" + path.substr(7) + "' needs a command (" + commandList(*app) + "; ";
+  } else {
+    reason += " (";
+  }
+  return reason + "see " + path + " --help)";
+}
+
 // A usage error as one line on stderr; exit status 2 (as for an invalid configuration).
 int usageError(std::string reason) {
   for (auto& c : reason) {
@@ -245,6 +276,8 @@ int runCli(int argc, char** argv, const core::Clock& clock) {
   login_cmd->add_option("--timeout", login_timeout_s,
                         "Seconds to wait for the sign-in (default: until the link expires)");
 
+  OperatorCommands operator_commands(cli, clock);  // connections, status, events, ...
+
   // Unknown or missing commands, unknown options, a missing file: one line and exit 2
   // (CLI11's own exit codes, 105-109, mean nothing to a shell script).
   if (auto problem = commandProblem(cli, argc, argv)) return usageError(*problem);
@@ -252,8 +285,9 @@ int runCli(int argc, char** argv, const core::Clock& clock) {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return cli.exit(e);  // --help, --version
-    return usageError(e.what());
+    return usageError(parseProblem(e, cli, argc, argv));
   }
+  if (auto code = operator_commands.run()) return *code;
   if (serve_cmd->parsed()) return serve(config_path, log_format, log_level, clock);
   if (check_cmd->parsed()) return configCheck(check_path);
   if (rotate_cmd->parsed()) return keysRotate(rotate_path, clock);

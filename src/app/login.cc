@@ -128,11 +128,12 @@ int login(const LoginOptions& o) {
   const auto slash = o.connection.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == o.connection.size()) {
     std::cerr << "tether login: expected <kind>/<name>, e.g. mcp/demo, got \"" << o.connection
-              << "\"\n";
+              << "\" (see tether login --help)\n";
     return 2;
   }
   if (o.admin_key.empty()) {
-    std::cerr << "tether login: set TETHER_ADMIN_KEY to an admin key of the running Tether\n";
+    std::cerr << "tether login: set TETHER_ADMIN_KEY to an admin key of the running Tether "
+                 "(see tether login --help)\n";
     return 2;
   }
   const core::Clock& clock = o.clock ? *o.clock : core::systemClock();

@@ -151,6 +151,10 @@ TEST(CliTest, UnknownOrMissingCommandsExit2WithAOneLineReason) {
   expectUsageError({tether(), "keys"}, "'keys' needs a command (rotate");
   expectUsageError({tether()}, "a command is required (serve, config, keys, login");
   expectUsageError({tether(), "serve", "--config", fixture("good.yaml"), "--bogus"}, "--bogus");
+  // What CLI11 finds is said with the help hint of the command.
+  expectUsageError({tether(), "serve", "--config", fixture("good.yaml"), "--bogus"},
+                   "(see tether serve --help)");
+  expectUsageError({tether(), "keys", "--bogus"}, "see tether keys --help");
 }
 
 TEST(CliTest, AMissingConfigFileExits2WithAOneLineReason) {

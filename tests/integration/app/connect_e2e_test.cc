@@ -175,6 +175,7 @@ TEST_F(ConnectE2eTest, LoginConnectsThroughTheMockIdpAndOpensTheBrowserOncePerFi
   auto bad = testing::run({tether(), "login", "demo", "--url", base});
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("<kind>/<name>"));
+  EXPECT_THAT(bad.err, HasSubstr("(see tether login --help)"));
   Child no_key({tether(), "login", "mcp/demo", "--url", base}, {"TETHER_ADMIN_KEY="});
   EXPECT_EQ(no_key.wait(seconds(30)), 2);
   EXPECT_THAT(no_key.err(), HasSubstr("TETHER_ADMIN_KEY"));
