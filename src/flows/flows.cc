@@ -139,12 +139,6 @@ Flows::Flows(std::vector<FlowConnection> connections, store::Store& store, http:
   }
 }
 
-std::string_view callbackOutcomeName(CallbackOutcome outcome) {
-  static constexpr std::array<std::string_view, kCallbackOutcomes> kNames = {"connected", "denied",
-                                                                             "failed", "expired"};
-  return kNames[static_cast<size_t>(outcome)];
-}
-
 void Flows::count(const store::ConnectionKey& key, CallbackOutcome outcome) {
   // Only configured connections: a label never comes from the request.
   if (auto it = outcomes_.find(key); it != outcomes_.end()) {

@@ -26,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -101,7 +102,11 @@ std::string_view flowOutcomeName(FlowOutcome outcome);  // pending | completed |
 /// (the flow's 10 minutes had passed). A flow never called back is not counted.
 enum class CallbackOutcome { kConnected, kDenied, kFailed, kExpired };
 inline constexpr size_t kCallbackOutcomes = 4;
-std::string_view callbackOutcomeName(CallbackOutcome outcome);
+inline std::string_view callbackOutcomeName(CallbackOutcome outcome) {
+  constexpr std::string_view kNames[kCallbackOutcomes] = {"connected", "denied", "failed",
+                                                          "expired"};
+  return kNames[static_cast<size_t>(outcome)];
+}
 
 class Flows {
  public:
