@@ -202,7 +202,8 @@ class Process::Impl {
             source->setOAuthConfig(resolved.oauth, resolved.idp_host);
             source->onConnected();
           }
-        });
+        },
+        &metrics_);
     // Connections whose endpoints came from an earlier connect flow refresh with those.
     for (const auto& key : unresolved) {
       auto resolved = flows->resolved(key);
@@ -312,11 +313,17 @@ class Process::Impl {
       });
     });
     router_.add("GET", "/metrics", [this](http::Request&, http::Responder r) {
-      http::Response res;
-      res.status = 200;
-      res.headers.push_back({"Content-Type", "text/plain; version=0.0.4; charset=utf-8"});
-      res.body = metrics_.render();
-      r.send(std::move(res));
+      // The per-connection gauges read the store (lifecycle/state_metrics.h): off the I/O
+      // thread, and before render() so the query runs outside the registry's lock.
+      auto responder = std::make_shared<http::Responder>(std::move(r));
+      pools_.blocking.post([this, responder] {
+        if (auto* lc = lifecycle_ptr_.load(std::memory_order_acquire)) lc->collectMetrics();
+        http::Response res;
+        res.status = 200;
+        res.headers.push_back({"Content-Type", "text/plain; version=0.0.4; charset=utf-8"});
+        res.body = metrics_.render();
+        responder->send(std::move(res));
+      });
     });
   }
 

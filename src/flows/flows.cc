@@ -111,7 +111,7 @@ struct Flows::Resolution {
 
 Flows::Flows(std::vector<FlowConnection> connections, store::Store& store, http::HttpClient& http,
              events::Recorder& recorder, const core::Clock& clock, FlowOptions options,
-             ConnectedHook on_connected)
+             ConnectedHook on_connected, core::MetricsRegistry* metrics)
     : store_(store),
       http_(http),
       recorder_(recorder),
@@ -124,8 +124,25 @@ Flows::Flows(std::vector<FlowConnection> connections, store::Store& store, http:
   redirect_uri_ = options_.public_url + "/oauth/callback";
   public_origin_ = originOf(options_.public_url);
   for (auto& c : connections) {
+    if (metrics && !c.client_credentials) {
+      auto& counters = outcomes_[c.key];
+      for (size_t i = 0; i < kCallbackOutcomes; ++i) {
+        counters[i] = &metrics->counter(
+            "tether_connect_flows_total", "Connect flow callbacks by connection and outcome",
+            {{"kind", c.key.kind},
+             {"name", c.key.name},
+             {"outcome", std::string(callbackOutcomeName(static_cast<CallbackOutcome>(i)))}});
+      }
+    }
     auto key = c.key;
     connections_.emplace(std::move(key), std::move(c));
+  }
+}
+
+void Flows::count(const store::ConnectionKey& key, CallbackOutcome outcome) {
+  // Only configured connections: a label never comes from the request.
+  if (auto it = outcomes_.find(key); it != outcomes_.end()) {
+    it->second[static_cast<size_t>(outcome)]->inc();
   }
 }
 
@@ -394,6 +411,9 @@ CallbackPage Flows::fail(const store::PendingFlow& flow, const std::string& reas
   detail.reason = reason;
   detail.idp_error = idp_error;
   detail.http_status = http_status;
+  count(flow.key, reason == "authorization_refused" && idp_error == "access_denied"
+                      ? CallbackOutcome::kDenied
+                      : CallbackOutcome::kFailed);
   recorder_.record({EventType::kConnectFailed, flow.key, flow.started_by,
                     oauth::urlHost(flow.issuer), flow.correlation_id, detail});
   core::log::warn("connect flow failed", {{"connection", flow.key.str()},
@@ -433,6 +453,7 @@ CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
     if (taken.ok() || taken.error().code == Errc::kNotFound ||
         taken.error().code == Errc::kInvalidArgument) {
       const bool expired = taken.ok() && taken->outcome == store::FlowTakeOutcome::kExpired;
+      if (expired) count(taken->flow.key, CallbackOutcome::kExpired);
       core::log::warn("connect callback with an unknown, used or expired state",
                       {{"expired", expired}});
       return {400,
@@ -586,6 +607,7 @@ CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
   if (grant.classification.http_status) detail.http_status = grant.classification.http_status;
   recorder_.record({EventType::kConnectCompleted, flow.key, flow.started_by, rec.idp_host,
                     flow.correlation_id, detail});
+  count(flow.key, CallbackOutcome::kConnected);
   core::log::info("connect flow completed", {{"connection", flow.key.str()},
                                              {"correlation_id", flow.correlation_id},
                                              {"authenticated_by", flow.started_by},

@@ -18,6 +18,7 @@
 /// Thread-safety: all methods may be called from any thread; they block on the store and
 /// the IdP (never call them on a server I/O thread).
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -25,9 +26,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/result.h"
 #include "events/recorder.h"
 #include "http/http_client.h"
@@ -94,15 +97,28 @@ struct FlowStatus {
 };
 std::string_view flowOutcomeName(FlowOutcome outcome);  // pending | completed | failed
 
+/// How a callback ended, for tether_connect_flows_total{kind,name,outcome}: connected,
+/// denied (the user refused: access_denied), failed (any other refusal or error), expired
+/// (the flow's 10 minutes had passed). A flow never called back is not counted.
+enum class CallbackOutcome { kConnected, kDenied, kFailed, kExpired };
+inline constexpr size_t kCallbackOutcomes = 4;
+inline std::string_view callbackOutcomeName(CallbackOutcome outcome) {
+  constexpr std::string_view kNames[kCallbackOutcomes] = {"connected", "denied", "failed",
+                                                          "expired"};
+  return kNames[static_cast<size_t>(outcome)];
+}
+
 class Flows {
  public:
   /// Called after a flow stored fresh tokens (on the callback's thread).
   using ConnectedHook = std::function<void(const store::ConnectionKey&, const ResolvedConnection&)>;
 
-  /// `store`, `http`, `recorder` and `clock` must outlive this object.
+  /// `store`, `http`, `recorder` and `clock` (and `metrics`, which may be null) must
+  /// outlive this object. With `metrics`, every outcome of every connection with a browser
+  /// flow starts at 0 in tether_connect_flows_total.
   Flows(std::vector<FlowConnection> connections, store::Store& store, http::HttpClient& http,
         events::Recorder& recorder, const core::Clock& clock, FlowOptions options,
-        ConnectedHook on_connected = {});
+        ConnectedHook on_connected = {}, core::MetricsRegistry* metrics = nullptr);
   ~Flows();
 
   /// Starts (or returns the pending) flow. `started_by` is the actor ("admin:<id>"),
@@ -150,6 +166,7 @@ class Flows {
                     const std::string& idp_error, std::optional<int> http_status, int page_status,
                     const std::string& title, const std::string& what_to_do);
   const FlowConnection* find(const store::ConnectionKey& key) const;
+  void count(const store::ConnectionKey& key, CallbackOutcome outcome);
   std::mutex& keyMutex(const store::ConnectionKey& key);
 
   std::map<store::ConnectionKey, FlowConnection> connections_;
@@ -161,6 +178,7 @@ class Flows {
   ConnectedHook on_connected_;
   std::string redirect_uri_;
   std::string public_origin_;
+  std::map<store::ConnectionKey, std::array<core::Counter*, kCallbackOutcomes>> outcomes_;
 
   std::mutex mu_;
   std::map<store::ConnectionKey, std::unique_ptr<std::mutex>> key_mutexes_;

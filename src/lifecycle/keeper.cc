@@ -10,17 +10,37 @@ namespace tether::lifecycle {
 namespace {
 constexpr int kBatch = 512;
 constexpr int kMaxBatchesPerTick = 1000;
+
+double unixSeconds(TimePoint t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// Lag buckets in seconds: from on time to a day late (a keeper stuck for hours).
+std::vector<double> lagBuckets() {
+  return {1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400};
+}
 }  // namespace
 
 Keeper::Keeper(Lookup lookup, store::Store& store, events::Recorder& recorder,
-               const core::Clock& clock, Settings settings, std::string owner)
+               const core::Clock& clock, Settings settings, std::string owner,
+               core::MetricsRegistry* metrics)
     : lookup_(std::move(lookup)),
       store_(store),
       recorder_(recorder),
       clock_(clock),
       settings_(settings),
       owner_(std::move(owner)),
-      pool_(static_cast<size_t>(std::max(1, settings_.keeper_concurrency)), "keeper") {}
+      pool_(static_cast<size_t>(std::max(1, settings_.keeper_concurrency)), "keeper") {
+  if (!metrics) return;
+  heartbeat_ = &metrics->gauge("tether_keeper_heartbeat_timestamp_seconds",
+                               "Unix time the keeper started or last finished a tick");
+  lag_ = &metrics->histogram("tether_keeper_lag_seconds",
+                             "How long after its next-due time a due connection's keeper "
+                             "refresh began",
+                             {}, lagBuckets());
+  metrics->gauge("tether_keeper_interval_seconds", "The keeper's tick interval (keeper.interval)")
+      .set(std::chrono::duration<double>(settings_.keeper_interval).count());
+}
 
 Keeper::~Keeper() {
   stop();
@@ -42,7 +62,11 @@ size_t Keeper::tick() {
     if (due.value().empty()) break;
     std::latch done(static_cast<std::ptrdiff_t>(due.value().size()));
     for (const auto& d : due.value()) {
-      pool_.post([this, key = d.key, &done] {
+      pool_.post([this, key = d.key, due_at = d.next_due, &done] {
+        // The epoch marks "never scheduled, look at it now" (Lifecycle::start): not late.
+        if (lag_ && due_at != TimePoint{}) {
+          lag_->observe(std::max(0.0, unixSeconds(clock_.now()) - unixSeconds(due_at)));
+        }
         if (auto source = lookup_(key)) {
           source->keeperRefresh();
         } else {
@@ -71,6 +95,7 @@ size_t Keeper::tick() {
       core::log::warn("could not prune auth events", {{"error", pruned.error().message}});
     }
   }
+  if (heartbeat_) heartbeat_->set(unixSeconds(clock_.now()));
   return processed;
 }
 
@@ -85,6 +110,7 @@ void Keeper::start() {
                    {"backoff_max", core::formatDuration(settings_.backoff_max)},
                    {"event_retention", core::formatDuration(settings_.event_retention)},
                    {"owner", owner_}});
+  if (heartbeat_) heartbeat_->set(unixSeconds(clock_.now()));
   thread_ = std::thread([this] {
     std::unique_lock lock(mu_);
     while (!stopping_) {

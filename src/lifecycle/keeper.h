@@ -5,6 +5,12 @@
 /// by exactly one), refreshes them on its own bounded pool, writes their next due time
 /// and releases the claims. Once per prune interval it prunes old auth events.
 ///
+/// Metrics (when a registry is given): tether_keeper_heartbeat_timestamp_seconds (the
+/// clock's time at start() and at the end of each tick), tether_keeper_interval_seconds, and
+/// the histogram tether_keeper_lag_seconds (how long after its next-due time each due
+/// connection's refresh began; up to one interval is normal, since work due between ticks
+/// waits for the next one).
+///
 /// Thread-safety: tick() may be called from any one thread at a time (tests drive it with
 /// a simulated clock); start()/stop() run it on a background thread every interval.
 
@@ -17,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "core/metrics.h"
 #include "core/thread_pool.h"
 #include "events/recorder.h"
 #include "lifecycle/policy.h"
@@ -29,9 +36,9 @@ class Keeper {
  public:
   using Lookup = std::function<std::shared_ptr<TokenSource>(const store::ConnectionKey&)>;
 
-  /// `owner` names this replica in row claims (unique per process).
+  /// `owner` names this replica in row claims (unique per process). `metrics` may be null.
   Keeper(Lookup lookup, store::Store& store, events::Recorder& recorder, const core::Clock& clock,
-         Settings settings, std::string owner);
+         Settings settings, std::string owner, core::MetricsRegistry* metrics = nullptr);
   ~Keeper();
   Keeper(const Keeper&) = delete;
   Keeper& operator=(const Keeper&) = delete;
@@ -52,6 +59,8 @@ class Keeper {
   const Settings settings_;
   const std::string owner_;
   core::ThreadPool pool_;
+  core::Gauge* heartbeat_ = nullptr;  // null without a registry
+  core::Histogram* lag_ = nullptr;
   std::optional<TimePoint> last_prune_;
   std::mutex mu_;
   std::condition_variable cv_;

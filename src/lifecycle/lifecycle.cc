@@ -17,15 +17,17 @@ Lifecycle::Lifecycle(std::vector<ConnectionSpec> specs, store::Store& store, htt
   deps->clock = &clock;
   deps->settings = options.settings;
   deps->hooks = options.hooks;
+  MetricConnections metric_connections;
   for (auto& spec : specs) {
     auto key = spec.key;
+    metric_connections.emplace(key, spec.refresh_max_lifetime);
     sources_.emplace(key, std::make_shared<TokenSource>(std::move(spec), deps));
   }
   const std::string owner =
       options.owner.empty() ? "tether-" + core::newId().substr(0, 12) : options.owner;
   keeper_ =
       std::make_unique<Keeper>([this](const store::ConnectionKey& key) { return source(key); },
-                               store, recorder, clock, options.settings, owner);
+                               store, recorder, clock, options.settings, owner, metrics);
   subscription_ = store.subscribeTokenChanges([this](const store::TokenChange& change) {
     if (change.resync) {
       for (auto& [_, s] : sources_) s->onTokenChanged(change);
@@ -44,6 +46,8 @@ Lifecycle::Lifecycle(std::vector<ConnectionSpec> specs, store::Store& store, htt
       for (const auto& [state, n] : counts) out.push_back({{{"state", state}}, n});
       return out;
     });
+    state_metrics_ = std::make_shared<StateMetrics>(store, clock, std::move(metric_connections));
+    state_metrics_->registerWith(*metrics);
   }
 }
 
@@ -69,6 +73,10 @@ void Lifecycle::start(bool run_keeper) {
     (void)store_.setNextDue(key, core::TimePoint{});
   }
   if (run_keeper) keeper_->start();
+}
+
+void Lifecycle::collectMetrics() {
+  if (state_metrics_) state_metrics_->collect();
 }
 
 void Lifecycle::stop() {

@@ -1,7 +1,8 @@
 #pragma once
 /// The token lifecycle of every OAuth connection: one TokenSource each, the Keeper, the
-/// store subscription that drops stale cached tokens when another replica writes, and the
-/// connections-by-state gauge. Thread-safe after start().
+/// store subscription that drops stale cached tokens when another replica writes, the
+/// connections-by-state gauge and the per-connection gauges (lifecycle/state_metrics.h).
+/// Thread-safe after start().
 
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "core/metrics.h"
 #include "core/thread_pool.h"
 #include "lifecycle/keeper.h"
+#include "lifecycle/state_metrics.h"
 #include "lifecycle/token_source.h"
 
 namespace tether::lifecycle {
@@ -44,11 +46,16 @@ class Lifecycle {
   /// Stops the keeper and drains refreshes in flight. Idempotent.
   void stop();
 
+  /// Reads the per-connection gauges' store snapshot if it is stale (a store round trip):
+  /// call before rendering the registry, off I/O threads. No-op without a registry.
+  void collectMetrics();
+
  private:
   store::Store& store_;
   core::ThreadPool pool_;
   std::map<store::ConnectionKey, std::shared_ptr<TokenSource>> sources_;
   std::unique_ptr<Keeper> keeper_;
+  std::shared_ptr<StateMetrics> state_metrics_;  // null without a registry
   store::Subscription subscription_;
   bool stopped_ = false;
 };

@@ -18,6 +18,7 @@ class FaultyStore final : public store::Store {
   /// Every call fails while set (a store that is down).
   std::atomic<bool> down{false};
   std::atomic<int> put_token_calls{0};
+  std::atomic<int> bulk_health_calls{0};
   /// bulkHealth and recentEvents fail with kStore while set (a broken query, not an outage).
   std::atomic<bool> broken_reads{false};
   /// Called before every putState (a slow or paused store in race tests); set it before the
@@ -126,6 +127,7 @@ class FaultyStore final : public store::Store {
     return inner_.listConnections();
   }
   core::Result<std::vector<store::HealthRow>> bulkHealth() override {
+    ++bulk_health_calls;
     if (broken_reads) return broken();
     if (down) return unavailable();
     return inner_.bulkHealth();
