@@ -187,7 +187,8 @@ class Process::Impl {
     http_client_ = http::makeHttpClient(client_options);
     recorder_ = std::make_unique<events::Recorder>(*store, clock_, &metrics_);
     std::vector<store::ConnectionKey> unresolved;
-    auto specs = lifecycle::specsFromConfig(config_.connections, &unresolved);
+    auto specs = lifecycle::specsFromConfig(config_.connections, &unresolved,
+                                            config_.discovery.allowed_hosts);
     lifecycle::LifecycleOptions options;
     options.settings = lifecycle::settingsFromConfig(config_.keeper, config_.events);
     options.refresh_threads = ProcessPools::kRefreshThreads;
