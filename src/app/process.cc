@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "admin/admin_api.h"
+#include "admin/client_metadata_route.h"
 #include "admin/from_config.h"
 #include "admin/portal_routes.h"
 #include "app/app.h"
@@ -255,6 +256,7 @@ class Process::Impl {
     });
     admin_->registerRoutes(router);
     admin::registerPortalRoutes(router);
+    admin::registerClientMetadataRoute(router, config_.public_url);
     router.setWrapper({});
     if (!config_.admin.listen) return;
     const http::Handler elsewhere = [](http::Request&, http::Responder r) {

@@ -144,7 +144,8 @@ class Flows {
                                                        const oauth::AuthorizationServerMetadata& md,
                                                        const std::string& issuer,
                                                        const std::string& scopes,
-                                                       const std::string& correlation);
+                                                       const std::string& correlation,
+                                                       const std::string& actor);
   std::string acceptableReturnUrl(const std::string& requested) const;
   CallbackPage fail(const store::PendingFlow& flow, const std::string& reason,
                     const std::string& idp_error, std::optional<int> http_status, int page_status,
