@@ -13,6 +13,7 @@
 #include "flows/flows.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "mockidp/mock_idp.h"
 #include "support/sealed_sqlite.h"
 
 namespace tether {
@@ -335,6 +336,46 @@ TEST_F(ClientSelectionTest, ANewIssuerGetsANewRegistration) {
                       e.detail_json.find("issuer_changed") != std::string::npos;
   }
   EXPECT_TRUE(issuer_changed);
+}
+
+// offline_access is asked for, but a refresh token is never assumed: a connection that got
+// none says so in its connect_completed event (and the lifecycle makes it needs_reauth with
+// no_refresh_token at expiry: lifecycle_test NoRefreshTokenAfterExpiryNeedsReauth).
+TEST_F(ClientSelectionTest, AConnectionWithoutARefreshTokenSaysSo) {
+  mockidp::MockIdpOptions o;
+  o.settings.issue_refresh_tokens = false;
+  o.clients = {{"tether-client", "tether-secret", {}}};
+  mockidp::MockIdp idp(o, &clock_);
+  ASSERT_TRUE(idp.start().ok());
+  flows::FlowConnection c;
+  c.key = {"mcp", "strict"};
+  c.upstream_url = "http://127.0.0.1:1/mcp";
+  c.issuer = idp.issuer();
+  c.oauth.client_id = "tether-client";
+  c.oauth.client_secret = "tether-secret";
+  c.oauth.client_auth = oauth::ClientAuthStyle::kBasic;
+  c.oauth.use_proxy = false;
+  c.client_id_configured = true;
+  makeFlows(c);
+  auto started = start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  http::ClientRequest req;
+  req.url = started->authorization_url;
+  auto at_idp = http_->send(req);
+  ASSERT_TRUE(at_idp.ok());
+  ASSERT_EQ(at_idp.response.status, 302) << at_idp.response.body;
+  auto page = flows_->callback(
+      queryOf(std::string(*http::findHeader(at_idp.response.headers, "Location"))));
+  EXPECT_EQ(page.status, 200) << page.html;
+  idp.stop();
+  auto token = db_.store().getToken({"mcp", "strict"});
+  ASSERT_TRUE(token.ok() && *token);
+  EXPECT_FALSE((*token)->refresh_token.has_value());
+  auto events = db_.store().recentEvents({"mcp", "strict"}, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_FALSE(events->empty());
+  EXPECT_EQ(events->front().type, store::EventType::kConnectCompleted);
+  EXPECT_THAT(events->front().detail_json, HasSubstr("\"reason\":\"no_refresh_token\""));
 }
 
 // The document itself, as Tether serves it.
