@@ -156,8 +156,8 @@ TEST_F(SqliteMigrationsTest, TheEventTableRebuildKeepsEventsAndIds) {
   auto newest = s.query("SELECT MAX(id) AS id FROM auth_events");
   ASSERT_TRUE(newest.ok());
   EXPECT_EQ(newest->rows[0][0].asInt(), 4);  // never reuses the pruned id 3
-  EXPECT_TRUE(s.query("SELECT 1 FROM auth_events INDEXED BY auth_events_by_connection LIMIT 1")
-                  .ok());
+  EXPECT_TRUE(
+      s.query("SELECT 1 FROM auth_events INDEXED BY auth_events_by_connection LIMIT 1").ok());
 }
 
 TEST_F(SqliteMigrationsTest, ADatabaseFromANewerBuildIsRefusedUnchanged) {
