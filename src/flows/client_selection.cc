@@ -40,6 +40,9 @@ std::string registrationReason(const ClientSelectionDeps& deps, const FlowConnec
                                const std::optional<store::OAuthClient>& existing, bool rejected,
                                const std::string& issuer) {
   if (rejected) return "client_rejected";
+  if (existing && existing->registration_json == kMetadataDocumentMarker) {
+    return "metadata_document_unsupported";  // the server no longer takes the document
+  }
   if (existing) return "redirect_uri_changed";
   auto endpoints = deps.store.getEndpoints(conn.key);
   if (endpoints.ok() && *endpoints && !(*endpoints)->issuer.empty() &&
