@@ -13,6 +13,7 @@
 //     by the keeper (30 s access tokens), and a tool call through /mcp/reg works after it.
 // (b) mcp/cc is client_credentials with only `issuer`: connected within one keeper tick, a
 //     tool call through /mcp/cc works, and the token is renewed before it expires.
+// Also: Tether serves its client metadata document at <public_url>/oauth/client-metadata.json.
 // Prints PASS (exit 0) or FAIL with the reason (exit 1).
 
 import crypto from 'node:crypto';
@@ -317,6 +318,10 @@ const deadline = setTimeout(() => {
 try {
   const tether = await startTether();
   log(`tether at ${tether.base}, provider ${issuer}, upstream ${resource}`);
+  // Tether's client metadata document (CIMD) is served at its public URL.
+  const cimd = await (await fetch(`${tether.base}/oauth/client-metadata.json`)).json();
+  check(cimd.client_id === `${tether.base}/oauth/client-metadata.json`, `CIMD client_id ${cimd.client_id}`);
+  check(cimd.redirect_uris?.[0] === `${tether.base}/oauth/callback`, 'CIMD redirect_uris');
   await clientCredentialsWithOnlyAnIssuer(tether);
   await urlOnlyConnection(tether);
   check(!tether.proc.err.includes(CC_SECRET) && !tether.proc.err.includes(adminKey), 'a secret reached the log');
