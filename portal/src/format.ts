@@ -80,6 +80,9 @@ export function adviceFor(state: ConnectionState, code: string | null | undefine
     }
   }
   if (state === 'refresh_failing') {
+    if (c === 'token_endpoint_unknown') {
+      return 'Configuration error: no token endpoint in the issuer’s metadata. Check auth.issuer or set auth.token_url.';
+    }
     if (c === 'temporarily_unavailable' || c === 'server_error' || c === '' || c.startsWith('http_')) {
       return 'Nothing yet: Tether retries on its own. Check the IdP’s status if it persists.';
     }
@@ -101,6 +104,7 @@ const EVENT_LABEL: Record<string, string> = {
   refresh_rotation_persistence_failed: 'New refresh token could not be saved',
   token_deleted_revoked: 'Token removed: revoked at the IdP',
   token_deleted_admin: 'Token deleted by an operator',
+  client_registered: 'Tether registered as a client at the IdP',
 };
 
 export function eventLabel(type: string): string {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "admin/admin_api.h"
+#include "admin/client_metadata_route.h"
 #include "admin/from_config.h"
 #include "admin/portal_routes.h"
 #include "app/app.h"
@@ -187,7 +188,8 @@ class Process::Impl {
     http_client_ = http::makeHttpClient(client_options);
     recorder_ = std::make_unique<events::Recorder>(*store, clock_, &metrics_);
     std::vector<store::ConnectionKey> unresolved;
-    auto specs = lifecycle::specsFromConfig(config_.connections, &unresolved);
+    auto specs = lifecycle::specsFromConfig(config_.connections, &unresolved,
+                                            config_.discovery.allowed_hosts);
     lifecycle::LifecycleOptions options;
     options.settings = lifecycle::settingsFromConfig(config_.keeper, config_.events);
     options.refresh_threads = ProcessPools::kRefreshThreads;
@@ -255,6 +257,7 @@ class Process::Impl {
     });
     admin_->registerRoutes(router);
     admin::registerPortalRoutes(router);
+    admin::registerClientMetadataRoute(router, config_.public_url);
     router.setWrapper({});
     if (!config_.admin.listen) return;
     const http::Handler elsewhere = [](http::Request&, http::Responder r) {

@@ -101,7 +101,25 @@ std::string redactParams(std::string_view in) {
   return out;
 }
 
-// Masks credentials after auth schemes: "Bearer xyz", "Basic xyz".
+// True when the word after "token" has a credential's shape rather than prose's: a digit,
+// a base64 character no prose word carries, mixed case past the first letter, or the length
+// of a generated value. "token refresh failed" and "token refresh_failing" are prose;
+// "token ghp_16C7e42F..." is not.
+bool looksLikeCredential(std::string_view v) {
+  if (v.size() >= 24) return true;
+  bool upper_inside = false;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    if ((c >= '0' && c <= '9') || c == '~' || c == '+' || c == '/' || c == '=') {
+      return true;
+    }
+    if (i > 0 && c >= 'A' && c <= 'Z') upper_inside = true;
+  }
+  return upper_inside;
+}
+
+// Masks credentials after auth schemes: "Bearer xyz", "Basic xyz", "token xyz" (the last only
+// when the value looks like a credential: "token" is also a word in prose).
 std::string redactSchemes(std::string_view in) {
   static constexpr std::array<std::string_view, 3> kSchemes = {"bearer", "basic", "token"};
   std::string out;
@@ -118,7 +136,8 @@ std::string redactSchemes(std::string_view in) {
           size_t end = k;
           while (end < in.size() && !endsValue(in[end])) ++end;
           // Only credential-looking values (at least 6 chars) - keeps prose like "Basic auth".
-          if (end - k >= 6) {
+          const bool prose_word = scheme == "token" && !looksLikeCredential(in.substr(k, end - k));
+          if (end - k >= 6 && !prose_word) {
             out.append(in.substr(i, k - i));
             out.append(kRedacted);
             i = end;

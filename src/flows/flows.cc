@@ -9,6 +9,7 @@
 #include "core/json_escape.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "flows/client_selection.h"
 #include "oauth/pkce.h"
 #include "oauth/requests.h"
 #include "oauth/sanitize.h"
@@ -239,59 +240,14 @@ core::Result<Flows::Resolution> Flows::resolve(const FlowConnection& conn,
 
 core::Result<std::pair<std::string, bool>> Flows::clientFor(
     const FlowConnection& conn, const oauth::AuthorizationServerMetadata& md,
-    const std::string& issuer, const std::string& scopes, const std::string& correlation) {
-  if (conn.client_id_configured) return std::make_pair(conn.oauth.client_id, false);
+    const std::string& issuer, const std::string& scopes, const std::string& correlation,
+    const std::string& actor) {
   const std::string key =
       clientKey(issuer, md.token_endpoint.empty() ? conn.oauth.token_url : md.token_endpoint);
-  auto existing = store_.getClient(key);
-  if (!existing.ok()) return std::move(existing).takeError();
-  if (*existing) {
-    // A registered client the IdP has since rejected (invalid_client on the last refresh)
-    // is registered anew, once: the new registration replaces it.
-    auto state = store_.getState(conn.key);
-    const bool rejected = state.ok() && *state && (*state)->last_error_code == "invalid_client";
-    if (!rejected) return std::make_pair((*existing)->client_id, true);
-    core::log::warn(
-        "connect flow: the registered client was rejected by the IdP "
-        "(invalid_client); registering a new one",
-        {{"connection", conn.key.str()}, {"correlation_id", correlation}, {"issuer", issuer}});
-  }
-  if (md.registration_endpoint.empty()) {
-    return Error(Errc::kInvalidArgument,
-                 fmt::format("connection {} has no auth.client_id and the authorization server "
-                             "{} offers no dynamic client registration (no "
-                             "registration_endpoint); register a client there and set "
-                             "auth.client_id",
-                             conn.key.str(), issuer.empty() ? key : issuer));
-  }
-  oauth::DiscoveryOptions dopts;
-  dopts.policy.allowed_hosts = options_.allowed_hosts;
-  // The operator's hosts only: a discovered issuer passed the policy as a name when its
-  // metadata was fetched, and its registration endpoint must pass it again on the addresses
-  // the name resolves to now (listing it as "own" would trust a rebound answer).
-  for (const std::string* url :
-       {&conn.upstream_url, &conn.issuer, &conn.oauth.authorization_url, &conn.oauth.token_url}) {
-    if (auto host = oauth::urlHost(*url); !host.empty()) dopts.policy.own_hosts.push_back(host);
-  }
-  dopts.total_timeout = options_.discovery_timeout;
-  dopts.ca_bundle = conn.oauth.ca_bundle;
-  oauth::Discovery discovery(http_, dopts);
-  oauth::RegistrationRequest req;
-  req.redirect_uris = {redirect_uri_};
-  req.scope = scopes;
-  auto reg = discovery.registerClient(md.registration_endpoint, req);
-  if (!reg.ok()) return std::move(reg).takeError();
-  store::OAuthClient client;
-  client.issuer = key;
-  client.client_id = reg->client_id;
-  client.client_secret = reg->client_secret;
-  client.registration_json = reg->response_json;
-  if (auto st = store_.putClient(client); !st.ok()) return st.error();
-  core::log::info("connect flow: registered Tether as a client", {{"connection", conn.key.str()},
-                                                                  {"correlation_id", correlation},
-                                                                  {"issuer", key},
-                                                                  {"client_id", reg->client_id}});
-  return std::make_pair(reg->client_id, true);
+  const ClientSelectionDeps deps{store_, http_, recorder_, options_, redirect_uri_};
+  auto chosen = chooseClient(deps, conn, md, key, scopes, correlation, actor);
+  if (!chosen.ok()) return std::move(chosen).takeError();
+  return std::make_pair(chosen->client_id, chosen->source != ClientSource::kConfigured);
 }
 
 core::Result<StartedFlow> Flows::start(const store::ConnectionKey& key,
@@ -334,8 +290,9 @@ core::Result<StartedFlow> Flows::start(const store::ConnectionKey& key,
     return std::move(resolution).takeError();
   }
   store::OAuthEndpoints& endpoints = resolution->endpoints;
-  auto client =
-      clientFor(*conn, resolution->metadata, endpoints.issuer, endpoints.scopes, correlation);
+  const bool offline = askOfflineAccess(*conn, resolution->metadata, endpoints.scopes);
+  auto client = clientFor(*conn, resolution->metadata, endpoints.issuer, endpoints.scopes,
+                          correlation, started_by);
   if (!client.ok()) return std::move(client).takeError();
   if (auto st = store_.putEndpoints(endpoints); !st.ok()) return st.error();
 
@@ -345,6 +302,7 @@ core::Result<StartedFlow> Flows::start(const store::ConnectionKey& key,
   cfg.client_id = client->first;
   cfg.scopes = endpoints.scopes;
   cfg.resource = endpoints.resource;
+  if (offline) addConsentPrompt(resolution->metadata, cfg.extra_params);
   const auto pkce = oauth::generatePkce();
   oauth::AuthorizationRequest areq;
   areq.redirect_uri = redirect_uri_;
@@ -601,6 +559,8 @@ CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
   }
   events::Detail detail;
   detail.error_class = "success";
+  // Never assumed: without a refresh token the connection needs a reconnect at expiry.
+  if (!rec.refresh_token) detail.reason = "no_refresh_token";
   detail.expires_after = rec.expires_at;
   detail.refresh_expires_after = rec.refresh_expires_at;
   detail.duration_ms = duration_ms;

@@ -4,8 +4,9 @@
 ///
 /// - start: resolves the connection's authorization server (configured endpoints, the
 ///   issuer's metadata, or for an MCP connection known only by URL the MCP spec's
-///   discovery chain), registers Tether as a public client when no client id is configured
-///   (RFC 7591, stored sealed per issuer), and stores a pending flow for 10 minutes. One
+///   discovery chain), picks the client (flows/client_selection.h: configured, Client ID
+///   Metadata Document, or an RFC 7591 registration stored sealed per issuer), asks for
+///   offline_access when the server offers it, and stores a pending flow for 10 minutes. One
 ///   flow per connection at a time: a start while one is pending returns that one (same
 ///   state, same URL), here or on any replica.
 /// - callback: takes the flow once (single use, not expired), checks the RFC 9207 `iss`,
@@ -160,7 +161,8 @@ class Flows {
                                                        const oauth::AuthorizationServerMetadata& md,
                                                        const std::string& issuer,
                                                        const std::string& scopes,
-                                                       const std::string& correlation);
+                                                       const std::string& correlation,
+                                                       const std::string& actor);
   std::string acceptableReturnUrl(const std::string& requested) const;
   CallbackPage fail(const store::PendingFlow& flow, const std::string& reason,
                     const std::string& idp_error, std::optional<int> http_status, int page_status,

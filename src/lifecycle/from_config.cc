@@ -24,16 +24,19 @@ Settings settingsFromConfig(const config::KeeperConfig& keeper,
 
 std::vector<ConnectionSpec> specsFromConfig(
     const std::vector<config::ConnectionConfig>& connections,
-    std::vector<store::ConnectionKey>* unresolved) {
+    std::vector<store::ConnectionKey>* unresolved,
+    const std::vector<std::string>& discovery_allowed_hosts) {
   std::vector<ConnectionSpec> out;
   for (const auto& c : connections) {
     if (!c.auth.oauth) continue;
     const auto& o = *c.auth.oauth;
     ConnectionSpec s;
     s.key = store::connectionKeyFromConfig(c);
-    if (o.token_url.empty() && unresolved) unresolved->push_back(s.key);
     s.oauth = oauth::clientConfigFromConfig(c);
     s.client_credentials = o.grant == config::Grant::kClientCredentials;
+    if (o.token_url.empty() && unresolved && !s.client_credentials) unresolved->push_back(s.key);
+    s.issuer = o.issuer;
+    s.discovery_allowed_hosts = discovery_allowed_hosts;
     s.refresh_max_lifetime = o.refresh_max_lifetime;
     s.idp_host = config::idpHost(o);
     out.push_back(std::move(s));

@@ -131,6 +131,11 @@ TokenResult SourceRunner::refreshLocked(Attempt& a) {
 
 TokenResult SourceRunner::callIdp(Attempt& a, const store::TokenRecord& row,
                                   int64_t expected_version) {
+  if (needsTokenEndpoint()) {
+    if (auto failure = discoverTokenEndpoint(a.correlation)) {
+      return transient(a, row.version > 0 ? &row : nullptr, std::move(*failure));
+    }
+  }
   if (deps_.hooks.before_idp_call) deps_.hooks.before_idp_call();
   const auto t0 = deps_.clock->monotonic();
   const auto resolved_config = resolved();
@@ -387,7 +392,7 @@ TokenResult SourceRunner::transient(const Attempt& a, const store::TokenRecord* 
     events::Detail detail;
     if (fx.suppressed) detail.suppressed = fx.suppressed;
     detail.consecutive_failures = after.failures;
-    detail.error_class = "transient";
+    detail.error_class = failure.configuration ? "configuration" : "transient";
     detail.reason = failure.code;
     detail.idp_error = failure.idp_code;
     detail.next_attempt_at = next_attempt;

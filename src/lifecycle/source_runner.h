@@ -122,6 +122,12 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
   TokenResult transient(const Attempt& a, const store::TokenRecord* row,
                         event::TransientFailure failure);
   TokenResult needsReauthFromStore();
+  /// client_credentials with only an issuer: true while no token endpoint is known.
+  bool needsTokenEndpoint() const;
+  /// Finds the token endpoint in the issuer's metadata and keeps it (setOAuthConfig);
+  /// the failure to record otherwise (token_endpoint_unknown: a configuration error;
+  /// discovery_unavailable: the issuer did not answer). token_endpoint_discovery.cc.
+  std::optional<event::TransientFailure> discoverTokenEndpoint(const std::string& correlation);
 
   // --- state and cache (call with mu_ held where noted) ---
   /// Applies `e` to the state (mu_ held).

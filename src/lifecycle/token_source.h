@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
@@ -42,6 +43,10 @@ struct ConnectionSpec {
   bool client_credentials = false;  // grant: client_credentials (never needs re-auth)
   std::optional<Duration> refresh_max_lifetime;
   std::string idp_host;
+  /// The configured issuer. A client_credentials connection without a token_url finds its
+  /// token endpoint in the issuer's metadata (RFC 8414, then OpenID Connect discovery).
+  std::string issuer;
+  std::vector<std::string> discovery_allowed_hosts;  // discovery.allowed_hosts
 };
 
 /// The in-memory view of a connection (metrics, tests, the admin's refresh answer).

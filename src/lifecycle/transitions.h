@@ -45,6 +45,9 @@ struct TransientFailure {
   std::string idp_code;  // the IdP's RFC 6749 code when it gave one
   std::optional<Duration> retry_after;
   double unit = 0;  // the random draw in [0,1) for the backoff's jitter
+  /// An operator must fix the configuration (e.g. no token endpoint can be found); the
+  /// event says so (error_class "configuration") and retries wait the longest backoff.
+  bool configuration = false;
 };
 /// A human must reconnect: the IdP rejected the grant, or a local deadline passed.
 struct TerminalFailure {

@@ -346,51 +346,29 @@ core::Result<DiscoveredServer> Discovery::discoverForResource(std::string_view r
 
 core::Result<RegisteredClient> Discovery::registerClient(std::string_view registration_endpoint,
                                                          const RegistrationRequest& request) const {
-  boost::json::object body;
-  body["client_name"] = request.client_name;
-  boost::json::array redirects;
-  for (const auto& r : request.redirect_uris) redirects.emplace_back(r);
-  body["redirect_uris"] = std::move(redirects);
-  body["grant_types"] = boost::json::array{"authorization_code", "refresh_token"};
-  body["response_types"] = boost::json::array{"code"};
-  body["token_endpoint_auth_method"] = "none";
-  if (!request.scope.empty()) body["scope"] = request.scope;
-  http::ClientRequest req;
-  req.method = "POST";
-  req.url = std::string(registration_endpoint);
-  req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-  req.body = boost::json::serialize(body);
-  auto got = fetch(std::move(req), "the registration endpoint");
+  auto send = [&](const RegistrationRequest& r) {
+    http::ClientRequest req;
+    req.method = "POST";
+    req.url = std::string(registration_endpoint);
+    req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+    req.body = registrationBody(r);
+    return fetch(std::move(req), "the registration endpoint");
+  };
+  auto got = send(request);
   if (!got.ok()) return std::move(got).takeError();
-  const std::string where = std::string(registration_endpoint);
-  if (got->status != 201 && got->status != 200) {
-    std::string code;
-    if (auto err = parseErrorResponse(got->headers, got->body)) code = err->code;
-    return Error(Errc::kUnavailable,
-                 "client registration at " + where + " was refused: HTTP " +
-                     std::to_string(got->status) +
-                     (code.empty() ? std::string() : " " + sanitizeIdpString(code)));
+  std::vector<std::string> dropped;
+  if (refusedForMetadata(got->status, got->headers, got->body)) {
+    const RegistrationRequest plain = withoutOptionalFields(request, dropped);
+    if (!dropped.empty()) {
+      got = send(plain);
+      if (!got.ok()) return std::move(got).takeError();
+    }
   }
-  boost::system::error_code ec;
-  auto v = boost::json::parse(got->body, ec);
-  if (ec || !v.is_object()) {
-    return Error(Errc::kUnavailable,
-                 "client registration at " + where + " answered with something other than JSON");
-  }
-  const auto& o = v.as_object();
-  RegisteredClient out;
-  if (auto it = o.find("client_id"); it != o.end() && it->value().is_string()) {
-    out.client_id = std::string(it->value().as_string());
-  }
-  if (out.client_id.empty()) {
-    return Error(Errc::kUnavailable,
-                 "client registration at " + where + " answered without a client_id");
-  }
-  if (auto it = o.find("client_secret"); it != o.end() && it->value().is_string()) {
-    out.client_secret = std::string(it->value().as_string());
-  }
-  out.response_json = std::move(got->body);
-  return out;
+  auto client = parseRegistrationResponse(got->status, got->headers, std::move(got->body),
+                                          registration_endpoint);
+  if (!client.ok()) return std::move(client).takeError();
+  client->dropped_fields = std::move(dropped);
+  return client;
 }
 
 }  // namespace tether::oauth

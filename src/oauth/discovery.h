@@ -27,6 +27,7 @@
 #include "core/result.h"
 #include "http/http_client.h"
 #include "oauth/metadata.h"
+#include "oauth/registration.h"
 
 namespace tether::oauth {
 
@@ -80,19 +81,6 @@ struct DiscoveredServer {
   std::string scopes;
 };
 
-/// RFC 7591 registration of a public client (token_endpoint_auth_method none).
-struct RegistrationRequest {
-  std::string client_name = "Tether";
-  std::vector<std::string> redirect_uris;
-  std::string scope;  // optional
-};
-
-struct RegisteredClient {
-  std::string client_id;
-  std::optional<std::string> client_secret;  // when the server issued one anyway
-  std::string response_json;                 // the full answer (holds the registration token)
-};
-
 class Discovery {
  public:
   /// `http` must outlive this object.
@@ -116,7 +104,11 @@ class Discovery {
   /// metadata, its first authorization server's metadata.
   core::Result<DiscoveredServer> discoverForResource(std::string_view resource_url) const;
 
-  /// RFC 7591 registration at `registration_endpoint`.
+  /// RFC 7591 registration at `registration_endpoint` (checked like every discovered URL,
+  /// no redirect followed, the answer bounded by max_document_bytes). A server that refuses
+  /// the metadata (400 invalid_client_metadata) is asked once more without the optional
+  /// members; RegisteredClient::dropped_fields says which were left out. Errors name the
+  /// endpoint (see parseRegistrationResponse); nothing is stored here.
   core::Result<RegisteredClient> registerClient(std::string_view registration_endpoint,
                                                 const RegistrationRequest& request) const;
 

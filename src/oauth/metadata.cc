@@ -120,6 +120,9 @@ core::Result<AuthorizationServerMetadata> parseAuthorizationServerMetadata(
   if (auto it = o->find("authorization_response_iss_parameter_supported"); it != o->end()) {
     m.iss_parameter_supported = it->value().is_bool() && it->value().as_bool();
   }
+  if (auto it = o->find("client_id_metadata_document_supported"); it != o->end()) {
+    m.client_id_metadata_document_supported = it->value().is_bool() && it->value().as_bool();
+  }
   if (m.issuer.empty()) return bad(doc, "issuer is missing");
   if (withoutTrailingSlash(m.issuer) != withoutTrailingSlash(expected_issuer)) {
     return bad(doc, fmt::format("issuer \"{}\" differs from the issuer it was fetched for \"{}\" "

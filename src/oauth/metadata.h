@@ -29,6 +29,9 @@ struct AuthorizationServerMetadata {
   std::vector<std::string> scopes_supported;
   std::vector<std::string> token_endpoint_auth_methods_supported;
   bool iss_parameter_supported = false;  // RFC 9207 authorization_response_iss_parameter_supported
+  /// draft-ietf-oauth-client-id-metadata-document: the server accepts an https URL as
+  /// client_id and fetches the client's metadata from it.
+  bool client_id_metadata_document_supported = false;
 };
 
 /// Parses a protected-resource metadata document. kInvalidArgument naming the member when

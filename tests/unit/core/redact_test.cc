@@ -90,5 +90,22 @@ TEST(RedactTest, ProseIsLeftAlone) {
             "client uses Basic auth; status code 401");
 }
 
+// Regression (issue 21): the word after "token" in prose was masked as if it were a
+// credential ("token [REDACTED] failed; will retry" in the keeper's log).
+TEST(RedactTest, WordsAfterTokenAreProse) {
+  EXPECT_EQ(redactText("token refresh failed; will retry"), "token refresh failed; will retry");
+  EXPECT_EQ(redactText("token endpoint unknown for connection mcp/x"),
+            "token endpoint unknown for connection mcp/x");
+  EXPECT_EQ(redactText("the access token expired"), "the access token expired");
+  EXPECT_EQ(redactText("token refresh_failing since 10:00"), "token refresh_failing since 10:00");
+}
+
+TEST(RedactTest, TokenSchemeCredentialsAreStillMasked) {
+  // GitHub-style "Authorization: token <value>" quoted in prose.
+  EXPECT_THAT(redactText("upstream said: token ghp_16C7e42F292c6912E7710c838347Ae178B4a rejected"),
+              Not(HasSubstr("ghp_16C7e42F292c6912E7710c838347Ae178B4a")));
+  EXPECT_THAT(redactText("sent token s3cr3t-value"), Not(HasSubstr("s3cr3t-value")));
+}
+
 }  // namespace
 }  // namespace tether::core

@@ -18,9 +18,10 @@ TEST(EventTypeTest, NamesRoundTripAndAreDistinct) {
     EXPECT_EQ(parseEventType(name), t);
     names.insert(name);
   }
-  EXPECT_EQ(names.size(), 11u);
+  EXPECT_EQ(names.size(), kAllEventTypes.size());
   EXPECT_EQ(eventTypeName(EventType::kRefreshRotationPersistenceFailed),
             "refresh_rotation_persistence_failed");
+  EXPECT_EQ(eventTypeName(EventType::kClientRegistered), "client_registered");
 }
 
 TEST(EventTypeTest, UnknownNamesAndValuesAreRejected) {
@@ -38,6 +39,7 @@ TEST(EventTypeTest, LifecycleOutcomeDecidesWhetherTheErrorCodeShows) {
   EXPECT_EQ(eventOutcome(EventType::kConnectCompleted), EventOutcome::kSuccess);
   EXPECT_EQ(eventOutcome(EventType::kConnectStarted), EventOutcome::kSuccess);
   EXPECT_EQ(eventOutcome(EventType::kTokenDeletedAdmin), EventOutcome::kSuccess);
+  EXPECT_EQ(eventOutcome(EventType::kClientRegistered), EventOutcome::kNeutral);
   EXPECT_EQ(eventOutcome(EventType::kRefreshSkippedNoToken), EventOutcome::kNeutral);
   EXPECT_EQ(eventOutcome(EventType::kRefreshSkippedExpired), EventOutcome::kNeutral);
   EXPECT_EQ(eventOutcome(EventType::kRefreshRotationPersistenceFailed), EventOutcome::kNeutral);
