@@ -313,14 +313,84 @@ CREATE TABLE session_revocations (
 CREATE INDEX session_revocations_by_expiry ON session_revocations (expires_at);
 )sql";
 
+// The webhook outbox (messages kept after delivery for the delivery log, claimed like the
+// keeper's due rows) and the notices already given per connection (reauthorize_soon: once
+// per refresh deadline, across restarts and replicas).
+constexpr std::string_view kSqliteV5 = R"sql(
+CREATE TABLE webhook_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id TEXT NOT NULL UNIQUE,
+  webhook_key TEXT NOT NULL,
+  event TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'given_up')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  claim_owner TEXT,
+  claim_until INTEGER
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at, id)
+  WHERE status = 'pending';
+CREATE INDEX webhook_outbox_finished ON webhook_outbox (finished_at)
+  WHERE finished_at IS NOT NULL;
+CREATE TABLE webhook_notices (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  notice TEXT NOT NULL,
+  value INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, name, notice)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::string_view kPostgresV5 = R"sql(
+CREATE TABLE webhook_outbox (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  message_id TEXT COLLATE "C" NOT NULL UNIQUE,
+  webhook_key TEXT COLLATE "C" NOT NULL,
+  event TEXT NOT NULL,
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'given_up')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  next_attempt_at BIGINT NOT NULL,
+  finished_at BIGINT,
+  claim_owner TEXT,
+  claim_until BIGINT
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at, id)
+  WHERE status = 'pending';
+CREATE INDEX webhook_outbox_finished ON webhook_outbox (finished_at)
+  WHERE finished_at IS NOT NULL;
+CREATE TABLE webhook_notices (
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  notice TEXT COLLATE "C" NOT NULL,
+  value BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, name, notice)
+);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "initial schema", kSqliteV1, kPostgresV1},
     Migration{2, "notify replicas of changes", kSqliteV2, kPostgresV2},
     Migration{3, "connect flow endpoints", kSqliteV3, kPostgresV3},
     Migration{4, "revoked portal sessions", kSqliteV4, kPostgresV4},
+    Migration{5, "webhook outbox", kSqliteV5, kPostgresV5},
 };
 
-constexpr std::array<std::string_view, 11> kTables = {
+constexpr std::array<std::string_view, 13> kTables = {
     "meta",
     "counters",
     "connections",
@@ -332,6 +402,8 @@ constexpr std::array<std::string_view, 11> kTables = {
     "oauth_clients",
     "oauth_endpoints",
     "session_revocations",
+    "webhook_outbox",
+    "webhook_notices",
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -8,15 +8,15 @@ namespace tether::store::testing {
 namespace {
 
 TEST_P(StoreConformanceTest, MigrationsReRunAsANoOp) {
-  EXPECT_EQ(store_->migrationsAppliedAtOpen(), 4);
-  EXPECT_EQ(store_->schemaVersion(), 4);
+  EXPECT_EQ(store_->migrationsAppliedAtOpen(), 5);
+  EXPECT_EQ(store_->schemaVersion(), 5);
   ASSERT_TRUE(store_->putToken(sampleToken(kDemo, "kept", "kept-r", now()), 0).ok());
   store_.reset();
   for (int i = 0; i < 2; ++i) {
     auto again = openOrFail();
     ASSERT_NE(again, nullptr);
     EXPECT_EQ(again->migrationsAppliedAtOpen(), 0);
-    EXPECT_EQ(again->schemaVersion(), 4);
+    EXPECT_EQ(again->schemaVersion(), 5);
     EXPECT_EQ(again->getToken(kDemo).value()->access_token, "kept");
   }
   EXPECT_EQ(db_->rawQueryOne("SELECT COUNT(*) FROM schema_migrations").value(), "4");
@@ -52,7 +52,7 @@ TEST_P(StoreConformanceTest, TwoProcessesMigratingOneEmptyDatabaseBothSucceed) {
     ASSERT_GE(rc, 10) << "a migrating process failed";
     applied_total += rc - 10;
   }
-  EXPECT_EQ(applied_total, 4);  // each migration applied exactly once overall
+  EXPECT_EQ(applied_total, 5);  // each migration applied exactly once overall
   auto opened = openStore(empty->options(aesSealer({testKey('k')}), &clock_));
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   EXPECT_EQ((*opened)->migrationsAppliedAtOpen(), 0);
