@@ -232,6 +232,9 @@ async function run() {
   await refresh();
   await waitFor('a failed attempt of refresh_failing', () => received.slice(beforeKill).some((r) => r.type === 'refresh_failing'), 15_000, tether.proc);
   const pendingId = received.slice(beforeKill).find((r) => r.type === 'refresh_failing').id;
+  // Let tether record the failed attempt (the next one is at least 0.5 s away): a message
+  // killed in the middle of an attempt waits for its claim's lease after a restart.
+  await new Promise((r) => setTimeout(r, 250));
   tether.proc.child.kill('SIGKILL');
   await waitFor('tether to die', () => tether.proc.exited, 5_000);
   mode.fail = 0;
