@@ -101,6 +101,7 @@ const EVENT_LABEL: Record<string, string> = {
   refresh_rotation_persistence_failed: 'New refresh token could not be saved',
   token_deleted_revoked: 'Token removed: revoked at the IdP',
   token_deleted_admin: 'Token deleted by an operator',
+  webhook_given_up: 'Webhook not delivered (given up)',
 };
 
 export function eventLabel(type: string): string {
@@ -122,6 +123,7 @@ export function eventTone(e: AuthEvent): Tone {
     case 'refresh_failed_revoked':
     case 'refresh_skipped_expired':
     case 'token_deleted_revoked':
+    case 'webhook_given_up':
       return 'bad';
     default:
       return 'neutral';

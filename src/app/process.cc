@@ -190,7 +190,7 @@ class Process::Impl {
     http_client_ = http::makeHttpClient(client_options);
     recorder_ = std::make_unique<events::Recorder>(*store, clock_, &metrics_);
     auto hooks = webhooks::Service::create(webhooks::optionsFromConfig(config_), *store, clock_,
-                                           &metrics_);
+                                           &metrics_, recorder_.get());
     if (!hooks.ok()) {
       std::lock_guard lock(mu_);
       fatal_ = hooks.error();

@@ -26,6 +26,8 @@ std::string_view eventTypeName(EventType type) {
       return "token_deleted_revoked";
     case EventType::kTokenDeletedAdmin:
       return "token_deleted_admin";
+    case EventType::kWebhookGivenUp:
+      return "webhook_given_up";
   }
   return {};
 }
@@ -52,6 +54,7 @@ EventOutcome eventOutcome(EventType type) {
     case EventType::kRefreshSkippedNoToken:
     case EventType::kRefreshSkippedExpired:
     case EventType::kRefreshRotationPersistenceFailed:
+    case EventType::kWebhookGivenUp:
       return EventOutcome::kNeutral;
   }
   return EventOutcome::kNeutral;

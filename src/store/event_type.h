@@ -23,6 +23,7 @@ enum class EventType {
   kRefreshRotationPersistenceFailed,
   kTokenDeletedRevoked,
   kTokenDeletedAdmin,
+  kWebhookGivenUp,  // a webhook message was not delivered within max_age (migration 5)
 };
 
 inline constexpr std::array kAllEventTypes = {
@@ -37,6 +38,7 @@ inline constexpr std::array kAllEventTypes = {
     EventType::kRefreshRotationPersistenceFailed,
     EventType::kTokenDeletedRevoked,
     EventType::kTokenDeletedAdmin,
+    EventType::kWebhookGivenUp,
 };
 
 /// Wire and database name, e.g. "refresh_failed_transient". Empty for a value outside
@@ -53,8 +55,8 @@ std::optional<EventType> parseEventType(std::string_view name);
 /// - kSuccess: connect_started (a reconnect), connect_completed, refresh_succeeded,
 ///   token_deleted_admin (an operator reset) — each clears the code;
 /// - kNeutral: refresh_skipped_no_token, refresh_skipped_expired,
-///   refresh_rotation_persistence_failed — not lifecycle outcomes; they neither show
-///   nor clear a code.
+///   refresh_rotation_persistence_failed, webhook_given_up — not lifecycle outcomes; they
+///   neither show nor clear a code.
 enum class EventOutcome { kNeutral, kSuccess, kFailure };
 EventOutcome eventOutcome(EventType type);
 

@@ -56,6 +56,7 @@ const ConnectionFacts* Service::Shared::find(const store::ConnectionKey& key) co
 core::Result<std::unique_ptr<Service>> Service::create(ServiceOptions options, store::Store& store,
                                                        const core::Clock& clock,
                                                        core::MetricsRegistry* metrics,
+                                                       events::Recorder* recorder,
                                                        std::unique_ptr<http::HttpClient> client) {
   auto shared = std::make_shared<Shared>();
   for (size_t i = 0; i < options.hooks.size(); ++i) {
@@ -72,17 +73,18 @@ core::Result<std::unique_ptr<Service>> Service::create(ServiceOptions options, s
     co.user_agent = "tether-webhooks";
     client = http::makeHttpClient(co);
   }
-  return std::unique_ptr<Service>(
-      new Service(std::move(options), std::move(shared), store, clock, metrics, std::move(client)));
+  return std::unique_ptr<Service>(new Service(std::move(options), std::move(shared), store, clock,
+                                              metrics, recorder, std::move(client)));
 }
 
 Service::Service(ServiceOptions options, std::shared_ptr<const Shared> shared, store::Store& store,
                  const core::Clock& clock, core::MetricsRegistry* metrics,
-                 std::unique_ptr<http::HttpClient> client)
+                 events::Recorder* recorder, std::unique_ptr<http::HttpClient> client)
     : options_(std::move(options)),
       shared_(std::move(shared)),
       store_(store),
       clock_(clock),
+      recorder_(recorder),
       client_(std::move(client)),
       owner_(options_.owner.empty() ? "tether-" + core::newId().substr(0, 12) : options_.owner) {
   if (metrics) {
@@ -268,6 +270,17 @@ void Service::deliverOne(const OutboxMessage& m) {
     }
     case OutboxStatus::kGivenUp:
       if (given_up_) given_up_->inc();
+      if (recorder_) {
+        events::Fact f;
+        f.type = store::EventType::kWebhookGivenUp;
+        f.key = m.key;
+        f.actor = "system:webhooks";
+        if (const ConnectionFacts* conn = shared_->find(m.key)) f.idp_host = conn->idp_host;
+        f.correlation_id = m.message_id;
+        if (attempt.http_status > 0) f.detail.http_status = attempt.http_status;
+        f.detail.reason = it == hooks.end() ? "webhook_removed" : "max_age";
+        recorder_->record(f);
+      }
       core::log::error("webhook delivery given up", {{"webhook", url},
                                                      {"webhook_id", m.message_id},
                                                      {"event", m.event},

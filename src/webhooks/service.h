@@ -6,7 +6,8 @@
 /// The worker has its own thread, its own small delivery pool and its own HTTP client: a
 /// slow or hanging receiver never holds a refresh, a request or an IdP call. Delivery is
 /// at least once with a stable `webhook-id`; failures back off exponentially with jitter;
-/// a message not delivered within `max_age` is given up (ERROR log). With several
+/// a message not delivered within `max_age` is given up (ERROR log and a webhook_given_up
+/// auth event on the message's connection, actor system:webhooks). With several
 /// replicas each message is claimed by one of them (the store's claim with a lease).
 ///
 /// Metrics: tether_webhook_deliveries_total{outcome=delivered|failed|given_up} (failed:
@@ -29,6 +30,7 @@
 #include "core/metrics.h"
 #include "core/result.h"
 #include "core/thread_pool.h"
+#include "events/recorder.h"
 #include "http/http_client.h"
 #include "store/store.h"
 #include "webhooks/delivery.h"
@@ -63,10 +65,11 @@ struct TestOutcome {
 class Service {
  public:
   /// kConfig when a secret is malformed. `client` null: a client of its own is made.
-  /// `store`, `clock` and `metrics` (may be null) must outlive the service.
+  /// `store`, `clock`, `metrics` and `recorder` (both may be null) must outlive the service.
   static core::Result<std::unique_ptr<Service>> create(
       ServiceOptions options, store::Store& store, const core::Clock& clock,
-      core::MetricsRegistry* metrics, std::unique_ptr<http::HttpClient> client = nullptr);
+      core::MetricsRegistry* metrics, events::Recorder* recorder = nullptr,
+      std::unique_ptr<http::HttpClient> client = nullptr);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -108,7 +111,7 @@ class Service {
   };
 
   Service(ServiceOptions options, std::shared_ptr<const Shared> shared, store::Store& store,
-          const core::Clock& clock, core::MetricsRegistry* metrics,
+          const core::Clock& clock, core::MetricsRegistry* metrics, events::Recorder* recorder,
           std::unique_ptr<http::HttpClient> client);
   void run();
   /// Claims up to `limit` due messages and posts each to the pool; the number posted.
@@ -122,6 +125,7 @@ class Service {
   const std::shared_ptr<const Shared> shared_;
   store::Store& store_;
   const core::Clock& clock_;
+  events::Recorder* recorder_;
   std::unique_ptr<http::HttpClient> client_;
   std::string owner_;
   core::Counter* delivered_ = nullptr;

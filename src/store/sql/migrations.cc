@@ -314,8 +314,10 @@ CREATE INDEX session_revocations_by_expiry ON session_revocations (expires_at);
 )sql";
 
 // The webhook outbox (messages kept after delivery for the delivery log, claimed like the
-// keeper's due rows) and the notices already given per connection (reauthorize_soon: once
-// per refresh deadline, across restarts and replicas).
+// keeper's due rows), the notices already given per connection (reauthorize_soon: once
+// per refresh deadline, across restarts and replicas), and the event type webhook_given_up
+// (SQLite cannot alter a CHECK constraint: auth_events is copied into a new table, its
+// AUTOINCREMENT sequence kept).
 constexpr std::string_view kSqliteV5 = R"sql(
 CREATE TABLE webhook_outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -347,6 +349,30 @@ CREATE TABLE webhook_notices (
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (kind, name, notice)
 ) WITHOUT ROWID;
+CREATE TABLE auth_events_v5 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('connect_started', 'connect_completed',
+    'connect_failed', 'refresh_succeeded', 'refresh_failed_transient',
+    'refresh_failed_revoked', 'refresh_skipped_no_token', 'refresh_skipped_expired',
+    'refresh_rotation_persistence_failed', 'token_deleted_revoked', 'token_deleted_admin',
+    'webhook_given_up')),
+  actor TEXT NOT NULL,
+  idp_host TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+INSERT INTO auth_events_v5 (id, at, kind, name, type, actor, idp_host, correlation_id, detail)
+  SELECT id, at, kind, name, type, actor, idp_host, correlation_id, detail FROM auth_events;
+DELETE FROM sqlite_sequence WHERE name = 'auth_events_v5';
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'auth_events_v5', seq FROM sqlite_sequence WHERE name = 'auth_events';
+DROP TABLE auth_events;
+ALTER TABLE auth_events_v5 RENAME TO auth_events;
+CREATE INDEX auth_events_by_connection ON auth_events (kind, name, at DESC, id DESC);
+CREATE INDEX auth_events_by_time ON auth_events (at);
 )sql";
 
 constexpr std::string_view kPostgresV5 = R"sql(
@@ -380,6 +406,12 @@ CREATE TABLE webhook_notices (
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (kind, name, notice)
 );
+ALTER TABLE auth_events DROP CONSTRAINT auth_events_type_check;
+ALTER TABLE auth_events ADD CONSTRAINT auth_events_type_check CHECK (type IN (
+  'connect_started', 'connect_completed', 'connect_failed', 'refresh_succeeded',
+  'refresh_failed_transient', 'refresh_failed_revoked', 'refresh_skipped_no_token',
+  'refresh_skipped_expired', 'refresh_rotation_persistence_failed', 'token_deleted_revoked',
+  'token_deleted_admin', 'webhook_given_up'));
 )sql";
 
 constexpr std::array kMigrations = {

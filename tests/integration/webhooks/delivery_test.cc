@@ -57,6 +57,8 @@ class DeliveryTest : public ::testing::TestWithParam<BackendKind> {
   void TearDown() override {
     receiver_.stop();
     services_.clear();
+    if (recorder_) recorder_->stop();
+    recorder_.reset();
     store_.reset();
   }
 
@@ -87,7 +89,8 @@ class DeliveryTest : public ::testing::TestWithParam<BackendKind> {
 
   Service& service(store::Store& store, ServiceOptions o, std::string owner = "replica-a") {
     o.owner = std::move(owner);
-    auto s = Service::create(std::move(o), store, clock_, &metrics_);
+    if (!recorder_) recorder_ = std::make_unique<events::Recorder>(store, clock_, &metrics_);
+    auto s = Service::create(std::move(o), store, clock_, &metrics_, recorder_.get());
     EXPECT_TRUE(s.ok());
     services_.push_back(std::move(s).value());
     return *services_.back();
@@ -113,6 +116,7 @@ class DeliveryTest : public ::testing::TestWithParam<BackendKind> {
   Receiver receiver_;
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<events::Recorder> recorder_;
   std::vector<std::unique_ptr<Service>> services_;
 };
 
@@ -197,6 +201,15 @@ TEST_P(DeliveryTest, BackoffGrowsAndIsGivenUpAfterMaxAge) {
   for (auto w : waits) EXPECT_LE(w, minutes(5));
   EXPECT_EQ(metric("given_up"), 1);
   EXPECT_EQ(s.deliverDueNow(), 0u);
+  // An auth event on the connection's history says so.
+  recorder_->flush();
+  auto events = store_->recentEvents({"mcp", "demo"}, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_FALSE(events->empty());
+  EXPECT_EQ(events->front().type, store::EventType::kWebhookGivenUp);
+  EXPECT_EQ(events->front().actor, "system:webhooks");
+  EXPECT_EQ(events->front().correlation_id, m.message_id);
+  EXPECT_THAT(events->front().detail_json, HasSubstr("max_age"));
 }
 
 TEST_P(DeliveryTest, HostileReceiversAreRetriedWithoutBlocking) {

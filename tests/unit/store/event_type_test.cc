@@ -18,7 +18,7 @@ TEST(EventTypeTest, NamesRoundTripAndAreDistinct) {
     EXPECT_EQ(parseEventType(name), t);
     names.insert(name);
   }
-  EXPECT_EQ(names.size(), 11u);
+  EXPECT_EQ(names.size(), 12u);
   EXPECT_EQ(eventTypeName(EventType::kRefreshRotationPersistenceFailed),
             "refresh_rotation_persistence_failed");
 }

@@ -39,10 +39,18 @@ TEST(MigrationsTest, VersionsCountUpFromOneAndEveryDialectHasAScript) {
 // change); they must list exactly the names the code knows.
 TEST(MigrationsTest, CheckConstraintsListEveryEventTypeAndState) {
   const auto& first = allMigrations().front();
-  for (std::string_view ddl : {first.sqlite, first.postgres}) {
+  // Event types added later (webhook_given_up) are in the migration that widened the CHECK.
+  std::string all_sqlite, all_postgres;
+  for (const auto& m : allMigrations()) {
+    all_sqlite += m.sqlite;
+    all_postgres += m.postgres;
+  }
+  for (std::string_view ddl : {std::string_view(all_sqlite), std::string_view(all_postgres)}) {
     for (EventType t : kAllEventTypes) {
       EXPECT_NE(ddl.find(quoted(eventTypeName(t))), std::string_view::npos) << eventTypeName(t);
     }
+  }
+  for (std::string_view ddl : {first.sqlite, first.postgres}) {
     for (auto s : {ConnectionState::kNotConnected, ConnectionState::kConnected,
                    ConnectionState::kRefreshFailing, ConnectionState::kNeedsReauth}) {
       EXPECT_NE(ddl.find(quoted(connectionStateName(s))), std::string_view::npos);
