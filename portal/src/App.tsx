@@ -3,9 +3,10 @@ import { ApiError, getSession, setSessionLostHandler, signOut } from './api';
 import { EmptyState, Link, Notice, Spinner } from './components';
 import { ConnectionList } from './ConnectionList';
 import { ConnectionPage } from './ConnectionPage';
-import { listPath, navigate, useRoute } from './router';
+import { listPath, navigate, useRoute, webhooksPath } from './router';
 import { SignIn } from './SignIn';
 import type { Session } from './types';
+import { WebhooksPage } from './Webhooks';
 
 type SessionState = { status: 'checking' } | { status: 'error'; message: string } | { status: 'out'; notice: string | null } | { status: 'in'; session: Session };
 
@@ -96,6 +97,9 @@ export function App() {
             <Link href={listPath()} aria-current={route.page === 'list' ? 'page' : undefined}>
               Connections
             </Link>
+            <Link href={webhooksPath()} aria-current={route.page === 'webhooks' ? 'page' : undefined}>
+              Webhooks
+            </Link>
           </nav>
           <div className="whoami">
             <span className="muted">
@@ -115,6 +119,7 @@ export function App() {
         )}
         {route.page === 'list' && <ConnectionList />}
         {route.page === 'connection' && <ConnectionPage key={`${route.kind}/${route.name}`} kind={route.kind} name={route.name} />}
+        {route.page === 'webhooks' && <WebhooksPage />}
         {route.page === 'not_found' && (
           <div className="card">
             <EmptyState title="This page does not exist" action={<Link className="button" href={listPath()}>Go to connections</Link>}>

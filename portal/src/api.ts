@@ -10,6 +10,9 @@ import type {
   RefreshResult,
   Session,
   StartResult,
+  WebhookDelivery,
+  WebhookInfo,
+  WebhookTestResult,
 } from './types';
 
 const BASE = '/api/v1/admin';
@@ -159,3 +162,14 @@ export const refreshNow = (kind: string, name: string) =>
 
 export const deleteToken = (kind: string, name: string) =>
   call<{ deleted: boolean }>('DELETE', `${conn(kind, name)}/oauth/token`);
+
+export const listWebhooks = (signal?: AbortSignal) =>
+  call<{ webhooks: WebhookInfo[] }>('GET', '/webhooks', { signal }).then((r) => r.webhooks ?? []);
+
+export const webhookDeliveries = (limit = 50, signal?: AbortSignal) =>
+  call<{ deliveries: WebhookDelivery[] }>('GET', `/webhooks/deliveries?limit=${limit}`, { signal }).then(
+    (r) => r.deliveries ?? [],
+  );
+
+export const sendWebhookTest = (index: number) =>
+  call<WebhookTestResult>('POST', `/webhooks/${index}/test`);

@@ -105,6 +105,7 @@ const EVENT_LABEL: Record<string, string> = {
   token_deleted_revoked: 'Token removed: revoked at the IdP',
   token_deleted_admin: 'Token deleted by an operator',
   client_registered: 'Tether registered as a client at the IdP',
+  webhook_given_up: 'Webhook not delivered (given up)',
 };
 
 export function eventLabel(type: string): string {
@@ -126,6 +127,7 @@ export function eventTone(e: AuthEvent): Tone {
     case 'refresh_failed_revoked':
     case 'refresh_skipped_expired':
     case 'token_deleted_revoked':
+    case 'webhook_given_up':
       return 'bad';
     default:
       return 'neutral';

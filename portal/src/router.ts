@@ -7,11 +7,13 @@ export const PORTAL_BASE = '/portal';
 export type Route =
   | { page: 'list' }
   | { page: 'connection'; kind: string; name: string }
+  | { page: 'webhooks' }
   | { page: 'not_found'; path: string };
 
 export function parseRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, '');
   if (path === PORTAL_BASE || path === `${PORTAL_BASE}/connections`) return { page: 'list' };
+  if (path === `${PORTAL_BASE}/webhooks`) return { page: 'webhooks' };
   const m = /^\/portal\/connections\/([^/]+)\/([^/]+)$/.exec(path);
   if (m) {
     try {
@@ -24,6 +26,7 @@ export function parseRoute(pathname: string): Route {
 }
 
 export const listPath = () => `${PORTAL_BASE}/`;
+export const webhooksPath = () => `${PORTAL_BASE}/webhooks`;
 export const connectionPath = (kind: string, name: string) =>
   `${PORTAL_BASE}/connections/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`;
 

@@ -116,3 +116,35 @@ export interface RefreshResult {
   refreshed: boolean;
   expires_at: string | null;
 }
+
+/** A configured webhook as GET /webhooks lists it (the URL's query masked; no secret). */
+export interface WebhookInfo {
+  index: number;
+  url: string;
+  events: string[];
+  headers: string[];
+  ca_bundle: boolean;
+}
+
+/** One line of the delivery log (GET /webhooks/deliveries). */
+export interface WebhookDelivery {
+  id: string;
+  event: string;
+  connection: { kind: string; name: string };
+  webhook: string;
+  attempts: number;
+  last_status: number;
+  last_error: string | null;
+  state: 'pending' | 'delivered' | 'given_up';
+  created_at: string;
+  next_attempt_at: string | null;
+  finished_at: string | null;
+}
+
+/** The answer of POST /webhooks/{index}/test. */
+export interface WebhookTestResult {
+  delivered: boolean;
+  status: number;
+  error: string | null;
+  id: string;
+}

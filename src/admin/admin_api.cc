@@ -117,6 +117,28 @@ void AdminApi::registerRoutes(http::Router& router) {
   route("GET", "/oauth/callback", &AdminApi::callback);
 }
 
+void AdminApi::addRoute(http::Router& router, const char* method, const std::string& pattern,
+                        bool mutation, AuthorizedHandler handler) {
+  auto shared = std::make_shared<AuthorizedHandler>(std::move(handler));
+  router.add(method, pattern, [this, mutation, shared](http::Request& r, http::Responder res) {
+    auto run = [this, mutation, shared](http::Request& req, http::Responder out) {
+      auto caller = authorize(req, out, mutation);
+      if (!caller) return;
+      (*shared)(req, std::move(out), caller->key_id);
+    };
+    if (!needsRevocationCheck(r)) return run(r, std::move(res));
+    auto owned = std::make_shared<http::Request>(r);
+    withStore(std::move(res), [this, owned, run](store::Store& store, http::Responder& out) {
+      const auto cookie = cookieValue(*owned->header("Cookie"), kSessionCookie);
+      if (auto st = sessions_->checkRevocation(store, *cookie); !st.ok()) {
+        return out.send(errorResponse(
+            Error(Errc::kUnavailable, "cannot check the portal session: " + st.error().message)));
+      }
+      run(*owned, std::move(out));
+    });
+  });
+}
+
 bool AdminApi::needsRevocationCheck(const http::Request& request) const {
   if (request.header("Authorization")) return false;  // a key, not the cookie, identifies
   auto cookies = request.header("Cookie");

@@ -68,6 +68,16 @@ class AdminApi {
 
   void registerRoutes(http::Router& router);
 
+  /// What a route added with `addRoute` is called with: the caller's key id ("admin:<id>"
+  /// is the actor), on the server's thread (offload blocking work yourself).
+  using AuthorizedHandler =
+      std::function<void(http::Request&, http::Responder, const std::string& key_id)>;
+  /// Adds a route of another admin module (webhooks_api.h) behind the same checks as every
+  /// admin route: a key or a session (revocation checked), the viewer role refused on
+  /// `mutation` routes, and the CSRF token with a session.
+  void addRoute(http::Router& router, const char* method, const std::string& pattern,
+                bool mutation, AuthorizedHandler handler);
+
  private:
   struct Caller {
     std::string key_id;

@@ -13,6 +13,7 @@
 #include "admin/client_metadata_route.h"
 #include "admin/from_config.h"
 #include "admin/portal_routes.h"
+#include "admin/webhooks_api.h"
 #include "app/app.h"
 #include "app/pools.h"
 #include "core/json_escape.h"
@@ -27,6 +28,7 @@
 #include "lifecycle/from_config.h"
 #include "lifecycle/lifecycle.h"
 #include "store/from_config.h"
+#include "webhooks/from_config.h"
 
 namespace tether::app {
 
@@ -125,6 +127,7 @@ class Process::Impl {
     if (server_) server_->stop();
     pools_.shutdown();
     if (lifecycle_) lifecycle_->stop();
+    if (webhooks_) webhooks_->stop();  // after the lifecycle: it no longer queues messages
   }
 
   uint16_t port() const { return server_ ? server_->port() : 0; }
@@ -187,12 +190,21 @@ class Process::Impl {
     client_options.worker_threads = ProcessPools::kHttpClientThreads;
     http_client_ = http::makeHttpClient(client_options);
     recorder_ = std::make_unique<events::Recorder>(*store, clock_, &metrics_);
+    auto hooks = webhooks::Service::create(webhooks::optionsFromConfig(config_), *store, clock_,
+                                           &metrics_, recorder_.get());
+    if (!hooks.ok()) {
+      std::lock_guard lock(mu_);
+      fatal_ = hooks.error();
+      core::log::error("cannot start webhooks", {{"error", hooks.error().message}});
+      return;
+    }
     std::vector<store::ConnectionKey> unresolved;
     auto specs = lifecycle::specsFromConfig(config_.connections, &unresolved,
                                             config_.discovery.allowed_hosts);
     lifecycle::LifecycleOptions options;
     options.settings = lifecycle::settingsFromConfig(config_.keeper, config_.events);
     options.refresh_threads = ProcessPools::kRefreshThreads;
+    options.outbox = (*hooks)->deriver();
     auto lifecycle = std::make_unique<lifecycle::Lifecycle>(std::move(specs), *store, *http_client_,
                                                             *recorder_, clock_, &metrics_, options);
     auto* lc = lifecycle.get();
@@ -227,12 +239,15 @@ class Process::Impl {
       store_ = std::move(store);
       lifecycle_ = std::move(lifecycle);
       flows_ = std::move(flows);
+      webhooks_ = std::move(hooks).value();
     }
+    webhooks_ptr_.store(webhooks_.get(), std::memory_order_release);
     lifecycle_ptr_.store(lifecycle_.get(), std::memory_order_release);
     flows_ptr_.store(flows_.get(), std::memory_order_release);
     recorder_ptr_.store(recorder_.get(), std::memory_order_release);
     store_ptr_.store(store_.get(), std::memory_order_release);
     lifecycle_->start(/*run_keeper=*/true);
+    webhooks_->start();
     ready_ = true;
   }
 
@@ -256,6 +271,9 @@ class Process::Impl {
       };
     });
     admin_->registerRoutes(router);
+    admin::registerWebhookRoutes(
+        *admin_, router,
+        {[this] { return webhooks_ptr_.load(std::memory_order_acquire); }, &pools_.admin});
     admin::registerPortalRoutes(router);
     admin::registerClientMetadataRoute(router, config_.public_url);
     router.setWrapper({});
@@ -354,6 +372,8 @@ class Process::Impl {
   std::unique_ptr<events::Recorder> recorder_;
   std::unique_ptr<lifecycle::Lifecycle> lifecycle_;
   std::unique_ptr<flows::Flows> flows_;
+  std::unique_ptr<webhooks::Service> webhooks_;  // after the store: it uses it
+  std::atomic<webhooks::Service*> webhooks_ptr_{nullptr};
   std::atomic<flows::Flows*> flows_ptr_{nullptr};
   std::atomic<store::Store*> store_ptr_{nullptr};
   std::atomic<events::Recorder*> recorder_ptr_{nullptr};

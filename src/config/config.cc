@@ -67,12 +67,24 @@ std::string_view webhookEventName(WebhookEvent event) {
   switch (event) {
     case WebhookEvent::kNeedsReauth:
       return "needs_reauth";
+    case WebhookEvent::kNeedsClientFix:
+      return "needs_client_fix";
     case WebhookEvent::kRefreshFailing:
       return "refresh_failing";
     case WebhookEvent::kRecovered:
       return "recovered";
+    case WebhookEvent::kConnected:
+      return "connected";
+    case WebhookEvent::kReauthorizeSoon:
+      return "reauthorize_soon";
   }
   return "unknown";
+}
+
+std::string WebhookConfig::maskedUrl() const {
+  const size_t cut = url.find_first_of("?#");
+  if (cut == std::string::npos) return url;
+  return url.substr(0, cut) + (url[cut] == '?' ? "?" : "#") + std::string(kMask);
 }
 
 std::optional<ConnectionKind> parseConnectionKind(std::string_view text) {

@@ -74,7 +74,8 @@ void Parser::parseRoot(const Entry& root) {
   Reader& r = reader_;
   auto m = r.readMap(
       root, {"listen", "public_url", "log", "server", "storage", "encryption", "admin", "clients",
-             "allowed_origins", "keeper", "events", "discovery", "webhooks", "connections"});
+             "allowed_origins", "keeper", "events", "discovery", "webhooks", "webhook_delivery",
+             "connections"});
   if (!m) return;
   Config& c = config_;
   if (const Entry* e = m->get("listen")) sections::parseListen(r, *e, c.listen);
@@ -97,6 +98,9 @@ void Parser::parseRoot(const Entry& root) {
   if (const Entry* e = m->get("events")) sections::parseEvents(r, *e, c.events);
   if (const Entry* e = m->get("discovery")) sections::parseDiscovery(r, *e, c.discovery);
   if (const Entry* e = m->get("webhooks")) sections::parseWebhooks(r, *e, c.webhooks);
+  if (const Entry* e = m->get("webhook_delivery")) {
+    sections::parseWebhookDelivery(r, *e, c.webhook_delivery);
+  }
   if (const Entry* e = m->get("connections")) {
     sections::parseConnections(r, *e, c.connections, own_token_lifetime_);
   }

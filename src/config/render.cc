@@ -194,14 +194,32 @@ std::string renderEffectiveConfig(const Config& c) {
   beginSeq(out, c.webhooks.empty());
   for (const WebhookConfig& w : c.webhooks) {
     out << YAML::BeginMap;
-    out << YAML::Key << "url" << YAML::Value << w.url;
+    out << YAML::Key << "url" << YAML::Value << w.maskedUrl();
     out << YAML::Key << "secret" << YAML::Value << mask();
     out << YAML::Key << "events" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (WebhookEvent e : w.events) out << std::string(webhookEventName(e));
     out << YAML::EndSeq;
+    if (!w.headers.empty()) {
+      out << YAML::Key << "headers" << YAML::Value << YAML::BeginMap;
+      for (const auto& [name, value] : w.headers) out << YAML::Key << name << YAML::Value << mask();
+      out << YAML::EndMap;
+    }
+    if (!w.ca_bundle.empty()) out << YAML::Key << "ca_bundle" << YAML::Value << w.ca_bundle;
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
+
+  const WebhookDeliveryConfig& wd = c.webhook_delivery;
+  out << YAML::Key << "webhook_delivery" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "warn_before" << YAML::Value << dur(wd.warn_before);
+  out << YAML::Key << "max_age" << YAML::Value << dur(wd.max_age);
+  out << YAML::Key << "timeout" << YAML::Value << dur(wd.timeout);
+  out << YAML::Key << "backoff_initial" << YAML::Value << dur(wd.backoff_initial);
+  out << YAML::Key << "backoff_max" << YAML::Value << dur(wd.backoff_max);
+  out << YAML::Key << "poll_interval" << YAML::Value << dur(wd.poll_interval);
+  out << YAML::Key << "deadline_scan_interval" << YAML::Value << dur(wd.deadline_scan_interval);
+  out << YAML::Key << "concurrency" << YAML::Value << wd.concurrency;
+  out << YAML::EndMap;
 
   out << YAML::Key << "connections" << YAML::Value;
   beginSeq(out, c.connections.empty());
@@ -243,7 +261,12 @@ std::vector<std::string> secretValues(const Config& c) {
   for (const std::string& k : c.encryption.previous_keys) addKey32(k);
   for (const AccessKey& k : c.admin.keys) add(k.key);
   for (const AccessKey& k : c.clients.keys) add(k.key);
-  for (const WebhookConfig& w : c.webhooks) add(w.secret);
+  for (const WebhookConfig& w : c.webhooks) {
+    add(w.secret);
+    // The signing key as the secret's Base64 part (what a log might show of it).
+    if (w.secret.starts_with("whsec_")) add(w.secret.substr(6));
+    for (const auto& [name, value] : w.headers) add(value);
+  }
   if (c.storage.driver == StorageDriver::kPostgres) {
     for (const std::string& p : internal::dsnPasswords(c.storage.dsn)) add(p);
   }

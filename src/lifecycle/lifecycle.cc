@@ -17,6 +17,7 @@ Lifecycle::Lifecycle(std::vector<ConnectionSpec> specs, store::Store& store, htt
   deps->clock = &clock;
   deps->settings = options.settings;
   deps->hooks = options.hooks;
+  deps->outbox = options.outbox;
   MetricConnections metric_connections;
   for (auto& spec : specs) {
     auto key = spec.key;

@@ -22,6 +22,7 @@ struct LifecycleOptions {
   std::string owner;           // replica name for keeper claims; default: random
   size_t refresh_threads = 4;  // on-demand refresh pool
   Hooks hooks;                 // test hooks passed to every source
+  store::OutboxDeriver outbox;  // webhooks: see SourceDeps::outbox
 };
 
 class Lifecycle {

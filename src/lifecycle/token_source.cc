@@ -116,7 +116,8 @@ void SourceRunner::writeState(std::optional<TimePoint> next_due) {
     std::lock_guard lock(mu_);
     s = toRecord(state_, spec_.key, next_due);
   }
-  auto st = deps_.store->putState(s);
+  auto st = deps_.outbox ? deps_.store->outbox().putStateAndEnqueue(s, deps_.outbox)
+                         : deps_.store->putState(s);
   if (!st.ok()) {
     core::log::warn("could not write connection state",
                     {{"connection", spec_.key.str()}, {"error", st.error().message}});

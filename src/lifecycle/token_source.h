@@ -74,6 +74,9 @@ struct SourceDeps {
   const core::Clock* clock = nullptr;
   Settings settings;
   Hooks hooks;
+  /// Set when webhooks are configured: every state row is written together with the
+  /// messages it derives (store::OutboxStore::putStateAndEnqueue, one transaction).
+  store::OutboxDeriver outbox;
 };
 
 namespace detail {

@@ -28,6 +28,8 @@ std::string_view eventTypeName(EventType type) {
       return "token_deleted_admin";
     case EventType::kClientRegistered:
       return "client_registered";
+    case EventType::kWebhookGivenUp:
+      return "webhook_given_up";
   }
   return {};
 }
@@ -55,6 +57,7 @@ EventOutcome eventOutcome(EventType type) {
     case EventType::kRefreshSkippedExpired:
     case EventType::kRefreshRotationPersistenceFailed:
     case EventType::kClientRegistered:
+    case EventType::kWebhookGivenUp:
       return EventOutcome::kNeutral;
   }
   return EventOutcome::kNeutral;

@@ -24,6 +24,7 @@ enum class EventType {
   kTokenDeletedRevoked,
   kTokenDeletedAdmin,
   kClientRegistered,  // Tether registered itself (RFC 7591) or adopted its CIMD client_id
+  kWebhookGivenUp,    // a webhook message was not delivered within max_age (migration 5)
 };
 
 inline constexpr std::array kAllEventTypes = {
@@ -39,6 +40,7 @@ inline constexpr std::array kAllEventTypes = {
     EventType::kTokenDeletedRevoked,
     EventType::kTokenDeletedAdmin,
     EventType::kClientRegistered,
+    EventType::kWebhookGivenUp,
 };
 
 /// Wire and database name, e.g. "refresh_failed_transient". Empty for a value outside
@@ -55,8 +57,8 @@ std::optional<EventType> parseEventType(std::string_view name);
 /// - kSuccess: connect_started (a reconnect), connect_completed, refresh_succeeded,
 ///   token_deleted_admin (an operator reset) — each clears the code;
 /// - kNeutral: refresh_skipped_no_token, refresh_skipped_expired,
-///   refresh_rotation_persistence_failed, client_registered — not lifecycle outcomes; they
-///   neither show nor clear a code.
+///   refresh_rotation_persistence_failed, client_registered, webhook_given_up — not lifecycle
+///   outcomes; they neither show nor clear a code.
 enum class EventOutcome { kNeutral, kSuccess, kFailure };
 EventOutcome eventOutcome(EventType type);
 

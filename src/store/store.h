@@ -34,6 +34,7 @@
 #include "store/event_store.h"
 #include "store/flow_store.h"
 #include "store/lock_manager.h"
+#include "store/outbox_store.h"
 #include "store/sealer.h"
 #include "store/session_revocation_store.h"
 #include "store/state_store.h"
@@ -52,6 +53,9 @@ class Store : public TokenStore,
               public SessionRevocationStore {
  public:
   virtual LockManager& locks() = 0;
+
+  /// The webhook outbox (store/outbox_store.h), over the same database.
+  virtual OutboxStore& outbox() = 0;
 
   /// Cheap round trip for /readyz. kUnavailable when the database does not answer.
   virtual core::Status ping() = 0;

@@ -147,6 +147,7 @@ class FaultyStore final : public store::Store {
     return inner_.pruneSessionRevocations();
   }
   store::LockManager& locks() override { return inner_.locks(); }
+  store::OutboxStore& outbox() override { return inner_.outbox(); }
   core::Status ping() override { return down ? core::Status(unavailable()) : inner_.ping(); }
   core::Result<store::RotationReport> rotateKeys() override { return inner_.rotateKeys(); }
   int migrationsAppliedAtOpen() const override { return inner_.migrationsAppliedAtOpen(); }

@@ -7,7 +7,7 @@
 ///   storage.cc      storage, encryption
 ///   access.cc       admin, clients, allowed_origins
 ///   keeper.cc       keeper, events, discovery
-///   webhooks.cc     webhooks
+///   webhooks.cc     webhooks, webhook_delivery
 ///   connections.cc  connections (kind, url, auth modes, OAuth settings)
 ///
 /// Each parser takes the entry of its key (a null node stands for "key:" with nothing
@@ -57,6 +57,7 @@ void parseDiscovery(Reader& r, const Entry& e, DiscoveryConfig& out);
 
 // webhooks.cc ----------------------------------------------------------------------------
 void parseWebhooks(Reader& r, const Entry& e, std::vector<WebhookConfig>& out);
+void parseWebhookDelivery(Reader& r, const Entry& e, WebhookDeliveryConfig& out);
 
 // connections.cc -------------------------------------------------------------------------
 /// Valid connections are appended to `out`; `own_token_lifetime` gets one flag per appended

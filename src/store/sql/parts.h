@@ -21,6 +21,16 @@ std::unique_ptr<ConnectionRegistry> makeConnectionRegistry(
 std::unique_ptr<SessionRevocationStore> makeSessionRevocationStore(
     StoreContext& ctx);  // session_revocations.cc
 
+std::unique_ptr<OutboxStore> makeOutboxStore(StoreContext& ctx);  // outbox_store.cc
+
+/// The state row of `key` read on `session` (`for_update`: PostgreSQL locks it until the
+/// transaction ends; SQLite's write transaction already excludes other writers).
+core::Result<std::optional<StateRecord>> readStateRow(Session& session, const ConnectionKey& key,
+                                                      bool for_update);
+/// Writes (upserts) the state row on `session` (state_store.cc; the outbox writes it in its
+/// own transaction).
+core::Status writeStateRow(StoreContext& ctx, Session& session, const StateRecord& state);
+
 /// `Store::rotateKeys` (key_rotation.cc): re-seals every value not under the primary key,
 /// in one transaction.
 core::Result<RotationReport> rotateKeys(StoreContext& ctx);

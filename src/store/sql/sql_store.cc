@@ -32,7 +32,8 @@ class SqlStore final : public Store {
         flows_(sql::makeFlowStore(ctx_)),
         clients_(sql::makeClientStore(ctx_)),
         registry_(sql::makeConnectionRegistry(ctx_)),
-        sessions_(sql::makeSessionRevocationStore(ctx_)) {}
+        sessions_(sql::makeSessionRevocationStore(ctx_)),
+        outbox_(sql::makeOutboxStore(ctx_)) {}
 
   Status open() {
     sql::Backend& backend = ctx_.backend();
@@ -50,6 +51,7 @@ class SqlStore final : public Store {
 
   // ---- Store -------------------------------------------------------------------------
   LockManager& locks() override { return *locks_; }
+  OutboxStore& outbox() override { return *outbox_; }
 
   Status ping() override {
     return sql::annotated("ping", describe(), [&]() -> Status {
@@ -222,6 +224,7 @@ class SqlStore final : public Store {
   std::unique_ptr<ClientStore> clients_;
   std::unique_ptr<ConnectionRegistry> registry_;
   std::unique_ptr<SessionRevocationStore> sessions_;
+  std::unique_ptr<OutboxStore> outbox_;
   std::unique_ptr<LockManager> locks_;
   int migrations_applied_ = 0;
   int schema_version_ = 0;

@@ -36,6 +36,55 @@ std::vector<DueConnection> dueFromRows(const std::vector<Row>& rows) {
   return out;
 }
 
+}  // namespace
+
+Result<std::optional<StateRecord>> readStateRow(Session& session, const ConnectionKey& key,
+                                                bool for_update) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM connection_state WHERE kind = $1 AND name = $2", kStateColumns.sql());
+  static const std::string locking = sql + " FOR UPDATE";
+  TETHER_TRY_ASSIGN(ResultSet r, session.query(for_update ? locking : sql,
+                                               {Param::text(key.kind), Param::text(key.name)}));
+  if (r.rows.empty()) return std::optional<StateRecord>();
+  constexpr auto c = kStateColumns;
+  const Row& row = r.rows[0];
+  StateRecord out;
+  out.key = key;
+  out.state =
+      parseConnectionState(row[c("state")].asText()).value_or(ConnectionState::kNotConnected);
+  out.reason = row[c("reason")].asText();
+  out.last_error_code = row[c("last_error_code")].asText();
+  out.consecutive_failures = static_cast<int>(row[c("consecutive_failures")].asInt());
+  out.first_failure_at = optTime(row[c("first_failure_at")]);
+  out.next_attempt_at = optTime(row[c("next_attempt_at")]);
+  out.revoked_at = optTime(row[c("revoked_at")]);
+  out.next_due_at = optTime(row[c("next_due_at")]);
+  out.updated_at = fromMs(row[c("updated_at")].asInt());
+  return std::optional<StateRecord>(std::move(out));
+}
+
+Status writeStateRow(StoreContext& ctx, Session& session, const StateRecord& state) {
+  const ConnectionKey& key = state.key;
+  TETHER_TRY(checkTexts({{"reason", state.reason}, {"last_error_code", state.last_error_code}}));
+  TETHER_TRY(session.query(
+      "INSERT INTO connection_state (kind, name, state, reason, last_error_code, "
+      "consecutive_failures, first_failure_at, next_attempt_at, revoked_at, next_due_at, "
+      "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+      "ON CONFLICT (kind, name) DO UPDATE SET state = excluded.state, reason = "
+      "excluded.reason, last_error_code = excluded.last_error_code, consecutive_failures = "
+      "excluded.consecutive_failures, first_failure_at = excluded.first_failure_at, "
+      "next_attempt_at = excluded.next_attempt_at, revoked_at = excluded.revoked_at, "
+      "next_due_at = excluded.next_due_at, updated_at = excluded.updated_at",
+      {Param::text(key.kind), Param::text(key.name), Param::text(connectionStateName(state.state)),
+       Param::text(state.reason), Param::text(state.last_error_code),
+       Param::integer(state.consecutive_failures), Param::optInt(optMs(state.first_failure_at)),
+       Param::optInt(optMs(state.next_attempt_at)), Param::optInt(optMs(state.revoked_at)),
+       Param::optInt(optMs(state.next_due_at)), Param::integer(ctx.nowMs())}));
+  return core::okStatus();
+}
+
+namespace {
+
 class SqlStateStore final : public StateStore {
  public:
   explicit SqlStateStore(StoreContext& ctx) : ctx_(ctx) {}
@@ -44,26 +93,7 @@ class SqlStateStore final : public StateStore {
     TETHER_TRY(checkKey(key, "get state"));
     return annotated("get state", key.str(), [&]() -> Result<std::optional<StateRecord>> {
       TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
-      static const std::string sql = fmt::format(
-          "SELECT {} FROM connection_state WHERE kind = $1 AND name = $2", kStateColumns.sql());
-      TETHER_TRY_ASSIGN(ResultSet r,
-                        lease->query(sql, {Param::text(key.kind), Param::text(key.name)}));
-      if (r.rows.empty()) return std::optional<StateRecord>();
-      constexpr auto c = kStateColumns;
-      const Row& row = r.rows[0];
-      StateRecord out;
-      out.key = key;
-      out.state =
-          parseConnectionState(row[c("state")].asText()).value_or(ConnectionState::kNotConnected);
-      out.reason = row[c("reason")].asText();
-      out.last_error_code = row[c("last_error_code")].asText();
-      out.consecutive_failures = static_cast<int>(row[c("consecutive_failures")].asInt());
-      out.first_failure_at = optTime(row[c("first_failure_at")]);
-      out.next_attempt_at = optTime(row[c("next_attempt_at")]);
-      out.revoked_at = optTime(row[c("revoked_at")]);
-      out.next_due_at = optTime(row[c("next_due_at")]);
-      out.updated_at = fromMs(row[c("updated_at")].asInt());
-      return std::optional<StateRecord>(std::move(out));
+      return readStateRow(*lease, key, false);
     });
   }
 
@@ -71,25 +101,8 @@ class SqlStateStore final : public StateStore {
     const ConnectionKey& key = state.key;
     TETHER_TRY(checkKey(key, "put state"));
     return annotated("put state", key.str(), [&]() -> Status {
-      TETHER_TRY(
-          checkTexts({{"reason", state.reason}, {"last_error_code", state.last_error_code}}));
       TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().writer());
-      TETHER_TRY(lease->query(
-          "INSERT INTO connection_state (kind, name, state, reason, last_error_code, "
-          "consecutive_failures, first_failure_at, next_attempt_at, revoked_at, next_due_at, "
-          "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-          "ON CONFLICT (kind, name) DO UPDATE SET state = excluded.state, reason = "
-          "excluded.reason, last_error_code = excluded.last_error_code, consecutive_failures = "
-          "excluded.consecutive_failures, first_failure_at = excluded.first_failure_at, "
-          "next_attempt_at = excluded.next_attempt_at, revoked_at = excluded.revoked_at, "
-          "next_due_at = excluded.next_due_at, updated_at = excluded.updated_at",
-          {Param::text(key.kind), Param::text(key.name),
-           Param::text(connectionStateName(state.state)), Param::text(state.reason),
-           Param::text(state.last_error_code), Param::integer(state.consecutive_failures),
-           Param::optInt(optMs(state.first_failure_at)),
-           Param::optInt(optMs(state.next_attempt_at)), Param::optInt(optMs(state.revoked_at)),
-           Param::optInt(optMs(state.next_due_at)), Param::integer(ctx_.nowMs())}));
-      return core::okStatus();
+      return writeStateRow(ctx_, *lease, state);
     });
   }
 

@@ -8,7 +8,7 @@ namespace tether::store::testing {
 namespace {
 
 // The migrations this build knows (store/sql/migrations.cc) and the newest version.
-constexpr int kMigrationCount = 5;
+constexpr int kMigrationCount = 6;
 constexpr int kSchemaVersion = 6;
 
 TEST_P(StoreConformanceTest, MigrationsReRunAsANoOp) {

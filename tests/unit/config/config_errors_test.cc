@@ -46,7 +46,8 @@ const std::vector<BadCase>& badCases() {
       // --- unknown keys -------------------------------------------------------------------
       {"UnknownTopLevelKey", ENC "listne: 127.0.0.1:8080\n", "bad.yaml:2: listne: ",
        "unknown key (allowed: listen, public_url, log, server, storage, encryption, admin, "
-       "clients, allowed_origins, keeper, events, discovery, webhooks, connections)"},
+       "clients, allowed_origins, keeper, events, discovery, webhooks, webhook_delivery, "
+       "connections)"},
       {"UnknownKeyInServer", ENC "server:\n  io_thread: 4\n",
        "bad.yaml:3: server.io_thread: ", "unknown key (allowed: io_threads,"},
       {"UnknownKeyInAuth", ENC R"(connections:
@@ -448,7 +449,32 @@ clients:
     events: [needs_reauth, exploded]
 )",
        "bad.yaml:5: webhooks[0].events[1]: ",
-       "expected one of needs_reauth, refresh_failing, recovered, got \"exploded\""},
+       "expected one of needs_reauth, needs_client_fix, refresh_failing, recovered, connected, "
+       "reauthorize_soon, got \"exploded\""},
+      {"WebhookSecretNotStandard", ENC R"(webhooks:
+  - url: https://hooks.example.com/x
+    secret: "plain-s3cr3t-NEVER-PRINT"
+)",
+       "bad.yaml:4: webhooks[0].secret: ", "expected a Standard Webhooks secret: whsec_"},
+      {"WebhookReservedHeader", ENC R"(webhooks:
+  - url: https://hooks.example.com/x
+    secret: ${HOOK_SECRET}
+    headers: { Webhook-Signature: "v1,forged" }
+)",
+       "bad.yaml:5: webhooks[0].headers.Webhook-Signature: ", "reserved: Tether sets this header"},
+      {"WebhookHopByHopHeader", ENC R"(webhooks:
+  - url: https://hooks.example.com/x
+    secret: ${HOOK_SECRET}
+    headers: { Connection: close }
+)",
+       "bad.yaml:5: webhooks[0].headers.Connection: ", "reserved"},
+      {"WebhookDeliveryBackoff", ENC R"(webhook_delivery:
+  backoff_initial: 10m
+  backoff_max: 1m
+)",
+       "bad.yaml:4: webhook_delivery.backoff_max: ", "must not be shorter than backoff_initial"},
+      {"WebhookDeliveryUnknownKey", ENC "webhook_delivery: { warn_befor: 3d }\n",
+       "bad.yaml:2: webhook_delivery.warn_befor: ", "unknown key (allowed: warn_before,"},
 
       // --- the document itself ------------------------------------------------------------
       {"MalformedYaml", ENC R"(server:

@@ -119,11 +119,15 @@ TEST(ConfigLoadTest, FullExampleWebhooks) {
   EXPECT_EQ(c.webhooks[0].secret, testing::kHookSecret);
   EXPECT_THAT(c.webhooks[0].events,
               ElementsAre(WebhookEvent::kNeedsReauth, WebhookEvent::kRecovered));
-  // `$${` is a literal `${`; events default to all three.
-  EXPECT_EQ(c.webhooks[1].secret, "literal-${NOT_A_VAR}-hook-NEVER-PRINT");
+  // `$${` is a literal `${`; events default to all of them.
+  ASSERT_EQ(c.webhooks[1].headers.size(), 1u);
+  EXPECT_EQ(c.webhooks[1].headers[0].first, "X-Alert-Token");
+  EXPECT_EQ(c.webhooks[1].headers[0].second, "literal-${NOT_A_VAR}-hook-NEVER-PRINT");
   EXPECT_THAT(c.webhooks[1].events,
-              ElementsAre(WebhookEvent::kNeedsReauth, WebhookEvent::kRefreshFailing,
-                          WebhookEvent::kRecovered));
+              ElementsAre(WebhookEvent::kNeedsReauth, WebhookEvent::kNeedsClientFix,
+                          WebhookEvent::kRefreshFailing, WebhookEvent::kRecovered,
+                          WebhookEvent::kConnected, WebhookEvent::kReauthorizeSoon));
+  EXPECT_EQ(c.webhooks[1].maskedUrl(), "http://alerts.internal:9000/hook?********");
 }
 
 TEST(ConfigLoadTest, FullExampleConnections) {
@@ -420,6 +424,11 @@ TEST(ConfigRenderTest, MasksEverySecretAndKeepsTheRest) {
   EXPECT_EQ(doc["clients"]["keys"][0]["key"].as<std::string>(), "********");
   EXPECT_EQ(doc["webhooks"][0]["secret"].as<std::string>(), "********");
   EXPECT_EQ(doc["webhooks"][1]["secret"].as<std::string>(), "********");
+  EXPECT_EQ(doc["webhooks"][1]["url"].as<std::string>(),
+            "http://alerts.internal:9000/hook?********");
+  EXPECT_EQ(doc["webhooks"][1]["headers"]["X-Alert-Token"].as<std::string>(), "********");
+  EXPECT_EQ(doc["webhook_delivery"]["warn_before"].as<std::string>(), "7d");
+  EXPECT_EQ(doc["webhook_delivery"]["max_age"].as<std::string>(), "1d");
   const YAML::Node conns = doc["connections"];
   ASSERT_EQ(conns.size(), 5u);
   EXPECT_EQ(conns[0]["auth"]["client_secret"].as<std::string>(), "********");

@@ -16,7 +16,8 @@ inline const std::string kDataDir = TETHER_CONFIG_TEST_DATA;
 
 inline constexpr std::string_view kClientSecret = "s3cr3t-NEVER-PRINT";
 inline constexpr std::string_view kAdminKey = "admin-key-NEVER-PRINT-0001";
-inline constexpr std::string_view kHookSecret = "hook-NEVER-PRINT-secret";
+// A Standard Webhooks secret: whsec_ + Base64("hook-NEVER-PRINT-secret-32-bytes").
+inline constexpr std::string_view kHookSecret = "whsec_aG9vay1ORVZFUi1QUklOVC1zZWNyZXQtMzItYnl0ZXM=";
 inline constexpr std::string_view kApiToken = "api-token-NEVER-PRINT";
 inline constexpr std::string_view kEncryptionKeyHex =
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -36,6 +37,7 @@ inline std::vector<std::string> allSecrets() {
           "apikey-NEVER-PRINT-77",
           "m2m-secret-NEVER-PRINT",
           "literal-${NOT_A_VAR}-hook-NEVER-PRINT",
+          "aG9vay1ORVZFUi1QUklOVC1zZWNyZXQtMzItYnl0ZXM=",  // kHookSecret's key part
           "cded7769342859e0116dc49ea83fc563cb898cf505765eafff3c0e787a70cb4c",
           "12d8c06e0d73320cee53a837baf682bf4ac470a51ef7a6ea65ed3b35e12355fc",
           "NEVER-PRINT"};
