@@ -53,7 +53,7 @@ const std::map<std::string, std::string> kWebhookFamilies = {
     {"tether_webhook_deliveries_total", "counter"},
     {"tether_webhook_queue_depth", "gauge"},
 };
-constexpr bool kRequireWebhookFamilies = true;  // lead: true once the webhooks are merged
+constexpr bool kRequireWebhookFamilies = true;
 
 /// family -> type, from the "# TYPE" lines.
 std::map<std::string, std::string> typesOf(const std::string& text) {
