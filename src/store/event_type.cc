@@ -26,6 +26,10 @@ std::string_view eventTypeName(EventType type) {
       return "token_deleted_revoked";
     case EventType::kTokenDeletedAdmin:
       return "token_deleted_admin";
+    case EventType::kStepUpRequired:
+      return "step_up_required";
+    case EventType::kStepUpLimitReached:
+      return "step_up_limit_reached";
   }
   return {};
 }
@@ -43,6 +47,8 @@ EventOutcome eventOutcome(EventType type) {
     case EventType::kRefreshFailedTransient:
     case EventType::kRefreshFailedRevoked:
     case EventType::kTokenDeletedRevoked:
+    case EventType::kStepUpRequired:
+    case EventType::kStepUpLimitReached:
       return EventOutcome::kFailure;
     case EventType::kConnectStarted:
     case EventType::kConnectCompleted:

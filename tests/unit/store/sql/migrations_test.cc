@@ -24,10 +24,15 @@ std::string quoted(std::string_view s) {
   return out;
 }
 
+// Versions only grow (issue 21's engineers took 5, 6 and 7 in parallel branches, so a
+// branch alone may have a gap until they are merged).
 TEST(MigrationsTest, VersionsCountUpFromOneAndEveryDialectHasAScript) {
-  int expected = 1;
+  int previous = 0;
+  ASSERT_FALSE(allMigrations().empty());
+  EXPECT_EQ(allMigrations().front().version, 1);
   for (const Migration& m : allMigrations()) {
-    EXPECT_EQ(m.version, expected++);
+    EXPECT_GT(m.version, previous);
+    previous = m.version;
     EXPECT_FALSE(m.name.empty());
     EXPECT_FALSE(m.sqlite.empty()) << m.version;
     EXPECT_FALSE(m.postgres.empty()) << m.version;
@@ -39,10 +44,20 @@ TEST(MigrationsTest, VersionsCountUpFromOneAndEveryDialectHasAScript) {
 // change); they must list exactly the names the code knows.
 TEST(MigrationsTest, CheckConstraintsListEveryEventTypeAndState) {
   const auto& first = allMigrations().front();
-  for (std::string_view ddl : {first.sqlite, first.postgres}) {
+  // The event-type CHECK in force is the one of the last migration that (re)defines it.
+  const Migration* events = &first;
+  for (const Migration& m : allMigrations()) {
+    if (m.sqlite.find("auth_events") != std::string_view::npos &&
+        m.sqlite.find("CHECK (type IN") != std::string_view::npos) {
+      events = &m;
+    }
+  }
+  for (std::string_view ddl : {events->sqlite, events->postgres}) {
     for (EventType t : kAllEventTypes) {
       EXPECT_NE(ddl.find(quoted(eventTypeName(t))), std::string_view::npos) << eventTypeName(t);
     }
+  }
+  for (std::string_view ddl : {first.sqlite, first.postgres}) {
     for (auto s : {ConnectionState::kNotConnected, ConnectionState::kConnected,
                    ConnectionState::kRefreshFailing, ConnectionState::kNeedsReauth}) {
       EXPECT_NE(ddl.find(quoted(connectionStateName(s))), std::string_view::npos);
@@ -80,7 +95,7 @@ TEST_F(SqliteMigrationsTest, AFreshDatabaseGetsEveryMigrationOnceAndEveryTable) 
     ASSERT_NE(backend, nullptr);
     auto first = migrate(*backend, 1000);
     ASSERT_TRUE(first.ok()) << first.error().message;
-    EXPECT_EQ(first->applied, latest);
+    EXPECT_EQ(first->applied, static_cast<int>(allMigrations().size()));
     EXPECT_EQ(first->schema_version, latest);
     auto lease = backend->reader();
     ASSERT_TRUE(lease.ok());
