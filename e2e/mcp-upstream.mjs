@@ -5,7 +5,7 @@
 //
 //   node e2e/mcp-upstream.mjs [--host 127.0.0.1] [--port 9100] [--path /mcp]
 //        (--issuer URL [--audience AUD] | --token T [--token T2 ...] | --no-auth)
-//        [--stateless] [--json-response] [--control]
+//        [--stateless] [--json-response] [--control] [--tool-scope TOOL=SCOPE ...]
 //
 // Auth: --issuer validates RS256 JWTs from the mock IdP (or any issuer) against its JWKS at
 // <issuer>/jwks (refetched when an unknown kid shows up): signature, iss, exp/nbf and,
@@ -15,6 +15,9 @@
 // serves every request with a fresh server and no session (the sessionless era);
 // --json-response answers POSTs with application/json instead of SSE.
 // --control adds GET /control/stats (requests seen, tokens seen, sessions) for tests.
+// --tool-scope TOOL=SCOPE: a tools/call of TOOL with a token whose `scope` lacks SCOPE is
+// answered 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="SCOPE"`
+// (the MCP step-up authorization flow).
 // Prints "mcp-upstream listening on <url>" on stderr once ready.
 //
 // Tools: echo, add, whoami, countdown (progress notifications at an interval), lockstep
@@ -41,8 +44,10 @@ const { values: opts } = parseArgs({
     stateless: { type: 'boolean', default: false },
     'json-response': { type: 'boolean', default: false },
     control: { type: 'boolean', default: false },
+    'tool-scope': { type: 'string', multiple: true, default: [] },
   },
 });
+const toolScopes = new Map(opts['tool-scope'].map((s) => s.split('=', 2)));
 
 if (!opts.issuer && opts.token.length === 0 && !opts['no-auth']) {
   console.error('mcp-upstream: choose --issuer URL, --token T or --no-auth');
@@ -271,6 +276,13 @@ async function handleMcp(req, res) {
       body = JSON.parse(text);
     } catch {
       return jsonRpcError(res, 400, -32700, 'Parse error');
+    }
+    const needed = body?.method === 'tools/call' ? toolScopes.get(body.params?.name) : undefined;
+    if (needed && !req.auth.scopes.includes(needed)) {
+      stats.insufficient_scope = (stats.insufficient_scope ?? 0) + 1;
+      return sendJson(res, 403, { error: 'insufficient_scope' }, {
+        'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${needed}"`,
+      });
     }
   }
   const transportOptions = { enableJsonResponse: opts['json-response'] };

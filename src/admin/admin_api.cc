@@ -444,6 +444,7 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
     oauth["consecutive_failures"] = s ? s->consecutive_failures : 0;
     oauth["last_error_code"] = s ? s->last_error_code : std::string();
     oauth["reason"] = s ? s->reason : std::string();
+    oauth["step_up_scopes"] = s ? s->step_up_scopes : std::string();  // MCP step-up
     // The newest revocation in the recent history: when, why and which IdP said so.
     json::value revocation = nullptr;
     if (const auto& rev = shown.last_revocation) {

@@ -48,6 +48,8 @@ core::LogLevel levelFor(store::EventType type) {
     case store::EventType::kConnectFailed:
     case store::EventType::kRefreshSkippedNoToken:
     case store::EventType::kRefreshSkippedExpired:
+    case store::EventType::kStepUpRequired:
+    case store::EventType::kStepUpLimitReached:
       return core::LogLevel::kWarn;
     default:
       return core::LogLevel::kInfo;

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/random.h"
 #include "flows/client_selection.h"
+#include "flows/scope_selection.h"
 #include "oauth/pkce.h"
 #include "oauth/requests.h"
 #include "oauth/sanitize.h"
@@ -204,6 +205,7 @@ core::Result<Flows::Resolution> Flows::resolve(const FlowConnection& conn,
   r.endpoints.scopes = conn.oauth.scopes;
   r.endpoints.resource = conn.oauth.resource;
   const bool configured = !conn.oauth.authorization_url.empty() && !conn.oauth.token_url.empty();
+  std::string discovered_scopes;
   if (!conn.issuer.empty() && (!configured || !conn.client_id_configured)) {
     auto md = discovery.authorizationServer(conn.issuer);
     if (!md.ok()) return std::move(md).takeError();
@@ -213,7 +215,7 @@ core::Result<Flows::Resolution> Flows::resolve(const FlowConnection& conn,
     auto found = discovery.discoverForResource(conn.upstream_url);
     if (!found.ok()) return std::move(found).takeError();
     r.endpoints.issuer = found->issuer;
-    if (!found->scopes.empty()) r.endpoints.scopes = found->scopes;
+    discovered_scopes = found->scopes;
     // RFC 8707: the resource the protected-resource metadata names (unless turned off).
     if (!conn.oauth.resource.empty()) r.endpoints.resource = found->resource;
     r.metadata = std::move(found->metadata);
@@ -230,6 +232,16 @@ core::Result<Flows::Resolution> Flows::resolve(const FlowConnection& conn,
     r.endpoints.registration_endpoint = r.metadata.registration_endpoint;
     r.endpoints.iss_parameter_supported = r.metadata.iss_parameter_supported;
   }
+  // Scope selection (flows/scope_selection.h), with what a step-up left for this connect.
+  auto state = store_.getState(conn.key);
+  const auto scopes = selectScopes(
+      {conn.oauth.scopes, discovered_scopes, state.ok() && *state ? (*state)->step_up_scopes : ""});
+  r.endpoints.scopes = scopes.scopes;
+  core::log::info("connect flow: scopes selected", {{"connection", conn.key.str()},
+                                                    {"correlation_id", correlation},
+                                                    {"scopes", scopes.scopes},
+                                                    {"source", scopes.source},
+                                                    {"warning", scopes.warning}});
   // Endpoints the operator configured win over discovered ones.
   if (!conn.oauth.authorization_url.empty()) {
     r.endpoints.authorization_endpoint = conn.oauth.authorization_url;

@@ -11,6 +11,9 @@
 #include "gateway/error_reply.h"
 #include "gateway/header_policy.h"
 #include "gateway/protocol.h"
+#include "gateway/step_up.h"
+#include "oauth/scopes.h"
+#include "oauth/www_authenticate.h"
 
 namespace tether::gateway {
 
@@ -57,6 +60,8 @@ struct Call {
   lifecycle::TokenProvider* provider = nullptr;
   std::shared_ptr<const lifecycle::AccessToken> token;
   std::optional<http::Responder> responder;
+  // Set by the head filter from an upstream 403 with error="insufficient_scope".
+  std::optional<oauth::InsufficientScope> insufficient_scope;
 };
 using CallPtr = std::shared_ptr<Call>;
 
@@ -314,8 +319,16 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     call->responder.reset();
     upstream_->exchange(
         call->io_context, std::move(up), std::move(responder),
-        [forward_set_cookie = conn.forward_set_cookie](int status, http::Headers& headers) {
+        // 2xx answers cost one comparison more than before; only a 403 to an OAuth token
+        // has its WWW-Authenticate read (MCP step-up). The raw Call pointer is safe: the
+        // done callback below holds the call until the exchange ends.
+        [forward_set_cookie = conn.forward_set_cookie, is_oauth = conn.mode == AuthMode::kOAuth,
+         raw = call.get()](int status, http::Headers& headers) {
           if (status == 401) return false;  // never relayed bare (see the header comment)
+          if (status == 403 && is_oauth) {
+            raw->insufficient_scope = oauth::insufficientScopeChallenge(headers);
+            if (raw->insufficient_scope) return false;
+          }
           relayResponseHeaders(headers, forward_set_cookie);
           return true;
         },
@@ -341,6 +354,10 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
         }
         return;
       case ExchangeResult::Outcome::kRejected:
+        if (call->insufficient_scope) {
+          onInsufficientScope(call);
+          return;
+        }
         onUnauthorized(call);
         return;
       case ExchangeResult::Outcome::kFailed:
@@ -361,6 +378,28 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
       return;
     }
     upstreamRejected(call);
+  }
+
+  // MCP step-up: the upstream wants scopes the token lacks. The lifecycle decides (needs a
+  // reconnect asking for the union, or the loop bound is reached); the caller learns which,
+  // with the connection's reconnect link. The call is not replayed: a human must consent.
+  void onInsufficientScope(const CallPtr& call) {
+    const Connection& conn = *call->conn;
+    const oauth::InsufficientScope& challenge = *call->insufficient_scope;
+    const std::string challenged = oauth::joinScopeList(challenge.scopes);
+    lifecycle::StepUp outcome;
+    if (challenge.refused.empty() && call->provider && call->token) {
+      outcome = call->provider->stepUp(call->token->version, challenged);
+    }
+    const core::Error e = stepUpError(outcome, challenge, conn.label, conn.reconnect_url);
+    core::log::warn("upstream answered 403 insufficient_scope",
+                    {{"connection", conn.label},
+                     {"scopes", challenged},
+                     {"outcome", stepUpKindName(outcome.kind)},
+                     {"request_id", call->request_id}});
+    ErrorShape shape = shapeOf(*call);
+    shape.reconnect_url = conn.reconnect_url;
+    reply(call, errorResponse(e, shape));
   }
 
   // The upstream refused the credential and there is nothing more the gateway can try.

@@ -33,6 +33,10 @@ struct Settings {
   /// Keeper: tick, lease on claimed rows, refreshes at once.
   Duration keeper_interval = std::chrono::minutes(5);
   int keeper_concurrency = 8;
+  /// MCP step-up: an upstream's insufficient_scope answer for scopes already asked for
+  /// counts; the one that reaches this count no longer sends the grant back to re-auth
+  /// (step_up_limit_reached instead). A challenge naming a new scope counts as the first.
+  int max_step_ups = 3;
   Duration event_retention = std::chrono::hours(24 * 90);
   Duration prune_interval = std::chrono::hours(24);
 };

@@ -54,6 +54,7 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
   void acquire(std::string actor, TokenCallback done);
   TokenResult token(std::string actor);
   bool invalidate(int64_t version);
+  StepUp stepUp(int64_t version, const std::string& challenged);
   TokenResult refreshNow(std::string actor);
   core::Result<bool> deleteToken(const std::string& actor);
   void keeperRefresh();
@@ -84,6 +85,7 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
     std::optional<TimePoint> refresh_expires_at;
     bool has_refresh_token = false;
     int64_t version = 0;
+    std::string scope;  // granted (MCP step-up asks for it plus the challenged ones)
     static TokenMeta of(const store::TokenRecord& record);
     /// A TokenRecord carrying just these fields, for the policy functions.
     store::TokenRecord asRecord() const;

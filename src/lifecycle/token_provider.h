@@ -56,6 +56,20 @@ struct TokenError {
   }
 };
 
+/// What the lifecycle made of an upstream's 403 insufficient_scope answer (MCP step-up).
+struct StepUp {
+  enum class Kind {
+    kReauth,        // the grant is needs_reauth (insufficient_scope): reconnect for `scopes`
+    kLimitReached,  // the bound of step-ups in a row is reached: the grant stays as it is
+    kStale,         // the token answered is no longer the current one: retry the call
+    kRefused,       // the scopes asked for would be past the scope bounds: nothing changed
+    kUnsupported,   // this provider does not do step-up
+  };
+  Kind kind = Kind::kUnsupported;
+  std::string scopes;  // what the next connect asks for besides its own selection
+  int step_ups = 0;    // insufficient_scope answers in a row so far
+};
+
 /// A token (never null) or why none can be had.
 using TokenResult = core::Result<std::shared_ptr<const AccessToken>, TokenError>;
 
@@ -71,6 +85,14 @@ class TokenProvider {
   /// Repeated 401s shortly after a refresh do not refresh again (no storm). Returns true
   /// when a refresh will happen.
   virtual bool invalidate(int64_t version) = 0;
+  /// An upstream answered 403 insufficient_scope to the token of `version`, naming
+  /// `challenged` (space-separated, already bounded by oauth::parseScopeList). Never blocks:
+  /// the decision is made in memory, the state row and event are written on a worker.
+  virtual StepUp stepUp(int64_t version, const std::string& challenged) {
+    (void)version;
+    (void)challenged;
+    return {};
+  }
 };
 
 }  // namespace tether::lifecycle

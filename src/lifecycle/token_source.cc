@@ -23,6 +23,9 @@ void TokenSource::acquire(std::string actor, TokenCallback done) {
 }
 TokenResult TokenSource::token(std::string actor) { return runner_->token(std::move(actor)); }
 bool TokenSource::invalidate(int64_t version) { return runner_->invalidate(version); }
+StepUp TokenSource::stepUp(int64_t version, const std::string& challenged) {
+  return runner_->stepUp(version, challenged);
+}
 TokenResult TokenSource::refreshNow(std::string actor) {
   return runner_->refreshNow(std::move(actor));
 }
@@ -62,6 +65,7 @@ SourceRunner::TokenMeta SourceRunner::TokenMeta::of(const store::TokenRecord& r)
   m.refresh_expires_at = r.refresh_expires_at;
   m.has_refresh_token = r.refresh_token && !r.refresh_token->empty();
   m.version = r.version;
+  m.scope = r.scope;
   return m;
 }
 
@@ -139,6 +143,8 @@ SourceStatus SourceRunner::status() const {
   s.next_attempt_at = state_.next_attempt_at;
   if (cache_) s.expires_at = cache_->expires_at;
   s.persist_pending = pending_ != nullptr;
+  s.step_up_scopes = state_.step_up_scopes;
+  s.step_ups = state_.step_ups;
   return s;
 }
 
@@ -228,6 +234,64 @@ bool SourceRunner::invalidate(int64_t version) {
   }
   invalidated_ = true;
   return true;
+}
+
+StepUp SourceRunner::stepUp(int64_t version, const std::string& challenged) {
+  std::unique_lock lock(mu_);
+  if (!state_loaded_) {
+    // Without the stored row the count and the scopes asked for are unknown: load it off
+    // this (I/O) thread and let the caller retry.
+    lock.unlock();
+    deps_.pool->post([self = shared_from_this()] { (void)self->loadState(); });
+    return StepUp{StepUp::Kind::kStale, {}, 0};
+  }
+  if (!cache_ || cache_->version != version || !meta_) return StepUp{StepUp::Kind::kStale, {}, 0};
+  const TimePoint now = deps_.clock->now();
+  const Effects fx = transition(event::InsufficientScope{meta_->scope, challenged}, now);
+  StepUp out;
+  out.scopes = state_.step_up_scopes;
+  out.step_ups = state_.step_ups;
+  std::optional<store::TokenRecord> token;
+  switch (fx.step_up) {
+    case StepUpEffect::kReauth:
+      out.kind = StepUp::Kind::kReauth;
+      cache_.reset();
+      meta_.reset();
+      invalidated_ = false;
+      break;
+    case StepUpEffect::kLimitReached:
+    case StepUpEffect::kLimitHeld:
+      out.kind = StepUp::Kind::kLimitReached;
+      token = meta_->asRecord();
+      break;
+    default:
+      out.kind = StepUp::Kind::kRefused;
+      break;
+  }
+  if (!fx.write_state) return out;
+  // The keeper's next look: never for needs_reauth, the token's due time otherwise.
+  const std::optional<TimePoint> due =
+      keeperNextDue(state_, token, spec_.client_credentials, std::nullopt, now, deps_.settings,
+                    spec_.refresh_max_lifetime, randomUnit());
+  lock.unlock();
+  const EventType type = fx.step_up == StepUpEffect::kReauth ? EventType::kStepUpRequired
+                                                             : EventType::kStepUpLimitReached;
+  deps_.pool->post([self = shared_from_this(), type, due, step_ups = out.step_ups] {
+    self->writeState(due);
+    events::Detail detail;
+    detail.error_class = "terminal";
+    detail.reason = "insufficient_scope";
+    detail.http_status = 403;
+    detail.consecutive_failures = step_ups;
+    self->deps_.recorder->record({type, self->spec_.key, std::string(events::kActorToolCall),
+                                  self->idpHost(), core::newId(), detail});
+  });
+  core::log::warn(
+      fx.step_up == StepUpEffect::kReauth
+          ? "upstream asked for more scopes: the connection needs a reconnect"
+          : "upstream keeps asking for scopes already asked for: step-up stopped",
+      {{"connection", spec_.key.str()}, {"scopes", out.scopes}, {"step_ups", out.step_ups}});
+  return out;
 }
 
 void SourceRunner::startRefresh(Mode mode, std::string actor) {

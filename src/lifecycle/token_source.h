@@ -58,6 +58,8 @@ struct SourceStatus {
   std::optional<TimePoint> next_attempt_at;
   std::optional<TimePoint> expires_at;
   bool persist_pending = false;  // a rotated token waits to be written
+  std::string step_up_scopes;    // MCP step-up: asked for at the next connect
+  int step_ups = 0;
 };
 
 /// Test and fault-injection hooks; all optional. Called on the refreshing thread.
@@ -105,6 +107,12 @@ class TokenSource : public TokenProvider {
   /// An upstream rejected the token of `version` with 401: the next acquire refreshes
   /// (once; repeated 401s within Settings::invalidate_window of its issue do not).
   bool invalidate(int64_t version) override;
+  /// MCP step-up (see TokenProvider::stepUp and the InsufficientScope transition): the grant
+  /// turns needs_reauth (reason insufficient_scope, event step_up_required) and remembers
+  /// the union of its granted and the challenged scopes for the next connect; at
+  /// Settings::max_step_ups answers in a row for scopes already asked for, it stays as it
+  /// is and step_up_limit_reached is recorded once.
+  StepUp stepUp(int64_t version, const std::string& challenged) override;
 
   /// Admin "refresh now": refreshes at the IdP, unless the row was already refreshed by
   /// someone else since this source's cached version. Blocking.

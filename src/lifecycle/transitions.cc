@@ -2,12 +2,15 @@
 
 #include <algorithm>
 
+#include "oauth/scopes.h"
+
 namespace tether::lifecycle {
 namespace {
 
 using store::ConnectionState;
 
-/// Healthy: no failure, backoff or revocation left.
+/// Healthy: no failure, backoff or revocation left. The step-up scopes and count stay: the
+/// grant keeps asking for what an upstream needed, and a loop stays counted.
 State connected(State s) {
   s.state = ConnectionState::kConnected;
   s.reason.clear();
@@ -95,6 +98,31 @@ struct Visitor {
     return {std::move(s), {}};
   }
 
+  Transition operator()(const event::InsufficientScope& e) {
+    // What the grant holds or was asked for already; a challenge within it is a loop.
+    auto known = oauth::unionScopes(s.step_up_scopes, e.granted);
+    if (!known.ok()) known = s.step_up_scopes;
+    const bool progress = !oauth::containsAllScopes(*known, e.challenged);
+    auto wanted = oauth::unionScopes(*known, e.challenged);
+    if (!wanted.ok()) return {std::move(s), {.step_up = StepUpEffect::kRefused}};
+    const int count = progress ? 1 : s.step_ups + 1;
+    if (count >= settings.max_step_ups) {
+      const bool first = s.step_ups < settings.max_step_ups;
+      s.step_ups = settings.max_step_ups;
+      return {std::move(s),
+              {.write_state = first,
+               .step_up = first ? StepUpEffect::kLimitReached : StepUpEffect::kLimitHeld}};
+    }
+    s.step_ups = count;
+    s.step_up_scopes = std::move(wanted).value();
+    s.state = ConnectionState::kNeedsReauth;
+    s.reason = "insufficient_scope";
+    s.last_error_code = "insufficient_scope";
+    s.revoked_at = now;
+    s.next_attempt_at.reset();
+    return {std::move(s), {.write_state = true, .step_up = StepUpEffect::kReauth}};
+  }
+
   Transition operator()(const event::Deleted& e) {
     State out = connected(std::move(s));
     out.state = ConnectionState::kNotConnected;
@@ -166,6 +194,8 @@ store::StateRecord toRecord(const State& s, const store::ConnectionKey& key,
   r.next_attempt_at = s.next_attempt_at;
   r.revoked_at = s.revoked_at;
   r.next_due_at = next_due;
+  r.step_up_scopes = s.step_up_scopes;
+  r.step_ups = s.step_ups;
   return r;
 }
 
@@ -178,6 +208,8 @@ State fromRecord(const store::StateRecord& r) {
   s.first_failure_at = r.first_failure_at;
   s.next_attempt_at = r.next_attempt_at;
   s.revoked_at = r.revoked_at;
+  s.step_up_scopes = r.step_up_scopes;
+  s.step_ups = r.step_ups;
   return s;
 }
 

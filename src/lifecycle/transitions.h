@@ -27,6 +27,8 @@ struct State {
   std::optional<TimePoint> revoked_at;
   std::optional<TimePoint> last_transient_event_at;
   int64_t suppressed_transient = 0;  // transient failures not recorded since the last event
+  std::string step_up_scopes;        // MCP step-up: what the next connect asks for besides
+  int step_ups = 0;                  // insufficient_scope answers in a row (see Settings)
 };
 
 /// What happened to a connection. Each is one transition of `apply`.
@@ -64,11 +66,25 @@ struct TokenWritten {};
 struct Deleted {
   std::string reason = "deleted_by_admin";
 };
+/// An upstream answered 403 insufficient_scope to the current token (MCP step-up).
+struct InsufficientScope {
+  std::string granted;     // the token's granted scope (may be empty: not disclosed)
+  std::string challenged;  // the challenge's scopes, bounded (oauth/scopes.h)
+};
 }  // namespace event
 
-using Event =
-    std::variant<event::Succeeded, event::Adopted, event::PersistFailed, event::TransientFailure,
-                 event::TerminalFailure, event::NoToken, event::TokenWritten, event::Deleted>;
+using Event = std::variant<event::Succeeded, event::Adopted, event::PersistFailed,
+                           event::TransientFailure, event::TerminalFailure, event::NoToken,
+                           event::TokenWritten, event::Deleted, event::InsufficientScope>;
+
+/// What an InsufficientScope event made of the grant.
+enum class StepUpEffect {
+  kNone,          // not a step-up event
+  kReauth,        // needs_reauth (insufficient_scope); the next connect asks for more
+  kLimitReached,  // the bound was reached now: record step_up_limit_reached, stay as is
+  kLimitHeld,     // the bound was reached before: nothing new to record
+  kRefused,       // the union of the scopes would be past the scope bounds: nothing changes
+};
 
 /// What the runner must do besides storing the new state.
 struct Effects {
@@ -76,6 +92,7 @@ struct Effects {
   bool record_transient = false;  // record refresh_failed_transient now
   int64_t suppressed = 0;         // transient failures left unrecorded before this one
   bool write_state = false;       // the state row must be written
+  StepUpEffect step_up = StepUpEffect::kNone;
 };
 
 struct Transition {

@@ -325,6 +325,39 @@ core::Result<AuthorizationServerMetadata> Discovery::authorizationServer(
   return parsed;
 }
 
+namespace {
+
+// MCP 2025-03-26 ("Server Metadata Discovery", "Fallbacks"): the authorization server is
+// the MCP server's origin; its RFC 8414 metadata there, else the default endpoints
+// /authorize, /token and /register at the origin, with PKCE S256 (mandatory in that
+// version). No resource identifier is known, so none is sent.
+core::Result<DiscoveredServer> legacyServer(const Discovery& discovery,
+                                            std::string_view resource_url, std::string scope) {
+  auto parsed = boost::urls::parse_uri(resource_url);
+  if (!parsed || parsed->encoded_host().empty()) {
+    return Error(Errc::kInvalidArgument, "the upstream URL " + displayUrl(resource_url) +
+                                             " has no origin to discover an authorization "
+                                             "server at");
+  }
+  DiscoveredServer out;
+  out.issuer = std::string(parsed->scheme()) + "://" + std::string(parsed->encoded_host_and_port());
+  out.scopes = std::move(scope);
+  auto server = discovery.authorizationServer(out.issuer);
+  if (server.ok()) {
+    out.metadata = std::move(server).value();
+    return out;
+  }
+  if (server.error().code != Errc::kNotFound) return std::move(server).takeError();
+  out.metadata.issuer = out.issuer;
+  out.metadata.authorization_endpoint = out.issuer + "/authorize";
+  out.metadata.token_endpoint = out.issuer + "/token";
+  out.metadata.registration_endpoint = out.issuer + "/register";
+  out.metadata.code_challenge_methods_supported = {"S256"};
+  return out;
+}
+
+}  // namespace
+
 core::Result<DiscoveredServer> Discovery::discoverForResource(std::string_view resource_url) const {
   auto challenge = probe(resource_url);
   if (!challenge.ok()) return std::move(challenge).takeError();
@@ -332,7 +365,15 @@ core::Result<DiscoveredServer> Discovery::discoverForResource(std::string_view r
   // challenges an unauthenticated ping) the well-known URLs still apply. A named URL is
   // checked against the policy like any other discovered URL.
   auto resource = protectedResource(resource_url, challenge->resource_metadata);
-  if (!resource.ok()) return std::move(resource).takeError();
+  if (!resource.ok()) {
+    // MCP 2025-03-26 servers publish no RFC 9728 document: their origin is the
+    // authorization server (only for a 401 that named no metadata document).
+    if (resource.error().code != Errc::kNotFound || challenge->status != 401 ||
+        !challenge->resource_metadata.empty()) {
+      return std::move(resource).takeError();
+    }
+    return legacyServer(*this, resource_url, challenge->scope);
+  }
   DiscoveredServer out;
   out.resource = resource->resource;
   out.issuer = resource->authorization_servers.front();

@@ -2,6 +2,7 @@
 
 #include "core/encoding.h"
 #include "oauth/protocol.h"
+#include "oauth/scopes.h"
 
 namespace tether::oauth {
 namespace {
@@ -125,6 +126,33 @@ std::optional<std::string> wwwAuthenticateError(const http::Headers& headers) {
     if (!core::iequals(h.name, protocol::kHeaderWwwAuthenticate)) continue;
     for (const auto& challenge : parseWwwAuthenticate(h.value)) {
       if (auto e = challenge.param(protocol::kError)) return std::string(*e);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<InsufficientScope> insufficientScopeChallenge(const http::Headers& headers) {
+  for (const auto& h : headers) {
+    if (!core::iequals(h.name, protocol::kHeaderWwwAuthenticate)) continue;
+    for (const auto& challenge : parseWwwAuthenticate(h.value)) {
+      if (!core::iequals(challenge.scheme, "Bearer")) continue;
+      auto error = challenge.param(protocol::kError);
+      if (!error || *error != "insufficient_scope") continue;
+      InsufficientScope out;
+      auto scope = challenge.param("scope");
+      if (!scope) return out;
+      if (h.value.size() > protocol::kMaxWwwAuthenticateBytes) {
+        out.refused = "the WWW-Authenticate header is longer than " +
+                      std::to_string(protocol::kMaxWwwAuthenticateBytes) + " bytes";
+        return out;
+      }
+      auto parsed = parseScopeList(*scope);
+      if (parsed.ok()) {
+        out.scopes = std::move(parsed).value();
+      } else {
+        out.refused = parsed.error().message;
+      }
+      return out;
     }
   }
   return std::nullopt;

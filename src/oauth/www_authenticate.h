@@ -32,4 +32,20 @@ std::vector<AuthChallenge> parseWwwAuthenticate(std::string_view value);
 /// every WWW-Authenticate header in `headers`; nullopt when none carries one.
 std::optional<std::string> wwwAuthenticateError(const http::Headers& headers);
 
+/// What an RFC 6750 §3.1 `error="insufficient_scope"` Bearer challenge asks for (the MCP
+/// step-up authorization flow).
+struct InsufficientScope {
+  /// The challenge's `scope` tokens (oauth/scopes.h bounds), in order; empty when it named
+  /// none or the list was refused.
+  std::vector<std::string> scopes;
+  /// Non-empty when the scope parameter was refused whole, and why (past the scope bounds,
+  /// or its header value was longer than protocol::kMaxWwwAuthenticateBytes and so could
+  /// only be read cut). Never echoes the input.
+  std::string refused;
+};
+
+/// The first Bearer challenge with error="insufficient_scope" across every WWW-Authenticate
+/// header in `headers`; nullopt when there is none.
+std::optional<InsufficientScope> insufficientScopeChallenge(const http::Headers& headers);
+
 }  // namespace tether::oauth

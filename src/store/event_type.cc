@@ -30,6 +30,10 @@ std::string_view eventTypeName(EventType type) {
       return "client_registered";
     case EventType::kWebhookGivenUp:
       return "webhook_given_up";
+    case EventType::kStepUpRequired:
+      return "step_up_required";
+    case EventType::kStepUpLimitReached:
+      return "step_up_limit_reached";
   }
   return {};
 }
@@ -47,6 +51,8 @@ EventOutcome eventOutcome(EventType type) {
     case EventType::kRefreshFailedTransient:
     case EventType::kRefreshFailedRevoked:
     case EventType::kTokenDeletedRevoked:
+    case EventType::kStepUpRequired:
+    case EventType::kStepUpLimitReached:
       return EventOutcome::kFailure;
     case EventType::kConnectStarted:
     case EventType::kConnectCompleted:

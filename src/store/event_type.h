@@ -25,6 +25,8 @@ enum class EventType {
   kTokenDeletedAdmin,
   kClientRegistered,  // Tether registered itself (RFC 7591) or adopted its CIMD client_id
   kWebhookGivenUp,    // a webhook message was not delivered within max_age (migration 5)
+  kStepUpRequired,      // an upstream answered 403 insufficient_scope: reconnect for more
+  kStepUpLimitReached,  // step-ups stopped at Settings::max_step_ups (a loop)
 };
 
 inline constexpr std::array kAllEventTypes = {
@@ -41,6 +43,8 @@ inline constexpr std::array kAllEventTypes = {
     EventType::kTokenDeletedAdmin,
     EventType::kClientRegistered,
     EventType::kWebhookGivenUp,
+    EventType::kStepUpRequired,
+    EventType::kStepUpLimitReached,
 };
 
 /// Wire and database name, e.g. "refresh_failed_transient". Empty for a value outside
@@ -53,7 +57,8 @@ std::optional<EventType> parseEventType(std::string_view name);
 /// How an event counts for the health rule "the last IdP error code shows only while the
 /// newest lifecycle event of the connection is a failure":
 /// - kFailure: connect_failed, refresh_failed_transient, refresh_failed_revoked,
-///   token_deleted_revoked (keeps the code that caused the deletion visible);
+///   token_deleted_revoked (keeps the code that caused the deletion visible),
+///   step_up_required, step_up_limit_reached;
 /// - kSuccess: connect_started (a reconnect), connect_completed, refresh_succeeded,
 ///   token_deleted_admin (an operator reset) — each clears the code;
 /// - kNeutral: refresh_skipped_no_token, refresh_skipped_expired,

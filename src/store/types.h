@@ -72,6 +72,12 @@ struct StateRecord {
   std::optional<TimePoint> revoked_at;
   std::optional<TimePoint> next_due_at;  // indexed: the keeper's "due set"
   TimePoint updated_at{};                // set by the store
+  /// MCP step-up: the scopes the next connect flow asks for on top of its own selection
+  /// (the union of the granted and the challenged scopes), empty when no upstream asked.
+  std::string step_up_scopes;
+  /// Consecutive insufficient_scope answers for scopes already asked for (lifecycle
+  /// Settings::max_step_ups bounds the re-authorizations they cause).
+  int step_ups = 0;
 };
 
 /// A member of the due set.

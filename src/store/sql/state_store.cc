@@ -16,9 +16,9 @@ using core::Error;
 using core::Result;
 using core::Status;
 
-constexpr auto kStateColumns =
-    columns("state", "reason", "last_error_code", "consecutive_failures", "first_failure_at",
-            "next_attempt_at", "revoked_at", "next_due_at", "updated_at");
+constexpr auto kStateColumns = columns("state", "reason", "last_error_code", "consecutive_failures",
+                                       "first_failure_at", "next_attempt_at", "revoked_at",
+                                       "next_due_at", "updated_at", "step_up_scopes", "step_ups");
 
 constexpr auto kDueColumns = columns("kind", "name", "next_due_at");
 // The PostgreSQL claim returns the same columns through an alias; read by kDueColumns.
@@ -60,26 +60,33 @@ Result<std::optional<StateRecord>> readStateRow(Session& session, const Connecti
   out.revoked_at = optTime(row[c("revoked_at")]);
   out.next_due_at = optTime(row[c("next_due_at")]);
   out.updated_at = fromMs(row[c("updated_at")].asInt());
+  out.step_up_scopes = row[c("step_up_scopes")].asText();
+  out.step_ups = static_cast<int>(row[c("step_ups")].asInt());
   return std::optional<StateRecord>(std::move(out));
 }
 
 Status writeStateRow(StoreContext& ctx, Session& session, const StateRecord& state) {
   const ConnectionKey& key = state.key;
-  TETHER_TRY(checkTexts({{"reason", state.reason}, {"last_error_code", state.last_error_code}}));
+  TETHER_TRY(checkTexts({{"reason", state.reason},
+                         {"last_error_code", state.last_error_code},
+                         {"step_up_scopes", state.step_up_scopes}}));
   TETHER_TRY(session.query(
       "INSERT INTO connection_state (kind, name, state, reason, last_error_code, "
       "consecutive_failures, first_failure_at, next_attempt_at, revoked_at, next_due_at, "
-      "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+      "updated_at, step_up_scopes, step_ups) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+      "$11, $12, $13) "
       "ON CONFLICT (kind, name) DO UPDATE SET state = excluded.state, reason = "
       "excluded.reason, last_error_code = excluded.last_error_code, consecutive_failures = "
       "excluded.consecutive_failures, first_failure_at = excluded.first_failure_at, "
       "next_attempt_at = excluded.next_attempt_at, revoked_at = excluded.revoked_at, "
-      "next_due_at = excluded.next_due_at, updated_at = excluded.updated_at",
+      "next_due_at = excluded.next_due_at, updated_at = excluded.updated_at, "
+      "step_up_scopes = excluded.step_up_scopes, step_ups = excluded.step_ups",
       {Param::text(key.kind), Param::text(key.name), Param::text(connectionStateName(state.state)),
        Param::text(state.reason), Param::text(state.last_error_code),
        Param::integer(state.consecutive_failures), Param::optInt(optMs(state.first_failure_at)),
        Param::optInt(optMs(state.next_attempt_at)), Param::optInt(optMs(state.revoked_at)),
-       Param::optInt(optMs(state.next_due_at)), Param::integer(ctx.nowMs())}));
+       Param::optInt(optMs(state.next_due_at)), Param::integer(ctx.nowMs()),
+       Param::text(state.step_up_scopes), Param::integer(state.step_ups)}));
   return core::okStatus();
 }
 

@@ -537,6 +537,65 @@ TEST_F(LifecycleTest, InvalidateRefreshesOnceAndDoesNotStorm) {
 namespace tether::lifecycle {
 namespace {
 
+// MCP step-up through the real runner and store: needs_reauth with reason
+// insufficient_scope, the scopes remembered in the state row, one event per decision, and
+// the loop bound that leaves the grant working. (Only the sleeps of bounded polls for the
+// worker's write; no time logic waits on the wall clock.)
+TEST_F(LifecycleTest, StepUpNeedsReauthRemembersTheScopesAndStopsAtTheBound) {
+  startIdp(plainIdp());
+  openStore();
+  startLifecycle();
+  connect();
+  auto token = source()->token();
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(source()->stepUp(token.value()->version + 1, "files:write").kind,
+            StepUp::Kind::kStale);  // not the token in use: nothing changes
+  const StepUp first = source()->stepUp(token.value()->version, "files:write");
+  EXPECT_EQ(first.kind, StepUp::Kind::kReauth);
+  EXPECT_EQ(first.scopes, "files:write");
+  auto refused = source()->token();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, TokenError::Kind::kNeedsReauth);
+  EXPECT_EQ(refused.error().reason, "insufficient_scope");
+  // Written on the pool: the row (which any replica's connect flow reads) and the event.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::optional<store::StateRecord> row;
+  while (std::chrono::steady_clock::now() < deadline) {
+    row = store_->getState(key_).value();
+    if (row && row->step_up_scopes == "files:write") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->state, ConnectionState::kNeedsReauth);
+  EXPECT_EQ(row->reason, "insufficient_scope");
+  EXPECT_EQ(row->step_up_scopes, "files:write");
+  EXPECT_EQ(row->step_ups, 1);
+  while (countEvents(EventType::kStepUpRequired) != 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(countEvents(EventType::kStepUpRequired), 1);
+
+  connect();  // the operator reconnects (the flow asked for the union)
+  token = source()->token();
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(source()->status().step_up_scopes, "files:write");
+  // The upstream refuses the same scope again, and again: the third stops the loop.
+  EXPECT_EQ(source()->stepUp(token.value()->version, "files:write").kind, StepUp::Kind::kReauth);
+  connect();
+  token = source()->token();
+  ASSERT_TRUE(token.ok());
+  const StepUp third = source()->stepUp(token.value()->version, "files:write");
+  EXPECT_EQ(third.kind, StepUp::Kind::kLimitReached);
+  EXPECT_EQ(third.step_ups, 3);
+  EXPECT_TRUE(source()->token().ok());  // the grant keeps working for other calls
+  EXPECT_EQ(source()->stepUp(token.value()->version, "files:write").kind,
+            StepUp::Kind::kLimitReached);
+  lifecycle_->stop();
+  EXPECT_EQ(countEvents(EventType::kStepUpLimitReached), 1);  // recorded once
+  EXPECT_EQ(countEvents(EventType::kStepUpRequired), 2);
+}
+
 // client_credentials: the first token comes from the grant, it is renewed before expiry
 // by the keeper, and a rejected client is a configuration problem (refresh failing), never
 // a re-authorization.

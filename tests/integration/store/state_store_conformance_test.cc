@@ -38,6 +38,28 @@ TEST_P(StoreConformanceTest, StateRowRoundTrips) {
   EXPECT_FALSE(store_->getState(kOther).value().has_value());
 }
 
+// MCP step-up (migration 7): the scopes the next connect asks for and the count of
+// step-ups in a row live in the state row, so any replica's connect flow reads them.
+TEST_P(StoreConformanceTest, StepUpScopesAndCountRoundTrip) {
+  StateRecord s;
+  s.key = kDemo;
+  s.state = ConnectionState::kNeedsReauth;
+  s.reason = "insufficient_scope";
+  s.step_up_scopes = "mcp:basic mcp:write";
+  s.step_ups = 2;
+  ASSERT_TRUE(store_->putState(s).ok());
+  auto got = store_->getState(kDemo).value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->step_up_scopes, "mcp:basic mcp:write");
+  EXPECT_EQ(got->step_ups, 2);
+  // A row the keeper creates (setNextDue) starts without any.
+  ASSERT_TRUE(store_->setNextDue(kOther, now()).ok());
+  got = store_->getState(kOther).value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->step_up_scopes, "");
+  EXPECT_EQ(got->step_ups, 0);
+}
+
 TEST_P(StoreConformanceTest, DueSetIsOrderedLimitedAndExcludesTheFuture) {
   const TimePoint t0 = now();
   ASSERT_TRUE(store_->setNextDue({"mcp", "c"}, t0 - minutes(1)).ok());

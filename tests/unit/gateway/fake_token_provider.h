@@ -82,6 +82,22 @@ class FakeTokenProvider final : public lifecycle::TokenProvider {
     return true;
   }
 
+  /// What stepUp answers from now on (kind and scopes); calls are counted.
+  void setStepUp(lifecycle::StepUp outcome) {
+    std::lock_guard lock(mu_);
+    step_up_ = std::move(outcome);
+  }
+  lifecycle::StepUp stepUp(int64_t version, const std::string& challenged) override {
+    ++step_up_calls;
+    std::lock_guard lock(mu_);
+    last_step_up_ = std::make_pair(version, challenged);
+    return step_up_;
+  }
+  std::pair<int64_t, std::string> lastStepUp() const {
+    std::lock_guard lock(mu_);
+    return last_step_up_;
+  }
+
   std::string lastActor() const {
     std::lock_guard lock(mu_);
     return last_actor_;
@@ -89,6 +105,7 @@ class FakeTokenProvider final : public lifecycle::TokenProvider {
 
   std::atomic<int> acquire_calls{0};
   std::atomic<int> invalidate_calls{0};
+  std::atomic<int> step_up_calls{0};
 
  private:
   mutable std::mutex mu_;
@@ -97,6 +114,8 @@ class FakeTokenProvider final : public lifecycle::TokenProvider {
   std::optional<std::pair<std::string, int64_t>> refresh_to_;
   std::atomic<bool> async_{false};
   std::string last_actor_;
+  lifecycle::StepUp step_up_;
+  std::pair<int64_t, std::string> last_step_up_;
   std::vector<std::thread> threads_;
 };
 

@@ -19,6 +19,8 @@ TEST(EventTypeTest, NamesRoundTripAndAreDistinct) {
     names.insert(name);
   }
   EXPECT_EQ(names.size(), kAllEventTypes.size());
+  EXPECT_EQ(eventTypeName(EventType::kStepUpRequired), "step_up_required");
+  EXPECT_EQ(eventTypeName(EventType::kStepUpLimitReached), "step_up_limit_reached");
   EXPECT_EQ(eventTypeName(EventType::kRefreshRotationPersistenceFailed),
             "refresh_rotation_persistence_failed");
   EXPECT_EQ(eventTypeName(EventType::kClientRegistered), "client_registered");
@@ -35,6 +37,8 @@ TEST(EventTypeTest, LifecycleOutcomeDecidesWhetherTheErrorCodeShows) {
   EXPECT_EQ(eventOutcome(EventType::kRefreshFailedRevoked), EventOutcome::kFailure);
   EXPECT_EQ(eventOutcome(EventType::kConnectFailed), EventOutcome::kFailure);
   EXPECT_EQ(eventOutcome(EventType::kTokenDeletedRevoked), EventOutcome::kFailure);
+  EXPECT_EQ(eventOutcome(EventType::kStepUpRequired), EventOutcome::kFailure);
+  EXPECT_EQ(eventOutcome(EventType::kStepUpLimitReached), EventOutcome::kFailure);
   EXPECT_EQ(eventOutcome(EventType::kRefreshSucceeded), EventOutcome::kSuccess);
   EXPECT_EQ(eventOutcome(EventType::kConnectCompleted), EventOutcome::kSuccess);
   EXPECT_EQ(eventOutcome(EventType::kConnectStarted), EventOutcome::kSuccess);

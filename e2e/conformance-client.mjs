@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Tether as the client under test of the MCP conformance suite
+// (@modelcontextprotocol/conformance `client` mode). The suite starts a scenario's servers
+// and runs this script with the scenario's MCP server URL as the last argument
+// (MCP_CONFORMANCE_SCENARIO names the scenario, MCP_CONFORMANCE_CONTEXT may carry
+// pre-registered client credentials):
+//
+//   node e2e/conformance-client.mjs --build-dir build [--verbose] <server-url>
+//
+// It writes a Tether configuration with one connection to that URL (auth/* scenarios: an
+// OAuth connection known only by its URL, plus the context's client when there is one;
+// the others: no auth), starts the real `tether serve`, runs the connect flow through the
+// admin API and follows the authorization redirects as a browser would (the suite's
+// authorization server approves at once), then uses the MCP SDK client against Tether's
+// /mcp/conf: initialize, list the tools, call each one. A call Tether answers with
+// needs_reauth (an upstream's 403 insufficient_scope: MCP step-up) is followed by a new
+// connect flow and the call again, at most 3 connects in all. Exit 0 when every call
+// worked, 1 otherwise (the suite judges the scenario from what its servers saw).
+
+import { parseArgs } from 'node:util';
+import { processGroup } from './harness.mjs';
+import { argumentsFor, connect, connectionYaml, mcpClient, needsReauth, startTether } from './tether-driver.mjs';
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'build-dir': { type: 'string', default: process.env.TETHER_BINARY_DIR || 'build' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+const serverUrl = positionals.at(-1);
+const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '';
+const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT || '{}');
+const log = (msg) => console.error(`conformance-client [${scenario}]: ${msg}`);
+const MAX_CONNECTS = 3;
+const NAME = 'conf';
+
+async function main() {
+  if (!serverUrl) throw new Error('usage: conformance-client.mjs [--build-dir DIR] <server-url>');
+  const oauth = scenario.startsWith('auth/');
+  const auth = { mode: oauth ? 'oauth' : 'none' };
+  if (oauth && context.client_id) {
+    auth.client_id = context.client_id;
+    if (context.client_secret) auth.client_secret = context.client_secret;
+  }
+  if (scenario.startsWith('auth/client-credentials')) auth.grant = 'client_credentials';
+  const group = processGroup({ verbose: opts.verbose });
+  let tether;
+  try {
+    tether = await startTether({
+      buildDir: opts['build-dir'],
+      connections: [connectionYaml({ name: NAME, url: serverUrl, auth })],
+      startProcess: group.startProcess,
+      log,
+    });
+    let connects = 0;
+    const reconnect = async () => {
+      if (connects >= MAX_CONNECTS) throw new Error(`still needs_reauth after ${MAX_CONNECTS} connects`);
+      ++connects;
+      const r = await connect(tether.base, `mcp/${NAME}`, log);
+      log(`connected (${connects}): callback ${r.callbackStatus}`);
+    };
+    if (oauth && auth.grant !== 'client_credentials') await reconnect();
+
+    // Every MCP call, again after a reconnect when Tether says the grant needs one.
+    const withReauth = async (what, fn) => {
+      for (;;) {
+        try {
+          return await fn();
+        } catch (e) {
+          if (!oauth || !needsReauth(e)) throw e;
+          log(`${what}: needs_reauth (${e.message.slice(0, 300)}); reconnecting`);
+          await reconnect();
+        }
+      }
+    };
+    const { client } = await withReauth('initialize', () => mcpClient(tether.base, NAME));
+    log('initialized');
+    const { tools } = await withReauth('tools/list', () => client.listTools());
+    log(`tools: ${tools.map((t) => t.name).join(', ') || '(none)'}`);
+    for (const tool of tools) {
+      const result = await withReauth(`tools/call ${tool.name}`, () =>
+        client.callTool({ name: tool.name, arguments: argumentsFor(tool) }),
+      );
+      if (result.isError) throw new Error(`tool ${tool.name} answered an error: ${JSON.stringify(result.content).slice(0, 300)}`);
+      log(`tools/call ${tool.name}: ${JSON.stringify(result.content).slice(0, 200)}`);
+    }
+    await client.close();
+    return 0;
+  } finally {
+    await group.stopAll();
+    tether?.stop();
+    if (tether && opts.verbose) process.stderr.write(tether.proc.err.slice(-4000));
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    log(`FAILED: ${e.message}`);
+    process.exit(1);
+  },
+);
