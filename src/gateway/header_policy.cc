@@ -37,6 +37,8 @@ bool sameHeaderName(std::string_view a, std::string_view b) { return sameName(a,
 
 bool relaysRequestHeader(Surface surface, const http::Headers& inbound, bool check_connection,
                          std::string_view name) {
+  // Trace context is relayed by the proxy itself, only when valid (http/trace_context.h).
+  if (sameName(name, kTraceparent) || sameName(name, kTracestate)) return false;
   if (surface == Surface::kMcp) {
     if (!inList(kMcpRequestHeaders, name)) return false;
   } else {
