@@ -326,7 +326,7 @@ class Server::Impl {
           core::Errc::kInvalidArgument,
           "this port speaks HTTPS: the plain HTTP request was sent to an HTTPS port"));
       co_await writeResponse(lowest, *state, r, "", false, 11, false);
-      recordMetrics(state->context_index, "-", "-", 400, started);
+      recordMetrics(state->context_index, "-", "-", 400, started, &req);
       if (!stopping_) co_await lingerClose(lowest, *state);
     } else if (!ec) {
       auto [hec, used] = co_await tls.async_handshake(TlsStream::server, buffer.data(), kNoThrow);

@@ -68,7 +68,7 @@ TEST_F(TlsServerTest, Tls12And13AreAcceptedWithAlpnHttp11) {
   for (const char* version : {"-tls1_2", "-tls1_3"}) {
     auto r = sClient({version, "-brief", "-alpn", "h2,http/1.1"});
     EXPECT_EQ(r.code, 0) << r.out;
-    EXPECT_THAT(r.out, HasSubstr(std::string("Protocol version: TLSv1.") + version[5])) << r.out;
+    EXPECT_THAT(r.out, HasSubstr(std::string("Protocol version: TLSv1.") + version[6])) << r.out;
     EXPECT_THAT(r.out, HasSubstr("Verification: OK")) << r.out;
   }
   auto alpn = sClient({"-alpn", "h2,http/1.1"});
