@@ -65,9 +65,10 @@ TestServer recordingUpstream() {
   }));
 }
 
-GatewaySetup setupFor(const TestServer& upstream) {
-  GatewaySetup setup{.connections = {bearerApi("crm", upstream.url("/v1/")),
-                                     bearerMcp("docs", upstream.url("/mcp"))}};
+testing::GatewaySetup setupFor(const TestServer& upstream) {
+  testing::GatewaySetup setup;
+  setup.connections = {bearerApi("crm", upstream.url("/v1/")),
+                       bearerMcp("docs", upstream.url("/mcp"))};
   config::AccessKey key;
   key.id = "ci-bot";
   key.key = kClientKey;
