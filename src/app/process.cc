@@ -86,8 +86,8 @@ class Process::Impl {
           "request");
     }
     if (config_.server.tls) {
-      auto tls = http::TlsCredentials::load(config_.server.tls->cert_file,
-                                            config_.server.tls->key_file);
+      auto tls =
+          http::TlsCredentials::load(config_.server.tls->cert_file, config_.server.tls->key_file);
       if (!tls.ok()) return std::move(tls).takeError();
       tls_ = std::move(tls).value();
     }

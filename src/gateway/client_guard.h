@@ -54,7 +54,7 @@ class ClientGuard {
     std::string id;      // as configured (client-N for the string form)
   };
   std::vector<Key> keys_;
-  std::vector<std::string> origins_;     // normalised
+  std::vector<std::string> origins_;  // normalised
   bool allow_loopback_ = false;
 };
 

@@ -37,11 +37,12 @@ bool sameHeaderName(std::string_view a, std::string_view b) { return sameName(a,
 
 bool relaysRequestHeader(Surface surface, const http::Headers& inbound, bool check_connection,
                          std::string_view name) {
-  // Trace context is relayed by the proxy itself, only when valid (http/trace_context.h).
-  if (sameName(name, kTraceparent) || sameName(name, kTracestate)) return false;
   if (surface == Surface::kMcp) {
     if (!inList(kMcpRequestHeaders, name)) return false;
   } else {
+    // Trace context is relayed by the proxy itself, only when valid (http/trace_context.h);
+    // MCP's allow-list leaves it out already.
+    if (sameName(name, kTraceparent) || sameName(name, kTracestate)) return false;
     if (isHopByHop(name) || inList(kClientOnlyRequestHeaders, name) ||
         sameName(name, kContentLength) || sameName(name, "Expect") || sameName(name, kRequestId)) {
       return false;

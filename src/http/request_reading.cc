@@ -1,12 +1,11 @@
 #include "http/request_reading.h"
 
-#include "http/tls_stream.h"
-
 #include <algorithm>
 
 #include "core/encoding.h"
 #include "core/errors.h"
 #include "core/random.h"
+#include "http/tls_stream.h"
 
 namespace tether::http {
 

@@ -179,9 +179,8 @@ asio::awaitable<bool, Strand> writeResponseSlow(Stream& stream, SessionState& st
 // Streams a chunked response until the producer finishes or the client leaves. Returns the
 // status sent.
 template <class Stream>
-asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state,
-                                         Responder::Slot& slot, const Request& req,
-                                         unsigned version) {
+asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state, Responder::Slot& slot,
+                                         const Request& req, unsigned version) {
   const std::string_view request_id = req.request_id;
   auto impl = slot.stream();
   if (!validFinalStatus(slot.streamStatus())) {
@@ -266,11 +265,11 @@ asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state,
   co_return slot.streamStatus();
 }
 
-#define TETHER_INSTANTIATE_WRITERS(Stream)                                                     \
+#define TETHER_INSTANTIATE_WRITERS(Stream)                                                      \
   template asio::awaitable<bool, Strand> writeResponse(Stream&, SessionState&, Response&,       \
                                                        std::string_view, bool, unsigned, bool); \
   template asio::awaitable<bool, Strand> writeResponseSlow(                                     \
-      Stream&, SessionState&, const std::array<asio::const_buffer, 2>&, size_t, bool);           \
+      Stream&, SessionState&, const std::array<asio::const_buffer, 2>&, size_t, bool);          \
   template asio::awaitable<int, Strand> writeStream(Stream&, SessionState&, Responder::Slot&,   \
                                                     const Request&, unsigned);
 TETHER_INSTANTIATE_WRITERS(tcp::socket)

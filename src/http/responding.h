@@ -177,8 +177,7 @@ asio::awaitable<bool, Strand> writeResponseSlow(Stream& stream, SessionState& st
 /// Streams a chunked response until the producer finishes or the client leaves. Returns the
 /// status sent (500 for a stream started with an invalid status).
 template <class Stream>
-asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state,
-                                         Responder::Slot& slot, const Request& req,
-                                         unsigned version);
+asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state, Responder::Slot& slot,
+                                         const Request& req, unsigned version);
 
 }  // namespace tether::http

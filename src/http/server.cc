@@ -230,8 +230,8 @@ class Server::Impl {
       sessions_.push_back(state);
     }
     if (options_.tls) state->tls_context = options_.tls->current();
-    auto run = options_.tls ? tlsSession(std::move(socket), state)
-                            : session(std::move(socket), state);
+    auto run =
+        options_.tls ? tlsSession(std::move(socket), state) : session(std::move(socket), state);
     asio::co_spawn(strand, std::move(run), [this, state](std::exception_ptr e) {
       if (e) {
         try {
@@ -320,11 +320,12 @@ class Server::Impl {
     beast::flat_buffer& buffer = state->buffer;
     auto [ec, n] = co_await lowest.async_read_some(buffer.prepare(4096), kNoThrow);
     if (!ec) buffer.commit(n);
-    const auto first = buffer.size() ? static_cast<const unsigned char*>(buffer.data().data())[0] : 0;
+    const auto first =
+        buffer.size() ? static_cast<const unsigned char*>(buffer.data().data())[0] : 0;
     if (!ec && looksLikePlainHttp(first)) {
-      Response r = Response::error(core::Error(
-          core::Errc::kInvalidArgument,
-          "this port speaks HTTPS: the plain HTTP request was sent to an HTTPS port"));
+      Response r = Response::error(
+          core::Error(core::Errc::kInvalidArgument,
+                      "this port speaks HTTPS: the plain HTTP request was sent to an HTTPS port"));
       co_await writeResponse(lowest, *state, r, "", false, 11, false);
       recordMetrics(state->context_index, "-", "-", 400, started, &req);
       if (!stopping_) co_await lingerClose(lowest, *state);

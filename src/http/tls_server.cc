@@ -81,19 +81,20 @@ core::Result<std::shared_ptr<ssl::context>> makeContext(const std::string& cert_
   SSL_CTX_set_alpn_select_cb(native, selectAlpn, nullptr);
   SSL_CTX_set_default_passwd_cb(native, refusePassphrase);
   if (SSL_CTX_use_certificate_chain_file(native, cert_file.c_str()) != 1) {
-    return core::Error(core::Errc::kConfig, "server.tls.cert: cannot use \"" + cert_file +
-                                                "\": " + opensslError());
+    return core::Error(core::Errc::kConfig,
+                       "server.tls.cert: cannot use \"" + cert_file + "\": " + opensslError());
   }
   if (SSL_CTX_use_PrivateKey_file(native, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return core::Error(core::Errc::kConfig, "server.tls.key: cannot use \"" + key_file +
-                                                "\" (unreadable, encrypted or not PEM): " +
-                                                opensslError());
+    return core::Error(core::Errc::kConfig,
+                       "server.tls.key: cannot use \"" + key_file +
+                           "\" (unreadable, encrypted or not PEM): " + opensslError());
   }
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
     return core::Error(core::Errc::kConfig, "server.tls.key: \"" + key_file +
                                                 "\" is not the private key of the certificate "
-                                                "in \"" + cert_file + "\"");
+                                                "in \"" +
+                                                cert_file + "\"");
   }
   return ctx;
 }

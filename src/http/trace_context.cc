@@ -21,8 +21,7 @@ bool lowerHex(std::string_view v, size_t at, size_t n, bool nonzero) {
 
 bool validTraceparent(std::string_view v) {
   // 00-<trace id: 32>-<parent id: 16>-<flags: 2>
-  if (v.size() != 55 || v[0] != '0' || v[1] != '0' || v[2] != '-' || v[35] != '-' ||
-      v[52] != '-') {
+  if (v.size() != 55 || v[0] != '0' || v[1] != '0' || v[2] != '-' || v[35] != '-' || v[52] != '-') {
     return false;
   }
   return lowerHex(v, 3, 32, true) && lowerHex(v, 36, 16, true) && lowerHex(v, 53, 2, false);

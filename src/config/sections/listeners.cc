@@ -67,13 +67,13 @@ void checkTlsFiles(Reader& r, const Entry& cert_entry, const std::string& cert_p
                              " is encrypted: Tether reads an unencrypted key (protect the file "
                              "with its mode, e.g. 0600, instead)");
     } else if (!key) {
-      r.error(key_entry, quote(key_path) +
-                             " holds no PEM private key (expected -----BEGIN PRIVATE KEY-----)");
+      r.error(key_entry,
+              quote(key_path) + " holds no PEM private key (expected -----BEGIN PRIVATE KEY-----)");
     }
   }
   if (cert && key && X509_check_private_key(cert.get(), key.get()) != 1) {
-    r.error(key_entry, quote(key_path) + " is not the private key of the certificate in " +
-                           quote(cert_path));
+    r.error(key_entry,
+            quote(key_path) + " is not the private key of the certificate in " + quote(cert_path));
   }
   ERR_clear_error();
 }

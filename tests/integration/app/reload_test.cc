@@ -130,7 +130,8 @@ TEST_F(ReloadTest, SighupServesTheNewCertificateWhileAnOpenTlsConnectionKeepsWor
   EXPECT_THAT(before.exchange(kGet, "\"ok\""), HasSubstr("200 OK"));
 
   // A key that is not the certificate's: refused, the old certificate stays.
-  std::filesystem::copy_file(second.key_path, key, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(second.key_path, key,
+                             std::filesystem::copy_options::overwrite_existing);
   c.signal(SIGHUP);
   ASSERT_TRUE(c.waitForStderr("configuration not reloaded", seconds(10))) << c.err();
   EXPECT_THAT(c.err(), HasSubstr("server.tls.key"));
@@ -139,7 +140,8 @@ TEST_F(ReloadTest, SighupServesTheNewCertificateWhileAnOpenTlsConnectionKeepsWor
     EXPECT_EQ(same.fingerprint(), before.fingerprint());
   }
 
-  std::filesystem::copy_file(second.cert_path, cert, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(second.cert_path, cert,
+                             std::filesystem::copy_options::overwrite_existing);
   c.signal(SIGHUP);
   ASSERT_TRUE(c.waitForStderr("TLS certificate reloaded", seconds(10))) << c.err();
   testing::TlsClient after(port, ca.caCertPath());

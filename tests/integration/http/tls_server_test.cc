@@ -1,6 +1,8 @@
 // The server with `server.tls` on loopback: protocol versions (openssl s_client, curl),
 // plain HTTP on the TLS port, the handshake deadline, ALPN, and a certificate reload that new
 // connections see while an established one keeps working.
+#include "http/tls_server.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,7 +10,6 @@
 
 #include "http/router.h"
 #include "http/server.h"
-#include "http/tls_server.h"
 #include "support/process.h"
 #include "support/raw_http.h"
 #include "support/test_certs.h"
@@ -33,9 +34,8 @@ class TlsServerTest : public ::testing::Test {
     auto tls = TlsCredentials::load(first_.cert_path, first_.key_path);
     ASSERT_TRUE(tls.ok()) << tls.error().message;
     tls_ = *tls;
-    router_.add("GET", "/hello", [](Request&, Responder r) {
-      r.send(Response::text(200, "hello over tls"));
-    });
+    router_.add("GET", "/hello",
+                [](Request&, Responder r) { r.send(Response::text(200, "hello over tls")); });
     ServerOptions options;
     options.port = 0;
     options.read_timeout = milliseconds(500);
@@ -80,10 +80,10 @@ TEST_F(TlsServerTest, Tls12And13AreAcceptedWithAlpnHttp11) {
 
 TEST_F(TlsServerTest, CurlGetsAnAnswerOverTls12And13) {
   for (const char* version : {"1.2", "1.3"}) {
-    auto r = run({"/usr/bin/curl", "-sS", "--cacert", ca_.caCertPath(),
-                  std::string("--tlsv") + version, "--tls-max", version,
-                  "https://" + address() + "/hello"},
-                 {}, seconds(20));
+    auto r =
+        run({"/usr/bin/curl", "-sS", "--cacert", ca_.caCertPath(), std::string("--tlsv") + version,
+             "--tls-max", version, "https://" + address() + "/hello"},
+            {}, seconds(20));
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, "hello over tls") << r.err;
   }

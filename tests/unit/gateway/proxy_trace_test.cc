@@ -18,8 +18,7 @@ using namespace testing::proxy;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr std::string_view kTraceparent =
-    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+constexpr std::string_view kTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const std::string kClientKey = "client-key-for-trace-tests-0001";
 
 // Captures the process logs (JSON) for one test.
@@ -143,7 +142,8 @@ TEST(ProxyTraceTest, TheAccessLogLineNamesRouteConnectionSubjectAndTraceIdButNoQ
 
   // A refused caller: no subject, no connection.
   ASSERT_EQ(fetch(gw.port(), "GET", "/api/crm/items").status, 401);
-  ASSERT_TRUE(eventually([&] { return logs.requests().find("\"status\":401") != std::string::npos; }));
+  ASSERT_TRUE(
+      eventually([&] { return logs.requests().find("\"status\":401") != std::string::npos; }));
   const std::string all = logs.requests();
   const std::string refused = all.substr(all.find("\"status\":401"));
   EXPECT_THAT(refused, HasSubstr("\"subject\":\"\""));
