@@ -37,6 +37,13 @@ class Process {
   /// The bound port (after start).
   uint16_t port() const;
 
+  /// SIGHUP: the listeners' TLS certificate and key read again from `tls`; new handshakes
+  /// use them, established connections keep theirs. On error nothing changes (and when the
+  /// process was started without TLS, it says a restart is needed).
+  core::Status reloadTls(const config::TlsConfig& tls);
+  /// SIGHUP: `log.access` applied to both listeners.
+  void setAccessLog(bool on);
+
   core::MetricsRegistry& metrics();
   void addReadinessCheck(std::string name, ReadinessCheck check);
 

@@ -7,6 +7,7 @@
 #include "app/app.h"
 #include "app/login.h"
 #include "app/operator_cli.h"
+#include "app/reload.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "store/from_config.h"
@@ -18,18 +19,19 @@
 namespace tether::app {
 namespace {
 
-// Blocks SIGINT/SIGTERM in every thread (call before starting any), so that `waitForSignal`
-// receives them synchronously instead of an async handler.
+// Blocks SIGINT/SIGTERM (stop) and SIGHUP (reload) in every thread (call before starting
+// any), so that `waitForSignal` receives them synchronously instead of an async handler.
 sigset_t blockStopSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
 
-// Waits for SIGINT/SIGTERM, or until `give_up` says the process cannot go on.
+// Waits for SIGINT/SIGTERM/SIGHUP, or until `give_up` says the process cannot go on.
 int waitForSignal(const sigset_t& set, const std::function<bool()>& give_up) {
   const timespec tick{0, 200'000'000};
   for (;;) {
@@ -50,6 +52,65 @@ std::optional<config::LoadedConfig> load(const std::string& path) {
   return std::move(loaded).value();
 }
 
+// SIGHUP: reads the config file again. Invalid: every problem logged, nothing changes.
+// Valid: the TLS certificate, log.level (unless --log-level overrides it) and log.access
+// are applied; every other change is named as needing a restart. `running` is the
+// configuration the process runs with (updated with what was applied).
+void reload(const std::string& path, config::Config& running, Process& process,
+            core::log::Format format, bool level_overridden) {
+  core::log::info("SIGHUP: reloading the configuration", {{"config", path}});
+  auto loaded = config::loadConfigFile(path, config::processEnv());
+  if (!loaded.ok()) {
+    const std::string& message = loaded.error().message;
+    size_t start = 0;
+    while (start < message.size()) {
+      size_t end = message.find('\n', start);
+      if (end == std::string::npos) end = message.size();
+      core::log::error("configuration not reloaded: the file is invalid; running unchanged",
+                       {{"problem", std::string_view(message).substr(start, end - start)}});
+      start = end + 1;
+    }
+    return;
+  }
+  auto& next = loaded->config;
+  for (const auto& secret : config::secretValues(next)) core::registerSecret(secret);
+  for (const auto& w : loaded->warnings) core::log::warn(w);
+  std::vector<std::string> applied;
+  if (next.server.tls && running.server.tls) {
+    if (auto st = process.reloadTls(*next.server.tls); !st.ok()) {
+      core::log::error("TLS certificate not reloaded; the previous one stays in use",
+                       {{"error", st.error().message}});
+    } else {
+      running.server.tls = next.server.tls;
+      applied.emplace_back("server.tls");
+    }
+  }
+  if (next.log.level != running.log.level) {
+    if (level_overridden) {
+      core::log::warn("log.level changed in the file but --log-level overrides it; not applied");
+    } else {
+      core::log::init(format, next.log.level);
+      running.log.level = next.log.level;
+      applied.emplace_back("log.level");
+    }
+  }
+  if (next.log.access != running.log.access) {
+    process.setAccessLog(next.log.access);
+    running.log.access = next.log.access;
+    applied.emplace_back("log.access");
+  }
+  const auto restart = settingsNeedingRestart(running, next);
+  if (!restart.empty()) {
+    std::string names;
+    for (const auto& n : restart) names += (names.empty() ? "" : ", ") + n;
+    core::log::warn("changed settings need a restart to take effect; they were not applied",
+                    {{"settings", names}});
+  }
+  std::string done;
+  for (const auto& n : applied) done += (done.empty() ? "" : ", ") + n;
+  core::log::info("configuration reloaded", {{"applied", done}});
+}
+
 int serve(const std::string& path, const std::string& log_format, const std::string& log_level,
           const core::Clock& clock) {
   const sigset_t signals = blockStopSignals();
@@ -67,13 +128,19 @@ int serve(const std::string& path, const std::string& log_format, const std::str
   for (const auto& w : loaded->warnings) core::log::warn(w);
   core::log::info("starting tether", {{"version", versionString()}, {"config", path}});
 
+  config::Config running = cfg;  // as loaded, for SIGHUP's comparison
   Process process(std::move(cfg), clock);
   auto st = process.start();
   if (!st.ok()) {
     core::log::error("cannot start", {{"error", st.error().message}});
     return 1;
   }
-  const int sig = waitForSignal(signals, [&] { return process.fatalError().has_value(); });
+  int sig = 0;
+  for (;;) {
+    sig = waitForSignal(signals, [&] { return process.fatalError().has_value(); });
+    if (sig != SIGHUP) break;
+    reload(path, running, process, format, !log_level.empty());
+  }
   if (sig == 0) {
     const auto fatal = process.fatalError();
     core::log::error("cannot run", {{"error", fatal->message}});

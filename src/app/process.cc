@@ -25,6 +25,7 @@
 #include "gateway/proxy.h"
 #include "http/from_config.h"
 #include "http/server.h"
+#include "http/tls_server.h"
 #include "lifecycle/from_config.h"
 #include "lifecycle/lifecycle.h"
 #include "store/from_config.h"
@@ -87,15 +88,25 @@ class Process::Impl {
           "no admin key is configured (admin.keys): the admin API refuses every "
           "request");
     }
-    server_ = std::make_unique<http::Server>(
-        http::serverOptionsFromConfig(config_.server, config_.listen), router_, &metrics_);
+    if (config_.server.tls) {
+      auto tls =
+          http::TlsCredentials::load(config_.server.tls->cert_file, config_.server.tls->key_file);
+      if (!tls.ok()) return std::move(tls).takeError();
+      tls_ = std::move(tls).value();
+    }
+    auto listener = [this](const config::HostPort& listen) {
+      auto options = http::serverOptionsFromConfig(config_.server, listen);
+      options.tls = tls_;
+      options.access_log = config_.log.access;
+      return options;
+    };
+    server_ = std::make_unique<http::Server>(listener(config_.listen), router_, &metrics_);
     auto st = server_->start();
     if (!st.ok()) return st;
     uint16_t public_port = port();
     if (config_.admin.listen) {
-      admin_server_ = std::make_unique<http::Server>(
-          http::serverOptionsFromConfig(config_.server, *config_.admin.listen), admin_router_,
-          &metrics_);
+      admin_server_ =
+          std::make_unique<http::Server>(listener(*config_.admin.listen), admin_router_, &metrics_);
       if (auto admin_st = admin_server_->start(); !admin_st.ok()) return admin_st;
       public_port = admin_server_->port();
     }
@@ -106,7 +117,9 @@ class Process::Impl {
       config_.public_url += std::to_string(public_port);
     }
     core::log::info("listening", {{"address", config_.listen.host + ":" + std::to_string(port())},
-                                  {"public_url", config_.public_url}});
+                                  {"public_url", config_.public_url},
+                                  {"tls", tls_ != nullptr},
+                                  {"certificate_sha256", tls_ ? tls_->fingerprint() : ""}});
     if (admin_server_) {
       core::log::info("admin listening", {{"address", config_.admin.listen->host + ":" +
                                                           std::to_string(admin_server_->port())}});
@@ -131,6 +144,22 @@ class Process::Impl {
   }
 
   uint16_t port() const { return server_ ? server_->port() : 0; }
+
+  core::Status reloadTls(const config::TlsConfig& tls) {
+    if (!tls_) {
+      return core::Error(core::Errc::kConfig,
+                         "server.tls: the listeners were started without TLS (restart to add it)");
+    }
+    TETHER_TRY(tls_->reload(tls.cert_file, tls.key_file));
+    core::log::info("TLS certificate reloaded: new connections use it",
+                    {{"certificate_sha256", tls_->fingerprint()}});
+    return {};
+  }
+
+  void setAccessLog(bool on) {
+    if (server_) server_->setAccessLog(on);
+    if (admin_server_) admin_server_->setAccessLog(on);
+  }
   core::MetricsRegistry& metrics() { return metrics_; }
   bool ready() const { return ready_.load(); }
   std::optional<core::Error> fatalError() const {
@@ -358,6 +387,7 @@ class Process::Impl {
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Server> admin_server_;  // admin.listen only
+  std::shared_ptr<http::TlsCredentials> tls_;   // server.tls: both listeners'; SIGHUP reloads
   std::shared_ptr<const store::Sealer> sealer_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -386,6 +416,8 @@ Process::~Process() { stop(); }
 core::Status Process::start() { return impl_->start(); }
 void Process::stop() { impl_->stop(); }
 uint16_t Process::port() const { return impl_->port(); }
+core::Status Process::reloadTls(const config::TlsConfig& tls) { return impl_->reloadTls(tls); }
+void Process::setAccessLog(bool on) { impl_->setAccessLog(on); }
 core::MetricsRegistry& Process::metrics() { return impl_->metrics(); }
 void Process::addReadinessCheck(std::string name, ReadinessCheck check) {
   impl_->addReadinessCheck(std::move(name), std::move(check));

@@ -75,6 +75,17 @@ struct HostPort {
 struct LogConfig {
   core::LogLevel level = core::LogLevel::kInfo;
   core::log::Format format = core::log::Format::kJson;
+  /// One `info` line per request (method, route, connection, status, duration, subject,
+  /// request and trace ids); `log.access`.
+  bool access = true;
+};
+
+/// `server.tls`: the listeners (main and admin.listen) speak TLS with this certificate.
+/// Both files are checked at load (readable PEM, key unencrypted and matching the
+/// certificate) and read again on SIGHUP.
+struct TlsConfig {
+  std::string cert_file;  // PEM: the leaf certificate, then any intermediates
+  std::string key_file;   // PEM: its private key, unencrypted
 };
 
 struct ServerConfig {
@@ -92,6 +103,8 @@ struct ServerConfig {
   /// address (unless a wildcard), public_url's authority and the loopback names with the
   /// listener's port. Normalised: lower case, "host", "host:port", "[v6]" or "[v6]:port".
   std::vector<std::string> allowed_hosts;
+  /// Set: every listener speaks TLS only (1.2 and 1.3).
+  std::optional<TlsConfig> tls;
 };
 
 struct StorageConfig {

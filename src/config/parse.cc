@@ -126,13 +126,20 @@ void Parser::finish(const MapEntries& root) {
     HostPort shown = config_.admin.listen.value_or(config_.listen);
     if (shown.host == "0.0.0.0") shown.host = "127.0.0.1";
     if (shown.host == "::") shown.host = "::1";
-    config_.public_url = "http://" + shown.toString();
+    config_.public_url = (config_.server.tls ? "https://" : "http://") + shown.toString();
     if (!listen_loopback) {
       const Entry* listen = root.get("listen");
       reader_.warn(listen ? listen->line : 1, "public_url",
                    "not set; defaulting to " + config_.public_url +
                        ", which browsers elsewhere may not reach (OAuth callbacks, portal links)");
     }
+  }
+  if (config_.server.tls && public_url_set_ && config_.public_url.starts_with("http://")) {
+    const Entry* at = root.get("public_url");
+    reader_.warn(at ? at->line : 1, "public_url",
+                 "is http:// while server.tls is set: OAuth callbacks and portal links will use "
+                 "http:// (fine only behind a proxy that serves plain HTTP; otherwise write "
+                 "https://)");
   }
   if (!config_.encryption.hasKey() && !encryption_key_given_) {
     const Entry* at = root.get("encryption");

@@ -111,6 +111,7 @@ std::string renderEffectiveConfig(const Config& c) {
   out << YAML::Key << "level" << YAML::Value << std::string(levelName(c.log.level));
   out << YAML::Key << "format" << YAML::Value
       << (c.log.format == core::log::Format::kJson ? "json" : "text");
+  out << YAML::Key << "access" << YAML::Value << c.log.access;
   out << YAML::EndMap;
 
   out << YAML::Key << "server" << YAML::Value << YAML::BeginMap;
@@ -126,6 +127,12 @@ std::string renderEffectiveConfig(const Config& c) {
   beginSeq(out, c.server.allowed_hosts.empty());
   for (const std::string& h : c.server.allowed_hosts) out << h;
   out << YAML::EndSeq;
+  if (c.server.tls) {
+    out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "cert" << YAML::Value << c.server.tls->cert_file;
+    out << YAML::Key << "key" << YAML::Value << c.server.tls->key_file;
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
 
   out << YAML::Key << "storage" << YAML::Value << YAML::BeginMap;

@@ -147,9 +147,9 @@ ClientGuard::ClientGuard(const std::vector<config::AccessKey>& keys,
                          std::string_view public_url) {
   for (const auto& k : keys) {
     if (k.sha256.size() == kSha256Bytes) {
-      key_hashes_.push_back(k.sha256);
+      keys_.push_back({k.sha256, k.id});
     } else if (!k.key.empty()) {
-      key_hashes_.push_back(core::sha256(k.key));
+      keys_.push_back({core::sha256(k.key), k.id});
     }
   }
   for (const auto& o : allowed_origins) {
@@ -178,35 +178,38 @@ bool ClientGuard::originAllowed(std::string_view origin) const {
   return allow_loopback_ && isLoopbackOrigin(*n);
 }
 
-bool ClientGuard::keyAccepted(std::string_view authorization) const {
+const std::string* ClientGuard::matchedKeyId(std::string_view authorization) const {
   constexpr std::string_view kBearer = "Bearer ";
   if (authorization.size() <= kBearer.size() ||
       !core::iequals(authorization.substr(0, kBearer.size()), kBearer)) {
-    return false;
+    return nullptr;
   }
   std::string_view key = authorization.substr(kBearer.size());
   while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
   while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-  if (key.empty()) return false;
+  if (key.empty()) return nullptr;
   // Every configured digest is compared, in constant time each.
-  const auto digest_of = [](const std::string& h) -> std::string_view { return h; };
-  return core::findBySha256(key_hashes_, key, digest_of) != nullptr;
+  const auto digest_of = [](const Key& k) -> std::string_view { return k.sha256; };
+  const Key* match = core::findBySha256(keys_, key, digest_of);
+  return match ? &match->id : nullptr;
 }
 
-core::Status ClientGuard::check(const http::Headers& headers) const {
+core::Status ClientGuard::check(const http::Headers& headers, std::string_view* subject) const {
   if (auto origin = http::findHeader(headers, kOrigin)) {
     if (!originAllowed(*origin)) {
       return core::Error(core::Errc::kPermissionDenied,
                          "origin not allowed; add it to allowed_origins in the Tether config");
     }
   }
-  if (!key_hashes_.empty()) {
+  if (!keys_.empty()) {
     auto auth = http::findHeader(headers, kAuthorization);
-    if (!auth || !keyAccepted(*auth)) {
+    const std::string* id = auth ? matchedKeyId(*auth) : nullptr;
+    if (!id) {
       return core::Error(core::Errc::kUnauthenticated,
                          auth ? "the gateway client key is not valid"
                               : "a gateway client key is required (Authorization: Bearer <key>)");
     }
+    if (subject) *subject = *id;
   }
   return {};
 }

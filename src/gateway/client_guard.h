@@ -34,17 +34,27 @@ class ClientGuard {
               const std::vector<std::string>& allowed_origins, std::string_view public_url);
 
   /// OK, or kPermissionDenied (disallowed Origin, checked first) or kUnauthenticated
-  /// (missing or wrong key). Messages never echo the presented key.
-  core::Status check(const http::Headers& headers) const;
+  /// (missing or wrong key). Messages never echo the presented key. On success `subject`
+  /// (when given) is the id of the key presented, empty when no key is required; it views
+  /// storage of this guard.
+  core::Status check(const http::Headers& headers, std::string_view* subject = nullptr) const;
 
-  bool requiresKey() const { return !key_hashes_.empty(); }
+  bool requiresKey() const { return !keys_.empty(); }
   bool originAllowed(std::string_view origin) const;
   /// True when `authorization` (the header's value) presents a configured key.
-  bool keyAccepted(std::string_view authorization) const;
+  bool keyAccepted(std::string_view authorization) const {
+    return matchedKeyId(authorization) != nullptr;
+  }
+  /// The id of the configured key `authorization` presents, or null.
+  const std::string* matchedKeyId(std::string_view authorization) const;
 
  private:
-  std::vector<std::string> key_hashes_;  // SHA-256, 32 raw bytes each
-  std::vector<std::string> origins_;     // normalised
+  struct Key {
+    std::string sha256;  // 32 raw bytes
+    std::string id;      // as configured (client-N for the string form)
+  };
+  std::vector<Key> keys_;
+  std::vector<std::string> origins_;  // normalised
   bool allow_loopback_ = false;
 };
 

@@ -40,6 +40,9 @@ bool relaysRequestHeader(Surface surface, const http::Headers& inbound, bool che
   if (surface == Surface::kMcp) {
     if (!inList(kMcpRequestHeaders, name)) return false;
   } else {
+    // Trace context is relayed by the proxy itself, only when valid (http/trace_context.h);
+    // MCP's allow-list leaves it out already.
+    if (sameName(name, kTraceparent) || sameName(name, kTracestate)) return false;
     if (isHopByHop(name) || inList(kClientOnlyRequestHeaders, name) ||
         sameName(name, kContentLength) || sameName(name, "Expect") || sameName(name, kRequestId)) {
       return false;

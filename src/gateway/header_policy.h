@@ -6,7 +6,9 @@
 /// proxy relays everything except hop-by-hop headers (and those the Connection header
 /// names), the client's own credentials and identity (Authorization, Cookie, Host, Origin),
 /// framing (Content-Length, Transfer-Encoding, Expect: the body is re-framed) and
-/// X-Request-Id (replaced by the gateway's). The caller then sets the upstream credential.
+/// X-Request-Id (replaced by the gateway's). Neither relays `traceparent` or `tracestate`: the
+/// proxy adds them itself when the traceparent is valid. The caller then sets the upstream
+/// credential.
 /// Client responses: everything the upstream sent except hop-by-hop and framing headers,
 /// WWW-Authenticate and X-Request-Id, then the relay policy (applyRelayPolicy).
 

@@ -35,6 +35,9 @@ inline constexpr std::string_view kRelayedContentPolicy = "sandbox";
 inline constexpr std::string_view kTransferEncoding = "Transfer-Encoding";
 inline constexpr std::string_view kWwwAuthenticate = "WWW-Authenticate";
 inline constexpr std::string_view kRequestId = "X-Request-Id";
+/// W3C Trace Context: relayed unchanged when the traceparent is valid, else both dropped.
+inline constexpr std::string_view kTraceparent = "traceparent";
+inline constexpr std::string_view kTracestate = "tracestate";
 inline constexpr std::string_view kEventStream = "text/event-stream";
 inline constexpr std::string_view kApplicationJson = "application/json";
 

@@ -6,12 +6,14 @@
 #include <optional>
 #include <thread>
 
+#include "core/encoding.h"
 #include "core/log.h"
 #include "gateway/client_guard.h"
 #include "gateway/error_reply.h"
 #include "gateway/header_policy.h"
 #include "gateway/protocol.h"
 #include "gateway/step_up.h"
+#include "http/trace_context.h"
 #include "oauth/scopes.h"
 #include "oauth/www_authenticate.h"
 
@@ -146,7 +148,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     // before that, whatever it presents.
     core::Status st = hosts_.check(req.headers);
     if (st.ok()) st = checkFetchSite(req.headers);
-    if (st.ok()) st = guard_.check(req.headers);
+    if (st.ok()) st = guard_.check(req.headers, &req.subject);
     if (!st.ok()) {
       ErrorShape shape;
       shape.jsonrpc = jsonrpc;
@@ -169,6 +171,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
       return;
     }
     const Connection& conn = *it->second;
+    req.connection = conn.label;  // the access log's (the label outlives the request)
     if (!req.io_context) {
       responder.send(http::Response::error(
           core::Error(core::Errc::kInternal, "the proxy needs the request's io_context")));
@@ -210,6 +213,16 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
                                  });
     // The server accepted the id only if it is short and plain, or generated it.
     http::appendFieldLine(call->header_lines, kRequestId, req.request_id);
+    // W3C trace context, unchanged, when the server found the traceparent valid (never
+    // relayed above: an invalid one is dropped with its tracestate).
+    if (!req.traceparent.empty()) {
+      http::appendFieldLine(call->header_lines, http::kTraceparent, req.traceparent);
+      for (const auto& h : req.headers) {
+        if (core::iequals(h.name, http::kTracestate)) {
+          http::appendFieldLine(call->header_lines, h.name, h.value);
+        }
+      }
+    }
     if (!req.body.empty()) call->body = std::make_shared<const std::string>(std::move(req.body));
     call->responder.emplace(std::move(responder));
 

@@ -27,6 +27,15 @@ struct Request {
   std::string remote_address;                 // peer ip
   std::map<std::string, std::string> params;  // path parameters from the route pattern
   std::string route;                          // the matched route pattern (metrics label)
+  /// The client's `traceparent` header when it is valid W3C Trace Context (version 00, one
+  /// header), else empty: a view into `headers` (http/trace_context.h).
+  std::string_view traceparent;
+  /// For the access log, set by the handler that knows them, during its call on the I/O
+  /// thread: views into storage that outlives every request (the gateway's connection table,
+  /// the configured client keys). `connection`: "kind/name"; `subject`: the id of the client
+  /// key that authenticated the request.
+  std::string_view connection;
+  std::string_view subject;
   /// The boost::asio::io_context running this request's connection (type-erased so this
   /// header stays free of Asio). Proxy code may run its upstream I/O on it to stay on the
   /// same thread. Valid while the request is being handled.

@@ -5,6 +5,7 @@
 #include "core/encoding.h"
 #include "core/errors.h"
 #include "core/random.h"
+#include "http/tls_stream.h"
 
 namespace tether::http {
 
@@ -178,6 +179,9 @@ void resetRequest(Request& req) {
   req.request_id.clear();
   req.params.clear();
   req.route.clear();
+  req.traceparent = {};
+  req.connection = {};
+  req.subject = {};
   // req.headers: the parser reuses the entries (and their strings' storage).
 }
 
@@ -195,7 +199,8 @@ static bool holdsBareLf(const beast::flat_buffer& buffer) {
 }
 
 // parseBuffered(), reading more while the parser needs it.
-asio::awaitable<boost::system::error_code, Strand> parseRequest(tcp::socket& sock,
+template <class Stream>
+asio::awaitable<boost::system::error_code, Strand> parseRequest(Stream& sock,
                                                                 beast::flat_buffer& buffer,
                                                                 RequestParser& parser,
                                                                 bool until_done) {
@@ -220,6 +225,13 @@ asio::awaitable<boost::system::error_code, Strand> parseRequest(tcp::socket& soc
     buffer.commit(n);
   }
 }
+
+template asio::awaitable<boost::system::error_code, Strand> parseRequest(tcp::socket&,
+                                                                         beast::flat_buffer&,
+                                                                         RequestParser&, bool);
+template asio::awaitable<boost::system::error_code, Strand> parseRequest(TlsStream&,
+                                                                         beast::flat_buffer&,
+                                                                         RequestParser&, bool);
 
 // The answer to a request head that did not parse (none when the client just went away or
 // timed out): 431 past the header limit, else 400.

@@ -131,7 +131,9 @@ boost::system::error_code parseBuffered(beast::flat_buffer& buffer, Parser& pars
 
 /// parseBuffered(), reading more while the parser needs it. The buffer holds the framing
 /// Beast wants whole (a head, a chunk-size line, trailers): past its max_size, header_limit.
-asio::awaitable<boost::system::error_code, Strand> parseRequest(tcp::socket& sock,
+/// `Stream`: tcp::socket or TlsStream (instantiated for both in request_reading.cc).
+template <class Stream>
+asio::awaitable<boost::system::error_code, Strand> parseRequest(Stream& sock,
                                                                 beast::flat_buffer& buffer,
                                                                 RequestParser& parser,
                                                                 bool until_done);

@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "http/session.h"
+#include "http/tls_stream.h"
 
 namespace tether::http {
 
@@ -156,7 +157,8 @@ std::array<asio::const_buffer, 2> responseBuffers(std::string& out, Response& r,
 }
 
 // Writes a complete response. Returns false when the connection must close.
-asio::awaitable<bool, Strand> writeResponse(tcp::socket& stream, SessionState& state, Response& r,
+template <class Stream>
+asio::awaitable<bool, Strand> writeResponse(Stream& stream, SessionState& state, Response& r,
                                             std::string_view request_id, bool keep_alive,
                                             unsigned version, bool head) {
   const auto buffers = responseBuffers(state.head, r, request_id, keep_alive, version, head);
@@ -166,7 +168,8 @@ asio::awaitable<bool, Strand> writeResponse(tcp::socket& stream, SessionState& s
 
 // The hot path's writeResponse(): a coroutine frame only when the socket does not take the
 // whole answer at once.
-asio::awaitable<bool, Strand> writeResponseSlow(tcp::socket& stream, SessionState& state,
+template <class Stream>
+asio::awaitable<bool, Strand> writeResponseSlow(Stream& stream, SessionState& state,
                                                 const std::array<asio::const_buffer, 2>& buffers,
                                                 size_t written, bool keep_alive) {
   const auto ec = co_await writeRest(stream, state.deadline, buffers, written, state.write_timeout);
@@ -175,9 +178,9 @@ asio::awaitable<bool, Strand> writeResponseSlow(tcp::socket& stream, SessionStat
 
 // Streams a chunked response until the producer finishes or the client leaves. Returns the
 // status sent.
-asio::awaitable<int, Strand> writeStream(tcp::socket& stream, SessionState& state,
-                                         Responder::Slot& slot, const Request& req,
-                                         unsigned version) {
+template <class Stream>
+asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state, Responder::Slot& slot,
+                                         const Request& req, unsigned version) {
   const std::string_view request_id = req.request_id;
   auto impl = slot.stream();
   if (!validFinalStatus(slot.streamStatus())) {
@@ -258,8 +261,19 @@ asio::awaitable<int, Strand> writeStream(tcp::socket& stream, SessionState& stat
   *alive = false;
   impl->markClosed();
   boost::system::error_code ignored;
-  stream.shutdown(tcp::socket::shutdown_send, ignored);
+  beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_send, ignored);
   co_return slot.streamStatus();
 }
+
+#define TETHER_INSTANTIATE_WRITERS(Stream)                                                      \
+  template asio::awaitable<bool, Strand> writeResponse(Stream&, SessionState&, Response&,       \
+                                                       std::string_view, bool, unsigned, bool); \
+  template asio::awaitable<bool, Strand> writeResponseSlow(                                     \
+      Stream&, SessionState&, const std::array<asio::const_buffer, 2>&, size_t, bool);          \
+  template asio::awaitable<int, Strand> writeStream(Stream&, SessionState&, Responder::Slot&,   \
+                                                    const Request&, unsigned);
+TETHER_INSTANTIATE_WRITERS(tcp::socket)
+TETHER_INSTANTIATE_WRITERS(TlsStream)
+#undef TETHER_INSTANTIATE_WRITERS
 
 }  // namespace tether::http

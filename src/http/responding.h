@@ -158,21 +158,26 @@ std::array<asio::const_buffer, 2> responseBuffers(std::string& out, Response& r,
                                                   std::string_view request_id, bool keep_alive,
                                                   unsigned version, bool head);
 
+// The writers below take a tcp::socket or a TlsStream (instantiated for both in
+// responding.cc).
+
 /// Writes a complete response. Returns false when the connection must close.
-asio::awaitable<bool, Strand> writeResponse(tcp::socket& stream, SessionState& state, Response& r,
+template <class Stream>
+asio::awaitable<bool, Strand> writeResponse(Stream& stream, SessionState& state, Response& r,
                                             std::string_view request_id, bool keep_alive,
                                             unsigned version, bool head);
 
 /// The hot path's writeResponse(): a coroutine frame only when the socket did not take the
 /// whole answer at once (writeNow()).
-asio::awaitable<bool, Strand> writeResponseSlow(tcp::socket& stream, SessionState& state,
+template <class Stream>
+asio::awaitable<bool, Strand> writeResponseSlow(Stream& stream, SessionState& state,
                                                 const std::array<asio::const_buffer, 2>& buffers,
                                                 size_t written, bool keep_alive);
 
 /// Streams a chunked response until the producer finishes or the client leaves. Returns the
 /// status sent (500 for a stream started with an invalid status).
-asio::awaitable<int, Strand> writeStream(tcp::socket& stream, SessionState& state,
-                                         Responder::Slot& slot, const Request& req,
-                                         unsigned version);
+template <class Stream>
+asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state, Responder::Slot& slot,
+                                         const Request& req, unsigned version);
 
 }  // namespace tether::http

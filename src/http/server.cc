@@ -11,31 +11,20 @@
 #include "core/encoding.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "http/request_log.h"
 #include "http/request_reading.h"
 #include "http/responding.h"
 #include "http/session.h"
 #include "http/socket_io.h"
+#include "http/tls_server.h"
+#include "http/tls_stream.h"
+#include "http/trace_context.h"
 
 // The connection loop (session) and the accept loop. Reading a request is in
 // request_reading.{h,cc}, answering in responding.{h,cc}, socket I/O in socket_io.h and
 // deadlines in deadline_sweeper.h (both shared with the upstream client).
 
 namespace tether::http {
-
-namespace {
-
-// The `method` label of the request metrics: the standard methods, else OTHER (a client
-// chooses the method string; every label set is closed).
-std::string_view metricMethod(std::string_view method) {
-  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",  "POST",    "PUT",  "DELETE",
-                                                "OPTIONS", "PATCH", "CONNECT", "TRACE"};
-  for (std::string_view m : kKnown) {
-    if (method == m) return m;
-  }
-  return "OTHER";
-}
-
-}  // namespace
 
 class Server::Impl {
  public:
@@ -44,6 +33,7 @@ class Server::Impl {
         router_(router),
         metrics_(metrics),
         contexts_(makeContexts(std::max<size_t>(1, options_.io_threads))),
+        recorder_(metrics, contexts_.size(), options_.access_log),
         accept_strand_(contexts_[0]->get_executor()),
         acceptor_(accept_strand_),
         backoff_timer_(accept_strand_),
@@ -83,7 +73,6 @@ class Server::Impl {
         core::log::error("accept loop ended; no new connections", {{"error", ex.what()}});
       }
     });
-    series_.resize(contexts_.size());
     // Timeouts are coarse deadlines checked by each I/O thread's sweeper, the one the
     // upstream client's exchanges on that thread use too (http/deadline_sweeper.h).
     const auto shortest =
@@ -144,6 +133,8 @@ class Server::Impl {
     });
   }
 
+  void setAccessLog(bool on) { recorder_.setAccessLog(on); }
+
   size_t openConnections() const {
     std::lock_guard lock(sessions_mu_);
     return sessions_.size();
@@ -153,6 +144,8 @@ class Server::Impl {
   // Bounds of a lingering close.
   static constexpr std::chrono::milliseconds kLingerTime{2000};
   static constexpr size_t kLingerBytes = 1024 * 1024;
+  // The longest wait for a TLS client's close_notify answer.
+  static constexpr std::chrono::milliseconds kTlsShutdownTime{1000};
   // Room in a session's read buffer beyond the header limit: one read's worth.
   static constexpr size_t kReadSlack = 64 * 1024;
   // The pause after a failed accept doubles from the first to the last while failures
@@ -236,7 +229,10 @@ class Server::Impl {
       std::lock_guard lock(sessions_mu_);
       sessions_.push_back(state);
     }
-    asio::co_spawn(strand, session(std::move(socket), state), [this, state](std::exception_ptr e) {
+    if (options_.tls) state->tls_context = options_.tls->current();
+    auto run =
+        options_.tls ? tlsSession(std::move(socket), state) : session(std::move(socket), state);
+    asio::co_spawn(strand, std::move(run), [this, state](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
@@ -263,74 +259,19 @@ class Server::Impl {
     return at_capacity_;
   }
 
-  // Resolved metric series of one I/O thread: the hot path builds its key in a reused
-  // buffer and touches only atomics.
-  struct SeriesCache {
-    std::unordered_map<std::string, std::pair<core::Counter*, core::Histogram*>> series;
-    std::string key;
-    // The last series used: consecutive requests on a thread mostly share it.
-    std::string last_route;
-    std::string last_method;
-    int last_status = -1;
-    std::pair<core::Counter*, core::Histogram*> last{nullptr, nullptr};
-  };
-
   void recordMetrics(size_t context_index, std::string_view route, std::string_view method,
                      int status, std::chrono::steady_clock::time_point started,
                      const Request* request = nullptr) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const auto level = status >= 500 ? core::LogLevel::kWarn : core::LogLevel::kDebug;
-    if (core::log::enabled(level)) {
-      // The target may carry secrets in its query (callback codes): redacted by the logger.
-      core::log::write(level, "http request",
-                       {{"method", method},
-                        {"target", request ? std::string_view(request->target) : "-"},
-                        {"route", route},
-                        {"status", status},
-                        {"duration_ms", seconds * 1000},
-                        {"request_id", request ? std::string_view(request->request_id) : ""},
-                        {"remote", request ? std::string_view(request->remote_address) : ""}});
-    }
-    if (!metrics_) return;
-    method = metricMethod(method);
-    auto& cache = series_[context_index];
-    if (status == cache.last_status && route == cache.last_route && method == cache.last_method) {
-      cache.last.first->inc();
-      cache.last.second->observe(seconds);
-      return;
-    }
-    std::string& key = cache.key;
-    key.clear();
-    key.append(route).append(1, ' ').append(method).append(1, ' ');
-    char digits[16];
-    key.append(digits, std::to_chars(digits, digits + sizeof digits, status).ptr);
-    auto it = cache.series.find(key);
-    if (it == cache.series.end()) {
-      auto* counter = &metrics_->counter("tether_http_requests_total",
-                                         "HTTP requests served, by route and status",
-                                         {{"route", std::string(route)},
-                                          {"method", std::string(method)},
-                                          {"status", std::to_string(status)}});
-      auto* histogram = &metrics_->histogram("tether_http_request_duration_seconds",
-                                             "Time from request read to response written",
-                                             {{"route", std::string(route)}});
-      it = cache.series.emplace(key, std::make_pair(counter, histogram)).first;
-    }
-    cache.last = it->second;
-    cache.last_status = status;
-    cache.last_route.assign(route);
-    cache.last_method.assign(method);
-    it->second.first->inc();
-    it->second.second->observe(seconds);
+    recorder_.record(context_index, route, method, status, started, request);
   }
 
   // Closes a connection whose client may still be sending (an answer that left its request
   // unread): half-closes, then reads and drops what comes for a bounded time and number of
   // bytes, so the client gets the answer instead of a reset that can discard it.
-  asio::awaitable<void, Strand> lingerClose(tcp::socket& sock, SessionState& state) {
+  template <class Stream>
+  asio::awaitable<void, Strand> lingerClose(Stream& sock, SessionState& state) {
     boost::system::error_code ignored;
-    sock.shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(sock).shutdown(tcp::socket::shutdown_send, ignored);
     state.deadline.expiresIn(
         std::min<std::chrono::milliseconds>(options_.read_timeout, kLingerTime));
     std::array<char, 4096> scratch;
@@ -343,23 +284,84 @@ class Server::Impl {
     state.deadline.disarm();
   }
 
+  // A connection's first steps, plain or TLS: its deadline watched, the peer's address.
+  void open(tcp::socket& socket, SessionState& state, Request& req) {
+    state.deadline.socket = &socket;
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (!ec) req.remote_address = ep.address().to_string();
+    socket.non_blocking(true, ec);  // writes are tried synchronously first (writeAll)
+    req.io_context = &state.context;
+  }
+
+  // A plain HTTP connection.
   asio::awaitable<void, Strand> session(tcp::socket socket, SessionPtr state) {
-    tcp::socket& stream = socket;
-    state->deadline.socket = &stream;
     const DeadlineSweeper::Watch watch(*sweepers_[state->context_index], state->deadline);
-    const size_t ctx = state->context_index;
     Request req;
-    {
-      boost::system::error_code ec;
-      auto ep = stream.remote_endpoint(ec);
-      if (!ec) req.remote_address = ep.address().to_string();
-      stream.non_blocking(true, ec);  // writes are tried synchronously first (writeAll)
+    open(socket, *state, req);
+    if (co_await serve(socket, state, req) && !stopping_) co_await lingerClose(socket, *state);
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    state->deadline.clear();
+  }
+
+  // A TLS connection: the handshake under the read timeout, then requests as on a plain one.
+  // A client that speaks plain HTTP to this port gets a 400 saying so.
+  asio::awaitable<void, Strand> tlsSession(tcp::socket socket, SessionPtr state) {
+    const DeadlineSweeper::Watch watch(*sweepers_[state->context_index], state->deadline);
+    Request req;
+    open(socket, *state, req);
+    TlsStream tls(std::move(socket), *state->tls_context);
+    tcp::socket& lowest = beast::get_lowest_layer(tls);
+    state->deadline.socket = &lowest;
+    const auto started = std::chrono::steady_clock::now();
+    state->deadline.expiresIn(options_.read_timeout);
+    beast::flat_buffer& buffer = state->buffer;
+    auto [ec, n] = co_await lowest.async_read_some(buffer.prepare(4096), kNoThrow);
+    if (!ec) buffer.commit(n);
+    const auto first =
+        buffer.size() ? static_cast<const unsigned char*>(buffer.data().data())[0] : 0;
+    if (!ec && looksLikePlainHttp(first)) {
+      Response r = Response::error(
+          core::Error(core::Errc::kInvalidArgument,
+                      "this port speaks HTTPS: the plain HTTP request was sent to an HTTPS port"));
+      co_await writeResponse(lowest, *state, r, "", false, 11, false);
+      recordMetrics(state->context_index, "-", "-", 400, started, &req);
+      if (!stopping_) co_await lingerClose(lowest, *state);
+    } else if (!ec) {
+      auto [hec, used] = co_await tls.async_handshake(TlsStream::server, buffer.data(), kNoThrow);
+      buffer.consume(buffer.size());  // the handshake took every byte before it completed
+      state->deadline.disarm();
+      if (hec) {
+        core::log::debug("TLS handshake failed",
+                         {{"remote", req.remote_address}, {"error", hec.message()}});
+      } else {
+        if (co_await serve(tls, state, req) && !stopping_) co_await lingerClose(tls, *state);
+        if (lowest.is_open() && !stopping_) {
+          // close_notify, bounded: the client may never answer it.
+          state->deadline.expiresIn(std::min(options_.write_timeout, kTlsShutdownTime));
+          co_await tls.async_shutdown(kNoThrow);
+        }
+      }
     }
-    req.io_context = &state->context;
+    boost::system::error_code ignored;
+    lowest.shutdown(tcp::socket::shutdown_both, ignored);
+    lowest.close(ignored);
+    state->deadline.clear();
+  }
+
+  // The first byte of an HTTP request line (a method is upper-case letters); a TLS
+  // connection starts with a handshake record (0x16).
+  static bool looksLikePlainHttp(unsigned char first) { return first >= 'A' && first <= 'Z'; }
+
+  // The requests of one connection until it ends. True when the close must linger (the
+  // server answered while the client may still be sending: see lingerClose()).
+  template <class Stream>
+  asio::awaitable<bool, Strand> serve(Stream& stream, const SessionPtr& state, Request& req) {
+    const size_t ctx = state->context_index;
     beast::flat_buffer& buffer = state->buffer;
     bool keep_alive = true;
-    // Set when the server answered and closes while the client may still be sending: the
-    // close then lingers (see lingerClose()) so the answer is not lost to a reset.
     bool linger = false;
     while (keep_alive && !stopping_) {
       // Wait for the first byte of the next request under the idle timeout...
@@ -423,6 +425,7 @@ class Server::Impl {
       } else {
         newRequestId(req.request_id);
       }
+      req.traceparent = findTraceparent(req.headers);
       keep_alive = (scanned ? state->scanned.keepAlive() : parser.keep_alive()) && !stopping_;
       const bool is_head = req.method == "HEAD";
 
@@ -563,11 +566,7 @@ class Server::Impl {
       }
       state->busy = false;
     }
-    if (linger && !stopping_) co_await lingerClose(stream, *state);
-    boost::system::error_code ignored;
-    stream.shutdown(tcp::socket::shutdown_both, ignored);
-    stream.close(ignored);
-    state->deadline.clear();
+    co_return linger;
   }
 
   ServerOptions options_;
@@ -575,7 +574,7 @@ class Server::Impl {
   core::MetricsRegistry* metrics_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<DeadlineSweeper*> sweepers_;  // [i]: contexts_[i]'s, touched only on thread i
-  std::vector<SeriesCache> series_;         // ditto
+  RequestRecorder recorder_;                // the access log and request metrics
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   size_t next_context_ = 0;
   Strand accept_strand_;
@@ -603,5 +602,6 @@ void Server::schedule(std::chrono::milliseconds delay, std::function<void()> fn)
   impl_->schedule(delay, std::move(fn));
 }
 size_t Server::openConnections() const { return impl_->openConnections(); }
+void Server::setAccessLog(bool on) { impl_->setAccessLog(on); }
 
 }  // namespace tether::http

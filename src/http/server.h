@@ -16,6 +16,7 @@
 #include "core/metrics.h"
 #include "core/result.h"
 #include "http/router.h"
+#include "http/tls_server.h"
 
 namespace tether::http {
 
@@ -32,6 +33,11 @@ struct ServerOptions {
   /// Connections served at once (`server.max_connections`); past it the server stops
   /// accepting until one closes (the kernel's backlog holds the rest).
   size_t max_connections = 10'000;
+  /// Set: the listener speaks TLS only, with these credentials (shared by the listeners and
+  /// reloaded in place: each new connection takes the current ones).
+  std::shared_ptr<TlsCredentials> tls;
+  /// The access log (`log.access`; http/request_log.h).
+  bool access_log = true;
 };
 
 class Server {
@@ -53,6 +59,8 @@ class Server {
   void schedule(std::chrono::milliseconds delay, std::function<void()> fn);
   /// Number of connections currently open (tests).
   size_t openConnections() const;
+  /// Turns the access log on or off (SIGHUP applies `log.access`). Any thread.
+  void setAccessLog(bool on);
 
  private:
   class Impl;

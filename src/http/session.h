@@ -12,6 +12,10 @@
 #include "http/responding.h"
 #include "http/socket_io.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace tether::http {
 
 /// One client connection's state, shared by the session coroutine, the read posted while a
@@ -47,6 +51,8 @@ struct SessionState {
   bool read_ahead_pending = false;
   boost::system::error_code read_ahead_error;
   std::optional<WaitHandler> read_ahead_waiter;
+  // TLS: the credentials' context this connection was accepted with (kept while it lasts).
+  std::shared_ptr<asio::ssl::context> tls_context;
 };
 using SessionPtr = std::shared_ptr<SessionState>;
 
@@ -56,7 +62,8 @@ using SessionPtr = std::shared_ptr<SessionState>;
 /// call either way). The buffer lives in the session state, which the read keeps alive.
 /// The slot told is the session's current one: the session waits for this read before it
 /// starts the next request.
-inline void readAhead(const SessionPtr& state, tcp::socket& sock) {
+template <class Stream>
+void readAhead(const SessionPtr& state, Stream& sock) {
   state->read_ahead_pending = true;
   sock.async_read_some(draining(state->buffer.prepare(4096)),
                        [state](boost::system::error_code ec, size_t n) {

@@ -123,10 +123,11 @@ asio::awaitable<boost::system::error_code, Strand> writeRest(
   co_return ec;
 }
 
-/// Writes `buffers` whole on a plain socket: first straight from this thread, the rest
-/// asynchronously under `deadline`, armed `timeout` from now. False when the peer is gone.
-template <class Buffers>
-asio::awaitable<bool, Strand> writeAll(tcp::socket& sock, Deadline& deadline,
+/// Writes `buffers` whole: on a plain socket first straight from this thread, the rest (TLS:
+/// all of it) asynchronously under `deadline`, armed `timeout` from now. False when the peer
+/// is gone.
+template <class Stream, class Buffers>
+asio::awaitable<bool, Strand> writeAll(Stream& sock, Deadline& deadline,
                                        std::chrono::milliseconds timeout, const Buffers& buffers) {
   size_t written = 0;
   boost::system::error_code ec;

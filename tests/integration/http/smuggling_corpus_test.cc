@@ -81,10 +81,12 @@ class Edge {
   std::string setup_error;
   std::filesystem::path dir;
 
-  /// Reads what the children wrote so far, so their pipes never fill.
+  /// Reads what the children wrote so far, so their pipes never fill (tether writes an
+  /// access log line per request). Child::waitForStderr reads nothing with a deadline under
+  /// a millisecond left, so the wait is a few of them.
   void drainLogs() {
-    if (tether) tether->waitForStderr(std::string(1, '\x01'), milliseconds(1));
-    if (nginx) nginx->waitForStderr(std::string(1, '\x01'), milliseconds(1));
+    if (tether) tether->waitForStderr(std::string(1, '\x01'), milliseconds(5));
+    if (nginx) nginx->waitForStderr(std::string(1, '\x01'), milliseconds(5));
   }
 
  private:

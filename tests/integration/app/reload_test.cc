@@ -1,0 +1,159 @@
+// `tether serve` and SIGHUP: the configuration is read again, never an exit.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/process.h"
+#include "support/raw_http.h"
+#include "support/test_certs.h"
+#include "support/tls_client.h"
+
+namespace tether {
+namespace {
+
+using std::chrono::seconds;
+using testing::binaryDir;
+using testing::Child;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string tether() { return binaryDir() + "/tether"; }
+
+class ReloadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tether-reload-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "tether.yaml").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void writeConfig(const std::string& extra, const std::string& level = "info") {
+    std::ofstream(path_) << "listen: 127.0.0.1:0\nlog: { level: " << level << " }\n"
+                         << "storage: { driver: sqlite, path: " << (dir_ / "t.db").string()
+                         << ", allow_plaintext: true }\n"
+                         << extra << "\n";
+  }
+
+  static int healthz(testing::RawConnection& c) {
+    c.clear();
+    c.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    c.readUntil("\"ok\"", seconds(5));
+    return testing::statusOf(c.received());
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  static inline int counter_ = 0;
+};
+
+// The regression: SIGHUP used to end the process at once (exit 129, nothing drained).
+TEST_F(ReloadTest, SighupKeepsServingAndAnExistingConnectionKeepsWorking) {
+  writeConfig("");
+  Child c({tether(), "serve", "--config", path_, "--log-format", "json"});
+  const uint16_t port = testing::waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  testing::RawConnection kept(port);
+  ASSERT_EQ(healthz(kept), 200);
+  c.signal(SIGHUP);
+  ASSERT_TRUE(c.waitForStderr("configuration reloaded", seconds(10))) << c.err();
+  EXPECT_EQ(healthz(kept), 200) << kept.received();
+  testing::RawConnection fresh(port);
+  EXPECT_EQ(healthz(fresh), 200);
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(15)), 0) << c.err();
+}
+
+TEST_F(ReloadTest, AnInvalidConfigOnSighupIsLoggedAndTheProcessRunsUnchanged) {
+  writeConfig("");
+  Child c({tether(), "serve", "--config", path_, "--log-format", "json"});
+  const uint16_t port = testing::waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  writeConfig("keeper: { interval: banana, concurrency: 0 }");
+  c.signal(SIGHUP);
+  ASSERT_TRUE(c.waitForStderr("configuration not reloaded", seconds(10))) << c.err();
+  // Every problem named.
+  EXPECT_TRUE(c.waitForStderr("keeper.concurrency", seconds(5))) << c.err();
+  EXPECT_TRUE(c.waitForStderr("keeper.interval", seconds(5))) << c.err();
+  testing::RawConnection fresh(port);
+  EXPECT_EQ(healthz(fresh), 200);
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(15)), 0) << c.err();
+}
+
+TEST_F(ReloadTest, SighupAppliesTheLogLevelAndNamesSettingsThatNeedARestart) {
+  writeConfig("");
+  Child c({tether(), "serve", "--config", path_, "--log-format", "json"});
+  const uint16_t port = testing::waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  {
+    testing::RawConnection h(port);
+    ASSERT_EQ(healthz(h), 200);
+  }
+  ASSERT_TRUE(c.waitForStderr("\"route\":\"/healthz\"", seconds(5))) << c.err();
+  // log.level warn: the access log (info) goes quiet; keeper.interval needs a restart.
+  writeConfig("keeper: { interval: 7m }", "warn");
+  c.signal(SIGHUP);
+  ASSERT_TRUE(c.waitForStderr("need a restart", seconds(10))) << c.err();
+  EXPECT_THAT(c.err(), HasSubstr("keeper"));
+  const size_t before = c.err().size();
+  {
+    testing::RawConnection h(port);
+    ASSERT_EQ(healthz(h), 200);
+  }
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(15)), 0) << c.err();
+  EXPECT_THAT(c.err().substr(before), Not(HasSubstr("\"route\":\"/healthz\"")));
+}
+
+// server.tls on SIGHUP: the files are read again; a new connection gets the new
+// certificate, one opened before keeps working. An invalid pair changes nothing.
+TEST_F(ReloadTest, SighupServesTheNewCertificateWhileAnOpenTlsConnectionKeepsWorking) {
+  testing::TestCa ca;
+  const auto first = ca.issueServerCert("first", {"IP:127.0.0.1"});
+  const auto second = ca.issueServerCert("second", {"IP:127.0.0.1"});
+  const std::string cert = (dir_ / "tls.crt").string();
+  const std::string key = (dir_ / "tls.key").string();
+  std::filesystem::copy_file(first.cert_path, cert);
+  std::filesystem::copy_file(first.key_path, key);
+  writeConfig("server: { tls: { cert: \"" + cert + "\", key: \"" + key + "\" } }");
+  Child c({tether(), "serve", "--config", path_, "--log-format", "json"});
+  const uint16_t port = testing::waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  constexpr std::string_view kGet = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+  testing::TlsClient before(port, ca.caCertPath());
+  ASSERT_TRUE(before.ok()) << c.err();
+  EXPECT_THAT(before.exchange(kGet, "\"ok\""), HasSubstr("200 OK"));
+
+  // A key that is not the certificate's: refused, the old certificate stays.
+  std::filesystem::copy_file(second.key_path, key,
+                             std::filesystem::copy_options::overwrite_existing);
+  c.signal(SIGHUP);
+  ASSERT_TRUE(c.waitForStderr("configuration not reloaded", seconds(10))) << c.err();
+  EXPECT_THAT(c.err(), HasSubstr("server.tls.key"));
+  {
+    testing::TlsClient same(port, ca.caCertPath());
+    EXPECT_EQ(same.fingerprint(), before.fingerprint());
+  }
+
+  std::filesystem::copy_file(second.cert_path, cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  c.signal(SIGHUP);
+  ASSERT_TRUE(c.waitForStderr("TLS certificate reloaded", seconds(10))) << c.err();
+  testing::TlsClient after(port, ca.caCertPath());
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after.fingerprint(), before.fingerprint());
+  EXPECT_THAT(after.exchange(kGet, "\"ok\""), HasSubstr("200 OK"));
+  EXPECT_THAT(before.exchange(kGet, "\"ok\""), HasSubstr("200 OK"));
+
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(15)), 0) << c.err();
+  EXPECT_THAT(c.err(), Not(HasSubstr("need a restart")));
+}
+
+}  // namespace
+}  // namespace tether
