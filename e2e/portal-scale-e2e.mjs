@@ -219,7 +219,7 @@ async function runBrowser(browser) {
   log(`order: ${RED} red, ${amberShown} amber, then never connected`);
 
   // A search narrows the list (server-side).
-  const target = svc(4242);
+  const target = svc(Math.floor((COUNT - 2) * 0.4242));
   const search = page.getByLabel('Search');
   const t1 = Date.now();
   await search.fill(target);
