@@ -63,7 +63,7 @@ function Row({ r, now }: { r: ConnectionSummary; now: number }) {
         <span className="kind">{kindLabel(r.kind)}</span>
       </td>
       <td>
-        <span className="mono" title={r.upstream || r.url_host}>
+        <span className="mono upstream" title={r.upstream || r.url_host}>
           {shorten(r.upstream || r.url_host) || '—'}
         </span>
       </td>
