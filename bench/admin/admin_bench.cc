@@ -35,7 +35,8 @@ struct Fixture {
     for (int i = 0; i < kConnections; ++i) {
       char name[16];
       std::snprintf(name, sizeof name, "conn-%06d", i);
-      deps.connections.push_back({{"mcp", name}, "mcp.example.com", "oauth", std::nullopt});
+      deps.connections.push_back(
+          {{"mcp", name}, "mcp.example.com", "oauth", std::nullopt, "mcp.example.com", ""});
     }
     deps.store = [this] { return db->store(); };
     deps.pool = &pool;

@@ -1,13 +1,18 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, listConnections, oauthHealth } from './api';
-import { EmptyState, HealthBadge, Link, Notice, Spinner } from './components';
+import { ApiError, listConnections } from './api';
+import { EmptyState, HealthBadge, Link, Notice, Spinner, Time } from './components';
 import { authModeLabel, formatClock, kindLabel } from './format';
 import { useNow, usePolling } from './hooks';
-import { connectionPath } from './router';
-import type { ConnectionHealth, ConnectionState, ConnectionSummary } from './types';
+import { Filters, Pager, SearchBox, StateCounts, paramsFromLocation, searchOf } from './list/ListControls';
+import { connectionPath, listPath } from './router';
+import type { ConnectionPage, ConnectionState, ConnectionSummary, ListParams } from './types';
 
-/** How often the list asks for OAuth health. */
+/** How often the list asks Tether again (the page's health). */
 export const HEALTH_POLL_MS = 10_000;
+/** Rows per page. */
+export const PAGE_SIZE = 100;
+/** Upstreams longer than this are shortened in the table (the full value is in the title). */
+const UPSTREAM_MAX = 40;
 
 const keyOf = (c: { kind: string; name: string }) => `${c.kind}/${c.name}`;
 
@@ -34,24 +39,82 @@ function StatusText({ state }: { state: ConnectionState }) {
   }
 }
 
+function shorten(text: string): string {
+  if (text.length <= UPSTREAM_MAX) return text;
+  const head = Math.ceil((UPSTREAM_MAX - 1) * 0.6);
+  return `${text.slice(0, head)}…${text.slice(text.length - (UPSTREAM_MAX - 1 - head))}`;
+}
+
+function Row({ r, now }: { r: ConnectionSummary; now: number }) {
+  const href = connectionPath(r.kind, r.name);
+  const oauth = r.auth_mode === 'oauth';
+  const deadlineTitle =
+    r.refresh_deadline_source === 'idp'
+      ? 'disclosed by the IdP'
+      : r.refresh_deadline_source === 'refresh_max_lifetime'
+        ? 'from refresh_max_lifetime'
+        : undefined;
+  return (
+    <tr data-connection={keyOf(r)} data-state={r.state}>
+      <td>
+        <Link href={href} className="conn-name">
+          {r.name}
+        </Link>
+        <span className="kind">{kindLabel(r.kind)}</span>
+      </td>
+      <td>
+        <span className="mono upstream" title={r.upstream || r.url_host}>
+          {shorten(r.upstream || r.url_host) || '—'}
+        </span>
+      </td>
+      <td>{authModeLabel(r.auth_mode)}</td>
+      <td className="status-cell">
+        <HealthBadge state={r.state} idpErrorCode={r.idp_error_code || r.reason} href={href} />
+        <StatusText state={r.state} />
+      </td>
+      <td>{oauth ? <Time value={r.expires_at} now={now} /> : <span className="muted">—</span>}</td>
+      <td>{oauth ? <Time value={r.last_refreshed_at} now={now} empty="never" /> : <span className="muted">—</span>}</td>
+      <td title={deadlineTitle}>{oauth ? <Time value={r.refresh_deadline} now={now} empty="none" /> : <span className="muted">—</span>}</td>
+    </tr>
+  );
+}
+
 export function ConnectionList() {
-  const [connections, setConnections] = useState<ConnectionSummary[] | null>(null);
+  const [params, setParams] = useState<ListParams>(() => paramsFromLocation(PAGE_SIZE));
+  const [page, setPage] = useState<ConnectionPage | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [health, setHealth] = useState<Map<string, ConnectionHealth>>(new Map());
   const [checkedAt, setCheckedAt] = useState<Date | null>(null);
-  const [pollError, setPollError] = useState<string | null>(null);
-  const knownKeys = useRef<string>('');
-  useNow(5_000);
+  const paramsRef = useRef(params);
+  paramsRef.current = params;
+  const now = useNow(5_000);
 
   useEffect(() => {
     document.title = 'Connections · Tether';
   }, []);
 
-  const loadList = useCallback(async (signal?: AbortSignal) => {
+  // The banner's link and the browser's back button change the address: follow it.
+  useEffect(() => {
+    const follow = () => setParams(paramsFromLocation(PAGE_SIZE));
+    window.addEventListener('popstate', follow);
+    window.addEventListener('tether:navigate', follow);
+    return () => {
+      window.removeEventListener('popstate', follow);
+      window.removeEventListener('tether:navigate', follow);
+    };
+  }, []);
+
+  const update = useCallback((change: Partial<ListParams>) => {
+    const next = { ...paramsRef.current, offset: 0, ...change };
+    window.history.replaceState(null, '', listPath() + searchOf(next));
+    setParams(next);
+  }, []);
+
+  const load = useCallback(async (p: ListParams, signal?: AbortSignal) => {
     try {
-      const list = await listConnections(signal);
-      knownKeys.current = list.map(keyOf).sort().join('\n');
-      setConnections(list);
+      const answer = await listConnections(p, signal);
+      if (signal?.aborted) return;
+      setPage(answer);
+      setCheckedAt(new Date());
       setLoadError(null);
     } catch (e) {
       if (signal?.aborted) return;
@@ -59,39 +122,14 @@ export function ConnectionList() {
     }
   }, []);
 
-  const poll = usePolling(
-    async (signal) => {
-      try {
-        const rows = await oauthHealth(signal);
-        const next = new Map(rows.map((h) => [keyOf(h), h]));
-        setHealth(next);
-        setCheckedAt(new Date());
-        setPollError(null);
-        // A configuration reload can add or remove connections: reload the list then.
-        const oauthKeys = rows.map(keyOf).sort();
-        const listed = knownKeys.current.split('\n');
-        if (knownKeys.current && oauthKeys.some((k) => !listed.includes(k))) await loadList(signal);
-      } catch (e) {
-        if (signal.aborted) return;
-        setPollError(e instanceof ApiError ? e.message : 'Health could not be checked.');
-      }
-    },
-    HEALTH_POLL_MS,
-    [],
-  );
+  const poll = usePolling((signal) => load(paramsRef.current, signal), HEALTH_POLL_MS, [params]);
 
-  useEffect(() => {
-    const controller = new AbortController();
-    void loadList(controller.signal);
-    return () => controller.abort();
-  }, [loadList]);
-
-  const rows = (connections ?? []).map((c) => {
-    const h = health.get(keyOf(c));
-    return { ...c, state: (h?.state ?? c.state) as ConnectionState, idpErrorCode: h?.idp_error_code ?? '' };
-  });
-  const red = rows.filter((r) => r.state === 'needs_reauth').length;
-  const amber = rows.filter((r) => r.state === 'refresh_failing').length;
+  const rows = page?.connections ?? [];
+  const counts = page?.counts ?? null;
+  const all = counts ? Object.values(counts).reduce((a, b) => a + b, 0) : 0;
+  const red = counts?.needs_reauth ?? 0;
+  const attention = counts ? counts.needs_reauth + counts.refresh_failing + counts.not_connected : 0;
+  const filtered = Boolean(params.q || params.kind || params.auth || params.state);
 
   return (
     <>
@@ -101,14 +139,15 @@ export function ConnectionList() {
             Connections
           </h1>
           <p className="muted page-sub">
-            {connections === null
+            {page === null
               ? 'Loading…'
-              : `${rows.length} ${rows.length === 1 ? 'connection' : 'connections'}` +
-                (red + amber === 0
-                  ? rows.length > 0
+              : `${all} ${all === 1 ? 'connection' : 'connections'}` +
+                (filtered && (params.q || params.kind || params.auth) ? ' match' : '') +
+                (attention === 0
+                  ? all > 0
                     ? ' · nothing needs attention'
                     : ''
-                  : ` · ${red + amber} ${red + amber === 1 ? 'needs' : 'need'} attention`)}
+                  : ` · ${attention} ${attention === 1 ? 'needs' : 'need'} attention`)}
           </p>
         </div>
         <div className="poll-state" aria-live="polite">
@@ -123,31 +162,39 @@ export function ConnectionList() {
         </div>
       </div>
 
-      {pollError && connections !== null && (
+      {loadError && page !== null && (
         <Notice tone="warn" title="Health could not be checked">
-          {pollError} The portal tries again every {HEALTH_POLL_MS / 1000} seconds; the statuses below may be out
-          of date.
+          {loadError} The portal tries again every {HEALTH_POLL_MS / 1000} seconds; the statuses below may be out of
+          date.
         </Notice>
       )}
 
-      {red > 0 && (
+      {red > 0 && params.state !== 'needs_reauth' && (
         <Notice tone="error" title={`${red} ${red === 1 ? 'connection needs' : 'connections need'} re-authorization`}>
-          Calls through Tether to {red === 1 ? 'it' : 'them'} fail until someone reconnects. Point at or focus a red badge to see
-          why.
+          Calls through Tether to {red === 1 ? 'it' : 'them'} fail until someone reconnects.{' '}
+          <Link href={listPath() + searchOf({ ...params, offset: 0, state: 'needs_reauth' })} data-banner-link="">
+            Show {red === 1 ? 'it' : `the ${red}`}
+          </Link>
         </Notice>
       )}
+
+      <div className="list-controls">
+        <SearchBox value={params.q} onChange={(q) => update({ q })} />
+        <Filters params={params} onChange={update} />
+      </div>
+      <StateCounts counts={counts} active={params.state} onSelect={(state) => update({ state })} />
 
       <section className="card card-flush" aria-labelledby="page-title">
-        {connections === null && !loadError && (
+        {page === null && !loadError && (
           <div className="loading-block">
             <Spinner label="Loading connections" /> Loading connections…
           </div>
         )}
-        {loadError && connections === null && (
+        {loadError && page === null && (
           <EmptyState
             title="The connections could not be loaded"
             action={
-              <button type="button" className="button" onClick={() => void loadList()}>
+              <button type="button" className="button" onClick={() => void load(paramsRef.current)}>
                 Try again
               </button>
             }
@@ -155,48 +202,54 @@ export function ConnectionList() {
             {loadError}
           </EmptyState>
         )}
-        {connections !== null && rows.length === 0 && (
+        {page !== null && rows.length === 0 && !filtered && page.offset === 0 && (
           <EmptyState title="No connections yet">
             Connections are declared in Tether’s configuration file under <code>connections:</code>. Add one, restart
             or reload Tether, and it appears here.
           </EmptyState>
         )}
+        {page !== null && rows.length === 0 && (filtered || page.offset > 0) && (
+          <EmptyState
+            title="No connection matches"
+            action={
+              <button type="button" className="button" onClick={() => update({ q: '', kind: '', auth: '', state: '' })}>
+                Clear the filters
+              </button>
+            }
+          >
+            Nothing matches these filters. Search looks at names and upstream hosts.
+          </EmptyState>
+        )}
         {rows.length > 0 && (
-          <table className="table">
+          <table className="table" aria-describedby="page-title" data-total={page?.total}>
             <thead>
               <tr>
                 <th scope="col">Connection</th>
-                <th scope="col">Upstream host</th>
+                <th scope="col">Upstream</th>
                 <th scope="col">Auth</th>
                 <th scope="col">Status</th>
+                <th scope="col">Access token expires</th>
+                <th scope="col">Last refresh</th>
+                <th scope="col">Refresh deadline</th>
               </tr>
             </thead>
             <tbody>
-              {rows.map((r) => {
-                const href = connectionPath(r.kind, r.name);
-                return (
-                  <tr key={keyOf(r)} data-connection={keyOf(r)} data-state={r.state}>
-                    <td>
-                      <Link href={href} className="conn-name">
-                        {r.name}
-                      </Link>
-                      <span className="kind">{kindLabel(r.kind)}</span>
-                    </td>
-                    <td>
-                      <span className="mono">{r.url_host || '—'}</span>
-                    </td>
-                    <td>{authModeLabel(r.auth_mode)}</td>
-                    <td className="status-cell">
-                      <HealthBadge state={r.state} idpErrorCode={r.idpErrorCode} href={href} />
-                      <StatusText state={r.state} />
-                    </td>
-                  </tr>
-                );
-              })}
+              {rows.map((r) => (
+                <Row key={keyOf(r)} r={r} now={now} />
+              ))}
             </tbody>
           </table>
         )}
       </section>
+      {page && (
+        <Pager
+          offset={page.offset}
+          limit={page.limit}
+          total={page.total}
+          shown={rows.length}
+          onOffset={(offset) => update({ offset })}
+        />
+      )}
     </>
   );
 }

@@ -2,6 +2,8 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { ApiError, deleteToken, getConnection, refreshNow, startConnect } from './api';
 import { EmptyState, HealthBadge, Link, Notice, Spinner, Time, TimeFull, type NoticeTone } from './components';
 import { actorLabel, adviceFor, authModeLabel, formatAbsolute, formatClock, kindLabel, parseTime } from './format';
+import { ConnectFailureNote, PlanningFacts } from './detail/Planning';
+import { UseIt } from './detail/UseIt';
 import { HistoryPanel } from './History';
 import { useNow, usePolling } from './hooks';
 import { connectionPath, listPath } from './router';
@@ -101,6 +103,10 @@ function StatusCard({
         , so Tether deleted its token. Calls through Tether fail until someone reconnects. What to do: Reconnect.
       </>
     );
+  } else if (status === 'never_connected' && o.last_connect_failure) {
+    tone = 'bad';
+    title = 'Connect failed';
+    lead = 'Nobody has connected it successfully yet. Calls through Tether fail until a connect completes.';
   } else if (status === 'never_connected') {
     tone = 'neutral';
     title = 'Never connected';
@@ -141,6 +147,7 @@ function StatusCard({
         </h2>
       </div>
       <p className="status-text-lead">{lead}</p>
+      {o.last_connect_failure && <ConnectFailureNote f={o.last_connect_failure} now={now} />}
 
       {o.reauthorize_soon && o.state !== 'needs_reauth' && o.state !== 'not_connected' && (
         <Notice tone="warn" title="Re-authorize soon">
@@ -210,6 +217,7 @@ function StatusCard({
             </Fact>
           </>
         )}
+        <PlanningFacts o={o} now={now} />
         {o.authenticated_at && (
           <Fact label="Signed in">
             <TimeFull value={o.authenticated_at} now={now} />
@@ -469,7 +477,7 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
             <HealthBadge state={state} idpErrorCode={o?.last_error_code} />
           </div>
           <p className="muted page-sub">
-            {kindLabel(detail.kind)} · <span className="mono">{detail.url_host || 'no host'}</span> · {authModeLabel(detail.auth_mode)}
+            {kindLabel(detail.kind)} · <span className="mono" title={detail.upstream}>{detail.upstream || detail.url_host || 'no host'}</span> · {authModeLabel(detail.auth_mode)}
           </p>
         </div>
       </div>
@@ -488,6 +496,7 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
       </div>
 
       <StatusCard detail={detail} now={now} actions={actions} />
+      <UseIt detail={detail} />
 
       {confirmDelete && (
         <div className="card confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">

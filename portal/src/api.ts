@@ -6,7 +6,8 @@ import type {
   AuthEvent,
   ConnectionDetail,
   ConnectionHealth,
-  ConnectionSummary,
+  ConnectionPage,
+  ListParams,
   RefreshResult,
   Session,
   StartResult,
@@ -138,8 +139,17 @@ export async function signOut(): Promise<void> {
   }
 }
 
-export const listConnections = (signal?: AbortSignal) =>
-  call<{ connections: ConnectionSummary[] }>('GET', '/connections', { signal }).then((r) => r.connections ?? []);
+/** One page of the list, searched, filtered and ordered by Tether (severity, then name). */
+export function listConnections(params: ListParams, signal?: AbortSignal) {
+  const query = new URLSearchParams();
+  if (params.q) query.set('q', params.q);
+  if (params.kind) query.set('kind', params.kind);
+  if (params.auth) query.set('auth', params.auth);
+  if (params.state) query.set('state', params.state);
+  query.set('offset', String(params.offset));
+  query.set('limit', String(params.limit));
+  return call<ConnectionPage>('GET', `/connections?${query}`, { signal });
+}
 
 export const oauthHealth = (signal?: AbortSignal) =>
   call<{ connections: ConnectionHealth[] }>('GET', '/connections/oauth-health', { signal }).then(

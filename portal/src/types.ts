@@ -14,8 +14,40 @@ export interface ConnectionSummary {
   kind: string;
   name: string;
   url_host: string;
+  /** host[:port][/path] of the upstream URL. */
+  upstream: string;
   auth_mode: string;
   state: ConnectionState;
+  /** 0 needs a human (re-auth, client fix), 1 failing, 2 not connected, 3 connected, 4 static. */
+  severity: number;
+  idp_error_code: string;
+  reason: string;
+  token_acquired: boolean;
+  expires_at: string | null;
+  last_refreshed_at: string | null;
+  refresh_deadline: string | null;
+  refresh_deadline_source: '' | 'idp' | 'refresh_max_lifetime';
+  next_attempt_at: string | null;
+}
+
+export type ListStateFilter = ConnectionState | 'attention';
+
+export interface ListParams {
+  q: string;
+  kind: string;
+  auth: string;
+  state: '' | ListStateFilter;
+  offset: number;
+  limit: number;
+}
+
+export interface ConnectionPage {
+  connections: ConnectionSummary[];
+  total: number;
+  offset: number;
+  limit: number;
+  next_offset: number | null;
+  counts: Record<ConnectionState, number>;
 }
 
 export interface ConnectionHealth {
@@ -59,6 +91,22 @@ export interface OAuthStatus {
   last_error_code: string | null;
   reauthorize_soon: boolean;
   idp_host: string | null;
+  /** Where the refresh deadline comes from: the IdP's disclosed expiry or refresh_max_lifetime. */
+  refresh_deadline_source?: '' | 'idp' | 'refresh_max_lifetime';
+  refresh_max_lifetime_s?: number | null;
+  /** The keeper's next planned refresh. */
+  next_refresh_at?: string | null;
+  /** The IdP's issuer URL (configured). */
+  issuer?: string;
+  /** The newest failed connect attempt, unless a later one completed. */
+  last_connect_failure?: ConnectFailure | null;
+}
+
+export interface ConnectFailure {
+  at: string;
+  reason: string;
+  idp_error: string;
+  actor: string;
 }
 
 export interface ConnectionDetail {
@@ -67,6 +115,12 @@ export interface ConnectionDetail {
   url_host: string;
   auth_mode: string;
   oauth: OAuthStatus | null;
+  /** host[:port][/path] of the upstream. */
+  upstream?: string;
+  /** Where agents call this connection through Tether: "/mcp/<name>" or "/api/<name>/". */
+  gateway_path?: string;
+  /** clients.keys is set: callers must send Authorization: Bearer <client key>. */
+  client_key_required?: boolean;
 }
 
 export type AuthEventType =

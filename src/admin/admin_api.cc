@@ -5,6 +5,8 @@
 #include <charconv>
 #include <map>
 
+#include "admin/detail_fields.h"
+#include "admin/list_query.h"
 #include "core/clock.h"
 #include "core/digest.h"
 #include "core/errors.h"
@@ -331,26 +333,14 @@ void AdminApi::sessionClose(http::Request& request, http::Responder responder) {
 
 void AdminApi::list(http::Request& request, http::Responder responder) {
   if (!authorize(request, responder, false)) return;
-  withStore(std::move(responder), [this](store::Store& store, http::Responder& r) {
-    auto rows = store.bulkHealth();
+  auto query = parseListQuery([&](std::string_view n) { return request.queryParam(n); });
+  if (!query.ok()) return responder.send(errorResponse(query.error()));
+  withStore(std::move(responder), [this, q = *query](store::Store& store, http::Responder& r) {
+    auto rows = store.bulkHealth();  // the page's one store query
     if (!rows.ok()) return r.send(errorResponse(rows.error()));
-    std::map<store::ConnectionKey, const store::HealthRow*> by_key;
-    for (const auto& row : *rows) by_key[row.key] = &row;
-    json::array out;
-    for (const auto& c : deps_.connections) {
-      std::string state = "not_applicable";
-      if (c.auth_mode == "oauth") {
-        auto it = by_key.find(c.key);
-        state = it == by_key.end() ? "not_connected"
-                                   : std::string(store::connectionStateName(it->second->state));
-      }
-      out.push_back(json::object{{"kind", c.key.kind},
-                                 {"name", c.key.name},
-                                 {"url_host", c.url_host},
-                                 {"auth_mode", c.auth_mode},
-                                 {"state", state}});
-    }
-    r.send(jsonResponse(200, json::object{{"connections", std::move(out)}}));
+    auto res = http::Response::json(200, listJson(selectPage(deps_.connections, *rows, q), q));
+    res.headers.push_back({"Cache-Control", "no-store"});
+    r.send(std::move(res));
   });
 }
 
@@ -412,6 +402,7 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
                    {"name", view->key.name},
                    {"url_host", view->url_host},
                    {"auth_mode", view->auth_mode}};
+    detail::addUseIt(o, *view, deps_.client_keys_required);
     if (view->auth_mode != "oauth") {
       o["oauth"] = nullptr;
       return r.send(jsonResponse(200, o));
@@ -454,6 +445,7 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
     }
     oauth["last_revocation"] = revocation;
     oauth["refresh_deadline"] = timeOrNull(shown.refresh_deadline);
+    detail::addPlanning(oauth, *view, t, s, shown);
     oauth["reauthorize_soon"] = shown.reauthorize_soon;
     o["oauth"] = std::move(oauth);
     r.send(jsonResponse(200, o));

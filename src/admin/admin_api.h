@@ -45,6 +45,8 @@ struct ConnectionView {
   std::string url_host;
   std::string auth_mode;  // none | bearer | api_key | oauth
   std::optional<core::Duration> refresh_max_lifetime;
+  std::string upstream;  // host[:port][/path] of the upstream URL (what the list searches)
+  std::string issuer;    // the IdP's issuer URL when configured (OAuth)
 };
 
 struct AdminDeps {
@@ -59,7 +61,8 @@ struct AdminDeps {
   const core::Clock* clock = nullptr;  // default: the system clock
   /// HMAC key for session cookies (>= 32 bytes); empty: random per process.
   std::string session_secret;
-  bool secure_cookies = false;  // public_url is https
+  bool secure_cookies = false;        // public_url is https
+  bool client_keys_required = false;  // clients.keys set: gateway callers need a key
 };
 
 class AdminApi {

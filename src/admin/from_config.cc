@@ -1,5 +1,6 @@
 #include "admin/from_config.h"
 
+#include <boost/url/parse.hpp>
 #include <string_view>
 #include <utility>
 
@@ -7,6 +8,19 @@
 #include "store/from_config.h"
 
 namespace tether::admin {
+namespace {
+
+/// host[:port][/path] of an upstream URL: what an operator tells upstreams apart by.
+std::string upstreamOf(std::string_view url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u) return std::string(url);
+  std::string out(u->encoded_host_and_port());
+  std::string path(u->encoded_path());
+  if (path != "/") out += path;
+  return out;
+}
+
+}  // namespace
 
 std::vector<ConnectionView> connectionViewsFromConfig(
     const std::vector<config::ConnectionConfig>& connections) {
@@ -15,8 +29,12 @@ std::vector<ConnectionView> connectionViewsFromConfig(
     ConnectionView v;
     v.key = store::connectionKeyFromConfig(c);
     v.url_host = config::urlHost(c.url);
+    v.upstream = upstreamOf(c.url);
     v.auth_mode = std::string(config::authModeName(c.auth.mode));
-    if (c.auth.oauth) v.refresh_max_lifetime = c.auth.oauth->refresh_max_lifetime;
+    if (c.auth.oauth) {
+      v.refresh_max_lifetime = c.auth.oauth->refresh_max_lifetime;
+      v.issuer = c.auth.oauth->issuer;
+    }
     out.push_back(std::move(v));
   }
   return out;

@@ -81,6 +81,7 @@ class Process::Impl {
     ad.clock = &clock_;
     ad.session_secret = admin::sessionSecretFromConfig(config_.encryption);
     ad.secure_cookies = config_.public_url.starts_with("https://");
+    ad.client_keys_required = !config_.clients.keys.empty();
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
     registerAdminPlane();
     if (config_.admin.keys.empty()) {

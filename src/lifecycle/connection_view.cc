@@ -31,6 +31,27 @@ std::optional<Revocation> newestRevocation(const std::vector<store::AuthEvent>& 
   return std::nullopt;
 }
 
+/// The newest connect_failed event unless a connect_completed came after it.
+std::optional<ConnectFailure> newestConnectFailure(const std::vector<store::AuthEvent>& recent) {
+  for (const auto& e : recent) {
+    if (e.type == store::EventType::kConnectCompleted) return std::nullopt;
+    if (e.type != store::EventType::kConnectFailed) continue;
+    ConnectFailure f{e.at, {}, {}, e.actor};
+    boost::system::error_code ec;
+    auto d = boost::json::parse(e.detail_json, ec);
+    if (!ec && d.is_object()) {
+      if (auto* v = d.as_object().if_contains("reason"); v && v->is_string()) {
+        f.reason = std::string(v->as_string());
+      }
+      if (auto* v = d.as_object().if_contains("idp_error"); v && v->is_string()) {
+        f.idp_error = std::string(v->as_string());
+      }
+    }
+    return f;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 ConnectionView viewOf(const std::optional<store::TokenRecord>& token,
@@ -42,6 +63,7 @@ ConnectionView viewOf(const std::optional<store::TokenRecord>& token,
   v.state = store::shownConnectionState(
       state ? std::optional<ConnectionState>(state->state) : std::nullopt, v.has_token);
   v.last_revocation = newestRevocation(recent);
+  v.last_connect_failure = newestConnectFailure(recent);
   if (token) v.refresh_deadline = refreshDeadline(*token, refresh_max_lifetime);
   v.reauthorize_soon = v.refresh_deadline && *v.refresh_deadline - now <= kReauthorizeSoon;
 

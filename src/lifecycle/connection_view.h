@@ -21,6 +21,14 @@ struct Revocation {
   std::string idp_host;
 };
 
+/// The newest connect attempt that failed, while no later one completed.
+struct ConnectFailure {
+  core::TimePoint at{};
+  std::string reason;     // Tether's reason (e.g. "token_exchange_failed", "access_denied")
+  std::string idp_error;  // the IdP's error code when it gave one
+  std::string actor;      // who started the attempt (admin:<id>)
+};
+
 /// One connection as list, health, detail and the portal show it.
 struct ConnectionView {
   /// store::shownConnectionState of the recorded state and whether a token is stored.
@@ -32,6 +40,7 @@ struct ConnectionView {
   /// The code to show: the last error code, else (needing re-auth) the revocation's reason.
   std::string error_code;
   std::optional<Revocation> last_revocation;
+  std::optional<ConnectFailure> last_connect_failure;
   /// When refreshing stops being possible (refresh token expiry or refresh_max_lifetime).
   std::optional<core::TimePoint> refresh_deadline;
   bool reauthorize_soon = false;  // the deadline is within kReauthorizeSoon

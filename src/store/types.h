@@ -110,6 +110,7 @@ struct HealthRow {
   std::optional<TimePoint> token_acquired_at;  // its authenticated_at
   std::optional<TimePoint> expires_at;
   std::optional<TimePoint> refresh_expires_at;
+  std::optional<TimePoint> last_refreshed_at;
   /// The last IdP error code, only while the newest lifecycle event (see `eventOutcome`)
   /// of the connection is a failure; empty otherwise.
   std::string last_error_code;

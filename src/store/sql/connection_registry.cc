@@ -31,7 +31,8 @@ constexpr auto kHealthColumns = columns(
     "s.consecutive_failures", "s.next_attempt_at",
     "CASE WHEN h.lifecycle_failed = 1 THEN s.last_error_code ELSE NULL END AS last_error_code",
     "CASE WHEN t.kind IS NULL THEN 0 ELSE 1 END AS token_acquired",
-    "t.authenticated_at AS token_acquired_at", "t.expires_at", "t.refresh_expires_at");
+    "t.authenticated_at AS token_acquired_at", "t.expires_at", "t.refresh_expires_at",
+    "t.last_refreshed_at");
 
 class SqlConnectionRegistry final : public ConnectionRegistry {
  public:
@@ -145,6 +146,7 @@ class SqlConnectionRegistry final : public ConnectionRegistry {
         h.token_acquired_at = optTime(row, c("token_acquired_at"));
         h.expires_at = optTime(row, c("expires_at"));
         h.refresh_expires_at = optTime(row, c("refresh_expires_at"));
+        h.last_refreshed_at = optTime(row, c("last_refreshed_at"));
       }));
       last_health_rows_.store(out.size(), std::memory_order_relaxed);
       return out;

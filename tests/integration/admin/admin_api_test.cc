@@ -123,7 +123,8 @@ class AdminApiTest : public ::testing::Test {
       views_.push_back(v);
       infos.push_back({s.key, "oauth", true, "127.0.0.1"});
     }
-    views_.push_back({{"api", "static"}, "api.example.com", "bearer", std::nullopt});
+    views_.push_back(
+        {{"api", "static"}, "api.example.com", "bearer", std::nullopt, "api.example.com", ""});
     infos.push_back({{"api", "static"}, "bearer", false, ""});
     ASSERT_TRUE(store_->syncConnections(infos).ok());
 
@@ -529,6 +530,30 @@ TEST_F(AdminApiTest, ListAndHealthShowEveryConnectionWithItsState) {
   EXPECT_EQ(revoked["idp_error_code"], "invalid_client");
   auto api = healthOf("api", "static");
   EXPECT_EQ(api["has_oauth"], false);
+}
+
+TEST_F(AdminApiTest, ListSearchesFiltersSortsBySeverityAndPages) {
+  threeStates();
+  auto list = call("GET", "/api/v1/admin/connections?limit=2");
+  ASSERT_EQ(list.status, 200) << list.body;
+  const auto& rows = list.json["connections"].as_array();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].at("name"), "revoked");  // red first, then amber
+  EXPECT_EQ(rows[1].at("name"), "failing");
+  EXPECT_EQ(list.json["next_offset"], 2);
+  EXPECT_EQ(list.json["counts"].at("needs_reauth"), 1);
+  EXPECT_EQ(list.json["counts"].at("not_applicable"), 1);
+  auto found = call("GET", "/api/v1/admin/connections?q=HEALTH&auth=oauth");
+  ASSERT_EQ(found.status, 200) << found.body;
+  ASSERT_EQ(found.json["connections"].as_array().size(), 1u);
+  EXPECT_EQ(found.json["connections"].as_array()[0].at("name"), "healthy");
+  for (const char* bad :
+       {"limit=0", "offset=-3", "kind=ftp", "auth=basic", "state=red", "sort=age"}) {
+    auto r = call("GET", std::string("/api/v1/admin/connections?") + bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    const std::string param = std::string(bad).substr(0, std::string(bad).find('='));
+    EXPECT_NE(r.body.find(param + " must"), std::string::npos) << r.body;
+  }
 }
 
 TEST_F(AdminApiTest, TheIdpCodeShowsOnlyWhileTheNewestLifecycleFactIsAFailure) {

@@ -1,0 +1,346 @@
+#!/usr/bin/env node
+// End-to-end test of the operator portal at scale, in headless Debian chromium
+// (playwright-core) against the real tether binary and the mock IdP:
+//
+//   node e2e/portal-scale-e2e.mjs [--build-dir build] [--artifacts DIR] [--docs-images]
+//        [--chromium /usr/bin/chromium] [--timeout-ms 400000] [--verbose] [--count 10000]
+//
+// Tether is configured with --count connections (the list is built from configuration;
+// mcp and api, OAuth and bearer, upstreams with ports and paths). The store is seeded
+// before the second start: tether starts once to create its SQLite database, stops, and
+// sqlite3 writes lifecycle state rows (RED connections needing re-authorization, AMBER with
+// failing refreshes). Then:
+//  - the list's first page renders within a generous bound after load (time printed);
+//  - a search narrows it to one connection within a generous bound (time printed);
+//  - the order is by severity: the red ones first, then the amber ones;
+//  - the banner's link shows exactly the connections it counts;
+//  - a connect with a wrong client secret leaves the card showing the failed attempt, the
+//    IdP's invalid_client and what to fix;
+//  - a connected connection (against the SDK demo upstream) shows its refresh deadline and
+//    source, its next planned refresh and a "Use it" curl snippet that works when run.
+// Screenshots go to --artifacts (default <build-dir>/test-artifacts/portal-scale);
+// --docs-images copies the list, detail and empty-state ones to docs/images/.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+import { CHROMIUM_ARGS } from './chromium.mjs';
+import { Failure, check, parseCommandLine, processGroup, repo, runLog, waitFor } from './harness.mjs';
+
+const { opts, timeoutMs, buildDir } = parseCommandLine(
+  'portal-scale-e2e',
+  'usage: node e2e/portal-scale-e2e.mjs [--build-dir DIR] [--artifacts DIR] [--docs-images]\n' +
+    '         [--chromium PATH] [--timeout-ms N] [--verbose] [--count N]',
+  {
+    timeoutMs: 400000,
+    options: {
+      artifacts: { type: 'string' },
+      'docs-images': { type: 'boolean', default: false },
+      count: { type: 'string', default: '10000' },
+    },
+  },
+);
+const COUNT = Number.parseInt(opts.count, 10);
+const RED = 25;
+const AMBER = 40; // seeded; tether itself may settle some (no token, nothing to retry)
+let amberShown = 0;
+// Generous bounds (a loaded 2-core machine); the figures are printed.
+const FIRST_PAGE_BOUND_MS = 5000;
+const SEARCH_BOUND_MS = 3000;
+const artifacts = path.resolve(opts.artifacts ?? path.join(buildDir, 'test-artifacts', 'portal-scale'));
+const { started, log } = runLog('portal-scale-e2e');
+const { children, startProcess, stopAll } = processGroup({ verbose: opts.verbose });
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-portal-scale-'));
+
+const adminKey = `e2e-admin-${crypto.randomBytes(12).toString('hex')}`;
+const clientSecret = `e2e-client-secret-${crypto.randomBytes(12).toString('hex')}`;
+const encryptionKey = crypto.randomBytes(32).toString('hex');
+const dbPath = path.join(tmp, 'tether.db');
+const svc = (i) => `svc-${String(i).padStart(5, '0')}`;
+
+let base;
+let issuer;
+let upstream;
+
+async function api(method, route, body) {
+  const res = await fetch(`${base}/api/v1/admin${route}`, {
+    method,
+    headers: { Authorization: `Bearer ${adminKey}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, json, text };
+}
+
+function writeConfig(count, name) {
+  const oauth = (secret, extra = '') =>
+    `    auth: { mode: oauth, issuer: "${issuer}", client_id: tether-client, client_secret: "${secret}", scopes: "openid offline_access"${extra} }\n`;
+  const lines = [
+    'listen: 127.0.0.1:0\n',
+    'log: { level: info, format: json }\n',
+    `storage: { driver: sqlite, path: "${dbPath}" }\n`,
+    'encryption: { key: "${TETHER_ENCRYPTION_KEY}" }\n',
+    'admin: { keys: [ "${TETHER_ADMIN_KEY}" ] }\n',
+    'connections:\n',
+    `  - kind: mcp\n    name: demo\n    url: ${upstream}\n` + oauth('${E2E_CLIENT_SECRET}', ', refresh_max_lifetime: 30d'),
+    `  - kind: mcp\n    name: wrong-secret\n    url: ${upstream}\n` + oauth('not-the-client-secret'),
+  ];
+  for (let i = 0; i < count - 2; i++) {
+    const kind = i % 3 === 2 ? 'api' : 'mcp';
+    const url = `https://host-${i % 250}.example.test:${8000 + (i % 7)}/${kind === 'mcp' ? 'mcp' : `v${i % 4}`}/${svc(i)}`;
+    const auth =
+      i % 10 === 9 ? '    auth: { mode: bearer, token: "${E2E_CLIENT_SECRET}" }\n' : oauth('${E2E_CLIENT_SECRET}');
+    lines.push(`  - kind: ${kind}\n    name: ${svc(i)}\n    url: ${url}\n${auth}`);
+  }
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, lines.join(''));
+  return file;
+}
+
+async function startTether(configPath) {
+  const tether = startProcess('tether', path.join(buildDir, 'tether'), ['serve', '--config', configPath], {
+    TETHER_ADMIN_KEY: adminKey,
+    TETHER_ENCRYPTION_KEY: encryptionKey,
+    E2E_CLIENT_SECRET: clientSecret,
+  });
+  const addr = await waitFor(
+    'tether to log "listening"',
+    () => /"msg":"listening".*?"address":"(127\.0\.0\.1:\d+)"/.exec(tether.err),
+    60_000,
+    tether,
+  );
+  base = `http://${addr[1]}`;
+  await waitFor('tether to be ready', async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, 60_000, tether);
+  // The store opens and syncs the 10,000 connections after the listener is up.
+  await waitFor('tether to open its store (keeper started)', () => /"msg":"keeper started"/.test(tether.err), 120_000, tether);
+  return tether;
+}
+
+async function stopProcess(p) {
+  p.child.kill('SIGTERM');
+  await waitFor(`${p.name} to exit`, () => p.exited, 60_000);
+}
+
+// The lifecycle's state rows, written as the lifecycle would after failed refreshes.
+function seedStore() {
+  const now = Date.now();
+  const rows = [];
+  let red = 0;
+  let amber = 0;
+  for (let i = 0; red + amber < RED + AMBER; i += 37) {
+    if (i % 10 === 9) continue; // bearer
+    const kind = i % 3 === 2 ? 'api' : 'mcp';
+    const [state, code] = red < RED ? ['needs_reauth', 'invalid_grant'] : ['refresh_failing', 'temporarily_unavailable'];
+    if (state === 'needs_reauth') red++;
+    else amber++;
+    rows.push(`('${kind}','${svc(i)}','${state}','${code}','${code}',1,${now},${now})`);
+  }
+  const sql =
+    'INSERT OR REPLACE INTO connection_state (kind, name, state, reason, last_error_code, consecutive_failures, first_failure_at, updated_at) VALUES\n' +
+    rows.join(',\n') +
+    ';\n';
+  execFileSync('sqlite3', [dbPath], { input: sql });
+}
+
+async function connectThroughIdp(context, name) {
+  const startedFlow = await api('POST', `/connections/mcp/${name}/oauth/start`, {});
+  check(startedFlow.status === 200, `oauth/start mcp/${name} answered ${startedFlow.status}: ${startedFlow.text}`);
+  const page = await context.newPage();
+  try {
+    await page.goto(startedFlow.json.authorization_url);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL((u) => u.href.startsWith(`${base}/oauth/callback`), { timeout: 20_000 });
+    await page.waitForLoadState('load');
+    return await page.locator('body').innerText();
+  } finally {
+    await page.close();
+  }
+}
+
+const shots = new Map();
+async function screenshot(page, name) {
+  const file = path.join(artifacts, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false, timeout: 10_000 });
+  shots.set(name, file);
+}
+
+const rowsOf = (page) => page.locator('tbody tr[data-connection]');
+
+async function runBrowser(browser) {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
+  context.setDefaultTimeout(20_000);
+  const errors = [];
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  // Sign in, then load the list afresh and time its first page.
+  await page.goto(`${base}/portal/`);
+  await page.locator('#admin-key').fill(adminKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await rowsOf(page).first().waitFor();
+  const t0 = Date.now();
+  await page.goto(`${base}/portal/`);
+  await rowsOf(page).first().waitFor();
+  const firstPageMs = Date.now() - t0;
+  log(`first page of ${COUNT} connections rendered ${firstPageMs} ms after load`);
+  check(firstPageMs < FIRST_PAGE_BOUND_MS, `the first page took ${firstPageMs} ms (bound ${FIRST_PAGE_BOUND_MS} ms)`);
+  check((await rowsOf(page).count()) === 100, `the first page has ${await rowsOf(page).count()} rows, expected 100`);
+
+  // Severity order: the red ones first, then the amber ones.
+  // Read with the counts of the same answer: tether settles some seeded amber rows itself.
+  const { states, amber } = await page.evaluate(() => ({
+    states: [...document.querySelectorAll('tbody tr[data-connection]')].map((tr) => tr.dataset.state),
+    amber: Number(document.querySelector('[data-state-filter="refresh_failing"] strong')?.textContent),
+  }));
+  amberShown = amber;
+  check(amberShown > 0, 'no connection shows refresh_failing');
+  const expected = [...Array(RED).fill('needs_reauth'), ...Array(amberShown).fill('refresh_failing')];
+  check(
+    JSON.stringify(states.slice(0, RED + amberShown)) === JSON.stringify(expected),
+    `the first rows are not ${RED} red then ${amberShown} amber: ${states.slice(0, RED + amberShown + 2).join(',')}`,
+  );
+  check(states[RED + amberShown] === 'not_connected', `after the amber rows comes ${states[RED + amberShown]}, expected not_connected`);
+  const subtitle = await page.locator('.page-sub').innerText();
+  check(subtitle.includes(`${COUNT} connections`), `the subtitle does not count ${COUNT}: "${subtitle}"`);
+  check(/need attention/.test(subtitle), `never-connected connections do not count as needing attention: "${subtitle}"`);
+  const firstRow = await rowsOf(page).first().innerText();
+  check(/example\.test:80\d\d\//.test(firstRow), `the upstream column lacks port and path: "${firstRow}"`);
+  await screenshot(page, 'list');
+  log(`order: ${RED} red, ${amberShown} amber, then never connected`);
+
+  // A search narrows the list (server-side).
+  const target = svc(Math.floor((COUNT - 2) * 0.4242));
+  const search = page.getByLabel('Search');
+  const t1 = Date.now();
+  await search.fill(target);
+  await page.waitForFunction(
+    (name) => {
+      const trs = document.querySelectorAll('tbody tr[data-connection]');
+      return trs.length === 1 && trs[0].dataset.connection.endsWith(`/${name}`);
+    },
+    target,
+    { timeout: 10_000, polling: 'raf' },
+  );
+  const searchMs = Date.now() - t1;
+  log(`search for ${target} narrowed the list to it in ${searchMs} ms (150 ms of it the typing debounce)`);
+  check(searchMs < SEARCH_BOUND_MS, `the search took ${searchMs} ms (bound ${SEARCH_BOUND_MS} ms)`);
+  await search.fill('no-such-connection-anywhere');
+  await page.getByText('No connection matches').waitFor();
+  await screenshot(page, 'empty');
+  await search.fill('');
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-connection]').length === 100, null, { timeout: 10_000 });
+
+  // The banner's link shows exactly the connections it counts.
+  const banner = page.locator('.notice', { hasText: 're-authorization' }).first();
+  const bannerText = await banner.innerText();
+  check(bannerText.includes(`${RED} connections need re-authorization`), `the banner does not count ${RED}: "${bannerText}"`);
+  await banner.locator('[data-banner-link]').click();
+  await page.waitForFunction((n) => document.querySelectorAll('tbody tr[data-connection]').length === n, RED, { timeout: 10_000 });
+  const shown = await rowsOf(page).evaluateAll((trs) => trs.map((tr) => tr.dataset.state));
+  check(shown.length === RED && shown.every((s) => s === 'needs_reauth'), `the banner's link shows ${shown.join(',')}`);
+  check(new URL(page.url()).searchParams.get('state') === 'needs_reauth', `the filtered list's address is ${page.url()}`);
+  log(`banner link: exactly the ${RED} connections it counts`);
+
+  // A connect with a wrong client secret: the card shows the failed attempt and its fix.
+  const failedText = await connectThroughIdp(context, 'wrong-secret');
+  check(/invalid_client/.test(failedText), `the callback page does not name invalid_client: ${failedText.slice(0, 300)}`);
+  await page.goto(`${base}/portal/connections/mcp/wrong-secret`);
+  const failure = page.locator('[data-connect-failure]');
+  await failure.waitFor();
+  const failureText = await failure.innerText();
+  check((await failure.getAttribute('data-connect-failure')) === 'invalid_client', 'the failed attempt does not name invalid_client');
+  check(/client_secret/.test(failureText), `the failed attempt does not say to check the client secret: "${failureText}"`);
+  const cardTitle = await page.locator('#status-title').innerText();
+  check(!/never connected/i.test(cardTitle), `after a failed connect the card still says "${cardTitle}"`);
+  log('wrong client secret: the card shows the failed attempt, invalid_client and the fix');
+
+  // A connected connection: deadline, next refresh and a "Use it" snippet that works.
+  const okText = await connectThroughIdp(context, 'demo');
+  check(/connected/i.test(okText), `connecting mcp/demo did not succeed: ${okText.slice(0, 300)}`);
+  await page.goto(`${base}/portal/connections/mcp/demo`);
+  await page.locator('[data-status="connected"]').waitFor();
+  const deadline = await page.locator('.fact', { hasText: 'Refresh deadline' }).innerText();
+  check(/UTC/.test(deadline) && /refresh_max_lifetime|disclosed by the identity provider/.test(deadline), `the refresh deadline lacks its zone or source: "${deadline}"`);
+  const next = await page.locator('[data-fact="next-refresh"]').innerText();
+  check(/UTC/.test(next), `the next planned refresh is not a time: "${next}"`);
+  const curl = await page.locator('[data-snippet="curl"]').innerText();
+  const config = JSON.parse(await page.locator('[data-snippet="mcp-config"]').innerText());
+  check(config.mcpServers?.demo?.url === `${base}/mcp/demo`, `the MCP config snippet points at ${config.mcpServers?.demo?.url}`);
+  await screenshot(page, 'detail');
+  const run = spawnSync('bash', ['-c', curl], { encoding: 'utf8', timeout: 20_000 });
+  check(run.status === 0, `the curl snippet failed (${run.status}): ${run.stderr}`);
+  check(/"tools"/.test(run.stdout) && /whoami/.test(run.stdout), `the curl snippet's answer has no tool list: ${run.stdout.slice(0, 300)}`);
+  log(`connected: deadline "${deadline.replace(/\s+/g, ' ')}", next refresh "${next}"; the curl snippet lists the tools`);
+  check(errors.length === 0, `script errors: ${errors.join('; ')}`);
+}
+
+async function main() {
+  fs.rmSync(artifacts, { recursive: true, force: true });
+  fs.mkdirSync(artifacts, { recursive: true });
+  const idp = startProcess('tether-mock-idp', path.join(buildDir, 'tether-mock-idp'), ['--port', '0', '--consent', '--client', `tether-client:${clientSecret}`]);
+  issuer = (await waitFor('the mock IdP to listen', () => /listening on (\S+)/.exec(idp.out), 20_000, idp))[1];
+  const up = startProcess('mcp-upstream', process.execPath, [path.join(repo, 'e2e', 'mcp-upstream.mjs'), '--port', '0', '--issuer', issuer, '--stateless', '--json-response']);
+  upstream = (await waitFor('the MCP upstream to listen', () => /listening on (\S+)/.exec(up.err), 20_000, up))[1];
+  // The first start only creates the database (state rows need no registered connection).
+  const first = await startTether(writeConfig(2, 'schema.yaml'));
+
+  await stopProcess(first);
+  seedStore();
+  const t0 = Date.now();
+  await startTether(writeConfig(COUNT, 'tether.yaml'));
+  log(`tether started with ${COUNT} connections in ${Date.now() - t0} ms`);
+  const t1 = Date.now();
+  const page = await api('GET', '/connections?limit=100');
+  log(`GET /connections (first page of ${COUNT}) answered in ${Date.now() - t1} ms`);
+  check(page.status === 200 && page.json.total === COUNT, `GET /connections: ${page.status} total ${page.json?.total}`);
+  check(page.json.counts.needs_reauth === RED, `counts.needs_reauth is ${page.json.counts.needs_reauth}, expected ${RED}`);
+  const bad = await api('GET', '/connections?limit=0');
+  check(bad.status === 400 && /limit/.test(bad.json?.error?.message ?? ''), `limit=0 answered ${bad.status}: ${bad.text}`);
+
+  const browser = await chromium.launch({ executablePath: opts.chromium, headless: true, args: CHROMIUM_ARGS });
+  try {
+    await runBrowser(browser);
+  } finally {
+    await browser.close().catch(() => {});
+  }
+  if (opts['docs-images']) {
+    const names = { list: 'portal-list-scale.png', detail: 'portal-detail-use-it.png', empty: 'portal-list-empty.png' };
+    for (const [name, file] of Object.entries(names)) {
+      if (shots.has(name)) fs.copyFileSync(shots.get(name), path.join(repo, 'docs', 'images', file));
+    }
+    log('copied the list, detail and empty-state screenshots to docs/images/');
+  }
+}
+
+const timer = setTimeout(() => {
+  console.error(`portal-scale-e2e: FAIL: timed out after ${timeoutMs} ms`);
+  stopAll().finally(() => process.exit(1));
+}, timeoutMs);
+
+let ok = false;
+try {
+  await main();
+  ok = true;
+} catch (e) {
+  console.error(`portal-scale-e2e: ${e instanceof Failure ? e.message : `unexpected error: ${e.stack}`}`);
+} finally {
+  clearTimeout(timer);
+  await stopAll();
+  if (ok) fs.rmSync(tmp, { recursive: true, force: true });
+  else {
+    for (const p of children) if (p.err) fs.writeFileSync(path.join(tmp, `${p.name}.stderr.log`), p.err);
+    console.error(`portal-scale-e2e: logs and database kept in ${tmp}; screenshots in ${artifacts}`);
+  }
+}
+console.log(ok ? `PASS portal-scale-e2e (${((Date.now() - started) / 1000).toFixed(1)} s)` : 'FAIL portal-scale-e2e');
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,52 @@
+#include "admin/detail_fields.h"
+
+#include "admin/list_query.h"
+#include "core/clock.h"
+
+namespace tether::admin::detail {
+namespace {
+
+namespace json = boost::json;
+
+json::value timeOrNull(const std::optional<core::TimePoint>& t) {
+  if (!t) return nullptr;
+  return json::value(core::formatRfc3339(*t));
+}
+
+}  // namespace
+
+void addUseIt(json::object& o, const ConnectionView& view, bool client_keys_required) {
+  o["upstream"] = view.upstream;
+  o["gateway_path"] =
+      view.key.kind == "mcp" ? "/mcp/" + view.key.name : "/api/" + view.key.name + "/";
+  o["client_key_required"] = client_keys_required;
+}
+
+void addPlanning(json::object& oauth, const ConnectionView& view,
+                 const std::optional<store::TokenRecord>& token,
+                 const std::optional<store::StateRecord>& state,
+                 const lifecycle::ConnectionView& shown) {
+  const auto deadline = refreshDeadlineOf(
+      token ? token->refresh_expires_at : std::nullopt,
+      token ? std::optional<core::TimePoint>(token->authenticated_at) : std::nullopt,
+      view.refresh_max_lifetime);
+  oauth["refresh_deadline_source"] = deadline.second;
+  oauth["refresh_max_lifetime_s"] =
+      view.refresh_max_lifetime
+          ? json::value(std::chrono::duration_cast<std::chrono::seconds>(*view.refresh_max_lifetime)
+                            .count())
+          : json::value(nullptr);
+  // The keeper's next planned refresh (its due set), while a token is held.
+  oauth["next_refresh_at"] = timeOrNull(token && state ? state->next_due_at : std::nullopt);
+  oauth["issuer"] = view.issuer;
+  json::value failure = nullptr;
+  if (const auto& f = shown.last_connect_failure) {
+    failure = json::object{{"at", core::formatRfc3339(f->at)},
+                           {"reason", f->reason},
+                           {"idp_error", f->idp_error},
+                           {"actor", f->actor}};
+  }
+  oauth["last_connect_failure"] = failure;
+}
+
+}  // namespace tether::admin::detail

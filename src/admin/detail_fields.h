@@ -1,0 +1,25 @@
+#pragma once
+/// Fields of the connection detail (`GET /api/v1/admin/connections/{kind}/{name}`) that an
+/// operator plans with: where to point an agent (the gateway path), the refresh deadline's
+/// source, the next planned refresh, the issuer and the last failed connect. Pure functions.
+
+#include <boost/json/object.hpp>
+#include <optional>
+
+#include "admin/admin_api.h"
+#include "lifecycle/connection_view.h"
+#include "store/types.h"
+
+namespace tether::admin::detail {
+
+/// Adds upstream, gateway_path ("/mcp/<name>" or "/api/<name>/") and client_key_required.
+void addUseIt(boost::json::object& o, const ConnectionView& view, bool client_keys_required);
+
+/// Adds refresh_deadline_source ("idp" | "refresh_max_lifetime" | ""),
+/// refresh_max_lifetime_s, next_refresh_at, issuer and last_connect_failure to `oauth`.
+void addPlanning(boost::json::object& oauth, const ConnectionView& view,
+                 const std::optional<store::TokenRecord>& token,
+                 const std::optional<store::StateRecord>& state,
+                 const lifecycle::ConnectionView& shown);
+
+}  // namespace tether::admin::detail
