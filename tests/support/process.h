@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <regex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -58,6 +60,7 @@ class Child {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
+    if (discarder_.joinable()) discarder_.join();  // the pipes reached EOF with the child
     if (out_ >= 0) ::close(out_);
     if (err_ >= 0) ::close(err_);
   }
@@ -103,6 +106,28 @@ class Child {
     }
   }
 
+  /// From now on reads and drops everything the child writes (on a thread of its own, until
+  /// the child ends), so that a child logging one line per request never blocks on a full
+  /// pipe while the test is busy elsewhere. out(), err() and the waits must not be used
+  /// after this call.
+  void discardOutput() {
+    discarder_ = std::thread([out = out_, err = err_] {
+      pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
+      char buf[65536];
+      int open = 2;
+      while (open > 0 && ::poll(fds, 2, -1) > 0) {
+        for (auto& f : fds) {
+          if (f.fd < 0 || f.revents == 0) continue;
+          const ssize_t n = ::read(f.fd, buf, sizeof buf);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            f.fd = -1;  // poll ignores negative descriptors
+            --open;
+          }
+        }
+      }
+    });
+  }
+
   const std::string& out() const { return stdout_; }
   const std::string& err() const { return stderr_; }
 
@@ -141,6 +166,7 @@ class Child {
   bool exited_ = false;
   std::string stdout_;
   std::string stderr_;
+  std::thread discarder_;
 };
 
 /// Runs a command to completion (bounded) and returns {exit code, stdout, stderr}.
