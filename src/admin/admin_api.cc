@@ -7,6 +7,7 @@
 
 #include "admin/detail_fields.h"
 #include "admin/list_query.h"
+#include "admin/responses.h"
 #include "core/clock.h"
 #include "core/digest.h"
 #include "core/errors.h"
@@ -21,16 +22,6 @@ namespace {
 using core::Errc;
 using core::Error;
 namespace json = boost::json;
-
-http::Response errorResponse(const Error& e) {
-  return http::Response::json(core::errorInfo(e.code).http_status, core::errorJson(e));
-}
-
-http::Response jsonResponse(int status, const json::value& v) {
-  auto res = http::Response::json(status, json::serialize(v));
-  res.headers.push_back({"Cache-Control", "no-store"});
-  return res;
-}
 
 core::Result<store::ConnectionKey> connectionOf(const http::Request& r) {
   store::ConnectionKey key{r.param("kind"), r.param("name")};

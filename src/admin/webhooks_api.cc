@@ -6,6 +6,7 @@
 #include <charconv>
 #include <memory>
 
+#include "admin/responses.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "webhooks/payload.h"
@@ -16,16 +17,6 @@ namespace {
 using core::Errc;
 using core::Error;
 namespace json = boost::json;
-
-http::Response errorResponse(const Error& e) {
-  return http::Response::json(core::errorInfo(e.code).http_status, core::errorJson(e));
-}
-
-http::Response jsonResponse(int status, const json::value& v) {
-  auto res = http::Response::json(status, json::serialize(v));
-  res.headers.push_back({"Cache-Control", "no-store"});
-  return res;
-}
 
 core::Result<int> parseNumber(std::string_view text, int min, int max, std::string_view what) {
   int v = 0;
