@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "support/process.h"
 #include "support/raw_http.h"
@@ -153,6 +154,42 @@ TEST_F(ReloadTest, SighupServesTheNewCertificateWhileAnOpenTlsConnectionKeepsWor
   c.signal(SIGTERM);
   EXPECT_EQ(c.wait(seconds(15)), 0) << c.err();
   EXPECT_THAT(c.err(), Not(HasSubstr("need a restart")));
+}
+
+// server.tls covers the admin listener too: with admin.listen set, both ports speak TLS with
+// the same certificate and refuse plain HTTP.
+TEST_F(ReloadTest, TheAdminListenerSpeaksTlsWithTheSameCertificate) {
+  testing::TestCa ca;
+  const auto issued = ca.issueServerCert("both", {"IP:127.0.0.1"});
+  writeConfig("server: { tls: { cert: \"" + issued.cert_path + "\", key: \"" + issued.key_path +
+              "\" } }\nadmin: { listen: 127.0.0.1:0 }");
+  Child c({tether(), "serve", "--config", path_, "--log-format", "json"});
+  const uint16_t port = testing::waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  ASSERT_TRUE(c.waitForStderr("\"msg\":\"admin listening\"", seconds(10))) << c.err();
+  std::smatch m;
+  static const std::regex re(R"re("admin listening".*"address":"127\.0\.0\.1:(\d+)")re");
+  const std::string err = c.err();
+  ASSERT_TRUE(std::regex_search(err, m, re)) << err;
+  const auto admin_port = static_cast<uint16_t>(std::stoi(m[1]));
+  ASSERT_NE(admin_port, port);
+
+  testing::TlsClient main_port(port, ca.caCertPath());
+  testing::TlsClient admin(admin_port, ca.caCertPath());
+  ASSERT_TRUE(main_port.ok());
+  ASSERT_TRUE(admin.ok()) << "the admin listener did not complete a TLS handshake";
+  EXPECT_EQ(admin.fingerprint(), main_port.fingerprint());
+  // The admin API answers over TLS (401: no key), and plain HTTP on that port gets 400.
+  EXPECT_THAT(
+      admin.exchange("GET /api/v1/admin/connections HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "}"),
+      HasSubstr("401"));
+  testing::RawConnection plain(admin_port);
+  plain.send("GET /api/v1/admin/connections HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  ASSERT_TRUE(plain.readUntilClosed(seconds(5)));
+  EXPECT_EQ(testing::statusOf(plain.received()), 400);
+
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(15)), 0) << c.err();
 }
 
 }  // namespace
