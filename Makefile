@@ -58,7 +58,7 @@ test-tsan: deps
 	cmake -S . -B $(TSAN_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTETHER_SANITIZE=thread -DTETHER_BUILD_BENCH=OFF
 	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(TSAN_TESTS)
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ./scripts/with-postgres.sh \
 	  ctest --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS) -R '^($(subst $(eval) ,|,$(TSAN_TESTS)))$$'
 
 # libFuzzer targets for the IdP-facing parsers and the request-head scanner against Beast
