@@ -7,6 +7,7 @@
 
 #include "admin/detail_fields.h"
 #include "admin/list_query.h"
+#include "admin/query_params.h"
 #include "admin/responses.h"
 #include "core/clock.h"
 #include "core/digest.h"
@@ -48,13 +49,7 @@ std::string sessionCookie(std::string_view value, bool secure, std::optional<int
 /// The auth-events page size: 30 by default, else a number from 1 to 500.
 core::Result<int> eventLimit(const std::optional<std::string>& text) {
   if (!text) return 30;
-  int limit = 0;
-  const char* end = text->data() + text->size();
-  const auto [ptr, ec] = std::from_chars(text->data(), end, limit);
-  if (ec != std::errc() || ptr != end || limit < 1 || limit > 500) {
-    return Error(Errc::kInvalidArgument, "limit must be a number from 1 to 500");
-  }
-  return limit;
+  return boundedNumber(*text, "limit", 1, 500);
 }
 
 json::object eventJson(const store::AuthEvent& e) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "admin/query_params.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/json_escape.h"
@@ -48,14 +49,7 @@ std::string printable(std::string_view s) {
 core::Result<int> number(const std::optional<std::string>& text, std::string_view name, int dflt,
                          int min, int max) {
   if (!text) return dflt;
-  int v = 0;
-  const char* end = text->data() + text->size();
-  const auto [ptr, ec] = std::from_chars(text->data(), end, v);
-  if (text->empty() || ec != std::errc() || ptr != end || v < min || v > max) {
-    return Error(Errc::kInvalidArgument, std::string(name) + " must be a number from " +
-                                             std::to_string(min) + " to " + std::to_string(max));
-  }
-  return v;
+  return boundedNumber(*text, name, min, max);
 }
 
 core::Result<std::string> oneOf(const std::optional<std::string>& text, std::string_view name,

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <memory>
 
+#include "admin/query_params.h"
 #include "admin/responses.h"
 #include "core/errors.h"
 #include "core/log.h"
@@ -18,19 +19,9 @@ using core::Errc;
 using core::Error;
 namespace json = boost::json;
 
-core::Result<int> parseNumber(std::string_view text, int min, int max, std::string_view what) {
-  int v = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || ptr != text.data() + text.size() || v < min || v > max) {
-    return Error(Errc::kInvalidArgument, std::string(what) + " must be a number from " +
-                                             std::to_string(min) + " to " + std::to_string(max));
-  }
-  return v;
-}
-
 json::value timeOrNull(const std::optional<core::TimePoint>& t) {
   if (!t) return nullptr;
-  return json::value(webhooks::rfc3339(*t));
+  return json::value(core::formatRfc3339(*t));
 }
 
 /// Runs `work` with the service on the pool; 503 while the store is not open.
@@ -77,7 +68,7 @@ void registerWebhookRoutes(AdminApi& api, http::Router& router, WebhooksApiDeps 
       [deps](http::Request& req, http::Responder r, const std::string&) {
         int limit = 50;
         if (auto text = req.queryParam("limit")) {
-          auto v = parseNumber(*text, 1, 500, "limit");
+          auto v = boundedNumber(*text, "limit", 1, 500);
           if (!v.ok()) return r.send(errorResponse(v.error()));
           limit = *v;
         }
@@ -101,7 +92,7 @@ void registerWebhookRoutes(AdminApi& api, http::Router& router, WebhooksApiDeps 
                 {"last_error",
                  m.last_error.empty() ? json::value(nullptr) : json::value(m.last_error)},
                 {"state", store::outboxStatusName(m.status)},
-                {"created_at", webhooks::rfc3339(m.created_at)},
+                {"created_at", core::formatRfc3339(m.created_at)},
                 {"next_attempt_at", pending ? timeOrNull(m.next_attempt_at) : json::value(nullptr)},
                 {"finished_at", timeOrNull(m.finished_at)}});
           }
@@ -112,7 +103,7 @@ void registerWebhookRoutes(AdminApi& api, http::Router& router, WebhooksApiDeps 
   api.addRoute(
       router, "POST", base + "/{index}/test", true,
       [deps](http::Request& req, http::Responder r, const std::string& key_id) {
-        auto index = parseNumber(req.param("index"), 0, 999, "the webhook index");
+        auto index = boundedNumber(req.param("index"), "the webhook index", 0, 999);
         if (!index.ok()) return r.send(errorResponse(index.error()));
         withService(
             *deps, std::move(r), [i = *index, key_id](webhooks::Service& s, http::Responder& r) {

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 
+#include "core/clock.h"
 #include "core/encoding.h"
 #include "core/json_escape.h"
 
@@ -67,19 +68,6 @@ std::optional<WebhookEvent> eventForChange(const std::optional<store::StateRecor
   return std::nullopt;
 }
 
-std::string rfc3339(core::TimePoint t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
-  const auto secs = std::chrono::floor<std::chrono::seconds>(ms);
-  const std::chrono::sys_seconds s{secs};
-  const auto days = std::chrono::floor<std::chrono::days>(s);
-  const std::chrono::year_month_day ymd{days};
-  const std::chrono::hh_mm_ss hms{s - days};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     hms.hours().count(), hms.minutes().count(), hms.seconds().count(),
-                     (ms - secs).count());
-}
-
 std::string portalUrl(std::string_view public_url, const store::ConnectionKey& key) {
   return std::string(public_url) + "/portal/connections/" + core::percentEncode(key.kind) + "/" +
          core::percentEncode(key.name);
@@ -105,7 +93,7 @@ std::string buildPayload(const PayloadFacts& f) {
   std::string out = "{\"type\":";
   core::appendJsonString(out, f.type);
   out += ",\"timestamp\":";
-  core::appendJsonString(out, rfc3339(f.at));
+  core::appendJsonString(out, core::formatRfc3339(f.at));
   out += ",\"data\":{\"connection\":";
   if (f.key.kind.empty()) {
     out += "null";
@@ -121,8 +109,8 @@ std::string buildPayload(const PayloadFacts& f) {
   field(out, "idp_error_code", codeOnly(f.idp_error_code));
   field(out, "reason", codeOnly(f.reason));
   out += ",\"consecutive_failures\":" + std::to_string(f.consecutive_failures);
-  field(out, "next_attempt_at", f.next_attempt_at ? rfc3339(*f.next_attempt_at) : "");
-  if (f.refresh_deadline) field(out, "refresh_deadline", rfc3339(*f.refresh_deadline));
+  field(out, "next_attempt_at", f.next_attempt_at ? core::formatRfc3339(*f.next_attempt_at) : "");
+  if (f.refresh_deadline) field(out, "refresh_deadline", core::formatRfc3339(*f.refresh_deadline));
   field(out, "portal_url", f.portal_url);
   out += "}}";
   return out;

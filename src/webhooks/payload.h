@@ -54,7 +54,4 @@ std::string buildPayload(const PayloadFacts& facts);
 /// "https://tether.example/portal/connections/mcp/name" (kind and name percent-encoded).
 std::string portalUrl(std::string_view public_url, const store::ConnectionKey& key);
 
-/// RFC 3339 UTC with milliseconds: "2026-01-02T03:04:05.678Z".
-std::string rfc3339(core::TimePoint t);
-
 }  // namespace tether::webhooks

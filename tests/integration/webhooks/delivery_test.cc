@@ -286,7 +286,7 @@ TEST_P(DeliveryTest, ReauthorizeSoonOncePerDeadline) {
   auto doc = boost::json::parse(got[1].body).as_object();
   EXPECT_EQ(doc.at("type"), "reauthorize_soon");
   EXPECT_EQ(std::string(doc.at("data").at("refresh_deadline").as_string()),
-            rfc3339(t.authenticated_at + hours(24 * 30)));
+            core::formatRfc3339(t.authenticated_at + hours(24 * 30)));
   EXPECT_THAT(got[1].body, ::testing::Not(HasSubstr("NEVER-PRINT")));
 }
 
