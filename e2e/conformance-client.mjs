@@ -5,7 +5,12 @@
 // (MCP_CONFORMANCE_SCENARIO names the scenario, MCP_CONFORMANCE_CONTEXT may carry
 // pre-registered client credentials):
 //
-//   node e2e/conformance-client.mjs --build-dir build [--verbose] <server-url>
+//   node e2e/conformance-client.mjs --build-dir build [--tls-cert PEM --tls-key PEM] [--verbose] <server-url>
+//
+// With --tls-cert/--tls-key Tether serves HTTPS with that certificate and its public_url is
+// https://127.0.0.1:<port>, as in production (then it uses a Client ID Metadata Document
+// where the authorization server takes one); this process must trust the certificate
+// (NODE_EXTRA_CA_CERTS, which conformance-run.mjs sets for the suite and so for us).
 //
 // It writes a Tether configuration with one connection to that URL (auth/* scenarios: an
 // OAuth connection known only by its URL, plus the context's client when there is one;
@@ -25,18 +30,23 @@ const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     'build-dir': { type: 'string', default: process.env.TETHER_BINARY_DIR || 'build' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
 const serverUrl = positionals.at(-1);
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '';
 const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT || '{}');
-const log = (msg) => console.error(`conformance-client [${scenario}]: ${msg}`);
+const t0 = Date.now();
+const log = (msg) => console.error(`conformance-client [${scenario}] +${((Date.now() - t0) / 1000).toFixed(1)}s: ${msg}`);
 const MAX_CONNECTS = 3;
 const NAME = 'conf';
 
 async function main() {
-  if (!serverUrl) throw new Error('usage: conformance-client.mjs [--build-dir DIR] <server-url>');
+  if (!serverUrl) throw new Error('usage: conformance-client.mjs [--build-dir DIR] [--tls-cert PEM --tls-key PEM] <server-url>');
+  if (!opts['tls-cert'] !== !opts['tls-key']) throw new Error('--tls-cert and --tls-key go together');
+  const tls = opts['tls-cert'] ? { cert: opts['tls-cert'], key: opts['tls-key'] } : undefined;
   const oauth = scenario.startsWith('auth/');
   const auth = { mode: oauth ? 'oauth' : 'none' };
   if (oauth && context.client_id) {
@@ -51,6 +61,7 @@ async function main() {
       buildDir: opts['build-dir'],
       connections: [connectionYaml({ name: NAME, url: serverUrl, auth })],
       startProcess: group.startProcess,
+      tls,
       log,
     });
     let connects = 0;
@@ -86,6 +97,7 @@ async function main() {
       log(`tools/call ${tool.name}: ${JSON.stringify(result.content).slice(0, 200)}`);
     }
     await client.close();
+    log('done');
     return 0;
   } finally {
     await group.stopAll();
