@@ -43,6 +43,23 @@ const log = (msg) => console.error(`conformance-client [${scenario}] +${((Date.n
 const MAX_CONNECTS = 3;
 const NAME = 'conf';
 
+/// Tether's side of CIMD: over https, at an authorization server that takes client metadata
+/// documents (auth/basic-cimd advertises it), the client_id is Tether's own document URL,
+/// and that document names itself and Tether's callback. Throws otherwise.
+async function checkClientId(base, authorizationUrl) {
+  const clientId = new URL(authorizationUrl).searchParams.get('client_id') ?? '';
+  const documentUrl = `${base}/oauth/client-metadata.json`;
+  if (scenario === 'auth/basic-cimd' && base.startsWith('https:') && clientId !== documentUrl) {
+    throw new Error(`over https Tether should present ${documentUrl} as its client_id here, not "${clientId}"`);
+  }
+  if (clientId !== documentUrl) return;
+  const doc = await (await fetch(documentUrl, { signal: AbortSignal.timeout(10000) })).json();
+  if (doc.client_id !== documentUrl || !doc.redirect_uris?.includes(`${base}/oauth/callback`)) {
+    throw new Error(`the client metadata document at ${documentUrl} does not describe Tether: ${JSON.stringify(doc)}`);
+  }
+  log(`client_id is Tether's client metadata document ${documentUrl}`);
+}
+
 async function main() {
   if (!serverUrl) throw new Error('usage: conformance-client.mjs [--build-dir DIR] [--tls-cert PEM --tls-key PEM] <server-url>');
   if (!opts['tls-cert'] !== !opts['tls-key']) throw new Error('--tls-cert and --tls-key go together');
@@ -70,6 +87,7 @@ async function main() {
       ++connects;
       const r = await connect(tether.base, `mcp/${NAME}`, log);
       log(`connected (${connects}): callback ${r.callbackStatus}`);
+      await checkClientId(tether.base, r.authorizationUrl);
     };
     if (oauth && auth.grant !== 'client_credentials') await reconnect();
 

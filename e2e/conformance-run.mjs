@@ -15,12 +15,15 @@
 // e2e/conformance-node20.mjs on Node 20.
 //
 // The baseline lists the scenarios that cannot pass yet, each with its reason in a comment
-// (`  - auth/basic-cimd  # why`); a reason that starts `suite < X.Y.Z:` applies only to
-// suite versions below X.Y.Z (a suite defect fixed there). The run fails when a scenario
-// outside the baseline fails, and also when a baseline scenario passes (the entry is stale:
-// remove it), so the baseline stays honest. A failure outside the baseline is run once more
-// before it counts (timing checks can miss on a loaded machine). Prints one line per
-// scenario and "conformance: passed P/T (suite VERSION)"; exit 0 or 1.
+// (`  - auth/basic-cimd  # why`); a reason that starts with a version condition
+// (`suite < X.Y.Z:`, `suite >= X.Y.Z:`, both) applies only to suite versions that meet it (a
+// defect of those suite versions); "[only: check-id, ...]" in a reason names the only checks
+// that may fail or warn (anything else failing, or the client script failing, fails the
+// run). The run fails when a scenario outside the baseline fails, and also when a baseline
+// scenario passes (the entry is stale: remove it), so the baseline stays honest. A failure
+// outside the baseline is run once more before it counts (timing checks can miss on a
+// loaded machine). Prints one line per scenario and "conformance: passed P/T (suite
+// VERSION)"; exit 0 or 1.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -78,8 +81,29 @@ function runSuite(args, ms) {
   });
 }
 
+/// False when `reason` starts with a suite version condition that `version` does not meet:
+/// `suite < 0.1.15:`, `suite >= 0.1.15:`, `suite >= 0.1.15 < 0.2.0:` (all must hold).
+function appliesTo(reason, version) {
+  const head = reason.match(/^suite((?:\s*(?:<|<=|>|>=)\s*\d+\.\d+\.\d+)+)\s*:/);
+  if (!head) return true;
+  return [...head[1].matchAll(/(<=|>=|<|>)\s*(\d+\.\d+\.\d+)/g)].every(([, op, v]) => {
+    const c = compareVersions(version, v);
+    return op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
+  });
+}
+
+/// Ids of the checks the suite's output reports as FAILURE or WARNING, plus "client-script"
+/// when conformance-client.mjs itself failed.
+function failingChecks(out) {
+  const text = out.replace(/\x1b\[[0-9;]*m/g, '');
+  const ids = [...text.matchAll(/\[([^\]\s]+)\s*\]\s+(?:FAILURE|WARNING)\b/g)].map((m) => m[1]);
+  if (/conformance-client \[[^\]]*\][^\n]*FAILED:/.test(text)) ids.push('client-script');
+  return [...new Set(ids)];
+}
+
 /// { name: reason } from the baseline: entries under `client:`, each `- name  # reason`;
-/// an entry whose reason starts `suite < X.Y.Z:` only when `version` is below X.Y.Z.
+/// an entry whose reason starts with a version condition (`suite < X.Y.Z:`) only when
+/// `version` meets it.
 function readBaseline(file, version) {
   const entries = {};
   let inClient = false;
@@ -88,8 +112,7 @@ function readBaseline(file, version) {
     const m = inClient && line.match(/^\s+-\s+(\S+)\s*(?:#\s*(.*))?$/);
     if (!m) continue;
     if (!m[2]) throw new Error(`baseline entry ${m[1]} has no reason (write it after a #)`);
-    const below = m[2].match(/^suite\s*<\s*(\d+\.\d+\.\d+)\s*:/);
-    if (below && compareVersions(version, below[1]) >= 0) continue;
+    if (!appliesTo(m[2], version)) continue;
     entries[m[1]] = m[2];
   }
   return entries;
@@ -143,13 +166,21 @@ async function runAll(baseline, version, tlsArgs) {
         r = await runSuite(args, Number(opts['timeout-ms']) + 30000);
       }
       const passed = r.code === 0;
-      const verdict = passed ? (expected ? 'STALE (passes: remove it from the baseline)' : 'pass') : expected ? `expected failure (${baseline[name]})` : 'FAIL';
+      // A baseline entry with "[only: id, ...]" expects just those checks to fail or warn;
+      // any other failing check, or the client script failing, is a failure of its own.
+      const only = expected && baseline[name].match(/\[only:\s*([^\]]+)\]/);
+      const others = !passed && only ? failingChecks(r.out).filter((id) => !only[1].split(/[\s,]+/).includes(id)) : [];
+      const alsoFailed = others.length > 0;
+      const verdict = passed
+        ? expected ? 'STALE (passes: remove it from the baseline)' : 'pass'
+        : alsoFailed ? `FAIL (the baseline expects only ${only[1]} to fail; also: ${others.join(', ')})`
+        : expected ? `expected failure (${baseline[name]})` : 'FAIL';
       console.log(`${name}: ${verdict} [${((Date.now() - t0) / 1000).toFixed(1)}s]`);
-      if ((!passed && !expected) || opts.verbose) {
+      if ((!passed && (!expected || alsoFailed)) || opts.verbose) {
         const tail = r.out.split('\n').filter((l) => /FAIL|WARN|Error|error|conformance-client|Passed:/.test(l));
         console.log(tail.slice(-40).map((l) => `    ${l}`).join('\n'));
       }
-      results.push({ name, passed, expected });
+      results.push({ name, passed, expected: expected && !alsoFailed });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Number(opts.jobs)) }, worker));
