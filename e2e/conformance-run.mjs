@@ -27,9 +27,9 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import os from 'node:os';
 import { repo } from './harness.mjs';
 import { testCertificate } from './tether-driver.mjs';
 
@@ -102,7 +102,7 @@ function failingChecks(out) {
 }
 
 /// { name: reason } from the baseline: entries under `client:`, each `- name  # reason`;
-/// an entry whose reason starts with a version condition (`suite < X.Y.Z:`) only when
+/// an entry whose reason starts with a version condition (see appliesTo) only when
 /// `version` meets it.
 function readBaseline(file, version) {
   const entries = {};
