@@ -43,21 +43,28 @@ const log = (msg) => console.error(`conformance-client [${scenario}] +${((Date.n
 const MAX_CONNECTS = 3;
 const NAME = 'conf';
 
+/// auth/basic-cimd's authorization server accepts only this client_id (its fixed
+/// CIMD_CLIENT_METADATA_URL) and never fetches it: an operator who publishes Tether's
+/// document there sets client_metadata_url to it, as this run does for that scenario.
+const PUBLISHED_CIMD_URL = 'https://conformance-test.local/client-metadata.json';
+
 /// Tether's side of CIMD: over https, at an authorization server that takes client metadata
-/// documents (auth/basic-cimd advertises it), the client_id is Tether's own document URL,
-/// and that document names itself and Tether's callback. Throws otherwise.
-async function checkClientId(base, authorizationUrl) {
+/// documents (auth/basic-cimd advertises it), the client_id is the document's URL
+/// (client_metadata_url when set, else Tether's own), and the document Tether serves at
+/// /oauth/client-metadata.json names that URL and Tether's callback. Throws otherwise.
+async function checkClientId(base, authorizationUrl, published) {
   const clientId = new URL(authorizationUrl).searchParams.get('client_id') ?? '';
-  const documentUrl = `${base}/oauth/client-metadata.json`;
+  const servedAt = `${base}/oauth/client-metadata.json`;
+  const documentUrl = published ?? servedAt;
   if (scenario === 'auth/basic-cimd' && base.startsWith('https:') && clientId !== documentUrl) {
     throw new Error(`over https Tether should present ${documentUrl} as its client_id here, not "${clientId}"`);
   }
   if (clientId !== documentUrl) return;
-  const doc = await (await fetch(documentUrl, { signal: AbortSignal.timeout(10000) })).json();
+  const doc = await (await fetch(servedAt, { signal: AbortSignal.timeout(10000) })).json();
   if (doc.client_id !== documentUrl || !doc.redirect_uris?.includes(`${base}/oauth/callback`)) {
-    throw new Error(`the client metadata document at ${documentUrl} does not describe Tether: ${JSON.stringify(doc)}`);
+    throw new Error(`the client metadata document at ${servedAt} does not describe Tether: ${JSON.stringify(doc)}`);
   }
-  log(`client_id is Tether's client metadata document ${documentUrl}`);
+  log(`client_id is Tether's client metadata document ${documentUrl} (served at ${servedAt})`);
 }
 
 async function main() {
@@ -72,6 +79,7 @@ async function main() {
   }
   if (scenario.startsWith('auth/client-credentials')) auth.grant = 'client_credentials';
   const group = processGroup({ verbose: opts.verbose });
+  const published = scenario === 'auth/basic-cimd' && tls ? PUBLISHED_CIMD_URL : undefined;
   let tether;
   try {
     tether = await startTether({
@@ -79,6 +87,7 @@ async function main() {
       connections: [connectionYaml({ name: NAME, url: serverUrl, auth })],
       startProcess: group.startProcess,
       tls,
+      clientMetadataUrl: published,
       log,
     });
     let connects = 0;
@@ -87,7 +96,7 @@ async function main() {
       ++connects;
       const r = await connect(tether.base, `mcp/${NAME}`, log);
       log(`connected (${connects}): callback ${r.callbackStatus}`);
-      await checkClientId(tether.base, r.authorizationUrl);
+      await checkClientId(tether.base, r.authorizationUrl, published);
     };
     if (oauth && auth.grant !== 'client_credentials') await reconnect();
 

@@ -60,14 +60,17 @@ export function connectionYaml({ kind = 'mcp', name, url, auth }) {
 /// fresh directory; resolves to { base, proc, dir, stop() } once /readyz answers 200.
 /// `tls` ({ cert, key } PEM paths, e.g. from testCertificate()): Tether serves HTTPS and its
 /// public_url is https://127.0.0.1:<port> (this process must trust the certificate).
+/// `clientMetadataUrl`: Tether's `client_metadata_url` (where its client metadata document is
+/// published, its client_id at CIMD servers); default none (`<public_url>/oauth/client-metadata.json`).
 /// `log(msg)` receives progress lines; Tether's own stderr is kept in proc.err.
-export async function startTether({ buildDir, connections, startProcess, tls, timeoutMs = 15000, log = () => {} }) {
+export async function startTether({ buildDir, connections, startProcess, tls, clientMetadataUrl, timeoutMs = 15000, log = () => {} }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-driver-'));
   const port = await freePort();
   const base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const config = [
     `listen: 127.0.0.1:${port}`,
     `public_url: ${base}`,
+    ...(clientMetadataUrl ? [`client_metadata_url: ${JSON.stringify(clientMetadataUrl)}`] : []),
     ...(tls ? [`server: { tls: { cert: ${JSON.stringify(tls.cert)}, key: ${JSON.stringify(tls.key)} } }`] : []),
     'log: { level: info }',
     `storage: { driver: sqlite, path: ${JSON.stringify(path.join(dir, 't.db'))} }`,
