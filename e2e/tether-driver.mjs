@@ -4,7 +4,11 @@
 // the process started and waited for, the connect flow started over the admin API and
 // followed through the authorization server's redirects the way a browser would (for
 // servers that approve without a login page), and an MCP SDK client on /mcp/{name}.
+// With a test certificate (testCertificate()) Tether serves HTTPS (`server.tls`) and its
+// public_url is https, as in production; the Node process that talks to it must trust the
+// certificate (NODE_EXTRA_CA_CERTS=<cert>, read by Node only at start).
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -27,6 +31,23 @@ export async function freePort() {
   });
 }
 
+/// A self-signed certificate for 127.0.0.1 and localhost (EC P-256, valid 2 days), made
+/// with the openssl CLI in `dir`: resolves to { cert, key } (PEM file paths). The
+/// certificate is its own CA: hand `cert` to NODE_EXTRA_CA_CERTS to trust it.
+export function testCertificate(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const cert = path.join(dir, 'tether-test.crt');
+  const key = path.join(dir, 'tether-test.key');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-keyout', key, '-out', cert],
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30000 },
+  );
+  return { cert, key };
+}
+
 /// YAML for one connection: { name, url, auth } where auth is an object of auth keys
 /// (mode, client_id, client_secret, scopes, grant, issuer). Values are quoted.
 export function connectionYaml({ kind = 'mcp', name, url, auth }) {
@@ -37,14 +58,20 @@ export function connectionYaml({ kind = 'mcp', name, url, auth }) {
 
 /// Starts `tether serve` from `buildDir` with `connections` (connectionYaml strings) in a
 /// fresh directory; resolves to { base, proc, dir, stop() } once /readyz answers 200.
+/// `tls` ({ cert, key } PEM paths, e.g. from testCertificate()): Tether serves HTTPS and its
+/// public_url is https://127.0.0.1:<port> (this process must trust the certificate).
+/// `clientMetadataUrl`: Tether's `client_metadata_url` (where its client metadata document is
+/// published, its client_id at CIMD servers); default none (`<public_url>/oauth/client-metadata.json`).
 /// `log(msg)` receives progress lines; Tether's own stderr is kept in proc.err.
-export async function startTether({ buildDir, connections, startProcess, timeoutMs = 15000, log = () => {} }) {
+export async function startTether({ buildDir, connections, startProcess, tls, clientMetadataUrl, timeoutMs = 15000, log = () => {} }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-driver-'));
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const config = [
     `listen: 127.0.0.1:${port}`,
     `public_url: ${base}`,
+    ...(clientMetadataUrl ? [`client_metadata_url: ${JSON.stringify(clientMetadataUrl)}`] : []),
+    ...(tls ? [`server: { tls: { cert: ${JSON.stringify(tls.cert)}, key: ${JSON.stringify(tls.key)} } }`] : []),
     'log: { level: info }',
     `storage: { driver: sqlite, path: ${JSON.stringify(path.join(dir, 't.db'))} }`,
     'encryption: { key: "${TETHER_ENCRYPTION_KEY}" }',
@@ -59,15 +86,19 @@ export async function startTether({ buildDir, connections, startProcess, timeout
     TETHER_ADMIN_KEY: ADMIN_KEY,
   });
   const deadline = Date.now() + timeoutMs;
+  let lastError = '';
   for (;;) {
     if (proc.exited) throw new Error(`tether exited (${JSON.stringify(proc.exited)}):\n${proc.err.slice(-3000)}`);
     try {
-      const r = await fetch(`${base}/readyz`);
+      const r = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5000) });
       if (r.status === 200) break;
-    } catch {
-      // not listening yet
+      lastError = `HTTP ${r.status}`;
+    } catch (e) {
+      lastError = `${e.message}${e.cause ? `: ${e.cause.code ?? e.cause.message}` : ''}`; // not listening yet, or TLS
     }
-    if (Date.now() > deadline) throw new Error(`tether not ready within ${timeoutMs} ms:\n${proc.err.slice(-3000)}`);
+    if (Date.now() > deadline) {
+      throw new Error(`tether not ready within ${timeoutMs} ms (${base}/readyz: ${lastError}):\n${proc.err.slice(-3000)}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   log(`tether ready at ${base}`);

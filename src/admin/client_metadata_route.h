@@ -13,7 +13,10 @@ namespace tether::admin {
 
 /// Registers the route on `router` (where /oauth/callback is served). `public_url` is
 /// Tether's public base URL, read at each request (the process completes a configured port
-/// 0 once it listens); it must outlive the router.
-void registerClientMetadataRoute(http::Router& router, const std::string& public_url);
+/// 0 once it listens); it must outlive the router. `client_metadata_url`
+/// (Config::client_metadata_url, may be empty) is the document's client_id when set: the
+/// operator publishes this document at that URL; it must outlive the router too.
+void registerClientMetadataRoute(http::Router& router, const std::string& public_url,
+                                 const std::string& client_metadata_url);
 
 }  // namespace tether::admin

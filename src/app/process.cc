@@ -305,7 +305,7 @@ class Process::Impl {
         *admin_, router,
         {[this] { return webhooks_ptr_.load(std::memory_order_acquire); }, &pools_.admin});
     admin::registerPortalRoutes(router);
-    admin::registerClientMetadataRoute(router, config_.public_url);
+    admin::registerClientMetadataRoute(router, config_.public_url, config_.client_metadata_url);
     router.setWrapper({});
     if (!config_.admin.listen) return;
     const http::Handler elsewhere = [](http::Request&, http::Responder r) {

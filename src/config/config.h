@@ -212,6 +212,11 @@ struct Config {
   /// Absolute http(s) URL without a trailing slash. Defaults to http://<admin.listen, else
   /// listen> (a wildcard listen host becomes the loopback address).
   std::string public_url = "http://127.0.0.1:8080";
+  /// Where Tether's OAuth Client ID Metadata Document is published: its client_id at
+  /// authorization servers that support CIMD. Empty: `<public_url>/oauth/client-metadata.json`
+  /// (used only when public_url is https). When set: an https URL with a path, no query or
+  /// fragment; the document Tether serves then names this URL as its client_id.
+  std::string client_metadata_url;
   LogConfig log;
   ServerConfig server;
   StorageConfig storage;

@@ -73,7 +73,7 @@ class Parser {
 void Parser::parseRoot(const Entry& root) {
   Reader& r = reader_;
   auto m = r.readMap(
-      root, {"listen", "public_url", "log", "server", "storage", "encryption", "admin", "clients",
+      root, {"listen", "public_url", "client_metadata_url", "log", "server", "storage", "encryption", "admin", "clients",
              "allowed_origins", "keeper", "events", "discovery", "webhooks", "webhook_delivery",
              "connections"});
   if (!m) return;
@@ -82,6 +82,9 @@ void Parser::parseRoot(const Entry& root) {
   if (const Entry* e = m->get("public_url")) {
     public_url_set_ = true;
     sections::parsePublicUrl(r, *e, c.public_url);
+  }
+  if (const Entry* e = m->get("client_metadata_url")) {
+    sections::parseClientMetadataUrl(r, *e, c.client_metadata_url);
   }
   if (const Entry* e = m->get("log")) sections::parseLog(r, *e, c.log);
   if (const Entry* e = m->get("server")) sections::parseServer(r, *e, c.server);

@@ -106,6 +106,9 @@ std::string renderEffectiveConfig(const Config& c) {
   out << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value << c.listen.toString();
   out << YAML::Key << "public_url" << YAML::Value << c.public_url;
+  if (!c.client_metadata_url.empty()) {
+    out << YAML::Key << "client_metadata_url" << YAML::Value << c.client_metadata_url;
+  }
 
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "level" << YAML::Value << std::string(levelName(c.log.level));

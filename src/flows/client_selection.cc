@@ -86,7 +86,8 @@ core::Result<ChosenClient> chooseClient(const ClientSelectionDeps& deps, const F
   }
 
   // 2. A Client ID Metadata Document, when the server takes one and Tether can serve it.
-  const std::string cimd_url = oauth::clientMetadataUrl(deps.options.public_url);
+  const std::string cimd_url =
+      oauth::clientMetadataUrl(deps.options.public_url, deps.options.client_metadata_url);
   const bool cimd_rejected = rejected && existing && existing->client_id == cimd_url;
   if (metadata.client_id_metadata_document_supported && !cimd_url.empty() &&
       !(cimd_rejected && !metadata.registration_endpoint.empty())) {
@@ -131,7 +132,7 @@ core::Result<ChosenClient> chooseClient(const ClientSelectionDeps& deps, const F
                                "server {} offers no dynamic client registration (no "
                                "registration_endpoint). It accepts Client ID Metadata Documents, "
                                "which need an https public_url (now \"{}\") where it can fetch "
-                               "{}: set one, or {}",
+                               "{}, or client_metadata_url: set one, or {}",
                                conn.key.str(), server, deps.options.public_url,
                                oauth::kClientMetadataPath, register_there));
     }

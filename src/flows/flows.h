@@ -59,6 +59,8 @@ struct FlowOptions {
   /// Tether's public base URL: the redirect URI is public_url + "/oauth/callback", and
   /// return URLs must have its origin.
   std::string public_url;
+  /// Config::client_metadata_url: the CIMD client_id when set (see oauth::clientMetadataUrl).
+  std::string client_metadata_url;
   core::Duration ttl = std::chrono::minutes(10);
   std::vector<std::string> allowed_hosts;  // discovery.allowed_hosts
   size_t max_document_bytes = 256 * 1024;

@@ -28,6 +28,7 @@ std::vector<FlowConnection> connectionsFromConfig(
 FlowOptions optionsFromConfig(const config::Config& config) {
   FlowOptions o;
   o.public_url = config.public_url;
+  o.client_metadata_url = config.client_metadata_url;
   o.allowed_hosts = config.discovery.allowed_hosts;
   return o;
 }

@@ -186,7 +186,8 @@ std::string_view trimmedBase(std::string_view public_url) {
 }
 }  // namespace
 
-std::string clientMetadataUrl(std::string_view public_url) {
+std::string clientMetadataUrl(std::string_view public_url, std::string_view configured) {
+  if (!configured.empty()) return std::string(configured);
   const std::string_view base = trimmedBase(public_url);
   if (base.size() < 9 || !std::equal(base.begin(), base.begin() + 8, "https://",
                                      [](char a, char b) { return std::tolower(a) == b; })) {
@@ -195,10 +196,11 @@ std::string clientMetadataUrl(std::string_view public_url) {
   return std::string(base) + std::string(kClientMetadataPath);
 }
 
-std::string clientMetadataDocument(std::string_view public_url) {
+std::string clientMetadataDocument(std::string_view public_url, std::string_view configured) {
   const std::string base(trimmedBase(public_url));
   boost::json::object doc;
-  doc["client_id"] = base + std::string(kClientMetadataPath);
+  doc["client_id"] =
+      configured.empty() ? base + std::string(kClientMetadataPath) : std::string(configured);
   doc["client_name"] = "Tether";
   doc["client_uri"] = base + "/";
   doc["redirect_uris"] = boost::json::array{base + "/oauth/callback"};

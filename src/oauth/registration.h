@@ -87,14 +87,16 @@ core::Result<RegisteredClient> parseRegistrationResponse(int status, const http:
 /// advertise client_id_metadata_document_supported.
 inline constexpr std::string_view kClientMetadataPath = "/oauth/client-metadata.json";
 
-/// The document's URL (= the client_id) for `public_url` (trailing slashes ignored), or
-/// empty when `public_url` is not https: a server only fetches client metadata over https.
-std::string clientMetadataUrl(std::string_view public_url);
+/// The document's URL (= the client_id): `configured` (Config::client_metadata_url, an https
+/// URL where the operator publishes the document) when not empty, else
+/// `<public_url>/oauth/client-metadata.json` (trailing slashes ignored), or empty when
+/// `public_url` is not https: a server only fetches client metadata over https.
+std::string clientMetadataUrl(std::string_view public_url, std::string_view configured = {});
 
-/// The JSON document served at clientMetadataUrl(public_url): client_id (that URL),
+/// The JSON document served at kClientMetadataPath: client_id (clientMetadataUrl of the same
+/// arguments; for an http public_url the http URL, served but never used as a client_id),
 /// client_name, client_uri, redirect_uris (public_url + "/oauth/callback"), grant_types,
-/// response_types, token_endpoint_auth_method "none", application_type. For an http
-/// public_url the client_id is the http URL (served, but never used as a client_id).
-std::string clientMetadataDocument(std::string_view public_url);
+/// response_types, token_endpoint_auth_method "none", application_type.
+std::string clientMetadataDocument(std::string_view public_url, std::string_view configured = {});
 
 }  // namespace tether::oauth

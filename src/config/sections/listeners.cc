@@ -1,4 +1,4 @@
-// listen, public_url, log and server: how the process listens and logs.
+// listen, public_url, client_metadata_url, log and server: how the process listens and logs.
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -112,6 +112,31 @@ void parsePublicUrl(Reader& r, const Entry& e, std::string& out) {
     while (url->size() > 1 && url->back() == '/') url->pop_back();
     out = *url;
   }
+}
+
+void parseClientMetadataUrl(Reader& r, const Entry& e, std::string& out) {
+  auto url = r.httpUrl(e, /*allow_query=*/false);
+  if (!url) return;
+  if (!url->starts_with("https://")) {
+    r.error(e,
+            "must be an https URL (an authorization server fetches client metadata only "
+            "over https), got " +
+                *url);
+    return;
+  }
+  const auto path_at = url->find('/', std::string_view("https://").size());
+  if (path_at == std::string::npos || path_at + 1 >= url->size()) {
+    r.error(e,
+            "must have a path naming the document (e.g. "
+            "https://tether.example/oauth/client-metadata.json), got " +
+                *url);
+    return;
+  }
+  if (url->find('#') != std::string::npos) {
+    r.error(e, "must not have a fragment (#...), got " + *url);
+    return;
+  }
+  out = *url;
 }
 
 void parseLog(Reader& r, const Entry& e, LogConfig& out) {

@@ -3,7 +3,7 @@
 /// problems on the shared Reader (config-internal; other modules include config/config.h).
 /// parse.cc calls them in file-schema order and then runs the checks that span sections.
 ///
-///   listeners.cc    listen, public_url, log, server
+///   listeners.cc    listen, public_url, client_metadata_url, log, server
 ///   storage.cc      storage, encryption
 ///   access.cc       admin, clients, allowed_origins
 ///   keeper.cc       keeper, events, discovery
@@ -26,6 +26,8 @@ namespace tether::config::sections {
 void parseListen(Reader& r, const Entry& e, HostPort& out);
 /// Without trailing slashes.
 void parsePublicUrl(Reader& r, const Entry& e, std::string& out);
+/// An https URL with a non-root path and no query or fragment.
+void parseClientMetadataUrl(Reader& r, const Entry& e, std::string& out);
 void parseLog(Reader& r, const Entry& e, LogConfig& out);
 void parseServer(Reader& r, const Entry& e, ServerConfig& out);
 

@@ -122,9 +122,11 @@ class ClientSelectionTest : public ::testing::Test {
     return c;
   }
 
-  void makeFlows(flows::FlowConnection conn, std::string public_url = "http://127.0.0.1:8080") {
+  void makeFlows(flows::FlowConnection conn, std::string public_url = "http://127.0.0.1:8080",
+                 std::string client_metadata_url = "") {
     flows::FlowOptions fo;
     fo.public_url = std::move(public_url);
+    fo.client_metadata_url = std::move(client_metadata_url);
     flows_ = std::make_unique<flows::Flows>(std::vector<flows::FlowConnection>{std::move(conn)},
                                             db_.store(), *http_, recorder_, clock_, fo);
   }
@@ -292,6 +294,19 @@ TEST_F(ClientSelectionTest, AServerTakingMetadataDocumentsGetsTheDocumentUrl) {
   EXPECT_EQ((*stored)->client_id, "https://tether.example/oauth/client-metadata.json");
 }
 
+// client_metadata_url: the operator publishes the document elsewhere; that URL is the
+// client_id, even with a loopback http public_url (the server fetches the published copy).
+TEST_F(ClientSelectionTest, AConfiguredMetadataUrlIsTheClientId) {
+  as_->metadata_extra["client_id_metadata_document_supported"] = true;
+  makeFlows(connection("t8"), "http://127.0.0.1:8080", "https://docs.example/tether/client.json");
+  auto started = start();
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  const auto q = queryOf(started->authorization_url);
+  EXPECT_EQ(q.at("client_id"), "https://docs.example/tether/client.json");
+  EXPECT_EQ(q.at("redirect_uri"), "http://127.0.0.1:8080/oauth/callback");
+  EXPECT_TRUE(as_->registrations().empty());
+}
+
 TEST_F(ClientSelectionTest, AnHttpPublicUrlFallsBackToRegistration) {
   as_->metadata_extra["client_id_metadata_document_supported"] = true;
   makeFlows(connection("t6"), "http://127.0.0.1:8080");
@@ -382,7 +397,8 @@ TEST_F(ClientSelectionTest, AConnectionWithoutARefreshTokenSaysSo) {
 TEST(ClientMetadataRouteTest, ServesTheDocumentForThePublicUrl) {
   http::Router routes;
   const std::string public_url = "https://tether.example";
-  admin::registerClientMetadataRoute(routes, public_url);
+  const std::string no_published_url;
+  admin::registerClientMetadataRoute(routes, public_url, no_published_url);
   http::ServerOptions so;
   so.port = 0;
   http::Server server(so, routes, nullptr);
@@ -397,6 +413,27 @@ TEST(ClientMetadataRouteTest, ServesTheDocumentForThePublicUrl) {
   auto doc = boost::json::parse(got.response.body).as_object();
   EXPECT_EQ(doc.at("client_id").as_string(), "https://tether.example/oauth/client-metadata.json");
   EXPECT_EQ(doc.at("token_endpoint_auth_method").as_string(), "none");
+}
+
+TEST(ClientMetadataRouteTest, APublishedUrlIsTheDocumentsClientId) {
+  http::Router routes;
+  const std::string public_url = "https://tether.example";
+  const std::string published = "https://docs.example/tether/client.json";
+  admin::registerClientMetadataRoute(routes, public_url, published);
+  http::ServerOptions so;
+  so.port = 0;
+  http::Server server(so, routes, nullptr);
+  ASSERT_TRUE(server.start().ok());
+  auto client = http::makeHttpClient();
+  http::ClientRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/oauth/client-metadata.json";
+  auto got = client->send(req);
+  server.stop();
+  ASSERT_TRUE(got.ok()) << got.error_message;
+  auto doc = boost::json::parse(got.response.body).as_object();
+  EXPECT_EQ(doc.at("client_id").as_string(), published);
+  EXPECT_EQ(doc.at("redirect_uris").as_array().at(0).as_string(),
+            "https://tether.example/oauth/callback");
 }
 
 }  // namespace

@@ -150,6 +150,12 @@ TEST(RegistrationTest, MetadataDocumentNeedsAnHttpsPublicUrl) {
   EXPECT_EQ(clientMetadataUrl("HTTPS://tether.example"),
             "HTTPS://tether.example/oauth/client-metadata.json");
   EXPECT_EQ(clientMetadataUrl("http://127.0.0.1:8080"), "");
+  EXPECT_EQ(clientMetadataUrl("http://127.0.0.1:8080", "https://docs.example/c.json"),
+            "https://docs.example/c.json");
+  EXPECT_EQ(parsed(clientMetadataDocument("https://tether.example", "https://docs.example/c.json"))
+                .at("client_id")
+                .as_string(),
+            "https://docs.example/c.json");
   const auto doc = parsed(clientMetadataDocument("https://tether.example/"));
   EXPECT_EQ(doc.at("client_id").as_string(), "https://tether.example/oauth/client-metadata.json");
   EXPECT_EQ(doc.at("client_name").as_string(), "Tether");

@@ -29,6 +29,29 @@ TEST_F(ListenersSectionTest, PublicUrlLosesItsTrailingSlashes) {
   EXPECT_THAT(errors(), HasSubstr("public_url: must not have a query"));
 }
 
+TEST_F(ListenersSectionTest, ClientMetadataUrlIsAnHttpsDocumentUrl) {
+  std::string url;
+  parseClientMetadataUrl(
+      reader_, entry("https://docs.example/tether/client.json", "client_metadata_url"), url);
+  EXPECT_EQ(errors(), "");
+  EXPECT_EQ(url, "https://docs.example/tether/client.json");
+  const std::vector<std::pair<const char*, const char*>> bad = {
+      {"http://docs.example/c.json", "must be an https URL"},
+      {"https://docs.example/", "must have a path"},
+      {"https://docs.example", "must have a path"},
+      {"https://docs.example/c.json?v=1", "must not have a query"}};
+  size_t reported = 0;
+  for (const auto& [value, says] : bad) {
+    std::string kept = "kept";
+    parseClientMetadataUrl(reader_, entry(value, "client_metadata_url"), kept);
+    EXPECT_EQ(kept, "kept") << value;
+    const std::string all = errors();
+    EXPECT_THAT(all.substr(reported), HasSubstr(std::string("client_metadata_url: ") + says))
+        << value;
+    reported = all.size();
+  }
+}
+
 TEST_F(ListenersSectionTest, Log) {
   LogConfig log;
   parseLog(reader_, entry("{level: debug, format: text}", "log"), log);
