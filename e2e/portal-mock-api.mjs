@@ -84,7 +84,7 @@ const connected = (t) => ({
 const connections = [
   { kind: 'mcp', name: 'wiki', url_host: 'wiki.internal.example:443', auth_mode: 'oauth', oauth: oauth('connected', { ...connected(now() - 3 * HOUR), last_refreshed_at: iso(now() - 20 * 60_000), expires_at: iso(now() + 40 * 60_000) }) },
   { kind: 'api', name: 'billing', url_host: 'billing.example.com', auth_mode: 'oauth', oauth: oauth('refresh_failing', { ...connected(now() - 2 * DAY), expires_at: iso(now() + 4 * 60_000), consecutive_failures: 3, next_attempt_at: iso(now() + 90_000), last_error_code: 'temporarily_unavailable' }) },
-  { kind: 'mcp', name: 'tickets', url_host: 'tickets.example.com', auth_mode: 'oauth', oauth: oauth('needs_reauth', { ...connected(now() - 5 * DAY), last_error_code: 'invalid_client', last_revocation: { at: iso(now() - HOUR), reason: 'invalid_client', idp_host: '127.0.0.1:9400' } }) },
+  { kind: 'mcp', name: 'tickets', url_host: 'tickets.example.com', auth_mode: 'oauth', oauth: oauth('needs_reauth', { ...connected(now() - 5 * DAY), last_error_code: 'invalid_grant', last_revocation: { at: iso(now() - HOUR), reason: 'invalid_grant', idp_host: '127.0.0.1:9400' } }) },
   { kind: 'mcp', name: 'notes', url_host: 'notes.example.com', auth_mode: 'oauth', oauth: oauth('not_connected') },
   { kind: 'api', name: 'status', url_host: 'status.example.com', auth_mode: 'bearer', oauth: null },
 ];
@@ -99,7 +99,7 @@ for (const c of connections.filter((c) => c.oauth?.authenticated_at)) {
 }
 record(connections[0], 'refresh_succeeded', 'system:background-refresh', { duration_ms: 87, rotated: true, http_status: 200, error_class: 'success' }, now() - 20 * 60_000);
 record(connections[1], 'refresh_failed_transient', 'system:background-refresh', { duration_ms: 3012, http_status: 503, error_class: 'transient', consecutive_failures: 3, next_attempt_at: iso(now() + 90_000), suppressed: 1 }, now() - 60_000);
-record(connections[2], 'refresh_failed_revoked', 'system:background-refresh', { duration_ms: 95, http_status: 401, idp_error: 'invalid_client', error_class: 'terminal' }, now() - HOUR);
+record(connections[2], 'refresh_failed_revoked', 'system:background-refresh', { duration_ms: 95, http_status: 400, idp_error: 'invalid_grant', error_class: 'terminal' }, now() - HOUR);
 
 const sessions = new Map(); // id -> {key_id, csrf}
 const flows = new Map(); // state -> {conn, return_url, by}

@@ -61,6 +61,8 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
   void onTokenChanged(const store::TokenChange& change);
   void onConnected();
   void setOAuthConfig(oauth::OAuthClientConfig config, std::string idp_host);
+  std::optional<TokenResult> clientSettingsChanged(oauth::OAuthClientConfig config,
+                                                   std::string idp_host, std::string actor);
   oauth::OAuthClientConfig oauthConfig() const;
   SourceStatus status() const;
 
@@ -123,6 +125,11 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
                        event::TerminalFailure failure);
   TokenResult transient(const Attempt& a, const store::TokenRecord* row,
                         event::TransientFailure failure);
+  /// The IdP rejected Tether's client (invalid_client, unauthorized_client): records
+  /// refresh_failed_client_rejected and keeps the tokens; needs_client_fix, or needs_reauth
+  /// for a client Tether registered itself (the next connect registers a new one).
+  TokenResult clientRejected(Attempt& a, const store::TokenRecord* row,
+                             event::ClientRejected failure);
   TokenResult needsReauthFromStore();
   /// client_credentials with only an issuer: true while no token endpoint is known.
   bool needsTokenEndpoint() const;
