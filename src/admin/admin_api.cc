@@ -556,8 +556,8 @@ void AdminApi::refresh(http::Request& request, http::Responder responder) {
       return shared->send(errorResponse(Error(
           Errc::kConflict, "refreshing " + k.str() +
                                " failed: the identity provider rejected Tether's client "
-                               "credentials (" + st.last_error_code +
-                               "); the current token stays in use until " +
+                               "credentials (" +
+                               st.last_error_code + "); the current token stays in use until " +
                                core::formatRfc3339(result.value()->expires_at) +
                                "; fix the connection's client settings")));
     } else if (st.state == store::ConnectionState::kRefreshFailing) {

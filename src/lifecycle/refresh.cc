@@ -435,11 +435,10 @@ TokenResult SourceRunner::clientRejected(Attempt& a, const store::TokenRecord* r
   if (row) detail.expires_before = row->expires_at;
   deps_.recorder->record({EventType::kRefreshFailedClientRejected, spec_.key, a.actor, idpHost(),
                           a.correlation, detail});
-  core::log::warn(reregister
-                      ? "the identity provider rejected the client Tether registered; the "
-                        "next connect registers a new one"
-                      : "the identity provider rejected Tether's client credentials; the "
-                        "tokens are kept until the connection's client settings are fixed",
+  core::log::warn(reregister ? "the identity provider rejected the client Tether registered; the "
+                               "next connect registers a new one"
+                             : "the identity provider rejected Tether's client credentials; the "
+                               "tokens are kept until the connection's client settings are fixed",
                   {{"connection", spec_.key.str()},
                    {"error", failure.reason},
                    {"correlation_id", a.correlation}});
@@ -452,10 +451,10 @@ TokenResult SourceRunner::clientRejected(Attempt& a, const store::TokenRecord* r
       cache_.reset();
       meta_.reset();
       invalidated_ = false;
-      transition(event::TerminalFailure{"client_rejected", failure.idp_code.empty()
-                                                               ? failure.reason
-                                                               : failure.idp_code},
-                 now);
+      transition(
+          event::TerminalFailure{"client_rejected",
+                                 failure.idp_code.empty() ? failure.reason : failure.idp_code},
+          now);
     }
     writeState(std::nullopt);
     return refused(TokenError::Kind::kNeedsReauth, "client_rejected", failure.idp_code);

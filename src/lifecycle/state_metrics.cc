@@ -28,9 +28,9 @@ core::Labels keyLabels(const store::ConnectionKey& key) {
 
 std::string_view failureReasonLabel(std::string_view reason) {
   static constexpr std::array<std::string_view, 12> kVerbatim = {
-      "invalid_grant",          "invalid_client",    "unauthorized_client",
-      "unsupported_grant_type", "invalid_scope",     "insufficient_scope",
-      "refresh_expired",        "no_refresh_token",  "rotation_response_lost",
+      "invalid_grant",          "invalid_client",     "unauthorized_client",
+      "unsupported_grant_type", "invalid_scope",      "insufficient_scope",
+      "refresh_expired",        "no_refresh_token",   "rotation_response_lost",
       "malformed_response",     "response_too_large", "client_rejected"};
   for (std::string_view v : kVerbatim) {
     if (reason == v) return v;

@@ -197,9 +197,8 @@ void SourceRunner::acquire(std::string actor, TokenCallback done) {
     done(TokenResult(std::move(token)));
     return;
   }
-  if (((state_.state == ConnectionState::kNeedsReauth ||
-        state_.state == ConnectionState::kNeedsClientFix) &&
-       !(cache_ && now < cache_->expires_at)) ||
+  if ((state_.state == ConnectionState::kNeedsReauth && !cache_) ||
+      state_.state == ConnectionState::kNeedsClientFix ||
       (backingOff(state_, now) && !persist_retry_due)) {
     // Needs a human (a reconnect, or new client settings), or backing off: no IdP call
     // before the next attempt; a still-valid token is served.
@@ -455,10 +454,10 @@ std::optional<TokenResult> SourceRunner::clientSettingsChanged(oauth::OAuthClien
     std::lock_guard lock(mu_);
     std::optional<store::TokenRecord> token;
     if (meta_) token = meta_->asRecord();
-    due = keeperNextDue(state_, token, spec_.client_credentials,
-                        pending_ ? std::optional<TimePoint>(pending_->next_retry) : std::nullopt,
-                        deps_.clock->now(), deps_.settings, spec_.refresh_max_lifetime,
-                        randomUnit());
+    due =
+        keeperNextDue(state_, token, spec_.client_credentials,
+                      pending_ ? std::optional<TimePoint>(pending_->next_retry) : std::nullopt,
+                      deps_.clock->now(), deps_.settings, spec_.refresh_max_lifetime, randomUnit());
   }
   writeState(due);
   complete(r);

@@ -30,8 +30,8 @@ struct Visitor {
   const Settings& settings;
 
   Transition operator()(const event::Succeeded&) {
-    const bool recovered = s.state == ConnectionState::kRefreshFailing ||
-                           s.state == ConnectionState::kNeedsClientFix;
+    const bool recovered =
+        s.state == ConnectionState::kRefreshFailing || s.state == ConnectionState::kNeedsClientFix;
     return {connected(std::move(s)), {.recovered = recovered, .write_state = true}};
   }
 
@@ -96,8 +96,8 @@ struct Visitor {
   }
 
   Transition operator()(const event::ClientSettingsChanged&) {
-    const bool waiting = s.state == ConnectionState::kNeedsClientFix ||
-                         s.state == ConnectionState::kRefreshFailing;
+    const bool waiting =
+        s.state == ConnectionState::kNeedsClientFix || s.state == ConnectionState::kRefreshFailing;
     if (waiting) s.next_attempt_at.reset();  // no backoff against new settings
     return {std::move(s), {.refresh_now = waiting}};
   }

@@ -83,10 +83,10 @@ struct InsufficientScope {
 };
 }  // namespace event
 
-using Event = std::variant<event::Succeeded, event::Adopted, event::PersistFailed,
-                           event::TransientFailure, event::TerminalFailure, event::NoToken,
-                           event::TokenWritten, event::Deleted, event::InsufficientScope,
-                           event::ClientRejected, event::ClientSettingsChanged>;
+using Event =
+    std::variant<event::Succeeded, event::Adopted, event::PersistFailed, event::TransientFailure,
+                 event::TerminalFailure, event::NoToken, event::TokenWritten, event::Deleted,
+                 event::InsufficientScope, event::ClientRejected, event::ClientSettingsChanged>;
 
 /// What an InsufficientScope event made of the grant.
 enum class StepUpEffect {

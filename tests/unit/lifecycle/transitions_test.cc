@@ -216,8 +216,8 @@ TEST(TransitionsTest, ARejectedClientNeedsAClientFixAndIsNotRevoked) {
   EXPECT_FALSE(rejectsClient("invalid_scope"));
   State s;
   s.state = ConnectionState::kConnected;
-  const auto t = apply(s, event::ClientRejected{"invalid_client", "invalid_client"}, kT0,
-                       Settings{});
+  const auto t =
+      apply(s, event::ClientRejected{"invalid_client", "invalid_client"}, kT0, Settings{});
   EXPECT_EQ(t.state.state, ConnectionState::kNeedsClientFix);
   EXPECT_EQ(t.state.reason, "invalid_client");
   EXPECT_EQ(t.state.last_error_code, "invalid_client");
@@ -227,8 +227,8 @@ TEST(TransitionsTest, ARejectedClientNeedsAClientFixAndIsNotRevoked) {
   EXPECT_FALSE(t.state.next_attempt_at) << "no retry on a timer";
   EXPECT_TRUE(t.effects.write_state);
   // From refresh_failing too: the backoff ends, the outage's start stays.
-  const auto f = apply(failing(3), event::ClientRejected{"unauthorized_client", ""}, kT0,
-                       Settings{});
+  const auto f =
+      apply(failing(3), event::ClientRejected{"unauthorized_client", ""}, kT0, Settings{});
   EXPECT_EQ(f.state.state, ConnectionState::kNeedsClientFix);
   EXPECT_EQ(f.state.last_error_code, "unauthorized_client");  // the reason when no IdP code
   EXPECT_FALSE(f.state.next_attempt_at);

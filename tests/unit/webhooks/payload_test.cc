@@ -57,9 +57,10 @@ TEST(EventForChangeTest, TheEventFollowsTheState) {
         << code;
     EXPECT_EQ(eventForChange(fix, fix), std::nullopt) << "once per episode";
   }
-  EXPECT_THAT(eventForChange(row(ConnectionState::kConnected),
-                             row(ConnectionState::kNeedsReauth, "client_rejected", "invalid_client")),
-              Optional(WebhookEvent::kNeedsReauth));
+  EXPECT_THAT(
+      eventForChange(row(ConnectionState::kConnected),
+                     row(ConnectionState::kNeedsReauth, "client_rejected", "invalid_client")),
+      Optional(WebhookEvent::kNeedsReauth));
 }
 
 TEST(PayloadTest, HoldsTheFactsAndAPortalLink) {
