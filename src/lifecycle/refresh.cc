@@ -461,6 +461,7 @@ TokenResult SourceRunner::clientRejected(Attempt& a, const store::TokenRecord* r
   }
   {
     std::lock_guard lock(mu_);
+    client_rejected_here_ = true;
     transition(failure, now);
     // The access token held still works at the upstream until it expires.
     if (row && row->expires_at && now < *row->expires_at &&

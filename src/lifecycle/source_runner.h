@@ -173,6 +173,10 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
   int64_t forced_from_version_ = 0;
   std::unique_ptr<PendingPersist> pending_;  // rare: not worth a TokenRecord inline
   uint64_t rng_state_ = 0;  // splitmix64: 8 bytes, not mt19937's 2.5 KB per connection
+  // The IdP rejected the client settings this runner holds (needs_client_fix seen here, not
+  // only read from the store): no IdP call until they change. A runner that only read the
+  // state (a restart, a connection rebuilt with edited settings) checks once.
+  bool client_rejected_here_ = false;
   // --- owned by whoever holds in_flight_ ---
   // The store lock for this connection, kept across refreshes while a rotated token waits
   // to be persisted.

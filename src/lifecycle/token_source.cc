@@ -384,12 +384,27 @@ void SourceRunner::keeperRefresh() {
   const TimePoint now = deps_.clock->now();
   if (!state_loaded_) loadState();
   bool skip = false;
+  bool recheck = false;
   {
     std::lock_guard lock(mu_);
     skip = keeperSkips(state_, now, pending_ != nullptr);
+    if (skip && state_.state == ConnectionState::kNeedsClientFix && !client_rejected_here_) {
+      // Read from the store, never tried with the settings this process holds (a restart,
+      // or the connection rebuilt from edited settings): one IdP call tells.
+      skip = false;
+      recheck = true;
+      forced_from_version_ = 0;
+    }
+  }
+  if (recheck) {
+    core::log::info("needs_client_fix: trying the client settings this process holds once",
+                    {{"connection", spec_.key.str()}});
   }
   std::optional<TokenResult> result;
-  if (!skip) result = runRefresh(Mode::kKeeper, std::string(events::kActorBackground));
+  if (!skip) {
+    result =
+        runRefresh(recheck ? Mode::kForced : Mode::kKeeper, std::string(events::kActorBackground));
+  }
   // Next look: the token's due time, the end of the backoff, or never (needs a human).
   // Written before the refresh counts as finished, so no operator action comes between.
   std::optional<TimePoint> due;
@@ -432,6 +447,10 @@ std::optional<TokenResult> SourceRunner::clientSettingsChanged(oauth::OAuthClien
                                                                std::string actor) {
   setOAuthConfig(std::move(config), std::move(idp_host));
   basic_form_.store(oauth::BasicForm::kEncoded);  // a new secret: learn the form again
+  {
+    std::lock_guard lock(mu_);
+    client_rejected_here_ = false;
+  }
   if (!state_loaded_) loadState();
   beginExclusive();
   bool refresh_now = false;

@@ -341,6 +341,48 @@ TEST_F(LifecycleTest, ARotatedClientSecretKeepsTheGrantAndHealsWithTheNewSecret)
   EXPECT_EQ(idp_->counter("requests.token.refresh_token"), attempts + 1);
 }
 
+// 3a. The secret is fixed while Tether is down (the file edited, then a restart), or the
+// connection is rebuilt with edited settings: the new process tries its settings once.
+// Settings still rejected cost that one IdP call, no more.
+TEST_F(LifecycleTest, AFixedSecretHealsAfterARestartAndAStillBadOneCostsOneCall) {
+  startIdp(plainIdp());
+  openStore();
+  startLifecycle();
+  connect();
+  idp_->addClient({"tether-client", "rotated-secret", {}});
+  clock_.advance(minutes(56));
+  lifecycle_->keeper().tick();
+  ASSERT_EQ(storedState(), ConnectionState::kNeedsClientFix);
+
+  // Restarted with the same (rejected) settings: one check, then quiet.
+  lifecycle_->stop();
+  lifecycle_.reset();
+  auto attempts = refreshRequests();
+  startLifecycle();
+  lifecycle_->keeper().tick();
+  EXPECT_EQ(refreshRequests(), attempts + 1);
+  EXPECT_EQ(source()->status().state, ConnectionState::kNeedsClientFix);
+  runKeeper(minutes(30), minutes(5));
+  EXPECT_EQ(refreshRequests(), attempts + 1) << "no retry until the settings change";
+  EXPECT_EQ(countEvents(EventType::kTokenDeletedRevoked), 0);
+
+  // Restarted with the fixed secret: connected at the first tick, same grant.
+  lifecycle_->stop();
+  lifecycle_.reset();
+  recorder_ = std::make_unique<events::Recorder>(*faulty_, clock_, &metrics_);
+  auto fixed = spec();
+  fixed.oauth.client_secret = "rotated-secret";
+  LifecycleOptions o;
+  o.owner = "test-replica";
+  lifecycle_ = std::make_unique<Lifecycle>(std::vector<ConnectionSpec>{fixed}, *faulty_, *http_,
+                                           *recorder_, clock_, &metrics_, o);
+  lifecycle_->start(false);
+  lifecycle_->keeper().tick();
+  EXPECT_EQ(source()->status().state, ConnectionState::kConnected);
+  EXPECT_EQ(storedState(), ConnectionState::kConnected);
+  EXPECT_TRUE(source()->token().ok());
+}
+
 // 3b. A client Tether registered itself (no client_id configured) is registered afresh at
 // the next connect instead: needs_reauth, still without "revoked" in the history.
 TEST_F(LifecycleTest, ARejectedRegisteredClientNeedsAReconnect) {
