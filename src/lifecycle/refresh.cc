@@ -85,6 +85,7 @@ TokenResult SourceRunner::refreshLocked(Attempt& a) {
     cached_version = cache_ ? cache_->version : -1;
     invalidated = invalidated_;
     forced_from = forced_from_version_;
+    a.from_client_fix = state_.state == ConnectionState::kNeedsClientFix;
   }
   if (!from_pending) {
     auto read = deps_.store->getToken(spec_.key);
@@ -208,7 +209,7 @@ TokenResult SourceRunner::persistRefreshed(const Attempt& a, const store::TokenR
       pending_.reset();
       fx = transition(event::Succeeded{}, now);
     }
-    if (fx.recovered) detail.reason = "recovered";
+    if (fx.recovered || a.from_client_fix) detail.reason = "recovered";
     writeState(computeNextDue(after));
     deps_.recorder->record(
         {EventType::kRefreshSucceeded, spec_.key, a.actor, idpHost(), a.correlation, detail});

@@ -77,6 +77,9 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
     TimePoint started{};  // when the row was read (the refreshed token's last_refreshed_at)
     const oauth::GrantResult* grant = nullptr;
     double duration_ms = 0;
+    // Started in needs_client_fix: a success is a recovery (our own token write announces
+    // itself as TokenWritten before the success is applied).
+    bool from_client_fix = false;
   };
   /// What the lifecycle needs to know about the cached token (the secrets stay in the
   /// store; only the access token is in memory, once, in cache_).
