@@ -7,19 +7,20 @@
 // Starts build/tether-mock-idp (consent page on) and build/tether serve with five connections:
 // mcp/wiki, api/billing and mcp/tickets (OAuth against the mock IdP), mcp/notes (OAuth, never
 // connected) and api/status (bearer). It connects the three through the admin API and the
-// IdP's consent page, then breaks two of them at the IdP: mcp/tickets gets invalid_client on
-// its refresh (red: needs re-auth), api/billing gets 503 on every refresh (amber). Then, in
+// IdP's consent page, then breaks two of them at the IdP: mcp/tickets gets invalid_grant on
+// its refresh (red: needs re-auth; a rejected client, invalid_client, is needs_client_fix:
+// e2e/portal-connections-e2e.mjs), api/billing gets 503 on every refresh (amber). Then, in
 // headless chromium (Debian's, driven by playwright-core):
 //  - the portal is closed without a key: sign-in page, API 401, a wrong key refused;
 //  - sign in; the session cookie is HttpOnly and SameSite=Strict; a mutation without the
 //    CSRF header is refused (403);
 //  - the list: wiki has no badge, billing an amber "refresh failing" one, tickets a red
-//    "reauth" one whose tooltip (keyboard focus and hover) names invalid_client and says to
-//    check the client secret, then Reconnect;
+//    "reauth" one whose tooltip (keyboard focus and hover) names invalid_grant and says to
+//    Reconnect;
 //  - in a second tab, Reconnect on tickets' page goes through the IdP's consent ("Approve")
 //    and back; the first tab, never reloaded, loses the red badge within one poll (12 s);
 //  - History (collapsed until opened) lists the events newest first: connect_completed,
-//    connect_started, refresh_failed_revoked (invalid_client), connect_completed,
+//    connect_started, refresh_failed_revoked (invalid_grant), connect_completed,
 //    connect_started;
 //  - sign out: the sign-in page again, the API closed, the old cookie dead;
 //  - on every page: no JWT (eyJ...), refresh token, admin key, client secret, session cookie
@@ -268,14 +269,14 @@ async function setUpConnections(context) {
     grant: 'refresh_token',
     times: 1,
     kind: 'oauth_error',
-    error: 'invalid_client',
-    status: 401,
+    error: 'invalid_grant',
+    status: 400,
   });
   const red = await api('POST', '/connections/mcp/tickets/oauth/refresh');
-  check(red.status === 409, `refreshing mcp/tickets under invalid_client answered ${red.status}, expected 409: ${red.text}`);
+  check(red.status === 409, `refreshing mcp/tickets under invalid_grant answered ${red.status}, expected 409: ${red.text}`);
   const redHealth = await healthOf('mcp', 'tickets');
   check(redHealth?.state === 'needs_reauth' && redHealth.needs_reauth, `mcp/tickets is ${JSON.stringify(redHealth)}, expected needs_reauth`);
-  check(redHealth.idp_error_code === 'invalid_client', `mcp/tickets idp_error_code is "${redHealth.idp_error_code}", expected invalid_client`);
+  check(redHealth.idp_error_code === 'invalid_grant', `mcp/tickets idp_error_code is "${redHealth.idp_error_code}", expected invalid_grant`);
 
   // Amber: every refresh from now on gets 503 (the keeper's retries too, so it stays amber).
   await idpControl('POST', 'faults', { endpoint: 'token', grant: 'refresh_token', times: -1, kind: 'status', status: 503 });
@@ -288,7 +289,7 @@ async function setUpConnections(context) {
   check(amberHealth?.state === 'refresh_failing', `api/billing is ${JSON.stringify(amberHealth)}, expected refresh_failing`);
   const wikiHealth = await healthOf('mcp', 'wiki');
   check(wikiHealth?.state === 'connected', `mcp/wiki is ${JSON.stringify(wikiHealth)}, expected connected`);
-  log('mcp/tickets needs re-auth (invalid_client), api/billing refresh failing (503), mcp/wiki healthy');
+  log('mcp/tickets needs re-auth (invalid_grant), api/billing refresh failing (503), mcp/wiki healthy');
 }
 
 // The faults that broke tickets are gone before it is reconnected (only the 503 on refresh
@@ -296,7 +297,7 @@ async function setUpConnections(context) {
 async function clearRedFault() {
   const pending = await idpControl('GET', 'faults');
   const rules = pending?.faults ?? [];
-  check(!rules.some((r) => r.error === 'invalid_client' || r.kind === 'oauth_error'), `an invalid_client fault is still pending: ${JSON.stringify(rules)}`);
+  check(!rules.some((r) => r.error === 'invalid_grant' || r.kind === 'oauth_error'), `an invalid_grant fault is still pending: ${JSON.stringify(rules)}`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -452,20 +453,20 @@ async function runBrowser(browser) {
   check(focused, 'the red badge cannot be reached with Tab');
   await redTip.waitFor({ state: 'visible' });
   let tipText = await redTip.innerText();
-  check(tipText.includes('invalid_client'), `the red tooltip does not name invalid_client: "${tipText}"`);
-  check(/check the client secret, then reconnect/i.test(tipText), `the red tooltip does not say what to do: "${tipText}"`);
+  check(tipText.includes('invalid_grant'), `the red tooltip does not name invalid_grant: "${tipText}"`);
+  check(/what to do: reconnect/i.test(tipText), `the red tooltip does not say what to do: "${tipText}"`);
   await page.evaluate(() => document.activeElement?.blur());
   await tickets.locator('.badge').hover();
   await redTip.waitFor({ state: 'visible' });
   tipText = await redTip.innerText();
-  check(tipText.includes('invalid_client'), `the red tooltip (hover) does not name invalid_client: "${tipText}"`);
+  check(tipText.includes('invalid_grant'), `the red tooltip (hover) does not name invalid_grant: "${tipText}"`);
   await screenshot(page, 'tooltip-reauth');
   await billing.locator('.badge').hover();
   const amberTip = await billing.locator('[role="tooltip"]').innerText();
   check(/retr/i.test(amberTip), `the amber tooltip does not say Tether retries: "${amberTip}"`);
   await page.mouse.move(5, 5);
   await assertClean(page, 'connection list');
-  log('list: wiki no badge, billing amber, tickets red; the red tooltip names invalid_client (keyboard and hover)');
+  log('list: wiki no badge, billing amber, tickets red; the red tooltip names invalid_grant (keyboard and hover)');
 
   // 4. The amber connection's page.
   await billing.locator('a.conn-name').click();
@@ -488,7 +489,7 @@ async function runBrowser(browser) {
   await tab2.goto(`${base}/portal/connections/mcp/tickets`);
   await tab2.locator('[data-status="needs_reauth"]').waitFor();
   const redCard = await tab2.locator('.status').innerText();
-  check(redCard.includes('invalid_client'), `the red status card does not name invalid_client: ${redCard}`);
+  check(redCard.includes('invalid_grant'), `the red status card does not name invalid_grant: ${redCard}`);
   check((await tab2.locator('[data-badge="reauth"]').count()) === 1, 'the red connection page has no reauth badge');
   await screenshot(tab2, 'connection-needs-reauth');
   await assertClean(tab2, 'mcp/tickets page');
@@ -539,7 +540,7 @@ async function runBrowser(browser) {
     check(events[i - 1].at >= events[i].at, `History is not newest first at ${i}: ${events[i - 1].at} < ${events[i].at}`);
   }
   const revoked = events.find((e) => e.type === 'refresh_failed_revoked');
-  check(revoked.text.includes('invalid_client'), `the refresh_failed_revoked event does not show invalid_client: ${revoked.text}`);
+  check(revoked.text.includes('invalid_grant'), `the refresh_failed_revoked event does not show invalid_grant: ${revoked.text}`);
   check(/Refresh rejected/.test(revoked.text) && events[0].text.startsWith('Connected'), 'History does not use readable labels');
   check(!events.some((e) => /[{}"]/.test(e.text)), 'History shows raw JSON');
   await screenshot(tab2, 'history');

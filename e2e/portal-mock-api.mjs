@@ -12,6 +12,13 @@
 // mcp/notes (never connected), api/status (bearer). Its "IdP" is /mock-idp/authorize, a
 // consent page whose Approve button connects the connection and returns to return_url.
 // POST /mock-control/state {"kind","name","state","code"} changes a connection's state.
+// Connections as data (issue 14): every connection has a `source` ("config": declared in the
+// file, read-only, 409 naming it; "api": made at runtime) and the detail a `definition` (one
+// `connections:` entry, secrets "set"/"not set") and `version`. POST /connections, PUT and
+// DELETE /connections/{kind}/{name} (If-Match "<version>", else 412) validate like Tether
+// (400 {"error":{"code","message","field"}} naming the key path). mcp/crm (source api) is
+// needs_client_fix (invalid_client): a PUT with a new auth.client_secret heals it (connected,
+// same grant), as Tether's lifecycle does.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -84,10 +91,23 @@ const connected = (t) => ({
 const connections = [
   { kind: 'mcp', name: 'wiki', url_host: 'wiki.internal.example:443', auth_mode: 'oauth', oauth: oauth('connected', { ...connected(now() - 3 * HOUR), last_refreshed_at: iso(now() - 20 * 60_000), expires_at: iso(now() + 40 * 60_000) }) },
   { kind: 'api', name: 'billing', url_host: 'billing.example.com', auth_mode: 'oauth', oauth: oauth('refresh_failing', { ...connected(now() - 2 * DAY), expires_at: iso(now() + 4 * 60_000), consecutive_failures: 3, next_attempt_at: iso(now() + 90_000), last_error_code: 'temporarily_unavailable' }) },
-  { kind: 'mcp', name: 'tickets', url_host: 'tickets.example.com', auth_mode: 'oauth', oauth: oauth('needs_reauth', { ...connected(now() - 5 * DAY), last_error_code: 'invalid_client', last_revocation: { at: iso(now() - HOUR), reason: 'invalid_client', idp_host: '127.0.0.1:9400' } }) },
+  { kind: 'mcp', name: 'tickets', url_host: 'tickets.example.com', auth_mode: 'oauth', oauth: oauth('needs_reauth', { ...connected(now() - 5 * DAY), last_error_code: 'invalid_grant', last_revocation: { at: iso(now() - HOUR), reason: 'invalid_grant', idp_host: '127.0.0.1:9400' } }) },
   { kind: 'mcp', name: 'notes', url_host: 'notes.example.com', auth_mode: 'oauth', oauth: oauth('not_connected') },
   { kind: 'api', name: 'status', url_host: 'status.example.com', auth_mode: 'bearer', oauth: null },
 ];
+const CONFIG_FILE = '/etc/tether/tether.yaml';
+for (const c of connections) c.source = 'config';
+connections.push({
+  kind: 'mcp',
+  name: 'crm',
+  url_host: 'crm.example.com',
+  auth_mode: 'oauth',
+  source: 'api',
+  version: 3,
+  definition: { kind: 'mcp', name: 'crm', url: 'https://crm.example.com/mcp', auth: { mode: 'oauth', grant: 'authorization_code', issuer: 'https://idp.example.com', client_id: 'crm-client', scopes: 'openid offline_access' } },
+  secrets: { client_secret: 'crm-old-secret' },
+  oauth: oauth('needs_client_fix', { ...connected(now() - 3 * DAY), last_error_code: 'invalid_client', consecutive_failures: 1 }),
+});
 const events = new Map(connections.map((c) => [`${c.kind}/${c.name}`, []]));
 function record(c, type, actor, detail = {}, at = now()) {
   events.get(`${c.kind}/${c.name}`).unshift({ id: eventId++, at: iso(at), type, actor, idp_host: '127.0.0.1:9400', correlation_id: crypto.randomUUID(), detail });
@@ -99,7 +119,80 @@ for (const c of connections.filter((c) => c.oauth?.authenticated_at)) {
 }
 record(connections[0], 'refresh_succeeded', 'system:background-refresh', { duration_ms: 87, rotated: true, http_status: 200, error_class: 'success' }, now() - 20 * 60_000);
 record(connections[1], 'refresh_failed_transient', 'system:background-refresh', { duration_ms: 3012, http_status: 503, error_class: 'transient', consecutive_failures: 3, next_attempt_at: iso(now() + 90_000), suppressed: 1 }, now() - 60_000);
-record(connections[2], 'refresh_failed_revoked', 'system:background-refresh', { duration_ms: 95, http_status: 401, idp_error: 'invalid_client', error_class: 'terminal' }, now() - HOUR);
+record(connections[2], 'refresh_failed_revoked', 'system:background-refresh', { duration_ms: 95, http_status: 400, idp_error: 'invalid_grant', error_class: 'terminal' }, now() - HOUR);
+
+record(connections[5], 'refresh_failed_client_rejected', 'system:background-refresh', { duration_ms: 80, http_status: 401, idp_error: 'invalid_client', error_class: 'client', reason: 'invalid_client' }, now() - 2 * HOUR);
+
+// --- Connections as data -----------------------------------------------------------------
+
+const SECRET_KEYS = ['client_secret', 'token', 'key'];
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const DURATION = /^[0-9]+(ms|s|m|h|d)$/;
+const bad = (field, message) => ({ field, message });
+
+/** What `tether config check` would say about one entry (the subset the portal test needs). */
+function validate(e) {
+  if (!e || typeof e !== 'object' || Array.isArray(e)) return bad('', 'must be a map');
+  if (e.kind !== 'mcp' && e.kind !== 'api') return bad('kind', 'must be one of mcp, api');
+  if (typeof e.name !== 'string' || !NAME.test(e.name)) return bad('name', 'must match [a-z0-9][a-z0-9_-]{0,62}');
+  if (e.kind === 'api' && e.name === 'v1') return bad('name', '"v1" collides with the route /api/v1');
+  let url;
+  try {
+    url = new URL(e.url);
+  } catch {
+    return bad('url', 'must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return bad('url', 'must be an absolute http(s) URL');
+  const a = e.auth ?? { mode: 'none' };
+  if (!['none', 'bearer', 'api_key', 'oauth'].includes(a.mode)) return bad('auth.mode', 'must be one of none, bearer, api_key, oauth');
+  if (a.mode !== 'oauth') return null;
+  if (a.grant && !['authorization_code', 'client_credentials'].includes(a.grant)) return bad('auth.grant', 'must be one of authorization_code, client_credentials');
+  if (a.issuer && (a.authorization_url || a.token_url)) return bad('auth.issuer', 'give auth.issuer or auth.authorization_url and auth.token_url, not both');
+  for (const k of ['issuer', 'authorization_url', 'token_url']) {
+    if (!a[k]) continue;
+    try {
+      new URL(a[k]);
+    } catch {
+      return bad(`auth.${k}`, 'must be an absolute http(s) URL');
+    }
+  }
+  if (a.grant === 'client_credentials' && !a.client_id) return bad('auth.client_id', 'is required with grant client_credentials');
+  if (a.refresh_max_lifetime && !DURATION.test(a.refresh_max_lifetime)) return bad('auth.refresh_max_lifetime', `must be a duration such as 90d, 24h or 30m (got "${String(a.refresh_max_lifetime).slice(0, 32)}")`);
+  return null;
+}
+
+/** The entry as answers show it: secrets "set" / "not set". */
+function masked(c) {
+  const d = structuredClone(c.definition);
+  const auth = d.auth ?? {};
+  const mode = auth.mode;
+  const own = { bearer: ['token'], api_key: ['key'], oauth: ['client_secret'] }[mode] ?? [];
+  for (const k of own) auth[k] = c.secrets?.[k] ? 'set' : 'not set';
+  return d;
+}
+
+function splitSecrets(entry, keep = {}) {
+  const def = structuredClone(entry);
+  const secrets = { ...keep };
+  for (const k of SECRET_KEYS) {
+    if (def.auth && typeof def.auth[k] === 'string') {
+      secrets[k] = def.auth[k];
+      delete def.auth[k];
+    }
+  }
+  return { def, secrets };
+}
+
+const hostOf = (u) => {
+  try {
+    return new URL(u).host;
+  } catch {
+    return '';
+  }
+};
+const etag = (c) => ({ ETag: `"${c.version}"` });
+const ifMatchOk = (req, c) => !req.headers['if-match'] || req.headers['if-match'] === `"${c.version}"`;
+const fieldError = (res, b) => send(res, 400, { error: { code: 'invalid_argument', message: `${b.field || 'the connection'} ${b.message}`, field: b.field } });
 
 const sessions = new Map(); // id -> {key_id, csrf}
 const flows = new Map(); // state -> {conn, return_url, by}
@@ -213,7 +306,31 @@ const server = http.createServer(async (req, res) => {
   const actor = authorize(req, res);
   if (!actor) return;
   if (route === '/connections' && req.method === 'GET') {
-    return send(res, 200, { connections: connections.map((c) => ({ kind: c.kind, name: c.name, url_host: c.url_host, auth_mode: c.auth_mode, state: stateOf(c) })) });
+    const rows = connections.map((c) => ({ kind: c.kind, name: c.name, url_host: c.url_host, upstream: c.url_host, auth_mode: c.auth_mode, state: stateOf(c), source: c.source, idp_error_code: c.oauth?.last_error_code ?? '', reason: '' }));
+    const state = url.searchParams.get('state');
+    const counts = {};
+    for (const r of rows) counts[r.state] = (counts[r.state] ?? 0) + 1;
+    const shown = state ? rows.filter((r) => r.state === state) : rows;
+    return send(res, 200, { connections: shown, total: shown.length, offset: 0, limit: 100, next_offset: null, counts });
+  }
+  if (route === '/connections' && req.method === 'POST') {
+    let entry;
+    try {
+      entry = JSON.parse(await readBody(req));
+    } catch {
+      return error(res, 400, 'invalid_argument', 'the body must be JSON');
+    }
+    const b = validate(entry);
+    if (b) return fieldError(res, b);
+    if (connections.some((x) => x.kind === entry.kind && x.name === entry.name)) {
+      return error(res, 409, 'conflict', `connection ${entry.kind}/${entry.name} exists already`);
+    }
+    const { def, secrets } = splitSecrets(entry);
+    const c = { kind: def.kind, name: def.name, url_host: hostOf(def.url), auth_mode: def.auth?.mode ?? 'none', source: 'api', version: 1, definition: def, secrets, oauth: def.auth?.mode === 'oauth' ? oauth('not_connected') : null };
+    connections.push(c);
+    events.set(`${c.kind}/${c.name}`, []);
+    record(c, 'connection_created', actor, {});
+    return send(res, 201, { ...masked(c), source: 'api', version: c.version }, etag(c));
   }
   if (route === '/connections/oauth-health' && req.method === 'GET') {
     return send(res, 200, {
@@ -225,7 +342,41 @@ const server = http.createServer(async (req, res) => {
   if (!c) return error(res, 404, 'not_found', 'no such connection');
   const rest = m[3] ?? '';
   if (rest === '' && req.method === 'GET') {
-    return send(res, 200, { kind: c.kind, name: c.name, url_host: c.url_host, auth_mode: c.auth_mode, oauth: c.oauth && served(c.oauth) });
+    const extra = c.source === 'api' ? { definition: masked(c), version: c.version } : { config_file: CONFIG_FILE };
+    return send(res, 200, { kind: c.kind, name: c.name, url_host: c.url_host, upstream: c.url_host, auth_mode: c.auth_mode, oauth: c.oauth && served(c.oauth), source: c.source, gateway_path: c.kind === 'mcp' ? `/mcp/${c.name}` : `/api/${c.name}/`, ...extra }, c.source === 'api' ? etag(c) : {});
+  }
+  if (rest === '' && (req.method === 'PUT' || req.method === 'DELETE')) {
+    if (c.source === 'config') return error(res, 409, 'conflict', `connection ${c.kind}/${c.name} is declared in ${CONFIG_FILE}: change it there and reload`);
+    if (!ifMatchOk(req, c)) return error(res, 412, 'precondition_failed', `connection ${c.kind}/${c.name} changed since version ${req.headers['if-match']}; it is at "${c.version}"`);
+    if (req.method === 'DELETE') {
+      connections.splice(connections.indexOf(c), 1);
+      record(c, 'connection_deleted', actor, {});
+      res.writeHead(204);
+      return res.end();
+    }
+    let entry;
+    try {
+      entry = JSON.parse(await readBody(req));
+    } catch {
+      return error(res, 400, 'invalid_argument', 'the body must be JSON');
+    }
+    const b = validate(entry);
+    if (b) return fieldError(res, b);
+    if (entry.kind !== c.kind || entry.name !== c.name) return fieldError(res, bad('name', 'cannot change (create a new connection instead)'));
+    const secretChanged = typeof entry.auth?.client_secret === 'string' && entry.auth.client_secret !== c.secrets?.client_secret;
+    const { def, secrets } = splitSecrets(entry, c.secrets);
+    c.definition = def;
+    c.secrets = secrets;
+    c.version += 1;
+    c.url_host = hostOf(def.url);
+    c.auth_mode = def.auth?.mode ?? 'none';
+    record(c, 'connection_updated', actor, {});
+    if (c.oauth?.state === 'needs_client_fix' && secretChanged) {
+      // The lifecycle refreshes at once with the new client settings: same grant, connected.
+      c.oauth = oauth('connected', { ...connected(Date.parse(c.oauth.authenticated_at ?? iso(now()))), last_refreshed_at: iso(now()), expires_at: iso(now() + HOUR) });
+      record(c, 'refresh_succeeded', actor, { duration_ms: 70, http_status: 200, error_class: 'success', reason: 'recovered' });
+    }
+    return send(res, 200, { ...masked(c), source: 'api', version: c.version }, etag(c));
   }
   if (rest === '/auth-events' && req.method === 'GET') {
     const limit = Number(url.searchParams.get('limit') ?? 30);

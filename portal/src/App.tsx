@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, getSession, setSessionLostHandler, signOut } from './api';
 import { EmptyState, Link, Notice, Spinner } from './components';
 import { ConnectionList } from './ConnectionList';
+import { ConnectionFormPage } from './ConnectionForm';
 import { ConnectionPage } from './ConnectionPage';
 import { listPath, navigate, useRoute, webhooksPath } from './router';
 import { SignIn } from './SignIn';
@@ -94,7 +95,10 @@ export function App() {
             <span className="brand-sub">Operator portal</span>
           </Link>
           <nav className="topnav" aria-label="Main">
-            <Link href={listPath()} aria-current={route.page === 'list' ? 'page' : undefined}>
+            <Link
+              href={listPath()}
+              aria-current={route.page === 'list' || route.page === 'new_connection' ? 'page' : undefined}
+            >
               Connections
             </Link>
             <Link href={webhooksPath()} aria-current={route.page === 'webhooks' ? 'page' : undefined}>
@@ -119,6 +123,10 @@ export function App() {
         )}
         {route.page === 'list' && <ConnectionList />}
         {route.page === 'connection' && <ConnectionPage key={`${route.kind}/${route.name}`} kind={route.kind} name={route.name} />}
+        {route.page === 'new_connection' && <ConnectionFormPage />}
+        {route.page === 'edit_connection' && (
+          <ConnectionFormPage key={`edit:${route.kind}/${route.name}`} kind={route.kind} name={route.name} />
+        )}
         {route.page === 'webhooks' && <WebhooksPage />}
         {route.page === 'not_found' && (
           <div className="card">

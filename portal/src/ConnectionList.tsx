@@ -4,7 +4,7 @@ import { EmptyState, HealthBadge, Link, Notice, Spinner, Time } from './componen
 import { authModeLabel, formatClock, kindLabel } from './format';
 import { useNow, usePolling } from './hooks';
 import { Filters, Pager, SearchBox, StateCounts, paramsFromLocation, searchOf } from './list/ListControls';
-import { connectionPath, listPath } from './router';
+import { connectionPath, editConnectionPath, listPath, newConnectionPath } from './router';
 import type { ConnectionPage, ConnectionState, ConnectionSummary, ListParams } from './types';
 
 /** How often the list asks Tether again (the page's health). */
@@ -61,6 +61,11 @@ function Row({ r, now }: { r: ConnectionSummary; now: number }) {
           {r.name}
         </Link>
         <span className="kind">{kindLabel(r.kind)}</span>
+        {r.source === 'config' && (
+          <span className="source-tag" data-source="config" title="Declared in Tether’s configuration file: edit it there">
+            config file
+          </span>
+        )}
       </td>
       <td>
         <span className="mono upstream" title={r.upstream || r.url_host}>
@@ -69,7 +74,12 @@ function Row({ r, now }: { r: ConnectionSummary; now: number }) {
       </td>
       <td>{authModeLabel(r.auth_mode)}</td>
       <td className="status-cell">
-        <HealthBadge state={r.state} idpErrorCode={r.idp_error_code || r.reason} href={href} />
+        <HealthBadge
+          state={r.state}
+          idpErrorCode={r.idp_error_code || r.reason}
+          href={href}
+          fixHref={r.source === 'api' ? editConnectionPath(r.kind, r.name, 'auth.client_secret') : undefined}
+        />
         <StatusText state={r.state} />
       </td>
       <td>{oauth ? <Time value={r.expires_at} now={now} /> : <span className="muted">—</span>}</td>
@@ -128,7 +138,10 @@ export function ConnectionList() {
   const counts = page?.counts ?? null;
   const all = counts ? Object.values(counts).reduce((a, b) => a + b, 0) : 0;
   const red = counts?.needs_reauth ?? 0;
-  const attention = counts ? counts.needs_reauth + counts.refresh_failing + counts.not_connected : 0;
+  const clientFix = counts?.needs_client_fix ?? 0;
+  const attention = counts
+    ? counts.needs_reauth + (counts.needs_client_fix ?? 0) + counts.refresh_failing + counts.not_connected
+    : 0;
   const filtered = Boolean(params.q || params.kind || params.auth || params.state);
 
   return (
@@ -150,6 +163,9 @@ export function ConnectionList() {
                   : ` · ${attention} ${attention === 1 ? 'needs' : 'need'} attention`)}
           </p>
         </div>
+        <Link className="button button-primary" href={newConnectionPath()} data-action="new-connection">
+          New connection
+        </Link>
         <div className="poll-state" aria-live="polite">
           {checkedAt && (
             <span className="muted">
@@ -174,6 +190,18 @@ export function ConnectionList() {
           Calls through Tether to {red === 1 ? 'it' : 'them'} fail until someone reconnects.{' '}
           <Link href={listPath() + searchOf({ ...params, offset: 0, state: 'needs_reauth' })} data-banner-link="">
             Show {red === 1 ? 'it' : `the ${red}`}
+          </Link>
+        </Notice>
+      )}
+
+      {clientFix > 0 && params.state !== 'needs_client_fix' && (
+        <Notice
+          tone="error"
+          title={`The identity provider rejected Tether’s client credentials for ${clientFix} ${clientFix === 1 ? 'connection' : 'connections'}`}
+        >
+          Fix the client secret (or client id) and Tether refreshes at once, keeping the grant: nobody has to reconnect.{' '}
+          <Link href={listPath() + searchOf({ ...params, offset: 0, state: 'needs_client_fix' })} data-banner-link="client-fix">
+            Show {clientFix === 1 ? 'it' : `the ${clientFix}`}
           </Link>
         </Notice>
       )}
@@ -203,9 +231,16 @@ export function ConnectionList() {
           </EmptyState>
         )}
         {page !== null && rows.length === 0 && !filtered && page.offset === 0 && (
-          <EmptyState title="No connections yet">
-            Connections are declared in Tether’s configuration file under <code>connections:</code>. Add one, restart
-            or reload Tether, and it appears here.
+          <EmptyState
+            title="No connections yet"
+            action={
+              <Link className="button button-primary" href={newConnectionPath()}>
+                New connection
+              </Link>
+            }
+          >
+            Create one here, or declare it in Tether’s configuration file under <code>connections:</code> and reload
+            Tether.
           </EmptyState>
         )}
         {page !== null && rows.length === 0 && (filtered || page.offset > 0) && (

@@ -2,11 +2,12 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { ApiError, deleteToken, getConnection, refreshNow, startConnect } from './api';
 import { EmptyState, HealthBadge, Link, Notice, Spinner, Time, TimeFull, type NoticeTone } from './components';
 import { actorLabel, adviceFor, authModeLabel, formatAbsolute, formatClock, kindLabel, parseTime } from './format';
+import { ManageCard } from './detail/Manage';
 import { ConnectFailureNote, PlanningFacts } from './detail/Planning';
 import { UseIt } from './detail/UseIt';
 import { HistoryPanel } from './History';
 import { useNow, usePolling } from './hooks';
-import { connectionPath, listPath } from './router';
+import { connectionPath, editConnectionPath, listPath } from './router';
 import type { ConnectionDetail, OAuthStatus } from './types';
 
 const DETAIL_POLL_MS = 10_000;
@@ -86,6 +87,27 @@ function StatusCard({
           </>
         ) : null}
         . Calls through Tether fail until someone reconnects. What to do: {adviceFor('needs_reauth', code)}
+      </>
+    );
+  } else if (status === 'needs_client_fix') {
+    tone = 'bad';
+    title = 'Fix client credentials';
+    lead = (
+      <>
+        The identity provider{idpHost ? <> <span className="mono">{idpHost}</span></> : null} rejected Tether’s client
+        credentials
+        {code ? (
+          <>
+            {' '}
+            (<code>{code}</code>)
+          </>
+        ) : null}{' '}
+        when Tether refreshed the token. The grant is kept and Tether stops refreshing: once the client secret (or client
+        id) is fixed, Tether refreshes at once and nobody has to reconnect. The current access token works until it
+        expires.
+        {detail.source === 'config' ? (
+          <> Fix <code>auth.client_secret</code> in the configuration file, then reload Tether.</>
+        ) : null}
       </>
     );
   } else if (status === 'revoked' && revocation) {
@@ -178,7 +200,7 @@ function StatusCard({
             </Fact>
           </>
         )}
-        {o.state === 'needs_reauth' && (
+        {(o.state === 'needs_reauth' || o.state === 'needs_client_fix') && (
           <Fact label="IdP error">{code ? <code>{code}</code> : <span className="muted">none given</span>}</Fact>
         )}
         {revocation && (
@@ -442,11 +464,21 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
   // After a revocation Tether deletes the token itself: nothing left to delete then.
   const hasToken = Boolean(o?.has_token);
   const urgent = state === 'needs_reauth' || state === 'not_connected' || Boolean(o?.reauthorize_soon);
+  const clientFix = state === 'needs_client_fix';
   const actions = o && (
     <>
+      {clientFix && detail.source === 'api' && (
+        <Link
+          className="button button-primary"
+          href={editConnectionPath(detail.kind, detail.name, 'auth.client_secret')}
+          data-action="edit-client-secret"
+        >
+          Edit client secret
+        </Link>
+      )}
       <button
         type="button"
-        className={`button ${urgent ? 'button-primary' : ''}`}
+        className={`button ${urgent && !clientFix ? 'button-primary' : ''}`}
         onClick={connect}
         disabled={busy !== null}
       >
@@ -474,7 +506,16 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
             <h1 tabIndex={-1} id="page-title">
               {detail.name}
             </h1>
-            <HealthBadge state={state} idpErrorCode={o?.last_error_code} />
+            <HealthBadge
+              state={state}
+              idpErrorCode={o?.last_error_code}
+              fixHref={detail.source === 'api' ? editConnectionPath(detail.kind, detail.name, 'auth.client_secret') : undefined}
+            />
+            {detail.source === 'config' && (
+              <span className="source-tag" data-source="config" title="Declared in Tether’s configuration file">
+                managed by the config file
+              </span>
+            )}
           </div>
           <p className="muted page-sub">
             {kindLabel(detail.kind)} · <span className="mono" title={detail.upstream}>{detail.upstream || detail.url_host || 'no host'}</span> · {authModeLabel(detail.auth_mode)}
@@ -517,6 +558,8 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
           </div>
         </div>
       )}
+
+      <ManageCard detail={detail} />
 
       {o && <HistoryPanel kind={detail.kind} name={detail.name} version={historyVersion} />}
     </>

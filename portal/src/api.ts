@@ -5,6 +5,7 @@
 import type {
   AuthEvent,
   ConnectionDetail,
+  ConnectionEntry,
   ConnectionHealth,
   ConnectionPage,
   ListParams,
@@ -24,6 +25,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfter: string | null = null,
+    /** The configuration key the error is about ("auth.client_secret"), when Tether names one. */
+    readonly field: string | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -54,10 +57,12 @@ interface Options {
   /** A 401 here is an answer (sign-in, session probe), not a lost session. */
   expectUnauthorized?: boolean;
   signal?: AbortSignal;
+  /** Extra request headers (If-Match). */
+  headers?: Record<string, string>;
 }
 
 async function call<T>(method: string, path: string, options: Options = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let response: Response;
@@ -84,7 +89,7 @@ async function call<T>(method: string, path: string, options: Options = {}): Pro
     }
   }
   if (!response.ok) {
-    const error = (data as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    const error = (data as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)?.error;
     const code = typeof error?.code === 'string' ? error.code : `http_${response.status}`;
     const message =
       typeof error?.message === 'string' && error.message ? error.message : fallbackMessage(response.status);
@@ -92,7 +97,8 @@ async function call<T>(method: string, path: string, options: Options = {}): Pro
       csrfToken = null;
       onSessionLost?.();
     }
-    throw new ApiError(response.status, code, message, response.headers.get('Retry-After'));
+    const field = typeof error?.field === 'string' && error.field ? error.field : null;
+    throw new ApiError(response.status, code, message, response.headers.get('Retry-After'), field);
   }
   if (data === null && text) {
     throw new ApiError(response.status, 'bad_response', 'Tether sent an answer the portal does not understand.');
@@ -172,6 +178,21 @@ export const refreshNow = (kind: string, name: string) =>
 
 export const deleteToken = (kind: string, name: string) =>
   call<{ deleted: boolean }>('DELETE', `${conn(kind, name)}/oauth/token`);
+
+const ifMatch = (version: number | string | undefined) =>
+  version === undefined || version === null || version === '' ? undefined : { 'If-Match': `"${version}"` };
+
+/** Creates a connection from one `connections:` entry (400 names the field; 409 when the name exists). */
+export const createConnection = (entry: ConnectionEntry) =>
+  call<ConnectionEntry>('POST', '/connections', { body: entry });
+
+/** Replaces a connection's entry; a secret left out keeps its stored value (412 when edited meanwhile). */
+export const replaceConnection = (kind: string, name: string, entry: ConnectionEntry, version?: number | string) =>
+  call<ConnectionEntry>('PUT', conn(kind, name), { body: entry, headers: ifMatch(version) });
+
+/** Deletes a connection: its tokens go (the refresh token is revoked at the IdP), its history stays. */
+export const deleteConnection = (kind: string, name: string, version?: number | string) =>
+  call<void>('DELETE', conn(kind, name), { headers: ifMatch(version) });
 
 export const listWebhooks = (signal?: AbortSignal) =>
   call<{ webhooks: WebhookInfo[] }>('GET', '/webhooks', { signal }).then((r) => r.webhooks ?? []);

@@ -39,25 +39,34 @@ export function TimeFull({ value, now, empty = '—' }: { value: string | null |
 }
 
 /**
- * The health badge: red "reauth" when the connection needs re-authorization, amber
- * "refresh failing" while refreshes fail transiently, nothing otherwise. Its tooltip
- * (hover or keyboard focus) names the IdP's error code and says what to do.
+ * The health badge: red "reauth" when the connection needs re-authorization, red "fix client
+ * credentials" when the IdP rejected Tether's client (the grant is kept), amber "refresh
+ * failing" while refreshes fail transiently, nothing otherwise. Its tooltip (hover or
+ * keyboard focus) names the IdP's error code and says what to do. With `fixHref`, a
+ * client-fix badge carries a direct "Edit client secret" action.
  */
 export function HealthBadge({
   state,
   idpErrorCode,
   href,
+  fixHref,
 }: {
   state: ConnectionState;
   idpErrorCode: string | null | undefined;
   href?: string;
+  fixHref?: string;
 }) {
   const tipId = useId();
-  if (state !== 'needs_reauth' && state !== 'refresh_failing') return null;
-  const red = state === 'needs_reauth';
+  if (state !== 'needs_reauth' && state !== 'refresh_failing' && state !== 'needs_client_fix') return null;
+  const clientFix = state === 'needs_client_fix';
+  const red = state === 'needs_reauth' || clientFix;
   const code = (idpErrorCode ?? '').trim();
-  const label = red ? 'reauth' : 'refresh failing';
-  const headline = red ? 'Needs re-authorization' : 'Refreshes are failing; Tether keeps retrying';
+  const label = clientFix ? 'fix client credentials' : red ? 'reauth' : 'refresh failing';
+  const headline = clientFix
+    ? 'The IdP rejected Tether’s client credentials'
+    : red
+      ? 'Needs re-authorization'
+      : 'Refreshes are failing; Tether keeps retrying';
   const content = (
     <>
       <span className="badge-dot" aria-hidden="true" />
@@ -75,7 +84,7 @@ export function HealthBadge({
   );
   const className = `badge ${red ? 'badge-red' : 'badge-amber'}`;
   return (
-    <span className="badge-wrap" data-badge={red ? 'reauth' : 'refresh-failing'}>
+    <span className="badge-wrap" data-badge={clientFix ? 'client-fix' : red ? 'reauth' : 'refresh-failing'}>
       {href ? (
         <Link href={href} className={className} aria-describedby={tipId}>
           {content}
@@ -86,6 +95,11 @@ export function HealthBadge({
         </span>
       )}
       {tooltip}
+      {clientFix && fixHref && (
+        <Link href={fixHref} className="badge-action" data-action="edit-client-secret">
+          Edit client secret
+        </Link>
+      )}
     </span>
   );
 }

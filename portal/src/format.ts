@@ -61,6 +61,7 @@ export const STATE_LABEL: Record<ConnectionState, string> = {
   connected: 'Connected',
   refresh_failing: 'Refresh failing',
   needs_reauth: 'Needs re-authorization',
+  needs_client_fix: 'Fix client credentials',
   not_applicable: 'Static credentials',
 };
 
@@ -79,6 +80,9 @@ export function adviceFor(state: ConnectionState, code: string | null | undefine
       default:
         return 'Reconnect.';
     }
+  }
+  if (state === 'needs_client_fix') {
+    return 'The IdP rejected Tether’s client credentials. Fix the client secret (or client id); Tether refreshes at once and keeps the grant: nobody has to reconnect.';
   }
   if (state === 'refresh_failing') {
     if (c === 'token_endpoint_unknown') {
@@ -106,6 +110,7 @@ const EVENT_LABEL: Record<string, string> = {
   token_deleted_revoked: 'Token removed: revoked at the IdP',
   token_deleted_admin: 'Token deleted by an operator',
   client_registered: 'Tether registered as a client at the IdP',
+  refresh_failed_client_rejected: 'Refresh refused: the IdP rejected Tether’s client credentials',
   webhook_given_up: 'Webhook not delivered (given up)',
 };
 
@@ -126,6 +131,7 @@ export function eventTone(e: AuthEvent): Tone {
       return 'warn';
     case 'connect_failed':
     case 'refresh_failed_revoked':
+    case 'refresh_failed_client_rejected':
     case 'refresh_skipped_expired':
     case 'token_deleted_revoked':
     case 'webhook_given_up':

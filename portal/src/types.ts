@@ -1,6 +1,6 @@
 // Shapes of the admin REST API (/api/v1/admin). Times are RFC 3339 strings or null.
 
-export type OAuthState = 'not_connected' | 'connected' | 'refresh_failing' | 'needs_reauth';
+export type OAuthState = 'not_connected' | 'connected' | 'refresh_failing' | 'needs_reauth' | 'needs_client_fix';
 export type ConnectionState = OAuthState | 'not_applicable';
 /** The status card Tether derives for a connection (the portal shows it as is). */
 export type OAuthCardStatus = OAuthState | 'revoked' | 'never_connected';
@@ -28,7 +28,11 @@ export interface ConnectionSummary {
   refresh_deadline: string | null;
   refresh_deadline_source: '' | 'idp' | 'refresh_max_lifetime';
   next_attempt_at: string | null;
+  /** "config": declared in Tether's configuration file (read-only here); "api": made at runtime. */
+  source?: ConnectionSource;
 }
+
+export type ConnectionSource = 'config' | 'api';
 
 export type ListStateFilter = ConnectionState | 'attention';
 
@@ -121,6 +125,46 @@ export interface ConnectionDetail {
   gateway_path?: string;
   /** clients.keys is set: callers must send Authorization: Bearer <client key>. */
   client_key_required?: boolean;
+  /** "config": declared in the configuration file (no edit or delete here); "api": made at runtime. */
+  source?: ConnectionSource;
+  /** The configuration file that declares it (source "config"). */
+  config_file?: string;
+  /** The connection's settings as one `connections:` entry; secrets say "set" / "not set". */
+  definition?: ConnectionEntry;
+  /** The definition's version: sent as If-Match with an edit or a delete. */
+  version?: number | string;
+}
+
+/** One `connections:` entry of Tether's configuration, as JSON (the admin API's body). */
+export interface ConnectionEntry {
+  kind: string;
+  name: string;
+  url: string;
+  timeout?: string;
+  auth?: EntryAuth;
+}
+
+export interface EntryAuth {
+  mode: 'none' | 'bearer' | 'api_key' | 'oauth';
+  /** bearer; write-only ("set" / "not set" in answers). */
+  token?: string;
+  /** api_key */
+  header?: string;
+  /** api_key; write-only. */
+  key?: string;
+  grant?: 'authorization_code' | 'client_credentials';
+  issuer?: string;
+  authorization_url?: string;
+  token_url?: string;
+  client_id?: string;
+  /** Write-only ("set" / "not set" in answers). */
+  client_secret?: string;
+  client_auth?: string;
+  scopes?: string;
+  extra_params?: Record<string, string>;
+  resource_indicator?: boolean;
+  refresh_max_lifetime?: string;
+  ca_bundle?: string;
 }
 
 export type AuthEventType =
@@ -134,7 +178,8 @@ export type AuthEventType =
   | 'refresh_skipped_expired'
   | 'refresh_rotation_persistence_failed'
   | 'token_deleted_revoked'
-  | 'token_deleted_admin';
+  | 'token_deleted_admin'
+  | 'refresh_failed_client_rejected';
 
 export interface AuthEventDetail {
   expires_before?: string | null;

@@ -550,8 +550,17 @@ void AdminApi::refresh(http::Request& request, http::Responder responder) {
       }
       return shared->send(std::move(res));
     }
-    // A transient failure still hands out the current (unexpired) token: say it failed.
-    if (const auto st = source->status(); st.state == store::ConnectionState::kRefreshFailing) {
+    // A rejected client or a transient failure still hands out the current (unexpired)
+    // token: say it failed.
+    if (const auto st = source->status(); st.state == store::ConnectionState::kNeedsClientFix) {
+      return shared->send(errorResponse(Error(
+          Errc::kConflict, "refreshing " + k.str() +
+                               " failed: the identity provider rejected Tether's client "
+                               "credentials (" +
+                               st.last_error_code + "); the current token stays in use until " +
+                               core::formatRfc3339(result.value()->expires_at) +
+                               "; fix the connection's client settings")));
+    } else if (st.state == store::ConnectionState::kRefreshFailing) {
       std::string msg = "refreshing " + k.str() + " failed (" +
                         (st.last_error_code.empty() ? st.reason : st.last_error_code) +
                         "); the current token stays in use until " +

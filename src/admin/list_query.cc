@@ -111,8 +111,8 @@ core::Result<ListQuery> parseListQuery(
   TETHER_TRY_ASSIGN(q.kind, oneOf(param("kind"), "kind", {"mcp", "api"}));
   TETHER_TRY_ASSIGN(q.auth, oneOf(param("auth"), "auth", {"none", "bearer", "api_key", "oauth"}));
   TETHER_TRY_ASSIGN(q.state, oneOf(param("state"), "state",
-                                   {"needs_reauth", "refresh_failing", "not_connected", "connected",
-                                    "not_applicable", "attention"}));
+                                   {"needs_reauth", "needs_client_fix", "refresh_failing",
+                                    "not_connected", "connected", "not_applicable", "attention"}));
   auto sort = oneOf(param("sort"), "sort", {"severity", "name"});
   if (!sort.ok()) return std::move(sort).takeError();
   q.by_name = sort.value() == "name";
@@ -159,6 +159,7 @@ ListPage selectPage(const std::vector<ConnectionView>& views,
       r.state = std::string(store::connectionStateName(state));
       switch (state) {
         case store::ConnectionState::kNeedsReauth:
+        case store::ConnectionState::kNeedsClientFix:  // red: a human must fix the client
           r.severity = 0;
           break;
         case store::ConnectionState::kRefreshFailing:

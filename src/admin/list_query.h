@@ -18,8 +18,9 @@
 namespace tether::admin {
 
 /// The list's states, also the keys of its per-state counts.
-inline constexpr std::array<std::string_view, 5> kListStates = {
-    "needs_reauth", "refresh_failing", "not_connected", "connected", "not_applicable"};
+inline constexpr std::array<std::string_view, 6> kListStates = {
+    "needs_reauth",  "needs_client_fix", "refresh_failing",
+    "not_connected", "connected",        "not_applicable"};
 
 struct ListQuery {
   std::string q;         // lower-cased; matched as a substring of the name and the upstream

@@ -50,6 +50,7 @@ core::LogLevel levelFor(store::EventType type) {
     case store::EventType::kRefreshSkippedExpired:
     case store::EventType::kStepUpRequired:
     case store::EventType::kStepUpLimitReached:
+    case store::EventType::kRefreshFailedClientRejected:
       return core::LogLevel::kWarn;
     default:
       return core::LogLevel::kInfo;

@@ -82,6 +82,10 @@ ConnectionView viewOf(const std::optional<store::TokenRecord>& token,
     case ConnectionState::kRefreshFailing:
       v.status = "refresh_failing";
       break;
+    case ConnectionState::kNeedsClientFix:
+      // The IdP rejected Tether's client credentials; the grant is kept (not revoked).
+      v.status = "needs_client_fix";
+      break;
     case ConnectionState::kConnected:
       v.status = "connected";
       break;

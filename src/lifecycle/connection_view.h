@@ -33,8 +33,10 @@ struct ConnectFailure {
 struct ConnectionView {
   /// store::shownConnectionState of the recorded state and whether a token is stored.
   store::ConnectionState state = store::ConnectionState::kNotConnected;
-  /// The portal's status card: "connected", "refresh_failing", "needs_reauth", "revoked"
-  /// (no token since the IdP revoked it), "never_connected" or "not_connected".
+  /// The portal's status card: "connected", "refresh_failing", "needs_reauth",
+  /// "needs_client_fix" (the IdP rejected Tether's client credentials; the grant is kept
+  /// until the client settings are fixed), "revoked" (no token since the IdP revoked it),
+  /// "never_connected" or "not_connected".
   std::string status = "never_connected";
   bool has_token = false;
   /// The code to show: the last error code, else (needing re-auth) the revocation's reason.

@@ -34,6 +34,7 @@ std::vector<ConnectionSpec> specsFromConfig(
     s.key = store::connectionKeyFromConfig(c);
     s.oauth = oauth::clientConfigFromConfig(c);
     s.client_credentials = o.grant == config::Grant::kClientCredentials;
+    s.client_registered = !s.client_credentials && !o.client_id;
     if (o.token_url.empty() && unresolved && !s.client_credentials) unresolved->push_back(s.key);
     s.issuer = o.issuer;
     s.discovery_allowed_hosts = discovery_allowed_hosts;

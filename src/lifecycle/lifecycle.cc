@@ -38,8 +38,11 @@ Lifecycle::Lifecycle(std::vector<ConnectionSpec> specs, store::Store& store, htt
   });
   if (metrics) {
     metrics->gaugeCallback("tether_connections", "OAuth connections by lifecycle state", [this] {
-      std::map<std::string, double> counts = {
-          {"not_connected", 0}, {"connected", 0}, {"refresh_failing", 0}, {"needs_reauth", 0}};
+      std::map<std::string, double> counts = {{"not_connected", 0},
+                                              {"connected", 0},
+                                              {"refresh_failing", 0},
+                                              {"needs_reauth", 0},
+                                              {"needs_client_fix", 0}};
       for (const auto& [_, s] : sources_) {
         counts[std::string(store::connectionStateName(s->status().state))] += 1;
       }

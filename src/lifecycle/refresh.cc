@@ -85,6 +85,7 @@ TokenResult SourceRunner::refreshLocked(Attempt& a) {
     cached_version = cache_ ? cache_->version : -1;
     invalidated = invalidated_;
     forced_from = forced_from_version_;
+    a.from_client_fix = state_.state == ConnectionState::kNeedsClientFix;
   }
   if (!from_pending) {
     auto read = deps_.store->getToken(spec_.key);
@@ -169,13 +170,16 @@ TokenResult SourceRunner::callIdp(Attempt& a, const store::TokenRecord& row,
   if (grant.ok()) {
     return persistRefreshed(a, row, refreshed(row, grant, a.started, idpHost()), expected_version);
   }
+  if (c.terminal() && rejectsClient(c.code)) {
+    return clientRejected(a, row.version > 0 ? &row : nullptr, {c.code, c.idp_error});
+  }
   if (c.terminal() && !spec_.client_credentials) {
     const std::string reason =
         answer_lost && c.code == "invalid_grant" ? "rotation_response_lost" : c.code;
     return terminal(a, row, EventType::kRefreshFailedRevoked, {reason, c.idp_error});
   }
-  // Transient, or a client_credentials rejection (a configuration error that needs an
-  // operator to fix the client, never a re-authorization).
+  // Transient, or a client_credentials grant the IdP refused for another reason
+  // (unsupported_grant_type, invalid_scope: a configuration error, never a re-authorization).
   return transient(a, row.version > 0 ? &row : nullptr, {c.code, c.idp_error, c.retry_after, 0});
 }
 
@@ -205,7 +209,7 @@ TokenResult SourceRunner::persistRefreshed(const Attempt& a, const store::TokenR
       pending_.reset();
       fx = transition(event::Succeeded{}, now);
     }
-    if (fx.recovered) detail.reason = "recovered";
+    if (fx.recovered || a.from_client_fix) detail.reason = "recovered";
     writeState(computeNextDue(after));
     deps_.recorder->record(
         {EventType::kRefreshSucceeded, spec_.key, a.actor, idpHost(), a.correlation, detail});
@@ -415,6 +419,63 @@ TokenResult SourceRunner::transient(const Attempt& a, const store::TokenRecord* 
   if (!row && cache_ && now < cache_->expires_at) return served(cache_);
   return refused(TokenError::Kind::kTemporarilyUnavailable, failure.code, failure.idp_code,
                  next_attempt);
+}
+
+TokenResult SourceRunner::clientRejected(Attempt& a, const store::TokenRecord* row,
+                                         event::ClientRejected failure) {
+  const TimePoint now = deps_.clock->now();
+  const bool reregister = spec_.client_registered;
+  events::Detail detail;
+  detail.error_class = "client";
+  detail.reason = reregister ? "registered_client_rejected" : failure.reason;
+  detail.idp_error = failure.idp_code;
+  if (a.grant && a.grant->classification.http_status) {
+    detail.http_status = a.grant->classification.http_status;
+  }
+  if (a.duration_ms > 0) detail.duration_ms = a.duration_ms;
+  if (row) detail.expires_before = row->expires_at;
+  deps_.recorder->record({EventType::kRefreshFailedClientRejected, spec_.key, a.actor, idpHost(),
+                          a.correlation, detail});
+  core::log::warn(reregister ? "the identity provider rejected the client Tether registered; the "
+                               "next connect registers a new one"
+                             : "the identity provider rejected Tether's client credentials; the "
+                               "tokens are kept until the connection's client settings are fixed",
+                  {{"connection", spec_.key.str()},
+                   {"error", failure.reason},
+                   {"correlation_id", a.correlation}});
+  if (reregister) {
+    // A grant belongs to its client: a new registration needs a new consent. The tokens
+    // stay stored (the reconnect replaces them); last_error_code tells the connect flow to
+    // register afresh.
+    {
+      std::lock_guard lock(mu_);
+      cache_.reset();
+      meta_.reset();
+      invalidated_ = false;
+      transition(
+          event::TerminalFailure{"client_rejected",
+                                 failure.idp_code.empty() ? failure.reason : failure.idp_code},
+          now);
+    }
+    writeState(std::nullopt);
+    return refused(TokenError::Kind::kNeedsReauth, "client_rejected", failure.idp_code);
+  }
+  {
+    std::lock_guard lock(mu_);
+    client_rejected_here_ = true;
+    transition(failure, now);
+    // The access token held still works at the upstream until it expires.
+    if (row && row->expires_at && now < *row->expires_at &&
+        (!cache_ || cache_->version != row->version)) {
+      meta_ = TokenMeta::of(*row);
+      cache_ = makeAccess(*row);
+    }
+  }
+  writeState(std::nullopt);  // no next due time: the keeper waits for new client settings
+  std::lock_guard lock(mu_);
+  if (cache_ && now < cache_->expires_at) return served(cache_);
+  return refused(TokenError::Kind::kTemporarilyUnavailable, "needs_client_fix",
+                 failure.idp_code.empty() ? failure.reason : failure.idp_code);
 }
 
 TokenResult SourceRunner::needsReauthFromStore() {

@@ -61,6 +61,8 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
   void onTokenChanged(const store::TokenChange& change);
   void onConnected();
   void setOAuthConfig(oauth::OAuthClientConfig config, std::string idp_host);
+  std::optional<TokenResult> clientSettingsChanged(oauth::OAuthClientConfig config,
+                                                   std::string idp_host, std::string actor);
   oauth::OAuthClientConfig oauthConfig() const;
   SourceStatus status() const;
 
@@ -75,6 +77,9 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
     TimePoint started{};  // when the row was read (the refreshed token's last_refreshed_at)
     const oauth::GrantResult* grant = nullptr;
     double duration_ms = 0;
+    // Started in needs_client_fix: a success is a recovery (our own token write announces
+    // itself as TokenWritten before the success is applied).
+    bool from_client_fix = false;
   };
   /// What the lifecycle needs to know about the cached token (the secrets stay in the
   /// store; only the access token is in memory, once, in cache_).
@@ -123,6 +128,11 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
                        event::TerminalFailure failure);
   TokenResult transient(const Attempt& a, const store::TokenRecord* row,
                         event::TransientFailure failure);
+  /// The IdP rejected Tether's client (invalid_client, unauthorized_client): records
+  /// refresh_failed_client_rejected and keeps the tokens; needs_client_fix, or needs_reauth
+  /// for a client Tether registered itself (the next connect registers a new one).
+  TokenResult clientRejected(Attempt& a, const store::TokenRecord* row,
+                             event::ClientRejected failure);
   TokenResult needsReauthFromStore();
   /// client_credentials with only an issuer: true while no token endpoint is known.
   bool needsTokenEndpoint() const;
@@ -166,6 +176,10 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
   int64_t forced_from_version_ = 0;
   std::unique_ptr<PendingPersist> pending_;  // rare: not worth a TokenRecord inline
   uint64_t rng_state_ = 0;  // splitmix64: 8 bytes, not mt19937's 2.5 KB per connection
+  // The IdP rejected the client settings this runner holds (needs_client_fix seen here, not
+  // only read from the store): no IdP call until they change. A runner that only read the
+  // state (a restart, a connection rebuilt with edited settings) checks once.
+  bool client_rejected_here_ = false;
   // --- owned by whoever holds in_flight_ ---
   // The store lock for this connection, kept across refreshes while a rotated token waits
   // to be persisted.

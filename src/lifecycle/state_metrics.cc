@@ -13,7 +13,8 @@ using store::ConnectionState;
 // Every state a connection can show; each gets a 0/1 series so a query can select on
 // `state` without `absent()`.
 constexpr std::array kStates = {ConnectionState::kNotConnected, ConnectionState::kConnected,
-                                ConnectionState::kRefreshFailing, ConnectionState::kNeedsReauth};
+                                ConnectionState::kRefreshFailing, ConnectionState::kNeedsReauth,
+                                ConnectionState::kNeedsClientFix};
 
 double unixSeconds(core::TimePoint t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
@@ -26,11 +27,11 @@ core::Labels keyLabels(const store::ConnectionKey& key) {
 }  // namespace
 
 std::string_view failureReasonLabel(std::string_view reason) {
-  static constexpr std::array<std::string_view, 11> kVerbatim = {
-      "invalid_grant",          "invalid_client",    "unauthorized_client",
-      "unsupported_grant_type", "invalid_scope",     "insufficient_scope",
-      "refresh_expired",        "no_refresh_token",  "rotation_response_lost",
-      "malformed_response",     "response_too_large"};
+  static constexpr std::array<std::string_view, 12> kVerbatim = {
+      "invalid_grant",          "invalid_client",     "unauthorized_client",
+      "unsupported_grant_type", "invalid_scope",      "insufficient_scope",
+      "refresh_expired",        "no_refresh_token",   "rotation_response_lost",
+      "malformed_response",     "response_too_large", "client_rejected"};
   for (std::string_view v : kVerbatim) {
     if (reason == v) return v;
   }
@@ -59,7 +60,8 @@ StateSeries stateSeries(const std::vector<store::HealthRow>& rows,
     // Per-user grants (not built yet) would add counts by state per connection here, as
     // tether_connection_grants{kind,name,state}: never a label per user.
     if (!row) continue;
-    if (shown == ConnectionState::kRefreshFailing || shown == ConnectionState::kNeedsReauth) {
+    if (shown == ConnectionState::kRefreshFailing || shown == ConnectionState::kNeedsReauth ||
+        shown == ConnectionState::kNeedsClientFix) {
       core::Labels labels = keyLabels(key);
       labels.emplace_back("reason", std::string(failureReasonLabel(row->reason)));
       out.failure_reason.emplace_back(std::move(labels), 1.0);
@@ -93,10 +95,11 @@ void StateMetrics::registerWith(core::MetricsRegistry& registry) {
   };
   add("tether_connection_state",
       "1 for the state each OAuth connection shows (not_connected, connected, "
-      "refresh_failing, needs_reauth), 0 for the others",
+      "refresh_failing, needs_reauth, needs_client_fix), 0 for the others",
       &StateSeries::state);
   add("tether_connection_failure_reason",
-      "1 for the reason on record while a connection is refresh_failing or needs_reauth "
+      "1 for the reason on record while a connection is refresh_failing, needs_reauth or "
+      "needs_client_fix "
       "(a closed set: IdP codes of DESIGN.md 3, http_error, transport_error, other)",
       &StateSeries::failure_reason);
   add("tether_token_expiry_timestamp_seconds",

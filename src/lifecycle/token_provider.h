@@ -32,9 +32,11 @@ struct TokenError {
     kTemporarilyUnavailable,  // refreshes fail transiently; retry at `retry_at`
   };
   Kind kind = Kind::kTemporarilyUnavailable;
-  /// needs_reauth: not_connected, invalid_grant, invalid_client, no_refresh_token,
-  /// refresh_expired, rotation_response_lost, ...; temporarily unavailable: the last
-  /// failure's code (http_403, transport_timeout, store_unavailable, ...).
+  /// needs_reauth: not_connected, invalid_grant, client_rejected (a client Tether
+  /// registered itself), no_refresh_token, refresh_expired, rotation_response_lost, ...;
+  /// temporarily unavailable: the last failure's code (http_403, transport_timeout,
+  /// store_unavailable, ...), or needs_client_fix (the IdP rejected Tether's client
+  /// credentials; `idp_code` says how).
   std::string reason;
   std::string idp_code;  // the IdP's RFC 6749 code when it gave one
   std::optional<core::TimePoint> retry_at;
@@ -49,6 +51,15 @@ struct TokenError {
                                                          : "must be re-authorized (" + why + ")";
       return core::Error(core::Errc::kNeedsReauth, "connection " + key.str() + " " + what +
                                                        ": connect it again from the Tether portal");
+    }
+    if (reason == "needs_client_fix") {
+      // The IdP rejected Tether's client credentials: callers cannot fix it, an operator can.
+      std::string msg = "connection " + key.str() +
+                        " cannot get a token: the identity provider rejected Tether's client "
+                        "credentials";
+      if (!idp_code.empty()) msg += " (" + idp_code + ")";
+      return core::Error(core::Errc::kTemporarilyUnavailable,
+                         msg + "; an operator must fix the connection's client settings");
     }
     std::string msg = "connection " + key.str() + " cannot get a token right now (" + why + ")";
     if (retry_at) msg += "; retry after " + core::formatRfc3339(*retry_at);

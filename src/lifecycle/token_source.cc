@@ -40,6 +40,11 @@ void TokenSource::onConnected() { runner_->onConnected(); }
 void TokenSource::setOAuthConfig(oauth::OAuthClientConfig config, std::string idp_host) {
   runner_->setOAuthConfig(std::move(config), std::move(idp_host));
 }
+std::optional<TokenResult> TokenSource::clientSettingsChanged(oauth::OAuthClientConfig config,
+                                                              std::string idp_host,
+                                                              std::string actor) {
+  return runner_->clientSettingsChanged(std::move(config), std::move(idp_host), std::move(actor));
+}
 oauth::OAuthClientConfig TokenSource::oauthConfig() const { return runner_->oauthConfig(); }
 SourceStatus TokenSource::status() const { return runner_->status(); }
 
@@ -164,6 +169,10 @@ TokenResult SourceRunner::adopt(const store::TokenRecord& record) {
 TokenResult SourceRunner::cachedOrError() const {
   const TimePoint now = deps_.clock->now();
   if (cache_ && now < cache_->expires_at) return served(cache_);
+  if (state_.state == ConnectionState::kNeedsClientFix) {
+    return refused(TokenError::Kind::kTemporarilyUnavailable, "needs_client_fix",
+                   state_.last_error_code);
+  }
   if (state_.state == ConnectionState::kNeedsReauth) {
     return refused(TokenError::Kind::kNeedsReauth,
                    state_.reason.empty() ? "revoked" : state_.reason, state_.last_error_code);
@@ -189,9 +198,10 @@ void SourceRunner::acquire(std::string actor, TokenCallback done) {
     return;
   }
   if ((state_.state == ConnectionState::kNeedsReauth && !cache_) ||
+      state_.state == ConnectionState::kNeedsClientFix ||
       (backingOff(state_, now) && !persist_retry_due)) {
-    // Needs a human, or backing off: no IdP call before the next attempt; a still-valid
-    // token is served.
+    // Needs a human (a reconnect, or new client settings), or backing off: no IdP call
+    // before the next attempt; a still-valid token is served.
     auto r = cachedOrError();
     lock.unlock();
     done(r);
@@ -374,12 +384,27 @@ void SourceRunner::keeperRefresh() {
   const TimePoint now = deps_.clock->now();
   if (!state_loaded_) loadState();
   bool skip = false;
+  bool recheck = false;
   {
     std::lock_guard lock(mu_);
     skip = keeperSkips(state_, now, pending_ != nullptr);
+    if (skip && state_.state == ConnectionState::kNeedsClientFix && !client_rejected_here_) {
+      // Read from the store, never tried with the settings this process holds (a restart,
+      // or the connection rebuilt from edited settings): one IdP call tells.
+      skip = false;
+      recheck = true;
+      forced_from_version_ = 0;
+    }
+  }
+  if (recheck) {
+    core::log::info("needs_client_fix: trying the client settings this process holds once",
+                    {{"connection", spec_.key.str()}});
   }
   std::optional<TokenResult> result;
-  if (!skip) result = runRefresh(Mode::kKeeper, std::string(events::kActorBackground));
+  if (!skip) {
+    result =
+        runRefresh(recheck ? Mode::kForced : Mode::kKeeper, std::string(events::kActorBackground));
+  }
   // Next look: the token's due time, the end of the backoff, or never (needs a human).
   // Written before the refresh counts as finished, so no operator action comes between.
   std::optional<TimePoint> due;
@@ -415,6 +440,47 @@ void SourceRunner::setOAuthConfig(oauth::OAuthClientConfig config, std::string i
   auto r = std::make_shared<Resolved>(Resolved{std::move(config), std::move(idp_host)});
   std::lock_guard lock(mu_);
   resolved_ = std::move(r);
+}
+
+std::optional<TokenResult> SourceRunner::clientSettingsChanged(oauth::OAuthClientConfig config,
+                                                               std::string idp_host,
+                                                               std::string actor) {
+  setOAuthConfig(std::move(config), std::move(idp_host));
+  basic_form_.store(oauth::BasicForm::kEncoded);  // a new secret: learn the form again
+  {
+    std::lock_guard lock(mu_);
+    client_rejected_here_ = false;
+  }
+  if (!state_loaded_) loadState();
+  beginExclusive();
+  bool refresh_now = false;
+  {
+    std::lock_guard lock(mu_);
+    refresh_now = transition(event::ClientSettingsChanged{}, deps_.clock->now()).refresh_now;
+    // A newer stored token (healed on another replica) is adopted, not refreshed again.
+    forced_from_version_ = cache_ ? cache_->version : 0;
+  }
+  if (!refresh_now) {
+    complete(refused(TokenError::Kind::kTemporarilyUnavailable, "not_refreshed", ""));
+    return std::nullopt;
+  }
+  core::log::info("client settings changed: refreshing with them now",
+                  {{"connection", spec_.key.str()}});
+  auto r = runRefresh(Mode::kForced, actor);
+  // The keeper's next look follows the outcome (the token's due time once connected).
+  std::optional<TimePoint> due;
+  {
+    std::lock_guard lock(mu_);
+    std::optional<store::TokenRecord> token;
+    if (meta_) token = meta_->asRecord();
+    due =
+        keeperNextDue(state_, token, spec_.client_credentials,
+                      pending_ ? std::optional<TimePoint>(pending_->next_retry) : std::nullopt,
+                      deps_.clock->now(), deps_.settings, spec_.refresh_max_lifetime, randomUnit());
+  }
+  writeState(due);
+  complete(r);
+  return r;
 }
 
 std::shared_ptr<const SourceRunner::Resolved> SourceRunner::resolved() const {

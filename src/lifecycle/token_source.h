@@ -41,6 +41,10 @@ struct ConnectionSpec {
   store::ConnectionKey key;
   oauth::OAuthClientConfig oauth;
   bool client_credentials = false;  // grant: client_credentials (never needs re-auth)
+  /// No auth.client_id configured: the client is one Tether registered itself (RFC 7591)
+  /// or its CIMD client_id. When the IdP rejects it, it is registered afresh at the next
+  /// connect (needs_reauth), not fixed by an operator (needs_client_fix).
+  bool client_registered = false;
   std::optional<Duration> refresh_max_lifetime;
   std::string idp_host;
   /// The configured issuer. A client_credentials connection without a token_url finds its
@@ -133,6 +137,16 @@ class TokenSource : public TokenProvider {
   /// The token endpoint and client the connect flow resolved (discovery, registration)
   /// replace the configured ones for every later refresh. `idp_host` goes into events.
   void setOAuthConfig(oauth::OAuthClientConfig config, std::string idp_host);
+  /// The connection's OAuth client settings changed (API or portal edit, `SIGHUP`
+  /// reload): `config` (the complete client settings, resolved endpoints included)
+  /// replaces the ones refreshes use. A connection in needs_client_fix (or backing off in
+  /// refresh_failing) refreshes at the IdP at once with them, keeping its grant: success
+  /// makes it connected with no connect flow; a failure is classified as usual. Returns that
+  /// refresh's result, or nullopt when the state needed none. `actor` (who changed the
+  /// settings, e.g. admin:<id>) is recorded with that refresh's events. Blocking.
+  std::optional<TokenResult> clientSettingsChanged(
+      oauth::OAuthClientConfig config, std::string idp_host,
+      std::string actor = std::string(events::kActorBackground));
   /// The OAuth settings refreshes use now (the configured ones until setOAuthConfig).
   oauth::OAuthClientConfig oauthConfig() const;
 

@@ -30,13 +30,16 @@ struct Visitor {
   const Settings& settings;
 
   Transition operator()(const event::Succeeded&) {
-    const bool recovered = s.state == ConnectionState::kRefreshFailing;
+    const bool recovered =
+        s.state == ConnectionState::kRefreshFailing || s.state == ConnectionState::kNeedsClientFix;
     return {connected(std::move(s)), {.recovered = recovered, .write_state = true}};
   }
 
   Transition operator()(const event::Adopted& e) {
     if (s.state == ConnectionState::kNeedsReauth || s.state == ConnectionState::kNotConnected ||
-        (s.state == ConnectionState::kRefreshFailing && e.newer)) {
+        ((s.state == ConnectionState::kRefreshFailing ||
+          s.state == ConnectionState::kNeedsClientFix) &&
+         e.newer)) {
       return {connected(std::move(s)), {}};
     }
     return {std::move(s), {}};
@@ -81,6 +84,24 @@ struct Visitor {
     return {std::move(s), {.write_state = true}};
   }
 
+  Transition operator()(const event::ClientRejected& e) {
+    // Not a revocation: the grant stays (no revoked_at), nothing is retried on a timer.
+    s.state = ConnectionState::kNeedsClientFix;
+    s.reason = e.reason;
+    s.last_error_code = e.idp_code.empty() ? e.reason : e.idp_code;
+    ++s.failures;
+    if (!s.first_failure_at) s.first_failure_at = now;
+    s.next_attempt_at.reset();
+    return {std::move(s), {.write_state = true}};
+  }
+
+  Transition operator()(const event::ClientSettingsChanged&) {
+    const bool waiting =
+        s.state == ConnectionState::kNeedsClientFix || s.state == ConnectionState::kRefreshFailing;
+    if (waiting) s.next_attempt_at.reset();  // no backoff against new settings
+    return {std::move(s), {.refresh_now = waiting}};
+  }
+
   Transition operator()(const event::NoToken& e) {
     if (e.stored && e.stored->state == ConnectionState::kNeedsReauth) {
       s.state = ConnectionState::kNeedsReauth;
@@ -93,8 +114,11 @@ struct Visitor {
   }
 
   Transition operator()(const event::TokenWritten&) {
-    // Reconnected (on some replica): the next call reads the store again.
-    if (s.state == ConnectionState::kNeedsReauth) s.state = ConnectionState::kNotConnected;
+    // Reconnected, or healed with new client settings (on some replica): the next call
+    // reads the store again.
+    if (s.state == ConnectionState::kNeedsReauth || s.state == ConnectionState::kNeedsClientFix) {
+      s.state = ConnectionState::kNotConnected;
+    }
     return {std::move(s), {}};
   }
 
@@ -137,6 +161,10 @@ Transition apply(State state, const Event& event, TimePoint now, const Settings&
   return std::visit(Visitor{std::move(state), now, settings}, event);
 }
 
+bool rejectsClient(std::string_view code) {
+  return code == "invalid_client" || code == "unauthorized_client";
+}
+
 bool backingOff(const State& s, TimePoint now) {
   return s.state == store::ConnectionState::kRefreshFailing && s.next_attempt_at &&
          now < *s.next_attempt_at;
@@ -144,6 +172,7 @@ bool backingOff(const State& s, TimePoint now) {
 
 bool keeperSkips(const State& s, TimePoint now, bool persist_pending) {
   return s.state == store::ConnectionState::kNeedsReauth ||
+         s.state == store::ConnectionState::kNeedsClientFix ||
          (backingOff(s, now) && !persist_pending);
 }
 
@@ -171,7 +200,8 @@ std::optional<TimePoint> keeperNextDue(const State& s,
   std::optional<TimePoint> due;
   if (s.state == ConnectionState::kRefreshFailing) {
     due = s.next_attempt_at;
-  } else if (s.state != ConnectionState::kNeedsReauth && client_credentials) {
+  } else if (s.state != ConnectionState::kNeedsReauth &&
+             s.state != ConnectionState::kNeedsClientFix && client_credentials) {
     due = now;
   }
   if (persist_retry) due = due ? std::min(*due, *persist_retry) : *persist_retry;

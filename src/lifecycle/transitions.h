@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "core/clock.h"
@@ -56,6 +57,15 @@ struct TerminalFailure {
   std::string reason;  // invalid_grant, refresh_expired, no_refresh_token, ...
   std::string idp_code;
 };
+/// The IdP rejected Tether's *client* (invalid_client, unauthorized_client; see
+/// rejectsClient), not the grant: needs_client_fix, the tokens are kept, no refresh until
+/// the client settings change (ClientSettingsChanged).
+struct ClientRejected {
+  std::string reason;  // Tether's code (the classification's): invalid_client, ...
+  std::string idp_code;
+};
+/// The connection's OAuth client settings changed (API or portal edit, reload).
+struct ClientSettingsChanged {};
 /// No token is stored; `stored` is the state row read then (needs_reauth stays).
 struct NoToken {
   std::optional<store::StateRecord> stored;
@@ -73,9 +83,10 @@ struct InsufficientScope {
 };
 }  // namespace event
 
-using Event = std::variant<event::Succeeded, event::Adopted, event::PersistFailed,
-                           event::TransientFailure, event::TerminalFailure, event::NoToken,
-                           event::TokenWritten, event::Deleted, event::InsufficientScope>;
+using Event =
+    std::variant<event::Succeeded, event::Adopted, event::PersistFailed, event::TransientFailure,
+                 event::TerminalFailure, event::NoToken, event::TokenWritten, event::Deleted,
+                 event::InsufficientScope, event::ClientRejected, event::ClientSettingsChanged>;
 
 /// What an InsufficientScope event made of the grant.
 enum class StepUpEffect {
@@ -93,6 +104,9 @@ struct Effects {
   int64_t suppressed = 0;         // transient failures left unrecorded before this one
   bool write_state = false;       // the state row must be written
   StepUpEffect step_up = StepUpEffect::kNone;
+  /// ClientSettingsChanged on a connection that waits for them (needs_client_fix, or
+  /// backing off in refresh_failing): refresh at the IdP now, with the new settings.
+  bool refresh_now = false;
 };
 
 struct Transition {
@@ -103,11 +117,15 @@ struct Transition {
 /// The transition `event` makes from `state` at `now`.
 Transition apply(State state, const Event& event, TimePoint now, const Settings& settings);
 
+/// The IdP's terminal code says Tether's client is wrong (invalid_client,
+/// unauthorized_client), not the user's grant (DESIGN.md §3).
+bool rejectsClient(std::string_view code);
+
 /// Backing off: refresh_failing with the next attempt still ahead (no IdP call before it).
 bool backingOff(const State& state, TimePoint now);
 
-/// The keeper leaves the connection alone: it needs a human, or it backs off (unless a
-/// rotated token waits to be persisted).
+/// The keeper leaves the connection alone: it needs a human (needs_reauth,
+/// needs_client_fix), or it backs off (unless a rotated token waits to be persisted).
 bool keeperSkips(const State& state, TimePoint now, bool persist_pending);
 
 /// What to do before calling the IdP, from the stored row alone (the deadline rules).

@@ -34,6 +34,8 @@ std::string_view eventTypeName(EventType type) {
       return "step_up_required";
     case EventType::kStepUpLimitReached:
       return "step_up_limit_reached";
+    case EventType::kRefreshFailedClientRejected:
+      return "refresh_failed_client_rejected";
   }
   return {};
 }
@@ -53,6 +55,7 @@ EventOutcome eventOutcome(EventType type) {
     case EventType::kTokenDeletedRevoked:
     case EventType::kStepUpRequired:
     case EventType::kStepUpLimitReached:
+    case EventType::kRefreshFailedClientRejected:
       return EventOutcome::kFailure;
     case EventType::kConnectStarted:
     case EventType::kConnectCompleted:

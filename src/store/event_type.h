@@ -23,10 +23,13 @@ enum class EventType {
   kRefreshRotationPersistenceFailed,
   kTokenDeletedRevoked,
   kTokenDeletedAdmin,
-  kClientRegistered,  // Tether registered itself (RFC 7591) or adopted its CIMD client_id
-  kWebhookGivenUp,    // a webhook message was not delivered within max_age (migration 5)
+  kClientRegistered,    // Tether registered itself (RFC 7591) or adopted its CIMD client_id
+  kWebhookGivenUp,      // a webhook message was not delivered within max_age (migration 5)
   kStepUpRequired,      // an upstream answered 403 insufficient_scope: reconnect for more
   kStepUpLimitReached,  // step-ups stopped at Settings::max_step_ups (a loop)
+  /// The IdP rejected Tether's client credentials (invalid_client, unauthorized_client) on
+  /// a refresh: the grant is kept, the connection needs_client_fix (migration 9).
+  kRefreshFailedClientRejected,
 };
 
 inline constexpr std::array kAllEventTypes = {
@@ -45,6 +48,7 @@ inline constexpr std::array kAllEventTypes = {
     EventType::kWebhookGivenUp,
     EventType::kStepUpRequired,
     EventType::kStepUpLimitReached,
+    EventType::kRefreshFailedClientRejected,
 };
 
 /// Wire and database name, e.g. "refresh_failed_transient". Empty for a value outside
@@ -58,7 +62,7 @@ std::optional<EventType> parseEventType(std::string_view name);
 /// newest lifecycle event of the connection is a failure":
 /// - kFailure: connect_failed, refresh_failed_transient, refresh_failed_revoked,
 ///   token_deleted_revoked (keeps the code that caused the deletion visible),
-///   step_up_required, step_up_limit_reached;
+///   step_up_required, step_up_limit_reached, refresh_failed_client_rejected;
 /// - kSuccess: connect_started (a reconnect), connect_completed, refresh_succeeded,
 ///   token_deleted_admin (an operator reset) — each clears the code;
 /// - kNeutral: refresh_skipped_no_token, refresh_skipped_expired,

@@ -53,10 +53,18 @@ struct TokenRecord {
   TimePoint updated_at{};  // set by the store
 };
 
-/// Lifecycle state of a connection (DESIGN.md §4).
-enum class ConnectionState { kNotConnected, kConnected, kRefreshFailing, kNeedsReauth };
+/// Lifecycle state of a connection (DESIGN.md §4). kNeedsClientFix: the IdP rejected
+/// Tether's client credentials (invalid_client, unauthorized_client); the grant is kept and
+/// refreshed again when the connection's client settings change (migration 9).
+enum class ConnectionState {
+  kNotConnected,
+  kConnected,
+  kRefreshFailing,
+  kNeedsReauth,
+  kNeedsClientFix
+};
 
-/// "not_connected" | "connected" | "refresh_failing" | "needs_reauth".
+/// "not_connected" | "connected" | "refresh_failing" | "needs_reauth" | "needs_client_fix".
 std::string_view connectionStateName(ConnectionState state);
 std::optional<ConnectionState> parseConnectionState(std::string_view name);
 

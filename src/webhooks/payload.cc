@@ -55,8 +55,9 @@ std::optional<WebhookEvent> eventForChange(const std::optional<store::StateRecor
   if (was == now) return std::nullopt;
   switch (now) {
     case ConnectionState::kNeedsReauth:
-      return isClientRejection(after.reason, after.last_error_code) ? WebhookEvent::kNeedsClientFix
-                                                                    : WebhookEvent::kNeedsReauth;
+      return WebhookEvent::kNeedsReauth;
+    case ConnectionState::kNeedsClientFix:
+      return WebhookEvent::kNeedsClientFix;
     case ConnectionState::kRefreshFailing:
       return WebhookEvent::kRefreshFailing;
     case ConnectionState::kConnected:

@@ -16,12 +16,14 @@ namespace tether::webhooks {
 
 /// The event a state change is, if any: `before` is the row being replaced (nullopt: none,
 /// i.e. not_connected), `after` the new one.
-///   -> needs_reauth     needs_reauth (needs_client_fix instead when the reason or the
-///                       IdP code is invalid_client / unauthorized_client: Tether's client
-///                       was rejected, re-consenting does not help; see docs/webhooks.md)
+///   -> needs_reauth     needs_reauth (a reconnect is needed; also when a client Tether
+///                       registered itself was rejected: the reconnect registers anew)
+///   -> needs_client_fix needs_client_fix (the IdP rejected Tether's client credentials;
+///                       an operator fixes the client settings, no re-consent)
 ///   -> refresh_failing  refresh_failing, once per episode (entering the state)
 ///   refresh_failing -> connected   recovered
-///   not_connected / needs_reauth -> connected   connected
+///   not_connected / needs_reauth / needs_client_fix -> connected   connected (an operator
+///                       fixed the client settings, or someone reconnected)
 /// Staying in a state, and any change to not_connected, is no event.
 std::optional<config::WebhookEvent> eventForChange(const std::optional<store::StateRecord>& before,
                                                    const store::StateRecord& after);

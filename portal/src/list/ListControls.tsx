@@ -10,6 +10,7 @@ export const SEARCH_DEBOUNCE_MS = 150;
 
 const STATE_BUTTONS: { state: ConnectionState; label: string; tone: string }[] = [
   { state: 'needs_reauth', label: 'Needs re-authorization', tone: 'bad' },
+  { state: 'needs_client_fix', label: 'Fix client credentials', tone: 'bad' },
   { state: 'refresh_failing', label: 'Refresh failing', tone: 'warn' },
   { state: 'not_connected', label: 'Not connected', tone: 'idle' },
   { state: 'connected', label: 'Connected', tone: 'ok' },

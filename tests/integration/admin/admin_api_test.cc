@@ -277,13 +277,13 @@ class AdminApiTest : public ::testing::Test {
     return {};
   }
 
-  // healthy connected; failing refreshes with a transient error; revoked got invalid_client.
+  // healthy connected; failing refreshes with a transient error; revoked got invalid_grant.
   void threeStates() {
     for (const char* n : {"healthy", "failing", "revoked"}) connect(n);
     clock_.advance(seconds(120));
     fault("temporarily_unavailable", 503, 1);
     EXPECT_EQ(call("POST", "/api/v1/admin/connections/mcp/failing/oauth/refresh").status, 503);
-    fault("invalid_client", 401, 1);
+    fault("invalid_grant", 400, 1);
     EXPECT_EQ(call("POST", "/api/v1/admin/connections/mcp/revoked/oauth/refresh").status, 409);
   }
 
@@ -527,7 +527,7 @@ TEST_F(AdminApiTest, ListAndHealthShowEveryConnectionWithItsState) {
   EXPECT_EQ(failing["idp_error_code"], "temporarily_unavailable");
   auto revoked = healthOf("mcp", "revoked");
   EXPECT_EQ(revoked["needs_reauth"], true);
-  EXPECT_EQ(revoked["idp_error_code"], "invalid_client");
+  EXPECT_EQ(revoked["idp_error_code"], "invalid_grant");
   auto api = healthOf("api", "static");
   EXPECT_EQ(api["has_oauth"], false);
 }
@@ -600,7 +600,7 @@ TEST_F(AdminApiTest, DetailShowsTheStatusInEachStateAndNeverAToken) {
   auto r = call("GET", "/api/v1/admin/connections/mcp/revoked");
   EXPECT_EQ(r.json["oauth"].at("state"), "needs_reauth");
   const auto& rev = r.json["oauth"].at("last_revocation").as_object();
-  EXPECT_EQ(rev.at("reason"), "invalid_client");
+  EXPECT_EQ(rev.at("reason"), "invalid_grant");
   EXPECT_EQ(rev.at("idp_host"), "127.0.0.1");
   EXPECT_TRUE(rev.at("at").is_string());
 
@@ -626,7 +626,7 @@ TEST_F(AdminApiTest, AuthEventsNewestFirstWithALimit) {
   EXPECT_EQ(types[0], "token_deleted_revoked");
   EXPECT_EQ(types[1], "refresh_failed_revoked");
   EXPECT_EQ(types.back(), "connect_started");
-  EXPECT_EQ(events[1].at("detail").at("idp_error"), "invalid_client");
+  EXPECT_EQ(events[1].at("detail").at("idp_error"), "invalid_grant");
   auto one = call("GET", "/api/v1/admin/connections/mcp/revoked/auth-events?limit=1");
   EXPECT_EQ(one.json["events"].as_array().size(), 1u);
   EXPECT_EQ(call("GET", "/api/v1/admin/connections/mcp/revoked/auth-events?limit=0").status, 400);

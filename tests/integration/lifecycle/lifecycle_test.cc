@@ -270,32 +270,148 @@ TEST_F(LifecycleTest, WafOutageNeverForcesReauthAndHealsAlone) {
   EXPECT_EQ(history().back().type, EventType::kRefreshSucceeded);
 }
 
-// 3. invalid_client: the IdP says the credentials are bad; a human must act, now.
-TEST_F(LifecycleTest, InvalidClientNeedsReauthWithinOneTickAndTheRowIsGone) {
+// 3. The client secret is rotated at the IdP (invalid_client): Tether's client is wrong, not
+// the user's grant. The refresh token stays stored (sealed, untouched), the connection needs
+// a client fix (no re-consent), nothing says "revoked", and the keeper stops trying. New
+// client settings refresh at once with the same grant: connected, no connect flow between.
+TEST_F(LifecycleTest, ARotatedClientSecretKeepsTheGrantAndHealsWithTheNewSecret) {
   startIdp(plainIdp());
   openStore();
   startLifecycle();
   connect();
-  idp_->revokeClient("tether-client");
+  auto before = store_->getToken(key_);
+  ASSERT_TRUE(before.ok() && before.value() && before.value()->refresh_token);
+  const std::string held_refresh = *before.value()->refresh_token;
+  const auto exchanges = idp_->counter("requests.token.authorization_code");
+
+  idp_->addClient({"tether-client", "rotated-secret", {}});  // the old secret stops working
   clock_.advance(minutes(56));  // the access token is now within its refresh lead
+  lifecycle_->keeper().tick();
+  EXPECT_EQ(source()->status().state, ConnectionState::kNeedsClientFix);
+  auto st = store_->getState(key_);
+  ASSERT_TRUE(st.ok() && st.value());
+  EXPECT_EQ(st.value()->state, ConnectionState::kNeedsClientFix);
+  EXPECT_EQ(st.value()->last_error_code, "invalid_client");
+  EXPECT_FALSE(st.value()->next_due_at) << "the keeper waits for new client settings";
+  auto row = store_->getToken(key_);
+  ASSERT_TRUE(row.ok() && row.value()) << "the tokens are kept";
+  EXPECT_EQ(row.value()->refresh_token, held_refresh);
+  EXPECT_EQ(row.value()->version, before.value()->version) << "untouched";
+  EXPECT_EQ(countEvents(EventType::kTokenDeletedRevoked), 0);
+  EXPECT_EQ(countEvents(EventType::kRefreshFailedRevoked), 0);
+  ASSERT_EQ(countEvents(EventType::kRefreshFailedClientRejected), 1);
+  EXPECT_THAT(history().back().detail_json, HasSubstr("\"idp_error\":\"invalid_client\""));
+  EXPECT_THAT(history().back().detail_json, HasSubstr("\"error_class\":\"client\""));
+
+  // The access token still works until it expires; then callers hear what is wrong.
+  ASSERT_TRUE(source()->token().ok());
+  const auto attempts = idp_->counter("requests.token.refresh_token");
+  runKeeper(minutes(30), minutes(5));
+  EXPECT_EQ(idp_->counter("requests.token.refresh_token"), attempts) << "no refresh until fixed";
+  auto r = source()->token(std::string(events::kActorToolCall));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, TokenError::Kind::kTemporarilyUnavailable);
+  EXPECT_EQ(r.error().reason, "needs_client_fix");
+  EXPECT_THAT(r.error().toError(key_).message,
+              HasSubstr("the identity provider rejected Tether's client credentials"));
+  EXPECT_EQ(idp_->counter("requests.token.refresh_token"), attempts) << "a call does not retry";
+
+  // The operator fixes the secret: the next refresh happens at once and succeeds.
+  auto fixed = source()->oauthConfig();
+  fixed.client_secret = "rotated-secret";
+  auto healed = source()->clientSettingsChanged(fixed, "127.0.0.1", "admin:ops");
+  ASSERT_TRUE(healed.has_value());
+  ASSERT_TRUE(healed->ok()) << healed->error().reason;
+  EXPECT_EQ(source()->status().state, ConnectionState::kConnected);
+  EXPECT_EQ(storedState(), ConnectionState::kConnected);
+  EXPECT_EQ(idp_->counter("requests.token.refresh_token"), attempts + 1);
+  EXPECT_EQ(idp_->counter("requests.token.authorization_code"), exchanges) << "no connect flow";
+  auto after = store_->getToken(key_);
+  ASSERT_TRUE(after.ok() && after.value());
+  EXPECT_EQ(after.value()->authenticated_at, before.value()->authenticated_at) << "same grant";
+  EXPECT_EQ(history().back().type, EventType::kRefreshSucceeded);
+  EXPECT_EQ(history().back().actor, "admin:ops");
+  EXPECT_THAT(history().back().detail_json, HasSubstr("\"reason\":\"recovered\""));
+  st = store_->getState(key_);
+  ASSERT_TRUE(st.ok() && st.value());
+  EXPECT_TRUE(st.value()->next_due_at) << "the keeper looks after it again";
+  EXPECT_TRUE(source()->token().ok());
+  // Settings changing on a healthy connection cause no refresh.
+  EXPECT_FALSE(source()->clientSettingsChanged(fixed, "127.0.0.1").has_value());
+  EXPECT_EQ(idp_->counter("requests.token.refresh_token"), attempts + 1);
+}
+
+// 3a. The secret is fixed while Tether is down (the file edited, then a restart), or the
+// connection is rebuilt with edited settings: the new process tries its settings once.
+// Settings still rejected cost that one IdP call, no more.
+TEST_F(LifecycleTest, AFixedSecretHealsAfterARestartAndAStillBadOneCostsOneCall) {
+  startIdp(plainIdp());
+  openStore();
+  startLifecycle();
+  connect();
+  idp_->addClient({"tether-client", "rotated-secret", {}});
+  clock_.advance(minutes(56));
+  lifecycle_->keeper().tick();
+  ASSERT_EQ(storedState(), ConnectionState::kNeedsClientFix);
+
+  // Restarted with the same (rejected) settings: one check, then quiet.
+  lifecycle_->stop();
+  lifecycle_.reset();
+  auto attempts = refreshRequests();
+  startLifecycle();
+  lifecycle_->keeper().tick();
+  EXPECT_EQ(refreshRequests(), attempts + 1);
+  EXPECT_EQ(source()->status().state, ConnectionState::kNeedsClientFix);
+  runKeeper(minutes(30), minutes(5));
+  EXPECT_EQ(refreshRequests(), attempts + 1) << "no retry until the settings change";
+  EXPECT_EQ(countEvents(EventType::kTokenDeletedRevoked), 0);
+
+  // Restarted with the fixed secret: connected at the first tick, same grant.
+  lifecycle_->stop();
+  lifecycle_.reset();
+  recorder_ = std::make_unique<events::Recorder>(*faulty_, clock_, &metrics_);
+  auto fixed = spec();
+  fixed.oauth.client_secret = "rotated-secret";
+  LifecycleOptions o;
+  o.owner = "test-replica";
+  lifecycle_ = std::make_unique<Lifecycle>(std::vector<ConnectionSpec>{fixed}, *faulty_, *http_,
+                                           *recorder_, clock_, &metrics_, o);
+  lifecycle_->start(false);
+  lifecycle_->keeper().tick();
+  EXPECT_EQ(source()->status().state, ConnectionState::kConnected);
+  EXPECT_EQ(storedState(), ConnectionState::kConnected);
+  EXPECT_TRUE(source()->token().ok());
+}
+
+// 3b. A client Tether registered itself (no client_id configured) is registered afresh at
+// the next connect instead: needs_reauth, still without "revoked" in the history.
+TEST_F(LifecycleTest, ARejectedRegisteredClientNeedsAReconnect) {
+  startIdp(plainIdp());
+  openStore();
+  recorder_ = std::make_unique<events::Recorder>(*faulty_, clock_, &metrics_);
+  auto registered = spec();
+  registered.client_registered = true;
+  LifecycleOptions o;
+  o.owner = "test-replica";
+  lifecycle_ = std::make_unique<Lifecycle>(std::vector<ConnectionSpec>{registered}, *faulty_,
+                                           *http_, *recorder_, clock_, &metrics_, o);
+  lifecycle_->start(false);
+  connect();
+  idp_->revokeClient("tether-client");
+  clock_.advance(minutes(56));
   lifecycle_->keeper().tick();
   EXPECT_EQ(source()->status().state, ConnectionState::kNeedsReauth);
   auto st = store_->getState(key_);
   ASSERT_TRUE(st.ok() && st.value());
   EXPECT_EQ(st.value()->state, ConnectionState::kNeedsReauth);
+  // What the connect flow reads to register a new client (flows/client_selection).
   EXPECT_EQ(st.value()->last_error_code, "invalid_client");
-  auto row = store_->getToken(key_);
-  ASSERT_TRUE(row.ok());
-  EXPECT_FALSE(row.value().has_value());
-  auto h = history();
-  ASSERT_GE(h.size(), 3u);
-  EXPECT_EQ(h[h.size() - 2].type, EventType::kRefreshFailedRevoked);
-  EXPECT_THAT(h[h.size() - 2].detail_json, HasSubstr("\"idp_error\":\"invalid_client\""));
-  EXPECT_EQ(h.back().type, EventType::kTokenDeletedRevoked);
+  EXPECT_EQ(countEvents(EventType::kRefreshFailedClientRejected), 1);
+  EXPECT_EQ(countEvents(EventType::kTokenDeletedRevoked), 0);
+  EXPECT_EQ(countEvents(EventType::kRefreshFailedRevoked), 0);
   auto r = source()->token(std::string(events::kActorToolCall));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, TokenError::Kind::kNeedsReauth);
-  EXPECT_THAT(r.error().toError(key_).message, HasSubstr("mcp/demo"));
 }
 
 // 4. 429 with Retry-After: 600: nothing is sent to the IdP before 600 s.
@@ -597,8 +713,8 @@ TEST_F(LifecycleTest, StepUpNeedsReauthRemembersTheScopesAndStopsAtTheBound) {
 }
 
 // client_credentials: the first token comes from the grant, it is renewed before expiry
-// by the keeper, and a rejected client is a configuration problem (refresh failing), never
-// a re-authorization.
+// by the keeper, and a rejected client needs a client fix (never a re-authorization) and
+// heals when the client settings change.
 TEST_F(LifecycleTest, ClientCredentialsAreRenewedAndNeverNeedReauth) {
   startIdp(plainIdp());
   openStore();
@@ -621,15 +737,29 @@ TEST_F(LifecycleTest, ClientCredentialsAreRenewedAndNeverNeedReauth) {
   EXPECT_NE(second.value()->value, first.value()->value);
   EXPECT_GT(second.value()->expires_at, clock_.now());
 
-  idp_->revokeClient("tether-client");
+  // A rejected client: needs_client_fix (never a re-authorization), no more grant requests
+  // until the settings change, then a token at once.
+  idp_->addClient({"tether-client", "rotated-secret", {}});
   runKeeper(minutes(60), minutes(5));
-  EXPECT_EQ(source()->status().state, ConnectionState::kRefreshFailing);
+  EXPECT_EQ(source()->status().state, ConnectionState::kNeedsClientFix);
   EXPECT_EQ(source()->status().last_error_code, "invalid_client");
   EXPECT_EQ(countEvents(EventType::kRefreshFailedRevoked), 0);
   EXPECT_EQ(countEvents(EventType::kTokenDeletedRevoked), 0);
+  EXPECT_EQ(countEvents(EventType::kRefreshFailedClientRejected), 1);
+  const auto grants = idp_->counter("requests.token.client_credentials");
+  runKeeper(minutes(30), minutes(5));
+  EXPECT_EQ(idp_->counter("requests.token.client_credentials"), grants);
   auto r = source()->token();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, TokenError::Kind::kTemporarilyUnavailable);
+  EXPECT_EQ(r.error().reason, "needs_client_fix");
+  auto fixed = source()->oauthConfig();
+  fixed.client_secret = "rotated-secret";
+  auto healed = source()->clientSettingsChanged(fixed, "127.0.0.1");
+  ASSERT_TRUE(healed.has_value() && healed->ok());
+  EXPECT_EQ(source()->status().state, ConnectionState::kConnected);
+  EXPECT_EQ(idp_->counter("requests.token.client_credentials"), grants + 1);
+  EXPECT_TRUE(source()->token().ok());
   // The refresh metric counts every attempt by class.
   EXPECT_THAT(metrics_.render(),
               HasSubstr("tether_oauth_refresh_total{kind=\"mcp\",name=\"demo\",outcome=\"failed\","

@@ -165,18 +165,37 @@ TEST_F(StateMetricsTest, TheStateGaugeFollowsTheLifecycleFromNotConnectedToNeeds
   EXPECT_EQ(sample(m, std::string("tether_refresh_deadline_timestamp_seconds{") + kConn + "}"),
             unix(*token.refresh_expires_at));
 
-  // The IdP rejects Tether's client: the keeper's next refresh marks needs_reauth.
+  // The IdP rejects Tether's client: the keeper's next refresh marks needs_client_fix; the
+  // grant is kept, and so are its timestamps.
   idp_->revokeClient("tether-client");
+  clock_.advance(minutes(56));
+  lifecycle_->keeper().tick();
+  ASSERT_EQ(lifecycle_->source(key_)->status().state, ConnectionState::kNeedsClientFix);
+  m = scrape();
+  EXPECT_EQ(state(m, "connected"), 0);
+  EXPECT_EQ(state(m, "needs_reauth"), 0);
+  EXPECT_EQ(state(m, "needs_client_fix"), 1);
+  EXPECT_EQ(sample(m, std::string("tether_connection_failure_reason{") + kConn +
+                          ",reason=\"invalid_client\"}"),
+            1);
+  EXPECT_TRUE(sample(m, std::string("tether_token_expiry_timestamp_seconds{") + kConn + "}"));
+
+  // A terminal rejection of the grant: needs_reauth, the token row is gone and so are its
+  // timestamps.
+  idp_->addClient({"tether-client", "tether-secret", {}});
+  auto fixed = lifecycle_->source(key_)->oauthConfig();
+  ASSERT_TRUE(lifecycle_->source(key_)->clientSettingsChanged(fixed, "127.0.0.1").has_value());
+  ASSERT_EQ(lifecycle_->source(key_)->status().state, ConnectionState::kConnected);
+  idp_->revokeAllRefreshTokens();
   clock_.advance(minutes(56));
   lifecycle_->keeper().tick();
   ASSERT_EQ(lifecycle_->source(key_)->status().state, ConnectionState::kNeedsReauth);
   m = scrape();
-  EXPECT_EQ(state(m, "connected"), 0);
+  EXPECT_EQ(state(m, "needs_client_fix"), 0);
   EXPECT_EQ(state(m, "needs_reauth"), 1);
   EXPECT_EQ(sample(m, std::string("tether_connection_failure_reason{") + kConn +
-                          ",reason=\"invalid_client\"}"),
+                          ",reason=\"invalid_grant\"}"),
             1);
-  // The token row is gone, and so are its timestamps.
   EXPECT_FALSE(sample(m, std::string("tether_token_expiry_timestamp_seconds{") + kConn + "}"));
   EXPECT_FALSE(sample(m, std::string("tether_refresh_deadline_timestamp_seconds{") + kConn + "}"));
 }

@@ -38,6 +38,25 @@ TEST_P(StoreConformanceTest, StateRowRoundTrips) {
   EXPECT_FALSE(store_->getState(kOther).value().has_value());
 }
 
+// needs_client_fix (migration 9): the database takes the state and an event of the IdP
+// rejecting Tether's client credentials.
+TEST_P(StoreConformanceTest, NeedsClientFixAndItsEventAreStored) {
+  StateRecord s;
+  s.key = kDemo;
+  s.state = ConnectionState::kNeedsClientFix;
+  s.reason = "invalid_client";
+  s.last_error_code = "invalid_client";
+  ASSERT_TRUE(store_->putState(s).ok());
+  auto got = store_->getState(kDemo).value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, ConnectionState::kNeedsClientFix);
+  AuthEvent e;
+  e.key = kDemo;
+  e.type = EventType::kRefreshFailedClientRejected;
+  e.actor = "system:background-refresh";
+  EXPECT_TRUE(store_->appendEvent(e).ok());
+}
+
 // MCP step-up (migration 7): the scopes the next connect asks for and the count of
 // step-ups in a row live in the state row, so any replica's connect flow reads them.
 TEST_P(StoreConformanceTest, StepUpScopesAndCountRoundTrip) {

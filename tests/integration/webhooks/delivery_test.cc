@@ -129,7 +129,7 @@ TEST_P(DeliveryTest, EachTransitionIsOneSignedDelivery) {
   change(s, row(ConnectionState::kConnected));
   change(s, row(ConnectionState::kNeedsReauth, "invalid_grant"));
   change(s, row(ConnectionState::kConnected));
-  change(s, row(ConnectionState::kNeedsReauth, "invalid_client"));
+  change(s, row(ConnectionState::kNeedsClientFix, "invalid_client"));
   EXPECT_EQ(s.deliverDueNow(), 6u);
   const auto got = receiver_.received();
   ASSERT_EQ(got.size(), 6u);

@@ -126,6 +126,32 @@ TEST(ListQueryTest, SeverityFirstThenNameAndNeverConnectedNeedsAttention) {
             (std::vector<std::string>{"echo", "foxtrot", "bravo", "charlie"}));
 }
 
+// needs_client_fix (the IdP rejected Tether's client credentials) is red like needs_reauth,
+// counted on its own and selectable with state=needs_client_fix.
+TEST(ListQueryTest, NeedsClientFixIsRedCountedAndFilterable) {
+  Fixture f;
+  for (auto& r : f.rows) {
+    if (r.key.name == "foxtrot") {
+      r.state = ConnectionState::kNeedsClientFix;
+      r.last_error_code = "invalid_client";
+    }
+  }
+  EXPECT_EQ(f.names({}), (std::vector<std::string>{"echo", "foxtrot", "bravo", "charlie", "alpha",
+                                                   "golf", "delta"}));
+  EXPECT_EQ(f.names({{"state", "needs_client_fix"}}), (std::vector<std::string>{"foxtrot"}));
+  EXPECT_EQ(f.names({{"state", "attention"}}),
+            (std::vector<std::string>{"echo", "foxtrot", "bravo", "charlie"}));
+  auto q = parse({{"state", "needs_client_fix"}});
+  ASSERT_TRUE(q.ok());
+  const auto page = selectPage(f.views, f.rows, *q);
+  ASSERT_EQ(page.rows.size(), 1u);
+  EXPECT_EQ(page.rows[0].state, "needs_client_fix");
+  EXPECT_EQ(page.rows[0].severity, 0);
+  auto v = boost::json::parse(listJson(page, *q)).as_object();
+  EXPECT_EQ(v["counts"].as_object()["needs_client_fix"].as_int64(), 1);
+  EXPECT_EQ(v["counts"].as_object()["needs_reauth"].as_int64(), 1);
+}
+
 TEST(ListQueryTest, SearchFiltersPagingAndCounts) {
   Fixture f;
   EXPECT_EQ(f.names({{"q", "EXAMPLE:8443"}}), (std::vector<std::string>{"alpha"}));

@@ -56,6 +56,22 @@ TEST(ConnectionViewTest, NeverConnectedConnectedAndFailing) {
   EXPECT_EQ(failing.error_code, "http_503");
 }
 
+// The IdP rejected Tether's client credentials: its own status, the code, the token still
+// held, and (a client_credentials connection has no token row) still needs_client_fix.
+TEST(ConnectionViewTest, ARejectedClientShowsNeedsClientFixWithTheGrantKept) {
+  auto fix =
+      viewOf(token(), row(ConnectionState::kNeedsClientFix, "invalid_client", "invalid_client"), {},
+             std::nullopt, kT0);
+  EXPECT_EQ(fix.state, ConnectionState::kNeedsClientFix);
+  EXPECT_EQ(fix.status, "needs_client_fix");
+  EXPECT_EQ(fix.error_code, "invalid_client");
+  EXPECT_TRUE(fix.has_token);
+  EXPECT_FALSE(fix.last_revocation);
+  auto cc = viewOf(std::nullopt, row(ConnectionState::kNeedsClientFix, "unauthorized_client"), {},
+                   std::nullopt, kT0);
+  EXPECT_EQ(cc.status, "needs_client_fix");
+}
+
 // The race of issue 13 left a "connected" row without a token: every view says not_connected.
 TEST(ConnectionViewTest, ConnectedWithoutATokenIsNotConnected) {
   auto v = viewOf(std::nullopt, row(ConnectionState::kConnected), {}, std::nullopt, kT0);

@@ -43,9 +43,18 @@ TEST(StateMetricsTest, OneSeriesPerStateWithExactlyOneSetPerConnection) {
   EXPECT_THAT(s.state, UnorderedElementsAre(
                            stateOf("a", "not_connected", 0), stateOf("a", "connected", 0),
                            stateOf("a", "refresh_failing", 1), stateOf("a", "needs_reauth", 0),
+                           stateOf("a", "needs_client_fix", 0),
                            // No row at all: not connected.
                            stateOf("b", "not_connected", 1), stateOf("b", "connected", 0),
-                           stateOf("b", "refresh_failing", 0), stateOf("b", "needs_reauth", 0)));
+                           stateOf("b", "refresh_failing", 0), stateOf("b", "needs_reauth", 0),
+                           stateOf("b", "needs_client_fix", 0)));
+  // The IdP rejected Tether's client: its own series, and the reason is shown.
+  auto fix = row("a", ConnectionState::kNeedsClientFix);
+  fix.reason = "invalid_client";
+  s = stateSeries({fix}, conns);
+  EXPECT_THAT(s.state, ::testing::Contains(stateOf("a", "needs_client_fix", 1)));
+  ASSERT_EQ(s.failure_reason.size(), 1u);
+  EXPECT_EQ(s.failure_reason[0].first, with(key("a"), "reason", "invalid_client"));
 }
 
 TEST(StateMetricsTest, OnlyConfiguredOAuthConnectionsGetSeries) {
@@ -53,7 +62,7 @@ TEST(StateMetricsTest, OnlyConfiguredOAuthConnectionsGetSeries) {
   auto other = row("bearer-only", ConnectionState::kConnected);
   MetricConnections conns = {{{"mcp", "a"}, std::nullopt}};
   auto s = stateSeries({row("a", ConnectionState::kConnected), other}, conns);
-  EXPECT_EQ(s.state.size(), 4u);
+  EXPECT_EQ(s.state.size(), 5u);
   EXPECT_EQ(s.token_expiry.size(), 1u);
   for (const auto& [labels, _] : s.state) EXPECT_EQ(labels[1].second, "a");
 }

@@ -206,5 +206,94 @@ TEST(TransitionsTest, StateRowsRoundTrip) {
   EXPECT_EQ(back.next_attempt_at, f.next_attempt_at);
 }
 
+// DESIGN.md §3: invalid_client / unauthorized_client say Tether's client is wrong, not the
+// grant. The connection needs a client fix (not a reconnect), keeps no timer and is not
+// recorded as revoked.
+TEST(TransitionsTest, ARejectedClientNeedsAClientFixAndIsNotRevoked) {
+  EXPECT_TRUE(rejectsClient("invalid_client"));
+  EXPECT_TRUE(rejectsClient("unauthorized_client"));
+  EXPECT_FALSE(rejectsClient("invalid_grant"));
+  EXPECT_FALSE(rejectsClient("invalid_scope"));
+  State s;
+  s.state = ConnectionState::kConnected;
+  const auto t =
+      apply(s, event::ClientRejected{"invalid_client", "invalid_client"}, kT0, Settings{});
+  EXPECT_EQ(t.state.state, ConnectionState::kNeedsClientFix);
+  EXPECT_EQ(t.state.reason, "invalid_client");
+  EXPECT_EQ(t.state.last_error_code, "invalid_client");
+  EXPECT_EQ(t.state.failures, 1);
+  EXPECT_EQ(t.state.first_failure_at, kT0);
+  EXPECT_FALSE(t.state.revoked_at) << "the grant was not revoked";
+  EXPECT_FALSE(t.state.next_attempt_at) << "no retry on a timer";
+  EXPECT_TRUE(t.effects.write_state);
+  // From refresh_failing too: the backoff ends, the outage's start stays.
+  const auto f =
+      apply(failing(3), event::ClientRejected{"unauthorized_client", ""}, kT0, Settings{});
+  EXPECT_EQ(f.state.state, ConnectionState::kNeedsClientFix);
+  EXPECT_EQ(f.state.last_error_code, "unauthorized_client");  // the reason when no IdP code
+  EXPECT_FALSE(f.state.next_attempt_at);
+  EXPECT_EQ(f.state.first_failure_at, kT0 - minutes(10));
+}
+
+TEST(TransitionsTest, TheKeeperLeavesAClientFixAloneEvenForClientCredentials) {
+  Settings settings;
+  State s;
+  s.state = ConnectionState::kNeedsClientFix;
+  EXPECT_TRUE(keeperSkips(s, kT0, false));
+  EXPECT_TRUE(keeperSkips(s, kT0, true));
+  store::TokenRecord token;
+  token.version = 3;
+  token.expires_at = kT0 + hours(1);
+  EXPECT_EQ(keeperNextDue(s, token, false, std::nullopt, kT0, settings, std::nullopt, 0),
+            std::nullopt);
+  EXPECT_EQ(keeperNextDue(s, std::nullopt, true, std::nullopt, kT0, settings, std::nullopt, 0),
+            std::nullopt)
+      << "a client_credentials connection without a token waits for new settings too";
+}
+
+TEST(TransitionsTest, NewClientSettingsRefreshAtOnceOnlyWhenSomethingWaitsForThem) {
+  State fix;
+  fix.state = ConnectionState::kNeedsClientFix;
+  fix.reason = "invalid_client";
+  auto t = apply(fix, event::ClientSettingsChanged{}, kT0, Settings{});
+  EXPECT_TRUE(t.effects.refresh_now);
+  EXPECT_EQ(t.state.state, ConnectionState::kNeedsClientFix) << "until the refresh answers";
+  EXPECT_FALSE(t.effects.write_state);
+  // Backing off: the new settings are tried now, not at the end of the backoff.
+  t = apply(failing(2), event::ClientSettingsChanged{}, kT0, Settings{});
+  EXPECT_TRUE(t.effects.refresh_now);
+  EXPECT_FALSE(backingOff(t.state, kT0));
+  for (auto st : {ConnectionState::kConnected, ConnectionState::kNeedsReauth,
+                  ConnectionState::kNotConnected}) {
+    State other;
+    other.state = st;
+    EXPECT_FALSE(apply(other, event::ClientSettingsChanged{}, kT0, Settings{}).effects.refresh_now)
+        << store::connectionStateName(st);
+  }
+}
+
+TEST(TransitionsTest, AClientFixHealsByASuccessWithTheSameGrant) {
+  State fix;
+  fix.state = ConnectionState::kNeedsClientFix;
+  fix.reason = "invalid_client";
+  fix.last_error_code = "invalid_client";
+  fix.failures = 2;
+  fix.first_failure_at = kT0 - hours(1);
+  const auto t = apply(fix, event::Succeeded{}, kT0, Settings{});
+  EXPECT_EQ(t.state.state, ConnectionState::kConnected);
+  EXPECT_EQ(t.state.failures, 0);
+  EXPECT_EQ(t.state.last_error_code, "");
+  EXPECT_TRUE(t.effects.recovered);
+  // A newer stored token (healed on another replica) heals too; the same one does not.
+  EXPECT_EQ(apply(fix, event::Adopted{true}, kT0, Settings{}).state.state,
+            ConnectionState::kConnected);
+  EXPECT_EQ(apply(fix, event::Adopted{false}, kT0, Settings{}).state.state,
+            ConnectionState::kNeedsClientFix);
+  // The state row round-trips (a restart keeps waiting for new settings).
+  const State back = fromRecord(toRecord(fix, {"mcp", "a"}, std::nullopt));
+  EXPECT_EQ(back.state, ConnectionState::kNeedsClientFix);
+  EXPECT_EQ(back.last_error_code, "invalid_client");
+}
+
 }  // namespace
 }  // namespace tether::lifecycle

@@ -42,13 +42,25 @@ TEST(EventForChangeTest, EachTransitionIsOneEvent) {
   EXPECT_EQ(eventForChange(connected, row(ConnectionState::kNotConnected)), std::nullopt);
 }
 
-TEST(EventForChangeTest, ARejectedClientIsNeedsClientFixInstead) {
+// The event follows the state the lifecycle wrote: needs_client_fix (the IdP rejected
+// Tether's client credentials, the grant is kept) is needs_client_fix, and healing it is
+// connected; a needs_reauth row is needs_reauth whatever its reason (a rejected client Tether
+// registered itself does need a reconnect).
+TEST(EventForChangeTest, TheEventFollowsTheState) {
   for (const char* code : {"invalid_client", "unauthorized_client"}) {
-    EXPECT_THAT(eventForChange(row(ConnectionState::kConnected),
-                               row(ConnectionState::kNeedsReauth, code, code)),
+    const auto fix = row(ConnectionState::kNeedsClientFix, code, code);
+    EXPECT_THAT(eventForChange(row(ConnectionState::kConnected), fix),
                 Optional(WebhookEvent::kNeedsClientFix))
         << code;
+    EXPECT_THAT(eventForChange(fix, row(ConnectionState::kConnected)),
+                Optional(WebhookEvent::kConnected))
+        << code;
+    EXPECT_EQ(eventForChange(fix, fix), std::nullopt) << "once per episode";
   }
+  EXPECT_THAT(
+      eventForChange(row(ConnectionState::kConnected),
+                     row(ConnectionState::kNeedsReauth, "client_rejected", "invalid_client")),
+      Optional(WebhookEvent::kNeedsReauth));
 }
 
 TEST(PayloadTest, HoldsTheFactsAndAPortalLink) {
