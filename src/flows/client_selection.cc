@@ -82,7 +82,9 @@ core::Result<ChosenClient> chooseClient(const ClientSelectionDeps& deps, const F
   bool rejected = false;
   if (existing) {
     auto state = deps.store.getState(conn.key);
-    rejected = state.ok() && *state && (*state)->last_error_code == "invalid_client";
+    rejected = state.ok() && *state &&
+               ((*state)->last_error_code == "invalid_client" ||
+                (*state)->last_error_code == "unauthorized_client");
   }
 
   // 2. A Client ID Metadata Document, when the server takes one and Tether can serve it.

@@ -473,6 +473,25 @@ TEST_F(ConnectFlowTest, RegisteredClientIsStoredSealedAndRenewedOnceAfterInvalid
   EXPECT_EQ(reconnected.status, 200) << reconnected.body;
 }
 
+// unauthorized_client rejects the client just as invalid_client does (lifecycle::rejectsClient).
+TEST_F(ConnectFlowTest, ARegisteredClientRefusedAsUnauthorizedIsRenewed) {
+  makeFlows({connection("demo", idp_base_, /*client=*/false)});
+  auto started = flows_->start({"mcp", "demo"}, "admin:alice", "");
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  auto client = store_->getClient(idp_base_).value();
+  ASSERT_TRUE(client.has_value());
+  ASSERT_EQ(followAuthorization(started->authorization_url).status, 200);
+  store::StateRecord st;
+  st.key = {"mcp", "demo"};
+  st.state = store::ConnectionState::kNeedsReauth;
+  st.last_error_code = "unauthorized_client";
+  ASSERT_TRUE(store_->putState(st).ok());
+  auto again = flows_->start({"mcp", "demo"}, "admin:alice", "");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(idp_->counter(mockidp::counters::kClientsRegistered), 2u);
+  EXPECT_NE(store_->getClient(idp_base_).value()->client_id, client->client_id);
+}
+
 TEST_F(ConnectFlowTest, AConfiguredClientIsNeverReRegistered) {
   makeFlows({connection("demo", idp_base_, /*client=*/true)});
   store::StateRecord st;
