@@ -132,6 +132,18 @@ class FaultyStore final : public store::Store {
     if (down) return unavailable();
     return inner_.bulkHealth();
   }
+  core::Status recordLastUse(std::span<const store::LastUse> uses) override {
+    if (down) return unavailable();
+    return inner_.recordLastUse(uses);
+  }
+  core::Status recordConnectOutcome(const store::ConnectOutcome& outcome) override {
+    if (down) return unavailable();
+    return inner_.recordConnectOutcome(outcome);
+  }
+  core::Result<store::ConnectionActivity> activity(const store::ConnectionKey& key) override {
+    if (down) return unavailable();
+    return inner_.activity(key);
+  }
   // Store
   // SessionRevocationStore
   core::Status revokeSession(std::string_view id, core::TimePoint expires_at) override {

@@ -32,7 +32,14 @@ constexpr auto kHealthColumns = columns(
     "CASE WHEN h.lifecycle_failed = 1 THEN s.last_error_code ELSE NULL END AS last_error_code",
     "CASE WHEN t.kind IS NULL THEN 0 ELSE 1 END AS token_acquired",
     "t.authenticated_at AS token_acquired_at", "t.expires_at", "t.refresh_expires_at",
-    "t.last_refreshed_at");
+    "t.last_refreshed_at", "a.last_used_at", "a.connect_failed_at", "a.connect_failure_reason",
+    "a.connect_failure_idp_error");
+
+constexpr auto kActivityColumns = columns(
+    "last_used_at", "connect_failed_at", "connect_failure_reason", "connect_failure_idp_error",
+    "connected_at", "account_subject", "account_email", "account_name");
+
+constexpr size_t kLastUseBatch = 200;
 
 class SqlConnectionRegistry final : public ConnectionRegistry {
  public:
@@ -120,6 +127,7 @@ class SqlConnectionRegistry final : public ConnectionRegistry {
           "LEFT JOIN connection_state s ON s.kind = c.kind AND s.name = c.name "
           "LEFT JOIN tokens t ON t.kind = c.kind AND t.name = c.name "
           "LEFT JOIN event_heads h ON h.kind = c.kind AND h.name = c.name "
+          "LEFT JOIN connection_activity a ON a.kind = c.kind AND a.name = c.name "
           "ORDER BY c.kind, c.name",
           kHealthColumns.sql());
       std::vector<HealthRow> out;
@@ -147,8 +155,110 @@ class SqlConnectionRegistry final : public ConnectionRegistry {
         h.expires_at = optTime(row, c("expires_at"));
         h.refresh_expires_at = optTime(row, c("refresh_expires_at"));
         h.last_refreshed_at = optTime(row, c("last_refreshed_at"));
+        h.last_used_at = optTime(row, c("last_used_at"));
+        h.connect_failed_at = optTime(row, c("connect_failed_at"));
+        if (h.connect_failed_at) {
+          h.connect_failure_reason = row.text(c("connect_failure_reason"));
+          h.connect_failure_idp_error = row.text(c("connect_failure_idp_error"));
+        }
       }));
       last_health_rows_.store(out.size(), std::memory_order_relaxed);
+      return out;
+    });
+  }
+
+  Status recordLastUse(std::span<const LastUse> uses) override {
+    constexpr std::string_view op = "record last use";
+    for (const auto& u : uses) TETHER_TRY(checkKey(u.key, op));
+    if (uses.empty()) return core::okStatus();
+    return annotated(op, "", [&]() -> Status {
+      return ctx_.inTransaction([&](Session& s) -> Status {
+        std::vector<Param> params;
+        for (size_t start = 0; start < uses.size(); start += kLastUseBatch) {
+          const size_t n = std::min(kLastUseBatch, uses.size() - start);
+          std::string sql = "INSERT INTO connection_activity (kind, name, last_used_at) VALUES ";
+          params.clear();
+          for (size_t i = 0; i < n; ++i) {
+            const auto& u = uses[start + i];
+            sql += fmt::format("{}(${}, ${}, ${})", i == 0 ? "" : ", ", i * 3 + 1, i * 3 + 2,
+                               i * 3 + 3);
+            params.push_back(Param::text(u.key.kind));
+            params.push_back(Param::text(u.key.name));
+            params.push_back(Param::integer(toMs(u.at)));
+          }
+          // Never backwards: two replicas may flush out of order.
+          sql +=
+              " ON CONFLICT (kind, name) DO UPDATE SET last_used_at = CASE WHEN "
+              "connection_activity.last_used_at IS NULL OR connection_activity.last_used_at < "
+              "excluded.last_used_at THEN excluded.last_used_at ELSE "
+              "connection_activity.last_used_at END";
+          TETHER_TRY(s.query(sql, params));
+        }
+        return core::okStatus();
+      });
+    });
+  }
+
+  Status recordConnectOutcome(const ConnectOutcome& o) override {
+    constexpr std::string_view op = "record connect outcome";
+    TETHER_TRY(checkKey(o.key, op));
+    return annotated(op, o.key.str(), [&]() -> Status {
+      TETHER_TRY(checkTexts({{"reason", o.reason},
+                             {"idp_error", o.idp_error},
+                             {"account subject", o.account.subject},
+                             {"account email", o.account.email},
+                             {"account name", o.account.name}}));
+      return ctx_.inTransaction([&](Session& s) -> Status {
+        const int64_t at = toMs(o.at);
+        if (o.failed) {
+          TETHER_TRY(s.query(
+              "INSERT INTO connection_activity (kind, name, connect_failed_at, "
+              "connect_failure_reason, connect_failure_idp_error) VALUES ($1, $2, $3, $4, $5) "
+              "ON CONFLICT (kind, name) DO UPDATE SET connect_failed_at = "
+              "excluded.connect_failed_at, connect_failure_reason = "
+              "excluded.connect_failure_reason, connect_failure_idp_error = "
+              "excluded.connect_failure_idp_error",
+              {Param::text(o.key.kind), Param::text(o.key.name), Param::integer(at),
+               Param::text(o.reason), Param::text(o.idp_error)}));
+          return core::okStatus();
+        }
+        TETHER_TRY(s.query(
+            "INSERT INTO connection_activity (kind, name, connected_at, account_subject, "
+            "account_email, account_name) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (kind, name) DO UPDATE SET connected_at = excluded.connected_at, "
+            "account_subject = excluded.account_subject, account_email = "
+            "excluded.account_email, account_name = excluded.account_name, connect_failed_at = "
+            "NULL, connect_failure_reason = '', connect_failure_idp_error = ''",
+            {Param::text(o.key.kind), Param::text(o.key.name), Param::integer(at),
+             Param::text(o.account.subject), Param::text(o.account.email),
+             Param::text(o.account.name)}));
+        return core::okStatus();
+      });
+    });
+  }
+
+  Result<ConnectionActivity> activity(const ConnectionKey& key) override {
+    constexpr std::string_view op = "read activity";
+    TETHER_TRY(checkKey(key, op));
+    return annotated(op, key.str(), [&]() -> Result<ConnectionActivity> {
+      TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
+      static const std::string sql =
+          fmt::format("SELECT {} FROM connection_activity WHERE kind = $1 AND name = $2",
+                      kActivityColumns.sql());
+      TETHER_TRY_ASSIGN(ResultSet r,
+                        lease->query(sql, {Param::text(key.kind), Param::text(key.name)}));
+      ConnectionActivity out;
+      if (r.rows.empty()) return out;
+      constexpr auto c = kActivityColumns;
+      const auto& row = r.rows.front();
+      out.last_used_at = optTime(row[c("last_used_at")]);
+      out.connect_failed_at = optTime(row[c("connect_failed_at")]);
+      out.connect_failure_reason = row[c("connect_failure_reason")].asText();
+      out.connect_failure_idp_error = row[c("connect_failure_idp_error")].asText();
+      out.connected_at = optTime(row[c("connected_at")]);
+      out.account.subject = row[c("account_subject")].asText();
+      out.account.email = row[c("account_email")].asText();
+      out.account.name = row[c("account_name")].asText();
       return out;
     });
   }
