@@ -388,7 +388,11 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
                    {"name", view->key.name},
                    {"url_host", view->url_host},
                    {"auth_mode", view->auth_mode}};
-    detail::addUseIt(o, *view, deps_.client_keys_required);
+    detail::addUseIt(o, *view, deps_.client_keys_required,
+                     deps_.gateway_base_url ? deps_.gateway_base_url() : std::string());
+    auto activity = store.activity(view->key);
+    if (!activity.ok()) return r.send(errorResponse(activity.error()));
+    detail::addLastUse(o, *activity);
     if (view->auth_mode != "oauth") {
       o["oauth"] = nullptr;
       return r.send(jsonResponse(200, o));
@@ -432,6 +436,7 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
     oauth["last_revocation"] = revocation;
     oauth["refresh_deadline"] = timeOrNull(shown.refresh_deadline);
     detail::addPlanning(oauth, *view, t, s, shown);
+    detail::addConsentingAccount(oauth, *activity, t);
     oauth["reauthorize_soon"] = shown.reauthorize_soon;
     o["oauth"] = std::move(oauth);
     r.send(jsonResponse(200, o));
