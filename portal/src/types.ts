@@ -28,7 +28,19 @@ export interface ConnectionSummary {
   refresh_deadline: string | null;
   refresh_deadline_source: '' | 'idp' | 'refresh_max_lifetime';
   next_attempt_at: string | null;
+  /** When a proxied call last reached it (written every 15 s); null: not since records began. */
+  last_used_at?: string | null;
+  /** The newest connect attempt, when it failed (cleared by a completed one). */
+  connect_failure?: ListConnectFailure | null;
 }
+
+export interface ListConnectFailure {
+  at: string;
+  reason: string;
+  idp_error: string;
+}
+
+export type ListSort = '' | 'name' | 'last_used';
 
 export type ListStateFilter = ConnectionState | 'attention';
 
@@ -37,6 +49,8 @@ export interface ListParams {
   kind: string;
   auth: string;
   state: '' | ListStateFilter;
+  /** '' = severity, then name. */
+  sort?: ListSort;
   offset: number;
   limit: number;
 }
@@ -100,6 +114,15 @@ export interface OAuthStatus {
   issuer?: string;
   /** The newest failed connect attempt, unless a later one completed. */
   last_connect_failure?: ConnectFailure | null;
+  /** Who consented at the IdP (the ID token's claims, unverified; display only). */
+  consenting_account?: ConsentingAccount | null;
+}
+
+export interface ConsentingAccount {
+  subject: string;
+  email: string;
+  name: string;
+  at: string;
 }
 
 export interface ConnectFailure {
@@ -119,6 +142,10 @@ export interface ConnectionDetail {
   upstream?: string;
   /** Where agents call this connection through Tether: "/mcp/<name>" or "/api/<name>/". */
   gateway_path?: string;
+  /** The same on the data plane's base URL (not the admin listener's); null: unknown. */
+  gateway_url?: string | null;
+  /** When a proxied call last reached it; null: not since records began. */
+  last_used_at?: string | null;
   /** clients.keys is set: callers must send Authorization: Bearer <client key>. */
   client_key_required?: boolean;
 }
