@@ -273,7 +273,7 @@ async function runBrowser(browser) {
   const at = listed.findIndex(([key]) => key === 'mcp/wrong-secret');
   check(at >= 0 && at < RED + 1, `mcp/wrong-secret is row ${at} of the list, expected among the first ${RED + 1} (the red ones)`);
   check(listed[at][1] === 'invalid_client', `its row does not name the failed connect: "${listed[at][1]}"`);
-  const badge = await page.locator('tr[data-connection="mcp/wrong-secret"] [data-badge="connect-failed"]').innerText();
+  const badge = await page.locator('tr[data-connection="mcp/wrong-secret"] [data-badge="connect-failed"]').textContent(); // with its tooltip
   check(/connect failed/.test(badge) && /client_secret/.test(badge), `the list's badge does not show the failed connect and its fix: "${badge}"`);
   log(`wrong client secret: the list shows it as row ${at + 1}, with the red ones, badge "connect failed"`);
 

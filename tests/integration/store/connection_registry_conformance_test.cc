@@ -131,7 +131,11 @@ TEST_P(StoreConformanceTest, LastUseIsBatchedNeverGoesBackAndShowsInBulkHealth) 
   const TimePoint t0 = now();
   // More rows than one statement holds: a batch of 450 (most for unregistered keys).
   std::vector<LastUse> uses = {{a, t0 + seconds(5)}, {b, t0 + seconds(7)}};
-  for (int i = 0; i < 448; ++i) uses.push_back({{"mcp", "x" + std::to_string(i)}, t0});
+  for (int i = 0; i < 448; ++i) {
+    std::string name = "x";  // appended: g++ 12 warns falsely (-Wrestrict) on "x" + string
+    name += std::to_string(i);
+    uses.push_back({{"mcp", name}, t0});
+  }
   ASSERT_TRUE(store_->recordLastUse(uses).ok());
   // An older flush (another replica's) does not move it back; a newer one does.
   const std::vector<LastUse> older = {{a, t0 + seconds(1)}, {b, t0 + seconds(9)}};
