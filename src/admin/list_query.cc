@@ -142,6 +142,21 @@ std::pair<std::optional<core::TimePoint>, std::string> refreshDeadlineOf(
   return {std::nullopt, ""};
 }
 
+std::vector<ConnectionView> matchingViews(const std::vector<ConnectionView>& views,
+                                          const ListQuery& query) {
+  std::vector<ConnectionView> out;
+  for (const auto& v : views) {
+    if (!query.kind.empty() && v.key.kind != query.kind) continue;
+    if (!query.auth.empty() && v.auth_mode != query.auth) continue;
+    if (!query.q.empty() && !containsLower(v.key.name, query.q) &&
+        !containsLower(v.upstream, query.q)) {
+      continue;
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
 ListPage selectPage(const std::vector<ConnectionView>& views,
                     const std::vector<store::HealthRow>& health, const ListQuery& query) {
   ListPage page;

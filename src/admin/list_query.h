@@ -59,6 +59,11 @@ struct ListPage {
   std::array<size_t, kListStates.size()> counts{};
 };
 
+/// The views matching the query's search, kind and auth (not state: the counts cover them),
+/// in order; a narrowed list's page needs only their store rows (healthOf).
+std::vector<ConnectionView> matchingViews(const std::vector<ConnectionView>& views,
+                                          const ListQuery& query);
+
 /// The page of `views` (ordered by key) matching `query`; `health` is the store's bulk
 /// health answer (ordered by key).
 ListPage selectPage(const std::vector<ConnectionView>& views,

@@ -25,6 +25,10 @@ class ConnectionRegistry {
   /// connections exist.
   virtual core::Result<std::vector<HealthRow>> bulkHealth() = 0;
 
+  /// bulkHealth's rows for `keys` only (at most 500; unregistered keys are left out), from
+  /// one query of primary-key lookups: a searched list page. kInvalidArgument past 500.
+  virtual core::Result<std::vector<HealthRow>> healthOf(std::span<const ConnectionKey> keys) = 0;
+
   /// Records when proxied calls last reached connections, in one transaction (statements of
   /// up to 200 rows); an older time than the stored one is ignored. Keys need not be
   /// registered.

@@ -132,6 +132,13 @@ class FaultyStore final : public store::Store {
     if (down) return unavailable();
     return inner_.bulkHealth();
   }
+  core::Result<std::vector<store::HealthRow>> healthOf(
+      std::span<const store::ConnectionKey> keys) override {
+    ++bulk_health_calls;
+    if (broken_reads) return broken();
+    if (down) return unavailable();
+    return inner_.healthOf(keys);
+  }
   core::Status recordLastUse(std::span<const store::LastUse> uses) override {
     if (down) return unavailable();
     return inner_.recordLastUse(uses);

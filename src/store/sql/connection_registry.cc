@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <set>
 
 #include "core/random.h"
@@ -40,6 +41,7 @@ constexpr auto kActivityColumns = columns(
     "connected_at", "account_subject", "account_email", "account_name");
 
 constexpr size_t kLastUseBatch = 200;
+constexpr size_t kMaxHealthKeys = 500;
 
 class SqlConnectionRegistry final : public ConnectionRegistry {
  public:
@@ -121,48 +123,42 @@ class SqlConnectionRegistry final : public ConnectionRegistry {
     // One query, however many connections. Rows are streamed into HealthRow without an
     // intermediate result set.
     return annotated("bulk health", "", [&]() -> Result<std::vector<HealthRow>> {
-      TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
-      static const std::string sql = fmt::format(
-          "SELECT {} FROM connections c "
-          "LEFT JOIN connection_state s ON s.kind = c.kind AND s.name = c.name "
-          "LEFT JOIN tokens t ON t.kind = c.kind AND t.name = c.name "
-          "LEFT JOIN event_heads h ON h.kind = c.kind AND h.name = c.name "
-          "LEFT JOIN connection_activity a ON a.kind = c.kind AND a.name = c.name "
-          "ORDER BY c.kind, c.name",
-          kHealthColumns.sql());
+      static const std::string sql = healthSql("");
       std::vector<HealthRow> out;
       out.reserve(last_health_rows_.load(std::memory_order_relaxed));
-      TETHER_TRY(lease->forEach(sql, {}, [&out](const RowView& row) {
-        constexpr auto c = kHealthColumns;
-        HealthRow& h = out.emplace_back();
-        h.key.kind = row.text(c("kind"));
-        h.key.name = row.text(c("name"));
-        h.auth_mode = row.text(c("auth_mode"));
-        h.has_oauth = row.integer(c("has_oauth")) != 0;
-        h.token_acquired = row.integer(c("token_acquired")) != 0;
-        std::optional<ConnectionState> recorded;
-        if (!row.isNull(c("state"))) {
-          recorded =
-              parseConnectionState(row.text(c("state"))).value_or(ConnectionState::kNotConnected);
-        }
-        h.state = shownConnectionState(recorded, h.token_acquired);
-        h.needs_reauth = h.state == ConnectionState::kNeedsReauth;
-        h.reason = row.text(c("reason"));
-        h.consecutive_failures = static_cast<int>(row.integer(c("consecutive_failures")));
-        h.next_attempt_at = optTime(row, c("next_attempt_at"));
-        h.last_error_code = row.text(c("last_error_code"));
-        h.token_acquired_at = optTime(row, c("token_acquired_at"));
-        h.expires_at = optTime(row, c("expires_at"));
-        h.refresh_expires_at = optTime(row, c("refresh_expires_at"));
-        h.last_refreshed_at = optTime(row, c("last_refreshed_at"));
-        h.last_used_at = optTime(row, c("last_used_at"));
-        h.connect_failed_at = optTime(row, c("connect_failed_at"));
-        if (h.connect_failed_at) {
-          h.connect_failure_reason = row.text(c("connect_failure_reason"));
-          h.connect_failure_idp_error = row.text(c("connect_failure_idp_error"));
-        }
-      }));
+      TETHER_TRY(readHealth(sql, {}, out));
       last_health_rows_.store(out.size(), std::memory_order_relaxed);
+      return out;
+    });
+  }
+
+  Result<std::vector<HealthRow>> healthOf(std::span<const ConnectionKey> keys) override {
+    constexpr std::string_view op = "health of connections";
+    if (keys.size() > kMaxHealthKeys) {
+      return Error(Errc::kInvalidArgument, fmt::format("store: {}: at most {} keys (got {})", op,
+                                                       kMaxHealthKeys, keys.size()));
+    }
+    for (const auto& k : keys) TETHER_TRY(checkKey(k, op));
+    if (keys.empty()) return std::vector<HealthRow>{};
+    return annotated(op, "", [&]() -> Result<std::vector<HealthRow>> {
+      // (c.kind = $1 AND c.name IN ($2, ...)) OR ...: primary-key lookups, one query.
+      std::map<std::string_view, std::vector<std::string_view>> by_kind;
+      for (const auto& k : keys) by_kind[k.kind].push_back(k.name);
+      std::string where;
+      std::vector<Param> params;
+      for (const auto& [kind, names] : by_kind) {
+        where += where.empty() ? "" : " OR ";
+        params.push_back(Param::text(kind));
+        where += fmt::format("(c.kind = ${} AND c.name IN (", params.size());
+        for (size_t i = 0; i < names.size(); ++i) {
+          params.push_back(Param::text(names[i]));
+          where += fmt::format("{}${}", i == 0 ? "" : ", ", params.size());
+        }
+        where += "))";
+      }
+      std::vector<HealthRow> out;
+      out.reserve(keys.size());
+      TETHER_TRY(readHealth(healthSql("WHERE " + where + " "), params, out));
       return out;
     });
   }
@@ -264,6 +260,52 @@ class SqlConnectionRegistry final : public ConnectionRegistry {
   }
 
  private:
+  static std::string healthSql(const std::string& where) {
+    return fmt::format(
+        "SELECT {} FROM connections c "
+        "LEFT JOIN connection_state s ON s.kind = c.kind AND s.name = c.name "
+        "LEFT JOIN tokens t ON t.kind = c.kind AND t.name = c.name "
+        "LEFT JOIN event_heads h ON h.kind = c.kind AND h.name = c.name "
+        "LEFT JOIN connection_activity a ON a.kind = c.kind AND a.name = c.name "
+        "{}ORDER BY c.kind, c.name",
+        kHealthColumns.sql(), where);
+  }
+
+  Status readHealth(const std::string& sql, const std::vector<Param>& params,
+                    std::vector<HealthRow>& out) {
+    TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
+    return lease->forEach(sql, params, [&out](const RowView& row) {
+      constexpr auto c = kHealthColumns;
+      HealthRow& h = out.emplace_back();
+      h.key.kind = row.text(c("kind"));
+      h.key.name = row.text(c("name"));
+      h.auth_mode = row.text(c("auth_mode"));
+      h.has_oauth = row.integer(c("has_oauth")) != 0;
+      h.token_acquired = row.integer(c("token_acquired")) != 0;
+      std::optional<ConnectionState> recorded;
+      if (!row.isNull(c("state"))) {
+        recorded =
+            parseConnectionState(row.text(c("state"))).value_or(ConnectionState::kNotConnected);
+      }
+      h.state = shownConnectionState(recorded, h.token_acquired);
+      h.needs_reauth = h.state == ConnectionState::kNeedsReauth;
+      h.reason = row.text(c("reason"));
+      h.consecutive_failures = static_cast<int>(row.integer(c("consecutive_failures")));
+      h.next_attempt_at = optTime(row, c("next_attempt_at"));
+      h.last_error_code = row.text(c("last_error_code"));
+      h.token_acquired_at = optTime(row, c("token_acquired_at"));
+      h.expires_at = optTime(row, c("expires_at"));
+      h.refresh_expires_at = optTime(row, c("refresh_expires_at"));
+      h.last_refreshed_at = optTime(row, c("last_refreshed_at"));
+      h.last_used_at = optTime(row, c("last_used_at"));
+      h.connect_failed_at = optTime(row, c("connect_failed_at"));
+      if (h.connect_failed_at) {
+        h.connect_failure_reason = row.text(c("connect_failure_reason"));
+        h.connect_failure_idp_error = row.text(c("connect_failure_idp_error"));
+      }
+    });
+  }
+
   StoreContext& ctx_;
   std::atomic<size_t> last_health_rows_{0};  // capacity hint for the next bulk health
 };

@@ -151,6 +151,9 @@ class SqlStore final : public Store {
     return registry_->listConnections();
   }
   Result<std::vector<HealthRow>> bulkHealth() override { return registry_->bulkHealth(); }
+  Result<std::vector<HealthRow>> healthOf(std::span<const ConnectionKey> keys) override {
+    return registry_->healthOf(keys);
+  }
   Status recordLastUse(std::span<const LastUse> uses) override {
     return registry_->recordLastUse(uses);
   }

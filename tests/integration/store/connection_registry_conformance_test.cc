@@ -153,6 +153,27 @@ TEST_P(StoreConformanceTest, LastUseIsBatchedNeverGoesBackAndShowsInBulkHealth) 
   EXPECT_EQ(store_->recordLastUse(bad).error().code, Errc::kInvalidArgument);
 }
 
+TEST_P(StoreConformanceTest, HealthOfReadsOnlyTheKeysAskedForInKeyOrder) {
+  const ConnectionKey a{"mcp", "a"}, b{"api", "b"}, c{"mcp", "c"};
+  ASSERT_TRUE(
+      store_
+          ->syncConnections(std::vector<ConnectionInfo>{
+              {a, "oauth", true, "idp"}, {b, "bearer", false, ""}, {c, "oauth", true, "idp"}})
+          .ok());
+  ASSERT_TRUE(store_->putToken(sampleToken(c, "a", "r", now()), 0).ok());
+  const std::vector<ConnectionKey> asked = {c, b, {"mcp", "unregistered"}};
+  auto rows = store_->healthOf(asked);
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].key, b);
+  EXPECT_EQ((*rows)[1].key, c);
+  EXPECT_TRUE((*rows)[1].token_acquired);
+  EXPECT_EQ((*rows)[1].state, ConnectionState::kConnected);
+  EXPECT_TRUE(store_->healthOf({}).value().empty());
+  const std::vector<ConnectionKey> too_many(501, a);
+  EXPECT_EQ(store_->healthOf(too_many).error().code, Errc::kInvalidArgument);
+}
+
 TEST_P(StoreConformanceTest, AFailedConnectShowsUntilAConnectCompletesWithItsAccount) {
   const ConnectionKey a{"mcp", "a"};
   ASSERT_TRUE(store_->syncConnections(std::vector<ConnectionInfo>{{a, "oauth", true, "idp"}}).ok());

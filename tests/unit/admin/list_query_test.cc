@@ -210,6 +210,26 @@ TEST(ListQueryTest, AFailedConnectSortsWithTheRedAndAmberOnesAndShowsInTheRow) {
   EXPECT_TRUE(v["connections"].as_array()[0].as_object()["connect_failure"].is_null());
 }
 
+TEST(ListQueryTest, MatchingViewsAreWhatTheCountsCover) {
+  Fixture f;
+  auto names = [&](std::map<std::string, std::string> params) {
+    std::vector<std::string> out;
+    for (const auto& v : matchingViews(f.views, *parse(std::move(params))))
+      out.push_back(v.key.name);
+    return out;
+  };
+  EXPECT_EQ(names({{"q", "EXAMPLE:8443"}}), (std::vector<std::string>{"alpha"}));
+  EXPECT_EQ(names({{"kind", "api"}}), (std::vector<std::string>{"golf"}));
+  // The state filter is not applied: the counts over these rows are its buttons.
+  EXPECT_EQ(names({{"auth", "bearer"}, {"state", "connected"}}),
+            (std::vector<std::string>{"delta"}));
+  // A page from the narrowed views and their rows equals the page from all of them.
+  auto q = parse({{"q", "o"}});
+  const auto narrowed = matchingViews(f.views, *q);
+  EXPECT_EQ(listJson(selectPage(narrowed, f.rows, *q), *q),
+            listJson(selectPage(f.views, f.rows, *q), *q));
+}
+
 TEST(ListQueryTest, LastUsedIsShownAndSortable) {
   Fixture f;
   for (auto& r : f.rows) {
