@@ -13,7 +13,7 @@ export const HEALTH_POLL_MS = 10_000;
 /** Rows per page. */
 export const PAGE_SIZE = 100;
 /** Upstreams longer than this are shortened in the table (the full value is in the title). */
-const UPSTREAM_MAX = 34;
+const UPSTREAM_MAX = 40;
 
 const keyOf = (c: { kind: string; name: string }) => `${c.kind}/${c.name}`;
 
