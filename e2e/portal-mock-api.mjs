@@ -108,6 +108,10 @@ connections.push({
   secrets: { client_secret: 'crm-old-secret' },
   oauth: oauth('needs_client_fix', { ...connected(now() - 3 * DAY), last_error_code: 'invalid_client', consecutive_failures: 1 }),
 });
+connections[0].upstream = 'wiki.internal.example:443/mcp';
+connections[0].last_used_at = iso(now() - 4 * 60_000);
+connections[4].upstream = 'status.example.com/v2';
+connections[4].last_used_at = iso(now() - 2 * HOUR);
 const events = new Map(connections.map((c) => [`${c.kind}/${c.name}`, []]));
 function record(c, type, actor, detail = {}, at = now()) {
   events.get(`${c.kind}/${c.name}`).unshift({ id: eventId++, at: iso(at), type, actor, idp_host: '127.0.0.1:9400', correlation_id: crypto.randomUUID(), detail });
@@ -230,6 +234,102 @@ function stateOf(c) {
   return c.oauth ? c.oauth.state : 'not_applicable';
 }
 
+// GET /connections as Tether answers it (src/admin/list_query.cc): search, filters, severity
+// or name or last-use order, paging, per-state counts over the rows matching q/kind/auth.
+const LIST_STATES = ['needs_reauth', 'needs_client_fix', 'refresh_failing', 'not_connected', 'connected', 'not_applicable'];
+function listQuery(sp) {
+  const oneOf = (name, allowed) => {
+    const v = sp.get(name) ?? '';
+    if (v && !allowed.includes(v)) return { bad: `${name} must be one of ${allowed.join(', ')} (got "${v.slice(0, 32)}")` };
+    return { v };
+  };
+  const number = (name, dflt, min, max) => {
+    const t = sp.get(name);
+    if (t === null) return { v: dflt };
+    const n = /^\d+$/.test(t) ? Number(t) : NaN;
+    if (!(n >= min && n <= max)) return { bad: `${name} must be a whole number from ${min} to ${max}` };
+    return { v: n };
+  };
+  const qText = sp.get('q') ?? '';
+  if (qText.length > 200) return { error: 'q must be at most 200 characters' };
+  const parts = {
+    kind: oneOf('kind', ['mcp', 'api']),
+    auth: oneOf('auth', ['none', 'bearer', 'api_key', 'oauth']),
+    state: oneOf('state', [...LIST_STATES, 'attention']),
+    sort: oneOf('sort', ['severity', 'name', 'last_used']),
+    limit: number('limit', 100, 1, 500),
+    offset: number('offset', 0, 0, 100_000_000),
+  };
+  for (const p of Object.values(parts)) if (p.bad) return { error: p.bad };
+  return { q: qText.toLowerCase(), ...Object.fromEntries(Object.entries(parts).map(([k, p]) => [k, p.v])) };
+}
+
+function severityOf(c) {
+  if (!c.oauth) return 4;
+  const s = c.oauth.state;
+  const code = c.oauth.last_error_code;
+  if (s === 'needs_reauth' || s === 'needs_client_fix' || code === 'invalid_client' || code === 'unauthorized_client') return 0;
+  if (s === 'not_connected' && c.connect_failure) {
+    const f = c.connect_failure.idp_error || c.connect_failure.reason;
+    return f === 'invalid_client' || f === 'unauthorized_client' ? 0 : 1;
+  }
+  return { refresh_failing: 1, not_connected: 2, connected: 3 }[s];
+}
+
+function summary(c) {
+  const o = c.oauth;
+  const deadline = o?.authenticated_at && o.refresh_expires_at ? o.refresh_expires_at : null;
+  return {
+    kind: c.kind,
+    name: c.name,
+    url_host: c.url_host,
+    upstream: c.upstream ?? c.url_host,
+    auth_mode: c.auth_mode,
+    state: stateOf(c),
+    severity: severityOf(c),
+    idp_error_code: o && (o.state === 'needs_reauth' || o.state === 'needs_client_fix' || o.state === 'refresh_failing') ? o.last_error_code ?? '' : '',
+    reason: '',
+    token_acquired: Boolean(o?.authenticated_at) && o?.state !== 'not_connected',
+    expires_at: o?.expires_at ?? null,
+    last_refreshed_at: o?.last_refreshed_at ?? null,
+    refresh_deadline: deadline,
+    refresh_deadline_source: deadline ? 'idp' : '',
+    next_attempt_at: o?.next_attempt_at ?? null,
+    source: c.source,
+    last_used_at: c.last_used_at ?? null,
+    connect_failure: o?.state === 'not_connected' || c.connect_failure ? c.connect_failure ?? null : null,
+  };
+}
+
+function listPage(q) {
+  const counts = Object.fromEntries(LIST_STATES.map((s) => [s, 0]));
+  const matching = [];
+  for (const c of connections) {
+    if (q.kind && c.kind !== q.kind) continue;
+    if (q.auth && c.auth_mode !== q.auth) continue;
+    const upstream = (c.upstream ?? c.url_host).toLowerCase();
+    if (q.q && !c.name.toLowerCase().includes(q.q) && !upstream.includes(q.q)) continue;
+    const row = summary(c);
+    counts[row.state]++;
+    if (q.state && (q.state === 'attention' ? row.severity > 2 : row.state !== q.state)) continue;
+    matching.push(row);
+  }
+  const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
+  matching.sort((a, b) => {
+    if (q.sort === 'last_used') {
+      const ua = a.last_used_at ? Date.parse(a.last_used_at) : -Infinity;
+      const ub = b.last_used_at ? Date.parse(b.last_used_at) : -Infinity;
+      if (ua !== ub) return ub - ua;
+    } else if (q.sort !== 'name' && a.severity !== b.severity) {
+      return a.severity - b.severity;
+    }
+    return byName(a, b);
+  });
+  const page = matching.slice(q.offset, q.offset + q.limit);
+  const next = q.offset + page.length;
+  return { connections: page, total: matching.length, offset: q.offset, limit: q.limit, next_offset: next < matching.length ? next : null, counts };
+}
+
 function serveStatic(req, res, pathname) {
   let rel = pathname.replace(/^\/portal\/?/, '');
   let file = path.join(opts.dist, rel);
@@ -261,8 +361,10 @@ const server = http.createServer(async (req, res) => {
     const c = flow.conn;
     if (form.get('decision') === 'approve') {
       c.oauth = oauth('connected', { ...connected(now()), authenticated_by: flow.by });
+      c.connect_failure = null;
       record(c, 'connect_completed', flow.by, { duration_ms: 230, http_status: 200, error_class: 'success', expires_after: c.oauth.expires_at, refresh_expires_after: c.oauth.refresh_expires_at });
     } else {
+      c.connect_failure = { at: iso(now()), reason: 'authorization_refused', idp_error: 'access_denied' };
       record(c, 'connect_failed', flow.by, { idp_error: 'access_denied', error_class: 'terminal' });
     }
     return send(res, 302, '', { Location: flow.return_url || '/portal/' });
@@ -306,12 +408,9 @@ const server = http.createServer(async (req, res) => {
   const actor = authorize(req, res);
   if (!actor) return;
   if (route === '/connections' && req.method === 'GET') {
-    const rows = connections.map((c) => ({ kind: c.kind, name: c.name, url_host: c.url_host, upstream: c.url_host, auth_mode: c.auth_mode, state: stateOf(c), source: c.source, idp_error_code: c.oauth?.last_error_code ?? '', reason: '' }));
-    const state = url.searchParams.get('state');
-    const counts = {};
-    for (const r of rows) counts[r.state] = (counts[r.state] ?? 0) + 1;
-    const shown = state ? rows.filter((r) => r.state === state) : rows;
-    return send(res, 200, { connections: shown, total: shown.length, offset: 0, limit: 100, next_offset: null, counts });
+    const q = listQuery(url.searchParams);
+    if (q.error) return error(res, 400, 'invalid_argument', q.error);
+    return send(res, 200, listPage(q));
   }
   if (route === '/connections' && req.method === 'POST') {
     let entry;
@@ -342,8 +441,27 @@ const server = http.createServer(async (req, res) => {
   if (!c) return error(res, 404, 'not_found', 'no such connection');
   const rest = m[3] ?? '';
   if (rest === '' && req.method === 'GET') {
+    const gatewayPath = c.kind === 'mcp' ? `/mcp/${c.name}` : `/api/${c.name}/`;
+    const account = c.oauth?.authenticated_at && c.oauth.state !== 'not_connected' ? { subject: 'user-4711', email: 'ops@example.com', name: 'Ops Person', at: c.oauth.authenticated_at } : null;
     const extra = c.source === 'api' ? { definition: masked(c), version: c.version } : { config_file: CONFIG_FILE };
-    return send(res, 200, { kind: c.kind, name: c.name, url_host: c.url_host, upstream: c.url_host, auth_mode: c.auth_mode, oauth: c.oauth && served(c.oauth), source: c.source, gateway_path: c.kind === 'mcp' ? `/mcp/${c.name}` : `/api/${c.name}/`, ...extra }, c.source === 'api' ? etag(c) : {});
+    return send(res, 200, {
+      kind: c.kind,
+      name: c.name,
+      url_host: c.url_host,
+      auth_mode: c.auth_mode,
+      upstream: c.upstream ?? c.url_host,
+      gateway_path: gatewayPath,
+      gateway_url: `http://${req.headers.host}${gatewayPath}`,
+      client_key_required: false,
+      last_used_at: c.last_used_at ?? null,
+      oauth: c.oauth && {
+        ...served(c.oauth),
+        last_connect_failure: c.connect_failure ? { ...c.connect_failure, actor: 'admin:ops' } : null,
+        consenting_account: account,
+      },
+      source: c.source,
+      ...extra,
+    }, c.source === 'api' ? etag(c) : {});
   }
   if (rest === '' && (req.method === 'PUT' || req.method === 'DELETE')) {
     if (c.source === 'config') return error(res, 409, 'conflict', `connection ${c.kind}/${c.name} is declared in ${CONFIG_FILE}: change it there and reload`);

@@ -16,8 +16,11 @@
 //  - the banner's link shows exactly the connections it counts;
 //  - a connect with a wrong client secret leaves the card showing the failed attempt, the
 //    IdP's invalid_client and what to fix;
+//  - the list then sorts that connection with the red ones, its badge saying "connect failed";
 //  - a connected connection (against the SDK demo upstream) shows its refresh deadline and
-//    source, its next planned refresh and a "Use it" curl snippet that works when run.
+//    source, its next planned refresh, the upstream account that consented (the mock IdP's
+//    ID token) and a "Use it" curl snippet that works when run; the call shows as "Last
+//    used" in the detail and the list once Tether has flushed it.
 // Screenshots go to --artifacts (default <build-dir>/test-artifacts/portal-scale);
 // --docs-images copies the list, detail and empty-state ones to docs/images/.
 
@@ -263,6 +266,16 @@ async function runBrowser(browser) {
   const cardTitle = await page.locator('#status-title').innerText();
   check(!/never connected/i.test(cardTitle), `after a failed connect the card still says "${cardTitle}"`);
   log('wrong client secret: the card shows the failed attempt, invalid_client and the fix');
+  // ... and the list sorts it with the red ones (a client to fix), not with the never-connected.
+  await page.goto(`${base}/portal/`);
+  await rowsOf(page).first().waitFor();
+  const listed = await rowsOf(page).evaluateAll((trs) => trs.map((tr) => [tr.dataset.connection, tr.dataset.connectFailed ?? '']));
+  const at = listed.findIndex(([key]) => key === 'mcp/wrong-secret');
+  check(at >= 0 && at < RED + 1, `mcp/wrong-secret is row ${at} of the list, expected among the first ${RED + 1} (the red ones)`);
+  check(listed[at][1] === 'invalid_client', `its row does not name the failed connect: "${listed[at][1]}"`);
+  const badge = await page.locator('tr[data-connection="mcp/wrong-secret"] [data-badge="connect-failed"]').textContent(); // with its tooltip
+  check(/connect failed/.test(badge) && /client_secret/.test(badge), `the list's badge does not show the failed connect and its fix: "${badge}"`);
+  log(`wrong client secret: the list shows it as row ${at + 1}, with the red ones, badge "connect failed"`);
 
   // A connected connection: deadline, next refresh and a "Use it" snippet that works.
   const okText = await connectThroughIdp(context, 'demo');
@@ -277,10 +290,26 @@ async function runBrowser(browser) {
   const config = JSON.parse(await page.locator('[data-snippet="mcp-config"]').innerText());
   check(config.mcpServers?.demo?.url === `${base}/mcp/demo`, `the MCP config snippet points at ${config.mcpServers?.demo?.url}`);
   await screenshot(page, 'detail');
+  const account = await page.locator('[data-fact="consenting-account"]').innerText();
+  check(/mock-user@mock-idp\.test/.test(account) && /sub mock-user/.test(account), `the consenting account is not shown from the ID token: "${account}"`);
+  const signedIn = await page.locator('.fact', { hasText: 'Signed in' }).innerText();
+  check(/ by /.test(signedIn), `the admin who started the flow is not shown beside it: "${signedIn}"`);
   const run = spawnSync('bash', ['-c', curl], { encoding: 'utf8', timeout: 20_000 });
   check(run.status === 0, `the curl snippet failed (${run.status}): ${run.stderr}`);
   check(/"tools"/.test(run.stdout) && /whoami/.test(run.stdout), `the curl snippet's answer has no tool list: ${run.stdout.slice(0, 300)}`);
   log(`connected: deadline "${deadline.replace(/\s+/g, ' ')}", next refresh "${next}"; the curl snippet lists the tools`);
+  // The call through the snippet shows as "Last used" once Tether has flushed it (every 15 s).
+  const lastUsed = await waitFor(
+    'the detail to report when mcp/demo was last used',
+    async () => (await api('GET', '/connections/mcp/demo')).json?.last_used_at,
+    40_000,
+  );
+  await page.reload();
+  const lastUsedText = await page.locator('[data-fact="last-used"]').innerText();
+  check(!/not yet/.test(lastUsedText), `the detail does not show the last use (${lastUsed}): "${lastUsedText}"`);
+  const listed2 = await api('GET', '/connections?q=demo&sort=last_used');
+  check(listed2.json?.connections?.[0]?.name === 'demo' && listed2.json.connections[0].last_used_at === lastUsed, `the list does not show the last use: ${listed2.text.slice(0, 300)}`);
+  log(`connected: consenting account "${account.replace(/\s+/g, ' ')}"; last used ${lastUsed} ("${lastUsedText}")`);
   check(errors.length === 0, `script errors: ${errors.join('; ')}`);
 }
 
@@ -304,6 +333,15 @@ async function main() {
   log(`GET /connections (first page of ${COUNT}) answered in ${Date.now() - t1} ms`);
   check(page.status === 200 && page.json.total === COUNT, `GET /connections: ${page.status} total ${page.json?.total}`);
   check(page.json.counts.needs_reauth === RED, `counts.needs_reauth is ${page.json.counts.needs_reauth}, expected ${RED}`);
+  // The search's server side alone (the browser figure adds the debounce and rendering).
+  const searchTimes = [];
+  for (const q of ['svc-04242', 'host-17.example', 'no-such-thing']) {
+    const ts = Date.now();
+    const found = await api('GET', `/connections?q=${encodeURIComponent(q)}&limit=100`);
+    searchTimes.push(Date.now() - ts);
+    check(found.status === 200, `GET /connections?q=${q}: ${found.status}`);
+  }
+  log(`GET /connections?q=... (server side, ${COUNT} connections) answered in ${searchTimes.join(', ')} ms`);
   const bad = await api('GET', '/connections?limit=0');
   check(bad.status === 400 && /limit/.test(bad.json?.error?.message ?? ''), `limit=0 answered ${bad.status}: ${bad.text}`);
 

@@ -1,11 +1,12 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, listConnections } from './api';
 import { EmptyState, HealthBadge, Link, Notice, Spinner, Time } from './components';
 import { authModeLabel, formatClock, kindLabel } from './format';
 import { useNow, usePolling } from './hooks';
 import { Filters, Pager, SearchBox, StateCounts, paramsFromLocation, searchOf } from './list/ListControls';
+import { connectFailureAdvice } from './detail/Planning';
 import { connectionPath, editConnectionPath, listPath, newConnectionPath } from './router';
-import type { ConnectionPage, ConnectionState, ConnectionSummary, ListParams } from './types';
+import type { ConnectionPage, ConnectionState, ConnectionSummary, ListConnectFailure, ListParams } from './types';
 
 /** How often the list asks Tether again (the page's health). */
 export const HEALTH_POLL_MS = 10_000;
@@ -39,6 +40,29 @@ function StatusText({ state }: { state: ConnectionState }) {
   }
 }
 
+/** A connection without a token whose last connect attempt failed: red when the IdP rejected
+ * the client (a configuration fix), amber otherwise; the tooltip says why and what to do. */
+function ConnectFailedBadge({ f, href }: { f: ListConnectFailure; href: string }) {
+  const tipId = useId();
+  const code = f.idp_error || f.reason;
+  const red = code === 'invalid_client' || code === 'unauthorized_client';
+  return (
+    <span className="badge-wrap" data-badge="connect-failed">
+      <Link href={href} className={`badge ${red ? 'badge-red' : 'badge-amber'}`} aria-describedby={tipId}>
+        <span className="badge-dot" aria-hidden="true" />
+        connect failed
+      </Link>
+      <span role="tooltip" id={tipId} className="tooltip">
+        <strong>The last connect attempt failed</strong>
+        <span className="tooltip-line">
+          {f.idp_error ? 'IdP error' : 'Reason'}: <code>{code}</code>
+        </span>
+        <span className="tooltip-line">What to do: {connectFailureAdvice({ ...f, actor: '' })}</span>
+      </span>
+    </span>
+  );
+}
+
 function shorten(text: string): string {
   if (text.length <= UPSTREAM_MAX) return text;
   const head = Math.ceil((UPSTREAM_MAX - 1) * 0.6);
@@ -48,6 +72,7 @@ function shorten(text: string): string {
 function Row({ r, now }: { r: ConnectionSummary; now: number }) {
   const href = connectionPath(r.kind, r.name);
   const oauth = r.auth_mode === 'oauth';
+  const failed = r.state === 'not_connected' ? r.connect_failure : null;
   const deadlineTitle =
     r.refresh_deadline_source === 'idp'
       ? 'disclosed by the IdP'
@@ -55,7 +80,7 @@ function Row({ r, now }: { r: ConnectionSummary; now: number }) {
         ? 'from refresh_max_lifetime'
         : undefined;
   return (
-    <tr data-connection={keyOf(r)} data-state={r.state}>
+    <tr data-connection={keyOf(r)} data-state={r.state} data-connect-failed={failed ? failed.idp_error || failed.reason : undefined}>
       <td>
         <Link href={href} className="conn-name">
           {r.name}
@@ -80,11 +105,14 @@ function Row({ r, now }: { r: ConnectionSummary; now: number }) {
           href={href}
           fixHref={r.source === 'api' ? editConnectionPath(r.kind, r.name, 'auth.client_secret') : undefined}
         />
-        <StatusText state={r.state} />
+        {failed ? <ConnectFailedBadge f={failed} href={href} /> : <StatusText state={r.state} />}
       </td>
       <td>{oauth ? <Time value={r.expires_at} now={now} /> : <span className="muted">—</span>}</td>
       <td>{oauth ? <Time value={r.last_refreshed_at} now={now} empty="never" /> : <span className="muted">—</span>}</td>
       <td title={deadlineTitle}>{oauth ? <Time value={r.refresh_deadline} now={now} empty="none" /> : <span className="muted">—</span>}</td>
+      <td data-last-used={r.last_used_at ?? ''}>
+        <Time value={r.last_used_at ?? null} now={now} empty="not yet" />
+      </td>
     </tr>
   );
 }
@@ -247,7 +275,7 @@ export function ConnectionList() {
           <EmptyState
             title="No connection matches"
             action={
-              <button type="button" className="button" onClick={() => update({ q: '', kind: '', auth: '', state: '' })}>
+              <button type="button" className="button" onClick={() => update({ q: '', kind: '', auth: '', state: '', sort: '' })}>
                 Clear the filters
               </button>
             }
@@ -256,7 +284,7 @@ export function ConnectionList() {
           </EmptyState>
         )}
         {rows.length > 0 && (
-          <table className="table" aria-describedby="page-title" data-total={page?.total}>
+          <table className="table list-table" aria-describedby="page-title" data-total={page?.total}>
             <thead>
               <tr>
                 <th scope="col">Connection</th>
@@ -266,6 +294,7 @@ export function ConnectionList() {
                 <th scope="col">Access token expires</th>
                 <th scope="col">Last refresh</th>
                 <th scope="col">Refresh deadline</th>
+                <th scope="col">Last used</th>
               </tr>
             </thead>
             <tbody>

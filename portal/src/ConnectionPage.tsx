@@ -3,7 +3,7 @@ import { ApiError, deleteToken, getConnection, refreshNow, startConnect } from '
 import { EmptyState, HealthBadge, Link, Notice, Spinner, Time, TimeFull, type NoticeTone } from './components';
 import { actorLabel, adviceFor, authModeLabel, formatAbsolute, formatClock, kindLabel, parseTime } from './format';
 import { ManageCard } from './detail/Manage';
-import { ConnectFailureNote, PlanningFacts } from './detail/Planning';
+import { ConnectFailureNote, ConsentingAccountFact, PlanningFacts } from './detail/Planning';
 import { UseIt } from './detail/UseIt';
 import { HistoryPanel } from './History';
 import { useNow, usePolling } from './hooks';
@@ -246,6 +246,7 @@ function StatusCard({
             {o.authenticated_by && <span className="muted"> · by {actorLabel(o.authenticated_by)}</span>}
           </Fact>
         )}
+        {o.authenticated_at && <ConsentingAccountFact account={o.consenting_account ?? null} />}
         {o.scope && (o.state === 'connected' || o.state === 'refresh_failing') && (
           <Fact label="Scope">
             <span className="mono">{o.scope}</span>
@@ -537,7 +538,7 @@ export function ConnectionPage({ kind, name }: { kind: string; name: string }) {
       </div>
 
       <StatusCard detail={detail} now={now} actions={actions} />
-      <UseIt detail={detail} />
+      <UseIt detail={detail} now={now} />
 
       {confirmDelete && (
         <div className="card confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">

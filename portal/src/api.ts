@@ -152,6 +152,7 @@ export function listConnections(params: ListParams, signal?: AbortSignal) {
   if (params.kind) query.set('kind', params.kind);
   if (params.auth) query.set('auth', params.auth);
   if (params.state) query.set('state', params.state);
+  if (params.sort) query.set('sort', params.sort);
   query.set('offset', String(params.offset));
   query.set('limit', String(params.limit));
   return call<ConnectionPage>('GET', `/connections?${query}`, { signal });

@@ -30,9 +30,21 @@ export interface ConnectionSummary {
   next_attempt_at: string | null;
   /** "config": declared in Tether's configuration file (read-only here); "api": made at runtime. */
   source?: ConnectionSource;
+  /** When a proxied call last reached it (written every 15 s); null: not since records began. */
+  last_used_at?: string | null;
+  /** The newest connect attempt, when it failed (cleared by a completed one). */
+  connect_failure?: ListConnectFailure | null;
 }
 
 export type ConnectionSource = 'config' | 'api';
+
+export interface ListConnectFailure {
+  at: string;
+  reason: string;
+  idp_error: string;
+}
+
+export type ListSort = '' | 'name' | 'last_used';
 
 export type ListStateFilter = ConnectionState | 'attention';
 
@@ -41,6 +53,8 @@ export interface ListParams {
   kind: string;
   auth: string;
   state: '' | ListStateFilter;
+  /** '' = severity, then name. */
+  sort?: ListSort;
   offset: number;
   limit: number;
 }
@@ -104,6 +118,15 @@ export interface OAuthStatus {
   issuer?: string;
   /** The newest failed connect attempt, unless a later one completed. */
   last_connect_failure?: ConnectFailure | null;
+  /** Who consented at the IdP (the ID token's claims, unverified; display only). */
+  consenting_account?: ConsentingAccount | null;
+}
+
+export interface ConsentingAccount {
+  subject: string;
+  email: string;
+  name: string;
+  at: string;
 }
 
 export interface ConnectFailure {
@@ -123,6 +146,10 @@ export interface ConnectionDetail {
   upstream?: string;
   /** Where agents call this connection through Tether: "/mcp/<name>" or "/api/<name>/". */
   gateway_path?: string;
+  /** The same on the data plane's base URL (not the admin listener's); null: unknown. */
+  gateway_url?: string | null;
+  /** When a proxied call last reached it; null: not since records began. */
+  last_used_at?: string | null;
   /** clients.keys is set: callers must send Authorization: Bearer <client key>. */
   client_key_required?: boolean;
   /** "config": declared in the configuration file (no edit or delete here); "api": made at runtime. */

@@ -322,9 +322,25 @@ void AdminApi::list(http::Request& request, http::Responder responder) {
   auto query = parseListQuery([&](std::string_view n) { return request.queryParam(n); });
   if (!query.ok()) return responder.send(errorResponse(query.error()));
   withStore(std::move(responder), [this, q = *query](store::Store& store, http::Responder& r) {
-    auto rows = store.bulkHealth();  // the page's one store query
+    // The page's one store query: a search or filter that leaves a few hundred connections
+    // reads only their rows (key lookups), else the bulk answer for all of them.
+    constexpr size_t kNarrowed = 500;
+    std::vector<ConnectionView> narrowed;
+    const bool narrowing = !q.q.empty() || !q.kind.empty() || !q.auth.empty();
+    if (narrowing) narrowed = matchingViews(deps_.connections, q);
+    const bool few = narrowing && narrowed.size() <= kNarrowed;
+    core::Result<std::vector<store::HealthRow>> rows = std::vector<store::HealthRow>{};
+    if (few) {
+      std::vector<store::ConnectionKey> keys;
+      keys.reserve(narrowed.size());
+      for (const auto& v : narrowed) keys.push_back(v.key);
+      rows = store.healthOf(keys);
+    } else {
+      rows = store.bulkHealth();
+    }
     if (!rows.ok()) return r.send(errorResponse(rows.error()));
-    auto res = http::Response::json(200, listJson(selectPage(deps_.connections, *rows, q), q));
+    const auto& views = few ? narrowed : deps_.connections;
+    auto res = http::Response::json(200, listJson(selectPage(views, *rows, q), q));
     res.headers.push_back({"Cache-Control", "no-store"});
     r.send(std::move(res));
   });
@@ -388,7 +404,11 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
                    {"name", view->key.name},
                    {"url_host", view->url_host},
                    {"auth_mode", view->auth_mode}};
-    detail::addUseIt(o, *view, deps_.client_keys_required);
+    detail::addUseIt(o, *view, deps_.client_keys_required,
+                     deps_.gateway_base_url ? deps_.gateway_base_url() : std::string());
+    auto activity = store.activity(view->key);
+    if (!activity.ok()) return r.send(errorResponse(activity.error()));
+    detail::addLastUse(o, *activity);
     if (view->auth_mode != "oauth") {
       o["oauth"] = nullptr;
       return r.send(jsonResponse(200, o));
@@ -432,6 +452,7 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
     oauth["last_revocation"] = revocation;
     oauth["refresh_deadline"] = timeOrNull(shown.refresh_deadline);
     detail::addPlanning(oauth, *view, t, s, shown);
+    detail::addConsentingAccount(oauth, *activity, t);
     oauth["reauthorize_soon"] = shown.reauthorize_soon;
     o["oauth"] = std::move(oauth);
     r.send(jsonResponse(200, o));

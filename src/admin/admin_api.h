@@ -63,6 +63,10 @@ struct AdminDeps {
   std::string session_secret;
   bool secure_cookies = false;        // public_url is https
   bool client_keys_required = false;  // clients.keys set: gateway callers need a key
+  /// The data plane's base URL for "Use it" (public_url, or the main listener's URL when
+  /// admin.listen puts the admin plane elsewhere); unset or empty: unknown. Called per
+  /// detail request from the admin pool (the port is known only once listening).
+  std::function<std::string()> gateway_base_url;
 };
 
 class AdminApi {
@@ -78,8 +82,8 @@ class AdminApi {
   /// Adds a route of another admin module (webhooks_api.h) behind the same checks as every
   /// admin route: a key or a session (revocation checked), the viewer role refused on
   /// `mutation` routes, and the CSRF token with a session.
-  void addRoute(http::Router& router, const char* method, const std::string& pattern,
-                bool mutation, AuthorizedHandler handler);
+  void addRoute(http::Router& router, const char* method, const std::string& pattern, bool mutation,
+                AuthorizedHandler handler);
 
  private:
   struct Caller {

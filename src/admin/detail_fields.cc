@@ -15,11 +15,35 @@ json::value timeOrNull(const std::optional<core::TimePoint>& t) {
 
 }  // namespace
 
-void addUseIt(json::object& o, const ConnectionView& view, bool client_keys_required) {
+void addUseIt(json::object& o, const ConnectionView& view, bool client_keys_required,
+              std::string_view gateway_base_url) {
   o["upstream"] = view.upstream;
-  o["gateway_path"] =
+  const std::string path =
       view.key.kind == "mcp" ? "/mcp/" + view.key.name : "/api/" + view.key.name + "/";
+  std::string_view base = gateway_base_url;
+  while (base.ends_with('/')) base.remove_suffix(1);
+  o["gateway_url"] = base.empty() ? json::value(nullptr) : json::value(std::string(base) + path);
+  o["gateway_path"] = path;
   o["client_key_required"] = client_keys_required;
+}
+
+void addLastUse(json::object& o, const store::ConnectionActivity& activity) {
+  o["last_used_at"] = timeOrNull(activity.last_used_at);
+}
+
+void addConsentingAccount(json::object& oauth, const store::ConnectionActivity& activity,
+                          const std::optional<store::TokenRecord>& token) {
+  const auto& a = activity.account;
+  // Only beside a held token: after a delete or revocation nobody's consent is in use.
+  if (!token || !activity.connected_at ||
+      (a.subject.empty() && a.email.empty() && a.name.empty())) {
+    oauth["consenting_account"] = nullptr;
+    return;
+  }
+  oauth["consenting_account"] = json::object{{"subject", a.subject},
+                                             {"email", a.email},
+                                             {"name", a.name},
+                                             {"at", core::formatRfc3339(*activity.connected_at)}};
 }
 
 void addPlanning(json::object& oauth, const ConnectionView& view,

@@ -71,6 +71,13 @@ bool clientRejected(const store::HealthRow& h) {
   return false;
 }
 
+bool connectClientRejected(const store::HealthRow& h) {
+  for (const std::string* code : {&h.connect_failure_idp_error, &h.connect_failure_reason}) {
+    if (*code == "invalid_client" || *code == "unauthorized_client") return true;
+  }
+  return false;
+}
+
 int stateIndex(std::string_view state) {
   for (size_t i = 0; i < kListStates.size(); ++i) {
     if (kListStates[i] == state) return static_cast<int>(i);
@@ -113,9 +120,10 @@ core::Result<ListQuery> parseListQuery(
   TETHER_TRY_ASSIGN(q.state, oneOf(param("state"), "state",
                                    {"needs_reauth", "needs_client_fix", "refresh_failing",
                                     "not_connected", "connected", "not_applicable", "attention"}));
-  auto sort = oneOf(param("sort"), "sort", {"severity", "name"});
+  auto sort = oneOf(param("sort"), "sort", {"severity", "name", "last_used"});
   if (!sort.ok()) return std::move(sort).takeError();
   q.by_name = sort.value() == "name";
+  q.by_last_use = sort.value() == "last_used";
   TETHER_TRY_ASSIGN(q.limit, number(param("limit"), "limit", 100, 1, 500));
   TETHER_TRY_ASSIGN(q.offset, number(param("offset"), "offset", 0, 0, 100'000'000));
   return q;
@@ -132,6 +140,21 @@ std::pair<std::optional<core::TimePoint>, std::string> refreshDeadlineOf(
   }
   if (hard) return {hard, "refresh_max_lifetime"};
   return {std::nullopt, ""};
+}
+
+std::vector<ConnectionView> matchingViews(const std::vector<ConnectionView>& views,
+                                          const ListQuery& query) {
+  std::vector<ConnectionView> out;
+  for (const auto& v : views) {
+    if (!query.kind.empty() && v.key.kind != query.kind) continue;
+    if (!query.auth.empty() && v.auth_mode != query.auth) continue;
+    if (!query.q.empty() && !containsLower(v.key.name, query.q) &&
+        !containsLower(v.upstream, query.q)) {
+      continue;
+    }
+    out.push_back(v);
+  }
+  return out;
 }
 
 ListPage selectPage(const std::vector<ConnectionView>& views,
@@ -173,6 +196,9 @@ ListPage selectPage(const std::vector<ConnectionView>& views,
           break;
       }
       if (row && clientRejected(*row)) r.severity = 0;  // a human must fix the client
+      if (row && row->connect_failed_at && state == store::ConnectionState::kNotConnected) {
+        r.severity = connectClientRejected(*row) ? 0 : 1;
+      }
       if (row && row->token_acquired) {
         std::tie(r.refresh_deadline, r.refresh_deadline_source) = refreshDeadlineOf(
             row->refresh_expires_at, row->token_acquired_at, v.refresh_max_lifetime);
@@ -187,8 +213,16 @@ ListPage selectPage(const std::vector<ConnectionView>& views,
     matching.push_back(std::move(r));
   }
   page.total = matching.size();
+  auto lastUse = [](const ListRow& r) -> std::optional<core::TimePoint> {
+    return r.health ? r.health->last_used_at : std::nullopt;
+  };
   auto less = [&](const ListRow& a, const ListRow& b) {
-    if (!query.by_name && a.severity != b.severity) return a.severity < b.severity;
+    if (query.by_last_use) {
+      const auto ua = lastUse(a), ub = lastUse(b);
+      if (ua != ub) return ua && (!ub || *ua > *ub);
+    } else if (!query.by_name && a.severity != b.severity) {
+      return a.severity < b.severity;
+    }
     if (a.view->key.name != b.view->key.name) return a.view->key.name < b.view->key.name;
     return a.view->key.kind < b.view->key.kind;
   };
@@ -228,6 +262,14 @@ std::string listJson(const ListPage& page, const ListQuery& query) {
     appendTime(out, "refresh_deadline", r.refresh_deadline);
     out += ",\"refresh_deadline_source\":\"" + r.refresh_deadline_source + "\"";
     appendTime(out, "next_attempt_at", oauth && h ? h->next_attempt_at : std::nullopt);
+    appendTime(out, "last_used_at", h ? h->last_used_at : std::nullopt);
+    if (oauth && h && h->connect_failed_at) {
+      out += ",\"connect_failure\":{\"at\":\"" + core::formatRfc3339(*h->connect_failed_at);
+      out += "\",\"reason\":" + core::jsonString(h->connect_failure_reason);
+      out += ",\"idp_error\":" + core::jsonString(h->connect_failure_idp_error) + "}";
+    } else {
+      out += ",\"connect_failure\":null";
+    }
     out += '}';
   }
   out += "],\"total\":" + std::to_string(page.total);

@@ -30,6 +30,9 @@ struct ListQuery {
   bool by_name = false;  // sort=name; default sort=severity (then name)
   int limit = 100;       // 1..500
   int offset = 0;        // 0..
+
+  /// sort=last_used: most recently used first, never used last (then name).
+  bool by_last_use = false;
 };
 
 /// Reads the query parameters through `param`; a bad value is kInvalidArgument whose
@@ -42,7 +45,10 @@ struct ListRow {
   const ConnectionView* view = nullptr;
   const store::HealthRow* health = nullptr;  // null: no registry row (not yet synced)
   std::string state;                         // one of kListStates
-  int severity = 0;  // 0 needs a human (re-auth, client fix), 1 failing, 2 not connected, 3 ok
+  /// 0 needs a human (re-auth, client fix), 1 failing, 2 not connected, 3 ok. A connection
+  /// without a token whose last connect attempt failed is 0 when the IdP rejected the client,
+  /// else 1: it sorts with the red and amber ones, not with the never-connected.
+  int severity = 0;
   std::optional<core::TimePoint> refresh_deadline;
   std::string refresh_deadline_source;  // "idp" | "refresh_max_lifetime" | ""
 };
@@ -53,6 +59,11 @@ struct ListPage {
   /// Per state, over the rows matching q, kind and auth (not state): the filter buttons.
   std::array<size_t, kListStates.size()> counts{};
 };
+
+/// The views matching the query's search, kind and auth (not state: the counts cover them),
+/// in order; a narrowed list's page needs only their store rows (healthOf).
+std::vector<ConnectionView> matchingViews(const std::vector<ConnectionView>& views,
+                                          const ListQuery& query);
 
 /// The page of `views` (ordered by key) matching `query`; `health` is the store's bulk
 /// health answer (ordered by key).
@@ -67,7 +78,8 @@ std::pair<std::optional<core::TimePoint>, std::string> refreshDeadlineOf(
     std::optional<core::Duration> refresh_max_lifetime);
 
 /// The list answer as JSON text: {"connections":[...],"total","offset","limit",
-/// "next_offset","counts":{state:n}}.
+/// "next_offset","counts":{state:n}}. Each connection has last_used_at and
+/// connect_failure ({at, reason, idp_error} or null).
 std::string listJson(const ListPage& page, const ListQuery& query);
 
 }  // namespace tether::admin

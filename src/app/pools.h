@@ -18,6 +18,9 @@
 ///   IdP client  kHttpClientThreads         libcurl transfers to IdPs (http::makeHttpClient
 ///                                          via HttpClientOptions::worker_threads)
 ///   store       backend's own              PostgreSQL LISTEN thread, SQLite coordinator
+///   last use    1                          writes when connections were last used
+///                                          (gateway::LastUseFlusher, every
+///                                          kLastUseFlushInterval and at stop)
 ///   bootstrap   1                          opens the store, then starts the lifecycle
 ///
 /// Thread-safety: the pools are thread-safe; shutdown() is called once, at stop.

@@ -22,6 +22,7 @@
 #include "flows/flows.h"
 #include "flows/from_config.h"
 #include "gateway/client_guard.h"
+#include "gateway/last_use.h"
 #include "gateway/proxy.h"
 #include "http/from_config.h"
 #include "http/server.h"
@@ -53,6 +54,7 @@ class Process::Impl {
     addOperationalRoutes();
     gateway::ProxyDeps deps;
     deps.metrics = &metrics_;
+    deps.last_use = &last_use_;
     deps.clock = &clock_;
     deps.providers = [this](config::ConnectionKind kind,
                             std::string_view name) -> lifecycle::TokenProvider* {
@@ -82,6 +84,10 @@ class Process::Impl {
     ad.session_secret = admin::sessionSecretFromConfig(config_.encryption);
     ad.secure_cookies = config_.public_url.starts_with("https://");
     ad.client_keys_required = !config_.clients.keys.empty();
+    ad.gateway_base_url = [this] {
+      std::lock_guard lock(mu_);
+      return gateway_url_;
+    };
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
     registerAdminPlane();
     if (config_.admin.keys.empty()) {
@@ -117,6 +123,17 @@ class Process::Impl {
       config_.public_url.resize(config_.public_url.size() - 1);
       config_.public_url += std::to_string(public_port);
     }
+    {
+      // "Use it" points agents at the data plane: public_url, unless admin.listen moved the
+      // admin plane (and public_url with it) to a listener of its own.
+      config::HostPort shown = config_.listen;
+      if (shown.host == "0.0.0.0") shown.host = "127.0.0.1";
+      if (shown.host == "::") shown.host = "::1";
+      shown.port = port();
+      std::lock_guard lock(mu_);
+      gateway_url_ = config_.admin.listen ? (tls_ ? "https://" : "http://") + shown.toString()
+                                          : config_.public_url;
+    }
     core::log::info("listening", {{"address", config_.listen.host + ":" + std::to_string(port())},
                                   {"public_url", config_.public_url},
                                   {"tls", tls_ != nullptr},
@@ -140,6 +157,8 @@ class Process::Impl {
     if (admin_server_) admin_server_->stop();
     if (server_) server_->stop();
     pools_.shutdown();
+    // After the listeners: the calls they served are in the tracker; before the store goes.
+    if (last_use_flusher_) last_use_flusher_->stop();
     if (lifecycle_) lifecycle_->stop();
     if (webhooks_) webhooks_->stop();  // after the lifecycle: it no longer queues messages
   }
@@ -278,6 +297,15 @@ class Process::Impl {
     store_ptr_.store(store_.get(), std::memory_order_release);
     lifecycle_->start(/*run_keeper=*/true);
     webhooks_->start();
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      store::Store* s = store_.get();
+      last_use_flusher_ = std::make_unique<gateway::LastUseFlusher>(
+          last_use_, [s](std::span<const store::LastUse> uses) { return s->recordLastUse(uses); },
+          gateway::kLastUseFlushInterval);
+      last_use_flusher_->start();
+    }
     ready_ = true;
   }
 
@@ -381,6 +409,7 @@ class Process::Impl {
   config::Config config_;
   const core::Clock& clock_;
   core::MetricsRegistry metrics_;
+  gateway::LastUseTracker last_use_{clock_};  // the proxy's "Last used" slots (outlives it)
   ProcessPools pools_;
   http::Router router_;
   http::Router admin_router_;              // admin.listen: the admin API and the portal
@@ -393,6 +422,9 @@ class Process::Impl {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::string gateway_url_;  // the data plane's base URL ("Use it"); guarded by mu_
+  // Set under mu_ once the store opens; stopped in stop(), before the store goes.
+  std::unique_ptr<gateway::LastUseFlusher> last_use_flusher_;
   std::thread bootstrap_;
   std::atomic<bool> ready_{false};
   std::optional<core::Error> fatal_;

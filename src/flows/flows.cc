@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/random.h"
 #include "flows/client_selection.h"
+#include "flows/consenting_account.h"
 #include "flows/scope_selection.h"
 #include "oauth/pkce.h"
 #include "oauth/requests.h"
@@ -386,6 +387,18 @@ CallbackPage Flows::fail(const store::PendingFlow& flow, const std::string& reas
                       : CallbackOutcome::kFailed);
   recorder_.record({EventType::kConnectFailed, flow.key, flow.started_by,
                     oauth::urlHost(flow.issuer), flow.correlation_id, detail});
+  // The list shows the failed attempt (one query per page); a failure to record it is
+  // logged, the event above still tells the story.
+  store::ConnectOutcome outcome;
+  outcome.key = flow.key;
+  outcome.at = clock_.now();
+  outcome.failed = true;
+  outcome.reason = reason;
+  outcome.idp_error = oauth::sanitizeIdpString(idp_error);
+  if (auto st = store_.recordConnectOutcome(outcome); !st.ok()) {
+    core::log::warn("connect flow: recording the failed attempt failed",
+                    {{"connection", flow.key.str()}, {"error", st.error().message}});
+  }
   core::log::warn("connect flow failed", {{"connection", flow.key.str()},
                                           {"correlation_id", flow.correlation_id},
                                           {"reason", reason},
@@ -579,6 +592,17 @@ CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
   if (grant.classification.http_status) detail.http_status = grant.classification.http_status;
   recorder_.record({EventType::kConnectCompleted, flow.key, flow.started_by, rec.idp_host,
                     flow.correlation_id, detail});
+  {
+    // Who consented at the IdP, from the ID token's claims (display only; never the token).
+    store::ConnectOutcome outcome;
+    outcome.key = flow.key;
+    outcome.at = now;
+    outcome.account = consentingAccountOf(t.id_token);
+    if (auto st = store_.recordConnectOutcome(outcome); !st.ok()) {
+      core::log::warn("connect flow: recording the consenting account failed",
+                      {{"connection", flow.key.str()}, {"error", st.error().message}});
+    }
+  }
   count(flow.key, CallbackOutcome::kConnected);
   core::log::info("connect flow completed", {{"connection", flow.key.str()},
                                              {"correlation_id", flow.correlation_id},

@@ -39,6 +39,7 @@ struct Connection {
   std::string mcp_target;
   std::chrono::milliseconds first_byte_timeout{0};
   std::string reconnect_url;
+  LastUseTracker::Slot* last_use = nullptr;  // "Last used" in the portal; null: not tracked
   core::Histogram* latency = nullptr;
   core::Counter* replays = nullptr;
   // tether_proxy_requests_total by status, resolved lazily (lock-free once resolved).
@@ -75,6 +76,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
       : options_(std::move(options)),
         providers_(std::move(deps.providers)),
         metrics_(deps.metrics),
+        last_use_(deps.last_use),
         clock_(deps.clock ? deps.clock : &core::systemClock()),
         upstream_(deps.upstream ? std::move(deps.upstream) : makeUpstreamClient(options_.pool)),
         guard_(options_.client_keys, options_.allowed_origins, options_.public_url),
@@ -103,6 +105,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     conn->mcp_target = mcpTarget(*conn->endpoint);
     conn->first_byte_timeout = c.timeout.value_or(options_.default_timeout);
     conn->reconnect_url = reconnectUrl(options_.public_url, conn->key.kind, conn->key.name);
+    if (last_use_) conn->last_use = last_use_->slot(conn->key);
     if (metrics_) {
       const core::Labels labels{{"kind", conn->key.kind}, {"name", conn->key.name}};
       conn->latency = &metrics_->histogram(
@@ -225,6 +228,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     }
     if (!req.body.empty()) call->body = std::make_shared<const std::string>(std::move(req.body));
     call->responder.emplace(std::move(responder));
+    if (conn.last_use) last_use_->touch(*conn.last_use);
 
     if (conn.mode == AuthMode::kOAuth) {
       call->provider = providers_ ? providers_(conn.kind, conn.key.name) : nullptr;
@@ -517,6 +521,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   ProxyOptions options_;
   ProviderLookup providers_;
   core::MetricsRegistry* metrics_;
+  LastUseTracker* last_use_ = nullptr;
   const core::Clock* clock_;
   std::unique_ptr<UpstreamClient> upstream_;
   ClientGuard guard_;

@@ -41,6 +41,7 @@
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "core/result.h"
+#include "gateway/last_use.h"
 #include "gateway/upstream_client.h"
 #include "http/router.h"
 #include "lifecycle/token_provider.h"
@@ -82,6 +83,9 @@ struct ProxyDeps {
   core::MetricsRegistry* metrics = nullptr;  // optional
   const core::Clock* clock = nullptr;        // Retry-After; default: the system clock
   std::unique_ptr<UpstreamClient> upstream;  // default: makeUpstreamClient(options.pool)
+  /// Where each call to a connection is recorded ("Last used"); optional, must outlive the
+  /// proxy. Slots are made in create().
+  LastUseTracker* last_use = nullptr;
 };
 
 class Proxy {

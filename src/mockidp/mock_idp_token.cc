@@ -155,6 +155,19 @@ http::Response MockIdp::Impl::tokenResponseLocked(const std::string& client_id,
     if (left) o["refresh_expires_in"] = std::max<int64_t>(*left, 1);
   }
   if (!scope.empty()) o["scope"] = scope;
+  // OpenID Connect: an ID token naming the user when `openid` was granted (Tether shows its
+  // claims as the consenting account).
+  if ((" " + scope + " ").find(" openid ") != std::string::npos) {
+    const core::TimePoint t = now();
+    json::object id{{"iss", issuer_},
+                    {"sub", subject},
+                    {"aud", client_id},
+                    {"iat", core::toUnixSeconds(t)},
+                    {"exp", core::toUnixSeconds(t + settings_.access_token_lifetime)},
+                    {"email", subject + "@mock-idp.test"},
+                    {"name", "Mock User " + subject}};
+    o["id_token"] = signer_->sign(json::serialize(id));
+  }
   auto r = http::Response::json(200, json::serialize(o));
   r.headers.push_back({"Cache-Control", "no-store"});
   r.headers.push_back({"Pragma", "no-cache"});

@@ -172,6 +172,9 @@ TokenParseResult fromMembers(const Members& m, const TokenParseOptions& options)
     t.refresh_expires_at = options.now + *life;
   }
   if (const auto scope = m.string(protocol::kScope)) t.scope = cleanScope(*scope);
+  if (const auto id = m.string(protocol::kIdToken); id && isAcceptableToken(*id)) {
+    t.id_token = std::string(*id);
+  }
   TokenParseResult r;
   r.tokens = std::move(t);
   return r;

@@ -37,6 +37,10 @@ struct TokenSet {
   /// between scope tokens). Empty when the IdP did not say. Not passed through the
   /// sanitizer because URL-shaped scopes are legitimate; display code must sanitize it.
   std::string scope;
+  /// The OpenID Connect ID token when the answer carried an acceptable one (bounded like
+  /// the other tokens). Not verified: its claims may be shown, never trusted, and the token
+  /// itself is never stored, logged or shown.
+  std::string id_token;
 };
 
 struct TokenParseOptions {

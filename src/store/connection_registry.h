@@ -24,6 +24,22 @@ class ConnectionRegistry {
   /// One row per registered connection (ordered by key), from a single query however many
   /// connections exist.
   virtual core::Result<std::vector<HealthRow>> bulkHealth() = 0;
+
+  /// bulkHealth's rows for `keys` only (at most 500; unregistered keys are left out), from
+  /// one query of primary-key lookups: a searched list page. kInvalidArgument past 500.
+  virtual core::Result<std::vector<HealthRow>> healthOf(std::span<const ConnectionKey> keys) = 0;
+
+  /// Records when proxied calls last reached connections, in one transaction (statements of
+  /// up to 200 rows); an older time than the stored one is ignored. Keys need not be
+  /// registered.
+  virtual core::Status recordLastUse(std::span<const LastUse> uses) = 0;
+
+  /// Records a connect flow's outcome: a failure (kept until a later completion) or a
+  /// completion with the consenting account (clearing the failure).
+  virtual core::Status recordConnectOutcome(const ConnectOutcome& outcome) = 0;
+
+  /// The connection's activity record (all empty when none was written).
+  virtual core::Result<ConnectionActivity> activity(const ConnectionKey& key) = 0;
 };
 
 }  // namespace tether::store

@@ -125,6 +125,46 @@ struct HealthRow {
   std::string reason;
   int consecutive_failures = 0;
   std::optional<TimePoint> next_attempt_at;
+  /// When a proxied call last reached the connection (the gateway's batched record).
+  std::optional<TimePoint> last_used_at;
+  /// The newest connect attempt, when it failed (cleared by a completed one).
+  std::optional<TimePoint> connect_failed_at;
+  std::string connect_failure_reason;     // Tether's reason, e.g. "invalid_client"
+  std::string connect_failure_idp_error;  // the IdP's RFC 6749 code, sanitized; may be empty
+};
+
+/// When a proxied call last reached a connection.
+struct LastUse {
+  ConnectionKey key;
+  TimePoint at{};
+};
+
+/// The upstream account that consented at the IdP, from the ID token's `sub`, `email` and
+/// `name` claims (not verified: for display only, never for a decision). No token.
+struct ConsentingAccount {
+  std::string subject;
+  std::string email;
+  std::string name;
+};
+
+/// How a connect flow ended, as the list and the detail show it.
+struct ConnectOutcome {
+  ConnectionKey key;
+  TimePoint at{};
+  bool failed = false;
+  std::string reason;         // failed: Tether's reason
+  std::string idp_error;      // failed: the IdP's code, sanitized
+  ConsentingAccount account;  // completed: from the ID token, empty when there was none
+};
+
+/// A connection's activity record: last use, last connect outcome, consenting account.
+struct ConnectionActivity {
+  std::optional<TimePoint> last_used_at;
+  std::optional<TimePoint> connect_failed_at;  // the newest attempt failed
+  std::string connect_failure_reason;
+  std::string connect_failure_idp_error;
+  std::optional<TimePoint> connected_at;  // the newest completed attempt
+  ConsentingAccount account;              // of that attempt
 };
 
 /// An interactive OAuth connect flow waiting for its callback. Keyed by a SHA-256 of

@@ -132,6 +132,25 @@ class FaultyStore final : public store::Store {
     if (down) return unavailable();
     return inner_.bulkHealth();
   }
+  core::Result<std::vector<store::HealthRow>> healthOf(
+      std::span<const store::ConnectionKey> keys) override {
+    ++bulk_health_calls;
+    if (broken_reads) return broken();
+    if (down) return unavailable();
+    return inner_.healthOf(keys);
+  }
+  core::Status recordLastUse(std::span<const store::LastUse> uses) override {
+    if (down) return unavailable();
+    return inner_.recordLastUse(uses);
+  }
+  core::Status recordConnectOutcome(const store::ConnectOutcome& outcome) override {
+    if (down) return unavailable();
+    return inner_.recordConnectOutcome(outcome);
+  }
+  core::Result<store::ConnectionActivity> activity(const store::ConnectionKey& key) override {
+    if (down) return unavailable();
+    return inner_.activity(key);
+  }
   // Store
   // SessionRevocationStore
   core::Status revokeSession(std::string_view id, core::TimePoint expires_at) override {

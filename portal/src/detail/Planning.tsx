@@ -5,7 +5,7 @@
 import type { ReactNode } from 'react';
 import { TimeFull } from '../components';
 import { actorLabel } from '../format';
-import type { ConnectFailure, OAuthStatus } from '../types';
+import type { ConnectFailure, ConsentingAccount, OAuthStatus } from '../types';
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -60,6 +60,27 @@ export function PlanningFacts({ o, now }: { o: OAuthStatus; now: number }) {
         </Fact>
       )}
     </>
+  );
+}
+
+/** The upstream account that consented at the IdP (the ID token's claims at connect), beside
+ * the admin who started the flow. Unverified claims: shown, never trusted. */
+export function ConsentingAccountFact({ account }: { account: ConsentingAccount | null }) {
+  const who = account ? [account.name, account.email].filter(Boolean).join(' · ') : '';
+  return (
+    <Fact label="Upstream account">
+      {account ? (
+        <span data-fact="consenting-account">
+          {who || <span className="mono">{account.subject}</span>}
+          {who && account.subject && <span className="muted mono"> · sub {account.subject}</span>}
+          <span className="muted"> · as the identity provider’s ID token named it</span>
+        </span>
+      ) : (
+        <span className="muted" data-fact="consenting-account">
+          not known: the identity provider sent no ID token (ask for the openid scope to see it)
+        </span>
+      )}
+    </Fact>
   );
 }
 

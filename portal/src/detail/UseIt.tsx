@@ -3,15 +3,18 @@
 // the snippets hold none (a client key, when required, is a placeholder).
 
 import { useId, useState } from 'react';
+import { Time } from '../components';
 import type { ConnectionDetail } from '../types';
 import './detail.css';
 
-function gatewayUrl(path: string): string {
-  return `${window.location.origin}${path}`;
+/** The data plane's URL as Tether reports it (with admin.listen the portal is on another
+ * listener than the gateway); the portal's own origin only when Tether does not say. */
+function gatewayUrl(detail: ConnectionDetail): string {
+  return detail.gateway_url || `${window.location.origin}${detail.gateway_path ?? ''}`;
 }
 
 export function snippetsFor(detail: ConnectionDetail): { url: string; config: string | null; curl: string } {
-  const url = gatewayUrl(detail.gateway_path ?? '');
+  const url = gatewayUrl(detail);
   const auth = detail.client_key_required ? ` \\\n  -H "Authorization: Bearer $TETHER_CLIENT_KEY"` : '';
   if (detail.kind === 'mcp') {
     const server: Record<string, unknown> = { type: 'http', url };
@@ -55,7 +58,7 @@ function Snippet({ label, text, name }: { label: string; text: string; name: str
   );
 }
 
-export function UseIt({ detail }: { detail: ConnectionDetail }) {
+export function UseIt({ detail, now }: { detail: ConnectionDetail; now: number }) {
   if (!detail.gateway_path) return null;
   const s = snippetsFor(detail);
   return (
@@ -69,6 +72,9 @@ export function UseIt({ detail }: { detail: ConnectionDetail }) {
         {detail.kind === 'api' && ' followed by the upstream path'}. Tether adds the connection’s credentials; the
         caller never sees them.
         {detail.client_key_required && ' Callers must present a client key (clients.keys).'}
+      </p>
+      <p className="muted" data-fact="last-used">
+        Last used through Tether: <Time value={detail.last_used_at ?? null} now={now} empty="not yet" />
       </p>
       {s.config && <Snippet label="MCP client configuration" text={s.config} name="mcp-config" />}
       <Snippet label="curl" text={s.curl} name="curl" />

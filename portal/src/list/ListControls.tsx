@@ -2,7 +2,7 @@
 // state filters, the kind and auth filters, and the pager.
 
 import { useEffect, useId, useRef, useState } from 'react';
-import type { ConnectionState, ListParams, ListStateFilter } from '../types';
+import type { ConnectionState, ListParams, ListSort, ListStateFilter } from '../types';
 import './list.css';
 
 /** How long typing pauses before the search is sent. */
@@ -81,8 +81,17 @@ export function StateCounts({
 export function Filters({ params, onChange }: { params: ListParams; onChange: (p: Partial<ListParams>) => void }) {
   const kindId = useId();
   const authId = useId();
+  const sortId = useId();
   return (
     <>
+      <div className="field">
+        <label htmlFor={sortId}>Sort</label>
+        <select id={sortId} value={params.sort ?? ''} onChange={(e) => onChange({ sort: e.target.value as ListSort })}>
+          <option value="">Most urgent first</option>
+          <option value="name">Name</option>
+          <option value="last_used">Most recently used</option>
+        </select>
+      </div>
       <div className="field">
         <label htmlFor={kindId}>Kind</label>
         <select id={kindId} value={params.kind} onChange={(e) => onChange({ kind: e.target.value })}>
@@ -140,12 +149,14 @@ export function Pager({
 export function paramsFromLocation(limit: number): ListParams {
   const s = new URLSearchParams(window.location.search);
   const state = s.get('state') ?? '';
+  const sort = s.get('sort') ?? '';
   const offset = Number.parseInt(s.get('offset') ?? '0', 10);
   return {
     q: s.get('q') ?? '',
     kind: s.get('kind') ?? '',
     auth: s.get('auth') ?? '',
     state: state as ListParams['state'],
+    sort: sort === 'name' || sort === 'last_used' ? sort : '',
     offset: Number.isFinite(offset) && offset > 0 ? offset : 0,
     limit,
   };
@@ -157,6 +168,7 @@ export function searchOf(p: Partial<ListParams>): string {
   if (p.kind) s.set('kind', p.kind);
   if (p.auth) s.set('auth', p.auth);
   if (p.state) s.set('state', p.state);
+  if (p.sort) s.set('sort', p.sort);
   if (p.offset) s.set('offset', String(p.offset));
   const text = s.toString();
   return text ? `?${text}` : '';

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <set>
 
 #include "core/random.h"
@@ -32,7 +33,15 @@ constexpr auto kHealthColumns = columns(
     "CASE WHEN h.lifecycle_failed = 1 THEN s.last_error_code ELSE NULL END AS last_error_code",
     "CASE WHEN t.kind IS NULL THEN 0 ELSE 1 END AS token_acquired",
     "t.authenticated_at AS token_acquired_at", "t.expires_at", "t.refresh_expires_at",
-    "t.last_refreshed_at");
+    "t.last_refreshed_at", "a.last_used_at", "a.connect_failed_at", "a.connect_failure_reason",
+    "a.connect_failure_idp_error");
+
+constexpr auto kActivityColumns = columns(
+    "last_used_at", "connect_failed_at", "connect_failure_reason", "connect_failure_idp_error",
+    "connected_at", "account_subject", "account_email", "account_name");
+
+constexpr size_t kLastUseBatch = 200;
+constexpr size_t kMaxHealthKeys = 500;
 
 class SqlConnectionRegistry final : public ConnectionRegistry {
  public:
@@ -114,46 +123,189 @@ class SqlConnectionRegistry final : public ConnectionRegistry {
     // One query, however many connections. Rows are streamed into HealthRow without an
     // intermediate result set.
     return annotated("bulk health", "", [&]() -> Result<std::vector<HealthRow>> {
-      TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
-      static const std::string sql = fmt::format(
-          "SELECT {} FROM connections c "
-          "LEFT JOIN connection_state s ON s.kind = c.kind AND s.name = c.name "
-          "LEFT JOIN tokens t ON t.kind = c.kind AND t.name = c.name "
-          "LEFT JOIN event_heads h ON h.kind = c.kind AND h.name = c.name "
-          "ORDER BY c.kind, c.name",
-          kHealthColumns.sql());
+      static const std::string sql = healthSql("");
       std::vector<HealthRow> out;
       out.reserve(last_health_rows_.load(std::memory_order_relaxed));
-      TETHER_TRY(lease->forEach(sql, {}, [&out](const RowView& row) {
-        constexpr auto c = kHealthColumns;
-        HealthRow& h = out.emplace_back();
-        h.key.kind = row.text(c("kind"));
-        h.key.name = row.text(c("name"));
-        h.auth_mode = row.text(c("auth_mode"));
-        h.has_oauth = row.integer(c("has_oauth")) != 0;
-        h.token_acquired = row.integer(c("token_acquired")) != 0;
-        std::optional<ConnectionState> recorded;
-        if (!row.isNull(c("state"))) {
-          recorded =
-              parseConnectionState(row.text(c("state"))).value_or(ConnectionState::kNotConnected);
-        }
-        h.state = shownConnectionState(recorded, h.token_acquired);
-        h.needs_reauth = h.state == ConnectionState::kNeedsReauth;
-        h.reason = row.text(c("reason"));
-        h.consecutive_failures = static_cast<int>(row.integer(c("consecutive_failures")));
-        h.next_attempt_at = optTime(row, c("next_attempt_at"));
-        h.last_error_code = row.text(c("last_error_code"));
-        h.token_acquired_at = optTime(row, c("token_acquired_at"));
-        h.expires_at = optTime(row, c("expires_at"));
-        h.refresh_expires_at = optTime(row, c("refresh_expires_at"));
-        h.last_refreshed_at = optTime(row, c("last_refreshed_at"));
-      }));
+      TETHER_TRY(readHealth(sql, {}, out));
       last_health_rows_.store(out.size(), std::memory_order_relaxed);
       return out;
     });
   }
 
+  Result<std::vector<HealthRow>> healthOf(std::span<const ConnectionKey> keys) override {
+    constexpr std::string_view op = "health of connections";
+    if (keys.size() > kMaxHealthKeys) {
+      return Error(Errc::kInvalidArgument, fmt::format("store: {}: at most {} keys (got {})", op,
+                                                       kMaxHealthKeys, keys.size()));
+    }
+    for (const auto& k : keys) TETHER_TRY(checkKey(k, op));
+    if (keys.empty()) return std::vector<HealthRow>{};
+    return annotated(op, "", [&]() -> Result<std::vector<HealthRow>> {
+      // (c.kind = $1 AND c.name IN ($2, ...)) OR ...: primary-key lookups, one query.
+      std::map<std::string_view, std::vector<std::string_view>> by_kind;
+      for (const auto& k : keys) by_kind[k.kind].push_back(k.name);
+      std::string where;
+      std::vector<Param> params;
+      for (const auto& [kind, names] : by_kind) {
+        where += where.empty() ? "" : " OR ";
+        params.push_back(Param::text(kind));
+        where += fmt::format("(c.kind = ${} AND c.name IN (", params.size());
+        for (size_t i = 0; i < names.size(); ++i) {
+          params.push_back(Param::text(names[i]));
+          where += fmt::format("{}${}", i == 0 ? "" : ", ", params.size());
+        }
+        where += "))";
+      }
+      std::vector<HealthRow> out;
+      out.reserve(keys.size());
+      TETHER_TRY(readHealth(healthSql("WHERE " + where + " "), params, out));
+      return out;
+    });
+  }
+
+  Status recordLastUse(std::span<const LastUse> uses) override {
+    constexpr std::string_view op = "record last use";
+    for (const auto& u : uses) TETHER_TRY(checkKey(u.key, op));
+    if (uses.empty()) return core::okStatus();
+    return annotated(op, "", [&]() -> Status {
+      return ctx_.inTransaction([&](Session& s) -> Status {
+        std::vector<Param> params;
+        for (size_t start = 0; start < uses.size(); start += kLastUseBatch) {
+          const size_t n = std::min(kLastUseBatch, uses.size() - start);
+          std::string sql = "INSERT INTO connection_activity (kind, name, last_used_at) VALUES ";
+          params.clear();
+          for (size_t i = 0; i < n; ++i) {
+            const auto& u = uses[start + i];
+            sql += fmt::format("{}(${}, ${}, ${})", i == 0 ? "" : ", ", i * 3 + 1, i * 3 + 2,
+                               i * 3 + 3);
+            params.push_back(Param::text(u.key.kind));
+            params.push_back(Param::text(u.key.name));
+            params.push_back(Param::integer(toMs(u.at)));
+          }
+          // Never backwards: two replicas may flush out of order.
+          sql +=
+              " ON CONFLICT (kind, name) DO UPDATE SET last_used_at = CASE WHEN "
+              "connection_activity.last_used_at IS NULL OR connection_activity.last_used_at < "
+              "excluded.last_used_at THEN excluded.last_used_at ELSE "
+              "connection_activity.last_used_at END";
+          TETHER_TRY(s.query(sql, params));
+        }
+        return core::okStatus();
+      });
+    });
+  }
+
+  Status recordConnectOutcome(const ConnectOutcome& o) override {
+    constexpr std::string_view op = "record connect outcome";
+    TETHER_TRY(checkKey(o.key, op));
+    return annotated(op, o.key.str(), [&]() -> Status {
+      TETHER_TRY(checkTexts({{"reason", o.reason},
+                             {"idp_error", o.idp_error},
+                             {"account subject", o.account.subject},
+                             {"account email", o.account.email},
+                             {"account name", o.account.name}}));
+      return ctx_.inTransaction([&](Session& s) -> Status {
+        const int64_t at = toMs(o.at);
+        if (o.failed) {
+          TETHER_TRY(s.query(
+              "INSERT INTO connection_activity (kind, name, connect_failed_at, "
+              "connect_failure_reason, connect_failure_idp_error) VALUES ($1, $2, $3, $4, $5) "
+              "ON CONFLICT (kind, name) DO UPDATE SET connect_failed_at = "
+              "excluded.connect_failed_at, connect_failure_reason = "
+              "excluded.connect_failure_reason, connect_failure_idp_error = "
+              "excluded.connect_failure_idp_error",
+              {Param::text(o.key.kind), Param::text(o.key.name), Param::integer(at),
+               Param::text(o.reason), Param::text(o.idp_error)}));
+          return core::okStatus();
+        }
+        TETHER_TRY(s.query(
+            "INSERT INTO connection_activity (kind, name, connected_at, account_subject, "
+            "account_email, account_name) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (kind, name) DO UPDATE SET connected_at = excluded.connected_at, "
+            "account_subject = excluded.account_subject, account_email = "
+            "excluded.account_email, account_name = excluded.account_name, connect_failed_at = "
+            "NULL, connect_failure_reason = '', connect_failure_idp_error = ''",
+            {Param::text(o.key.kind), Param::text(o.key.name), Param::integer(at),
+             Param::text(o.account.subject), Param::text(o.account.email),
+             Param::text(o.account.name)}));
+        return core::okStatus();
+      });
+    });
+  }
+
+  Result<ConnectionActivity> activity(const ConnectionKey& key) override {
+    constexpr std::string_view op = "read activity";
+    TETHER_TRY(checkKey(key, op));
+    return annotated(op, key.str(), [&]() -> Result<ConnectionActivity> {
+      TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
+      static const std::string sql =
+          fmt::format("SELECT {} FROM connection_activity WHERE kind = $1 AND name = $2",
+                      kActivityColumns.sql());
+      TETHER_TRY_ASSIGN(ResultSet r,
+                        lease->query(sql, {Param::text(key.kind), Param::text(key.name)}));
+      ConnectionActivity out;
+      if (r.rows.empty()) return out;
+      constexpr auto c = kActivityColumns;
+      const auto& row = r.rows.front();
+      out.last_used_at = optTime(row[c("last_used_at")]);
+      out.connect_failed_at = optTime(row[c("connect_failed_at")]);
+      out.connect_failure_reason = row[c("connect_failure_reason")].asText();
+      out.connect_failure_idp_error = row[c("connect_failure_idp_error")].asText();
+      out.connected_at = optTime(row[c("connected_at")]);
+      out.account.subject = row[c("account_subject")].asText();
+      out.account.email = row[c("account_email")].asText();
+      out.account.name = row[c("account_name")].asText();
+      return out;
+    });
+  }
+
  private:
+  static std::string healthSql(const std::string& where) {
+    return fmt::format(
+        "SELECT {} FROM connections c "
+        "LEFT JOIN connection_state s ON s.kind = c.kind AND s.name = c.name "
+        "LEFT JOIN tokens t ON t.kind = c.kind AND t.name = c.name "
+        "LEFT JOIN event_heads h ON h.kind = c.kind AND h.name = c.name "
+        "LEFT JOIN connection_activity a ON a.kind = c.kind AND a.name = c.name "
+        "{}ORDER BY c.kind, c.name",
+        kHealthColumns.sql(), where);
+  }
+
+  Status readHealth(const std::string& sql, const std::vector<Param>& params,
+                    std::vector<HealthRow>& out) {
+    TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
+    return lease->forEach(sql, params, [&out](const RowView& row) {
+      constexpr auto c = kHealthColumns;
+      HealthRow& h = out.emplace_back();
+      h.key.kind = row.text(c("kind"));
+      h.key.name = row.text(c("name"));
+      h.auth_mode = row.text(c("auth_mode"));
+      h.has_oauth = row.integer(c("has_oauth")) != 0;
+      h.token_acquired = row.integer(c("token_acquired")) != 0;
+      std::optional<ConnectionState> recorded;
+      if (!row.isNull(c("state"))) {
+        recorded =
+            parseConnectionState(row.text(c("state"))).value_or(ConnectionState::kNotConnected);
+      }
+      h.state = shownConnectionState(recorded, h.token_acquired);
+      h.needs_reauth = h.state == ConnectionState::kNeedsReauth;
+      h.reason = row.text(c("reason"));
+      h.consecutive_failures = static_cast<int>(row.integer(c("consecutive_failures")));
+      h.next_attempt_at = optTime(row, c("next_attempt_at"));
+      h.last_error_code = row.text(c("last_error_code"));
+      h.token_acquired_at = optTime(row, c("token_acquired_at"));
+      h.expires_at = optTime(row, c("expires_at"));
+      h.refresh_expires_at = optTime(row, c("refresh_expires_at"));
+      h.last_refreshed_at = optTime(row, c("last_refreshed_at"));
+      h.last_used_at = optTime(row, c("last_used_at"));
+      h.connect_failed_at = optTime(row, c("connect_failed_at"));
+      if (h.connect_failed_at) {
+        h.connect_failure_reason = row.text(c("connect_failure_reason"));
+        h.connect_failure_idp_error = row.text(c("connect_failure_idp_error"));
+      }
+    });
+  }
+
   StoreContext& ctx_;
   std::atomic<size_t> last_health_rows_{0};  // capacity hint for the next bulk health
 };

@@ -572,6 +572,42 @@ ALTER TABLE auth_events ADD CONSTRAINT auth_events_type_check CHECK (type IN ('c
     'refresh_failed_client_rejected'));
 )sql";
 
+// The operator's activity record per connection (the portal's list and detail): when a
+// proxied call last reached it (the gateway flushes these in batches), the newest connect
+// attempt when it failed, and the upstream account that consented at the last completed one
+// (ID token claims, display only). No secrets.
+constexpr std::string_view kSqliteV10 = R"sql(
+CREATE TABLE connection_activity (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  last_used_at INTEGER,
+  connect_failed_at INTEGER,
+  connect_failure_reason TEXT NOT NULL DEFAULT '',
+  connect_failure_idp_error TEXT NOT NULL DEFAULT '',
+  connected_at INTEGER,
+  account_subject TEXT NOT NULL DEFAULT '',
+  account_email TEXT NOT NULL DEFAULT '',
+  account_name TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::string_view kPostgresV10 = R"sql(
+CREATE TABLE connection_activity (
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  last_used_at BIGINT,
+  connect_failed_at BIGINT,
+  connect_failure_reason TEXT NOT NULL DEFAULT '',
+  connect_failure_idp_error TEXT NOT NULL DEFAULT '',
+  connected_at BIGINT,
+  account_subject TEXT NOT NULL DEFAULT '',
+  account_email TEXT NOT NULL DEFAULT '',
+  account_name TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (kind, name)
+);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "initial schema", kSqliteV1, kPostgresV1},
     Migration{2, "notify replicas of changes", kSqliteV2, kPostgresV2},
@@ -581,9 +617,10 @@ constexpr std::array kMigrations = {
     Migration{6, "client_registered event type", kSqliteV6, kPostgresV6},
     Migration{7, "step-up authorization", kSqliteV7, kPostgresV7},
     Migration{9, "needs_client_fix state", kSqliteV9, kPostgresV9},
+    Migration{10, "connection activity", kSqliteV10, kPostgresV10},
 };
 
-constexpr std::array<std::string_view, 13> kTables = {
+constexpr std::array<std::string_view, 14> kTables = {
     "meta",
     "counters",
     "connections",
@@ -597,6 +634,7 @@ constexpr std::array<std::string_view, 13> kTables = {
     "session_revocations",
     "webhook_outbox",
     "webhook_notices",
+    "connection_activity",
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -151,6 +151,18 @@ class SqlStore final : public Store {
     return registry_->listConnections();
   }
   Result<std::vector<HealthRow>> bulkHealth() override { return registry_->bulkHealth(); }
+  Result<std::vector<HealthRow>> healthOf(std::span<const ConnectionKey> keys) override {
+    return registry_->healthOf(keys);
+  }
+  Status recordLastUse(std::span<const LastUse> uses) override {
+    return registry_->recordLastUse(uses);
+  }
+  Status recordConnectOutcome(const ConnectOutcome& outcome) override {
+    return registry_->recordConnectOutcome(outcome);
+  }
+  Result<ConnectionActivity> activity(const ConnectionKey& key) override {
+    return registry_->activity(key);
+  }
 
   // ---- SessionRevocationStore --------------------------------------------------------
   Status revokeSession(std::string_view session_id, TimePoint expires_at) override {

@@ -583,6 +583,34 @@ TEST_F(ConnectFlowTest, AccessDeniedAtTheIdpIsAClearPage) {
   EXPECT_THAT(events.back().detail_json, Not(HasSubstr("script")));
 }
 
+// The list shows a failed connect (one query per page): the flow records it on the
+// connection's activity row; a completed connect clears it and names the consenting account
+// from the ID token's claims (never the token).
+TEST_F(ConnectFlowTest, AFailedConnectIsRecordedAndTheNextOneNamesTheConsentingAccount) {
+  auto conn = connection("demo", idp_base_, true);
+  conn.oauth.scopes = "openid offline_access";
+  makeFlows({conn});
+  auto started = flows_->start({"mcp", "demo"}, "admin:alice", "");
+  ASSERT_TRUE(started.ok());
+  Reply denied = get(public_url_ + "/oauth/callback?state=" +
+                     core::formUrlEncode(started->state) + "&error=access_denied");
+  EXPECT_EQ(denied.status, 400);
+  auto activity = store_->activity({"mcp", "demo"}).value();
+  ASSERT_TRUE(activity.connect_failed_at.has_value());
+  EXPECT_EQ(activity.connect_failure_reason, "authorization_refused");
+  EXPECT_EQ(activity.connect_failure_idp_error, "access_denied");
+
+  auto again = startOverHttp("demo", "{}");
+  Reply done = followAuthorization(std::string(again["authorization_url"].as_string()));
+  EXPECT_EQ(done.status, 200) << done.body;
+  activity = store_->activity({"mcp", "demo"}).value();
+  EXPECT_FALSE(activity.connect_failed_at.has_value());
+  EXPECT_TRUE(activity.connected_at.has_value());
+  EXPECT_EQ(activity.account.subject, "mock-user");
+  EXPECT_EQ(activity.account.email, "mock-user@mock-idp.test");
+  EXPECT_EQ(activity.account.name, "Mock User mock-user");
+}
+
 TEST_F(ConnectFlowTest, AnIdpThatRejectsTheCodeLeavesTokensAlone) {
   makeFlows({connection("demo", idp_base_, true)});
   storeExistingToken("demo");

@@ -122,5 +122,106 @@ TEST_P(StoreConformanceTest, BulkHealthAnswersEveryConnectionInOneCall) {
   }
 }
 
+TEST_P(StoreConformanceTest, LastUseIsBatchedNeverGoesBackAndShowsInBulkHealth) {
+  const ConnectionKey a{"mcp", "a"}, b{"api", "b"};
+  ASSERT_TRUE(store_
+                  ->syncConnections(std::vector<ConnectionInfo>{{a, "oauth", true, "idp"},
+                                                                {b, "bearer", false, ""}})
+                  .ok());
+  const TimePoint t0 = now();
+  // More rows than one statement holds: a batch of 450 (most for unregistered keys).
+  std::vector<LastUse> uses = {{a, t0 + seconds(5)}, {b, t0 + seconds(7)}};
+  for (int i = 0; i < 448; ++i) {
+    std::string name = "x";  // appended: g++ 12 warns falsely (-Wrestrict) on "x" + string
+    name += std::to_string(i);
+    uses.push_back({{"mcp", name}, t0});
+  }
+  ASSERT_TRUE(store_->recordLastUse(uses).ok());
+  // An older flush (another replica's) does not move it back; a newer one does.
+  const std::vector<LastUse> older = {{a, t0 + seconds(1)}, {b, t0 + seconds(9)}};
+  ASSERT_TRUE(store_->recordLastUse(older).ok());
+  ASSERT_TRUE(store_->recordLastUse({}).ok());
+  auto health = store_->bulkHealth().value();
+  ASSERT_EQ(health.size(), 2u);
+  EXPECT_EQ(health[0].key, b);
+  EXPECT_EQ(health[0].last_used_at, t0 + seconds(9));
+  EXPECT_EQ(health[1].last_used_at, t0 + seconds(5));
+  EXPECT_EQ(store_->activity(a).value().last_used_at, t0 + seconds(5));
+  EXPECT_FALSE(store_->activity({"mcp", "never"}).value().last_used_at.has_value());
+
+  const std::vector<LastUse> bad = {{{"", "x"}, t0}};
+  EXPECT_EQ(store_->recordLastUse(bad).error().code, Errc::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, HealthOfReadsOnlyTheKeysAskedForInKeyOrder) {
+  const ConnectionKey a{"mcp", "a"}, b{"api", "b"}, c{"mcp", "c"};
+  ASSERT_TRUE(
+      store_
+          ->syncConnections(std::vector<ConnectionInfo>{
+              {a, "oauth", true, "idp"}, {b, "bearer", false, ""}, {c, "oauth", true, "idp"}})
+          .ok());
+  ASSERT_TRUE(store_->putToken(sampleToken(c, "a", "r", now()), 0).ok());
+  const std::vector<ConnectionKey> asked = {c, b, {"mcp", "unregistered"}};
+  auto rows = store_->healthOf(asked);
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].key, b);
+  EXPECT_EQ((*rows)[1].key, c);
+  EXPECT_TRUE((*rows)[1].token_acquired);
+  EXPECT_EQ((*rows)[1].state, ConnectionState::kConnected);
+  EXPECT_TRUE(store_->healthOf({}).value().empty());
+  const std::vector<ConnectionKey> too_many(501, a);
+  EXPECT_EQ(store_->healthOf(too_many).error().code, Errc::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, AFailedConnectShowsUntilAConnectCompletesWithItsAccount) {
+  const ConnectionKey a{"mcp", "a"};
+  ASSERT_TRUE(store_->syncConnections(std::vector<ConnectionInfo>{{a, "oauth", true, "idp"}}).ok());
+  const TimePoint t0 = now();
+  ASSERT_TRUE(store_->recordLastUse(std::vector<LastUse>{{a, t0}}).ok());
+  ConnectOutcome failed;
+  failed.key = a;
+  failed.at = t0 + seconds(1);
+  failed.failed = true;
+  failed.reason = "invalid_client";
+  failed.idp_error = "invalid_client";
+  ASSERT_TRUE(store_->recordConnectOutcome(failed).ok());
+  auto h = store_->bulkHealth().value().at(0);
+  EXPECT_EQ(h.connect_failed_at, t0 + seconds(1));
+  EXPECT_EQ(h.connect_failure_reason, "invalid_client");
+  EXPECT_EQ(h.connect_failure_idp_error, "invalid_client");
+  EXPECT_EQ(h.last_used_at, t0);  // kept
+
+  ConnectOutcome done;
+  done.key = a;
+  done.at = t0 + seconds(2);
+  done.account = {"user-123", "ada@example.com", "Ada Lovelace"};
+  ASSERT_TRUE(store_->recordConnectOutcome(done).ok());
+  h = store_->bulkHealth().value().at(0);
+  EXPECT_FALSE(h.connect_failed_at.has_value());
+  EXPECT_EQ(h.connect_failure_reason, "");
+  const auto act = store_->activity(a).value();
+  EXPECT_EQ(act.connected_at, t0 + seconds(2));
+  EXPECT_EQ(act.account.subject, "user-123");
+  EXPECT_EQ(act.account.email, "ada@example.com");
+  EXPECT_EQ(act.account.name, "Ada Lovelace");
+  EXPECT_EQ(act.last_used_at, t0);
+  EXPECT_FALSE(act.connect_failed_at.has_value());
+
+  // A later failure keeps the account of the last completed connect beside it.
+  failed.at = t0 + seconds(3);
+  failed.reason = "authorization_refused";
+  failed.idp_error = "access_denied";
+  ASSERT_TRUE(store_->recordConnectOutcome(failed).ok());
+  const auto again = store_->activity(a).value();
+  EXPECT_EQ(again.connect_failed_at, t0 + seconds(3));
+  EXPECT_EQ(again.connect_failure_idp_error, "access_denied");
+  EXPECT_EQ(again.account.email, "ada@example.com");
+
+  ConnectOutcome huge = done;
+  huge.account.name = std::string(5000, 'n');
+  EXPECT_EQ(store_->recordConnectOutcome(huge).error().code, Errc::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace tether::store::testing

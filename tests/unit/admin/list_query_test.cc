@@ -195,6 +195,85 @@ TEST(ListQueryTest, RefreshDeadlineNamesItsSource) {
   EXPECT_EQ(s3, "");
 }
 
+TEST(ListQueryTest, AFailedConnectSortsWithTheRedAndAmberOnesAndShowsInTheRow) {
+  Fixture f;
+  // charlie (never connected) tried to connect: the IdP rejected the client (red); hotel's
+  // sign-in was denied (amber). A connected one whose reconnect failed keeps its order.
+  f.views.push_back(view("hotel", "oauth", "hotel.example"));
+  store::HealthRow hotel = health(f.views.back(), ConnectionState::kNotConnected);
+  hotel.connect_failed_at = core::TimePoint(std::chrono::hours(1));
+  hotel.connect_failure_reason = "authorization_refused";
+  hotel.connect_failure_idp_error = "access_denied";
+  f.rows.push_back(hotel);
+  for (auto& r : f.rows) {
+    if (r.key.name == "alpha") {
+      r.connect_failed_at = core::TimePoint(std::chrono::hours(2));
+      r.connect_failure_reason = "invalid_client";
+    }
+  }
+  const auto c = std::find_if(f.views.begin(), f.views.end(),
+                              [](const auto& v) { return v.key.name == "charlie"; });
+  store::HealthRow charlie = health(*c, ConnectionState::kNotConnected);
+  charlie.connect_failed_at = core::TimePoint(std::chrono::hours(3));
+  charlie.connect_failure_reason = "invalid_client";
+  charlie.connect_failure_idp_error = "invalid_client";
+  f.rows.push_back(charlie);
+  std::sort(f.rows.begin(), f.rows.end(),
+            [](const auto& a, const auto& b) { return a.key < b.key; });
+  EXPECT_EQ(f.names({}), (std::vector<std::string>{"charlie", "echo", "foxtrot", "bravo", "hotel",
+                                                   "alpha", "golf", "delta"}));
+  auto q = parse({{"q", "charlie"}});
+  auto v = boost::json::parse(listJson(selectPage(f.views, f.rows, *q), *q)).as_object();
+  auto row = v["connections"].as_array()[0].as_object();
+  EXPECT_EQ(row["state"].as_string(), "not_connected");
+  EXPECT_EQ(row["severity"].as_int64(), 0);
+  auto failure = row["connect_failure"].as_object();
+  EXPECT_EQ(failure["reason"].as_string(), "invalid_client");
+  EXPECT_EQ(failure["idp_error"].as_string(), "invalid_client");
+  EXPECT_EQ(failure["at"].as_string(), "1970-01-01T03:00:00.000Z");
+  q = parse({{"q", "golf"}});
+  v = boost::json::parse(listJson(selectPage(f.views, f.rows, *q), *q)).as_object();
+  EXPECT_TRUE(v["connections"].as_array()[0].as_object()["connect_failure"].is_null());
+}
+
+TEST(ListQueryTest, MatchingViewsAreWhatTheCountsCover) {
+  Fixture f;
+  auto names = [&](std::map<std::string, std::string> params) {
+    std::vector<std::string> out;
+    for (const auto& v : matchingViews(f.views, *parse(std::move(params))))
+      out.push_back(v.key.name);
+    return out;
+  };
+  EXPECT_EQ(names({{"q", "EXAMPLE:8443"}}), (std::vector<std::string>{"alpha"}));
+  EXPECT_EQ(names({{"kind", "api"}}), (std::vector<std::string>{"golf"}));
+  // The state filter is not applied: the counts over these rows are its buttons.
+  EXPECT_EQ(names({{"auth", "bearer"}, {"state", "connected"}}),
+            (std::vector<std::string>{"delta"}));
+  // A page from the narrowed views and their rows equals the page from all of them.
+  auto q = parse({{"q", "o"}});
+  const auto narrowed = matchingViews(f.views, *q);
+  EXPECT_EQ(listJson(selectPage(narrowed, f.rows, *q), *q),
+            listJson(selectPage(f.views, f.rows, *q), *q));
+}
+
+TEST(ListQueryTest, LastUsedIsShownAndSortable) {
+  Fixture f;
+  for (auto& r : f.rows) {
+    if (r.key.name == "bravo") r.last_used_at = core::TimePoint(std::chrono::hours(5));
+    if (r.key.name == "golf") r.last_used_at = core::TimePoint(std::chrono::hours(9));
+  }
+  EXPECT_EQ(
+      f.names({{"sort", "last_used"}}),
+      (std::vector<std::string>{"golf", "bravo", "alpha", "charlie", "delta", "echo", "foxtrot"}));
+  auto q = parse({{"q", "golf"}});
+  auto v = boost::json::parse(listJson(selectPage(f.views, f.rows, *q), *q)).as_object();
+  EXPECT_EQ(v["connections"].as_array()[0].as_object()["last_used_at"].as_string(),
+            "1970-01-01T09:00:00.000Z");
+  q = parse({{"q", "alpha"}});
+  v = boost::json::parse(listJson(selectPage(f.views, f.rows, *q), *q)).as_object();
+  EXPECT_TRUE(v["connections"].as_array()[0].as_object()["last_used_at"].is_null());
+}
+
 /// 10,000 connections: the time of one page (merge, filter, sort, JSON), store query aside.
 TEST(ListQueryTest, TenThousandConnectionsPageFigure) {
   std::vector<ConnectionView> views;
