@@ -24,6 +24,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +72,11 @@ class AdminApi {
 
   void registerRoutes(http::Router& router);
 
+  /// Replaces the connections the API shows (app/live_connections.h: SIGHUP, connections
+  /// made through the API). A request in progress finishes on the set it started with.
+  /// Thread-safe.
+  void setConnections(std::vector<ConnectionView> connections);
+
   /// What a route added with `addRoute` is called with: the caller's key id ("admin:<id>"
   /// is the actor), on the server's thread (offload blocking work yourself).
   using AuthorizedHandler =
@@ -78,8 +84,8 @@ class AdminApi {
   /// Adds a route of another admin module (webhooks_api.h) behind the same checks as every
   /// admin route: a key or a session (revocation checked), the viewer role refused on
   /// `mutation` routes, and the CSRF token with a session.
-  void addRoute(http::Router& router, const char* method, const std::string& pattern,
-                bool mutation, AuthorizedHandler handler);
+  void addRoute(http::Router& router, const char* method, const std::string& pattern, bool mutation,
+                AuthorizedHandler handler);
 
  private:
   struct Caller {
@@ -97,7 +103,8 @@ class AdminApi {
   /// the store cannot answer).
   void checkRevocationThen(const http::Request& request, http::Responder responder,
                            void (AdminApi::*handler)(http::Request&, http::Responder));
-  const ConnectionView* find(const store::ConnectionKey& key) const;
+  std::shared_ptr<const ConnectionView> find(const store::ConnectionKey& key) const;
+  std::shared_ptr<const std::vector<ConnectionView>> views() const;  // sorted by key
   /// The connect flows when `key` is an OAuth connection they know; else the 503 / 404 is
   /// sent and null returned.
   flows::Flows* flowsFor(const store::ConnectionKey& key, http::Responder& responder);
@@ -118,8 +125,10 @@ class AdminApi {
   void deleteToken(http::Request& request, http::Responder responder);
   void callback(http::Request& request, http::Responder responder);
 
-  AdminDeps deps_;
+  AdminDeps deps_;  // deps_.connections is moved into views_
   AdminAuth auth_;
+  mutable std::mutex views_mu_;  // guards the pointer copy only
+  std::shared_ptr<const std::vector<ConnectionView>> views_;
   std::unique_ptr<SessionCodec> sessions_;
 };
 
