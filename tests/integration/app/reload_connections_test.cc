@@ -170,5 +170,46 @@ TEST_F(ReloadConnectionsTest, ABrokenFileIsLoggedProblemByProblemAndChangesNothi
   EXPECT_EQ(c.wait(seconds(20)), 0) << c.err();
 }
 
+// clients.keys and allowed_origins apply to the next call after a SIGHUP; the keeper restarts
+// on new timings.
+TEST_F(ReloadConnectionsTest, SighupAppliesClientKeysAllowedOriginsAndKeeperTimings) {
+  Upstream a("upstream-a");
+  const std::string connections = "  - { kind: api, name: kept, url: '" + url(a) + "' }\n";
+  writeConfig(connections);
+  Child c({testing::binaryDir() + "/tether", "serve", "--config", path_, "--log-format", "json"});
+  const uint16_t port = testing::waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  auto call = [port](const std::string& extra_headers) {
+    testing::RawConnection r(port);
+    r.send("GET /api/kept/k HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers +
+           "\r\n");
+    r.readUntilClosed(seconds(10));
+    return testing::statusOf(r.received());
+  };
+  ASSERT_EQ(call(""), 200);
+  ASSERT_EQ(call("Origin: https://app.example\r\n"), 403);
+  // The store is open and the keeper runs on its default interval.
+  ASSERT_TRUE(c.waitForStderr("\"msg\":\"keeper started\",\"interval\":\"5m\"", seconds(15)))
+      << c.err();
+
+  writeConfig(connections,
+              "clients: { keys: ['a-gateway-client-key-0123'] }\n"
+              "allowed_origins: ['https://app.example']\n"
+              "keeper: { interval: 7m }\n");
+  c.signal(SIGHUP);
+  ASSERT_TRUE(c.waitForStderr("configuration reloaded", seconds(15))) << c.err();
+  EXPECT_THAT(c.err(), HasSubstr("\"applied\":\"clients.keys, allowed_origins, keeper\""));
+  EXPECT_TRUE(c.waitForStderr("\"msg\":\"keeper started\",\"interval\":\"7m\"", seconds(10)))
+      << c.err();
+  EXPECT_EQ(call(""), 401);
+  EXPECT_EQ(call("Authorization: Bearer a-gateway-client-key-0123\r\n"), 200);
+  EXPECT_EQ(
+      call("Authorization: Bearer a-gateway-client-key-0123\r\nOrigin: https://app.example\r\n"),
+      200);
+  EXPECT_THAT(c.err(), Not(HasSubstr("a-gateway-client-key-0123")));  // never logged
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(20)), 0) << c.err();
+}
+
 }  // namespace
 }  // namespace tether
