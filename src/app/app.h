@@ -18,6 +18,8 @@
 
 namespace tether::app {
 
+class LiveConnections;
+
 /// A readiness probe: returns an error when a dependency is not ready (e.g. the store).
 using ReadinessCheck = std::function<core::Status()>;
 
@@ -43,6 +45,10 @@ class Process {
   core::Status reloadTls(const config::TlsConfig& tls);
   /// SIGHUP: `log.access` applied to both listeners.
   void setAccessLog(bool on);
+  /// The running connection set and the other live settings (connections, clients.keys,
+  /// allowed_origins, keeper and events timings): SIGHUP and the admin API change them
+  /// there. Valid after start().
+  LiveConnections& connections();
 
   core::MetricsRegistry& metrics();
   void addReadinessCheck(std::string name, ReadinessCheck check);

@@ -15,6 +15,7 @@
 #include "admin/portal_routes.h"
 #include "admin/webhooks_api.h"
 #include "app/app.h"
+#include "app/live_connections.h"
 #include "app/pools.h"
 #include "core/json_escape.h"
 #include "core/log.h"
@@ -57,11 +58,12 @@ class Process::Impl {
     deps.last_use = &last_use_;
     deps.clock = &clock_;
     deps.providers = [this](config::ConnectionKind kind,
-                            std::string_view name) -> lifecycle::TokenProvider* {
-      // Null until the store is open (the proxy answers 503 naming the connection then).
+                            std::string_view name) -> std::shared_ptr<lifecycle::TokenProvider> {
+      // Null until the store is open (the proxy answers 503 naming the connection then);
+      // LiveConnections::attach installs the set again once the lifecycle runs.
       auto* lc = lifecycle_ptr_.load(std::memory_order_acquire);
       if (!lc) return nullptr;
-      return lc->source({std::string(config::kindName(kind)), std::string(name)}).get();
+      return lc->source({std::string(config::kindName(kind)), std::string(name)});
     };
     auto proxy = gateway::Proxy::create(config_.connections,
                                         gateway::proxyOptionsFromConfig(config_), std::move(deps));
@@ -89,6 +91,12 @@ class Process::Impl {
       return gateway_url_;
     };
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
+    LiveOptions live;
+    live.discovery_allowed_hosts = config_.discovery.allowed_hosts;
+    live.client_keys = config_.clients.keys;
+    live.allowed_origins = config_.allowed_origins;
+    live_ =
+        std::make_unique<LiveConnections>(config_.connections, std::move(live), *proxy_, *admin_);
     registerAdminPlane();
     if (config_.admin.keys.empty()) {
       core::log::warn(
@@ -154,6 +162,7 @@ class Process::Impl {
     }
     cv_.notify_all();
     if (bootstrap_.joinable()) bootstrap_.join();
+    if (live_) live_->detach();  // before the lifecycle and flows stop
     if (admin_server_) admin_server_->stop();
     if (server_) server_->stop();
     pools_.shutdown();
@@ -180,6 +189,7 @@ class Process::Impl {
     if (server_) server_->setAccessLog(on);
     if (admin_server_) admin_server_->setAccessLog(on);
   }
+  LiveConnections& connections() { return *live_; }
   core::MetricsRegistry& metrics() { return metrics_; }
   bool ready() const { return ready_.load(); }
   std::optional<core::Error> fatalError() const {
@@ -230,11 +240,6 @@ class Process::Impl {
                                    {"sealing", sealer_->describe()},
                                    {"schema_version", store->schemaVersion()},
                                    {"migrations_applied", store->migrationsAppliedAtOpen()}});
-    const auto infos = store::connectionInfosFromConfig(config_.connections);
-    if (auto st = store->syncConnections(infos); !st.ok()) {
-      core::log::error("cannot register the configured connections",
-                       {{"error", st.error().message}});
-    }
     http::HttpClientOptions client_options;
     client_options.worker_threads = ProcessPools::kHttpClientThreads;
     http_client_ = http::makeHttpClient(client_options);
@@ -247,19 +252,19 @@ class Process::Impl {
       core::log::error("cannot start webhooks", {{"error", hooks.error().message}});
       return;
     }
-    std::vector<store::ConnectionKey> unresolved;
-    auto specs = lifecycle::specsFromConfig(config_.connections, &unresolved,
-                                            config_.discovery.allowed_hosts);
+    // The lifecycle and the flows start empty: LiveConnections::attach gives them the running
+    // set (which a SIGHUP may have changed since start) and registers it in the store.
     lifecycle::LifecycleOptions options;
     options.settings = lifecycle::settingsFromConfig(config_.keeper, config_.events);
     options.refresh_threads = ProcessPools::kRefreshThreads;
     options.outbox = (*hooks)->deriver();
-    auto lifecycle = std::make_unique<lifecycle::Lifecycle>(std::move(specs), *store, *http_client_,
-                                                            *recorder_, clock_, &metrics_, options);
+    auto lifecycle = std::make_unique<lifecycle::Lifecycle>(
+        std::vector<lifecycle::ConnectionSpec>{}, *store, *http_client_, *recorder_, clock_,
+        &metrics_, options);
     auto* lc = lifecycle.get();
     auto flows = std::make_unique<flows::Flows>(
-        flows::connectionsFromConfig(config_.connections), *store, *http_client_, *recorder_,
-        clock_, flows::optionsFromConfig(config_),
+        std::vector<flows::FlowConnection>{}, *store, *http_client_, *recorder_, clock_,
+        flows::optionsFromConfig(config_),
         [lc](const store::ConnectionKey& key, const flows::ResolvedConnection& resolved) {
           if (auto source = lc->source(key)) {
             source->setOAuthConfig(resolved.oauth, resolved.idp_host);
@@ -267,21 +272,6 @@ class Process::Impl {
           }
         },
         &metrics_);
-    // Connections whose endpoints came from an earlier connect flow refresh with those.
-    for (const auto& key : unresolved) {
-      auto resolved = flows->resolved(key);
-      if (!resolved.ok()) {
-        core::log::error("cannot read the connection's resolved OAuth endpoints",
-                         {{"connection", key.str()}, {"error", resolved.error().message}});
-      } else if (*resolved) {
-        lc->source(key)->setOAuthConfig((*resolved)->oauth, (*resolved)->idp_host);
-      } else {
-        core::log::info(
-            "connection not connected yet: its endpoints are found when it is "
-            "connected (portal or `tether login`)",
-            {{"connection", key.str()}});
-      }
-    }
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
@@ -290,8 +280,9 @@ class Process::Impl {
       flows_ = std::move(flows);
       webhooks_ = std::move(hooks).value();
     }
+    lifecycle_ptr_.store(lifecycle_.get(), std::memory_order_release);  // before attach
+    live_->attach(*store_, *lifecycle_, *flows_);
     webhooks_ptr_.store(webhooks_.get(), std::memory_order_release);
-    lifecycle_ptr_.store(lifecycle_.get(), std::memory_order_release);
     flows_ptr_.store(flows_.get(), std::memory_order_release);
     recorder_ptr_.store(recorder_.get(), std::memory_order_release);
     store_ptr_.store(store_.get(), std::memory_order_release);
@@ -415,6 +406,7 @@ class Process::Impl {
   http::Router admin_router_;              // admin.listen: the admin API and the portal
   std::unique_ptr<gateway::Proxy> proxy_;  // outlives the server (late callbacks)
   std::unique_ptr<admin::AdminApi> admin_;
+  std::unique_ptr<LiveConnections> live_;  // after the proxy and admin API: it drives them
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Server> admin_server_;  // admin.listen only
   std::shared_ptr<http::TlsCredentials> tls_;   // server.tls: both listeners'; SIGHUP reloads
@@ -451,6 +443,7 @@ void Process::stop() { impl_->stop(); }
 uint16_t Process::port() const { return impl_->port(); }
 core::Status Process::reloadTls(const config::TlsConfig& tls) { return impl_->reloadTls(tls); }
 void Process::setAccessLog(bool on) { impl_->setAccessLog(on); }
+LiveConnections& Process::connections() { return impl_->connections(); }
 core::MetricsRegistry& Process::metrics() { return impl_->metrics(); }
 void Process::addReadinessCheck(std::string name, ReadinessCheck check) {
   impl_->addReadinessCheck(std::move(name), std::move(check));

@@ -1,8 +1,11 @@
 #pragma once
 /// SIGHUP: what a new configuration changes in a running Tether. Applied live: the TLS
-/// certificate and key (`server.tls`, same on/off state), `log.level` and `log.access`.
-/// Everything else needs a restart and is named so (live reload of connections and the
-/// rest comes later); nothing is ever reported as applied that was not.
+/// certificate and key (`server.tls`, same on/off state), `log.level`, `log.access`,
+/// `connections` (added, changed, removed: app/live_connections.h), `clients.keys`,
+/// `allowed_origins`, and the keeper and event timings (`keeper.*`, `events.*`). Everything
+/// else (listen, admin, storage, encryption, public_url, server, discovery, webhooks,
+/// webhook_delivery) needs a restart and is named so; nothing is ever reported as applied
+/// that was not.
 
 #include <string>
 #include <vector>
@@ -11,10 +14,20 @@
 
 namespace tether::app {
 
-/// The settings, as key paths ("keeper.interval", "connections", "server.max_connections",
-/// "secrets"), whose values in `next` differ from `running` and that a reload does not
-/// apply. A changed secret value is named "secrets" (its place is not told). Sorted.
+class LiveConnections;
+
+/// The settings, as key paths ("server.max_connections", "webhooks", "secrets"), whose
+/// values in `next` differ from `running` and that a reload does not apply. A changed
+/// secret value that is not applied live (an admin key, the encryption key, a webhook
+/// secret) is named "secrets" (its place is not told). Sorted.
 std::vector<std::string> settingsNeedingRestart(const config::Config& running,
                                                 const config::Config& next);
+
+/// Applies the live settings of `next` that differ from `running` through `live`
+/// (connections, clients.keys, allowed_origins, keeper.*, events.*) and copies each one
+/// applied into `running`. Returns the names of those applied. A connection set the live
+/// set refuses is logged (every connection keeps running as it was) and not named.
+std::vector<std::string> applyLiveSettings(config::Config& running, const config::Config& next,
+                                           LiveConnections& live);
 
 }  // namespace tether::app
