@@ -21,7 +21,13 @@
 ///   POST   /api/v1/admin/connections/{kind}/{name}/oauth/refresh (409 when re-auth needed)
 ///   DELETE /api/v1/admin/connections/{kind}/{name}/oauth/token
 ///   GET    /oauth/callback                         (public; the state is the credential)
+///   GET    /api/v1/admin/portal-config             (public) → {"sso": {"name","start_url"}|null}
+///   GET    /portal/sso/start, /portal/sso/callback (admin.sso set; see admin/sso_login.h)
+///
+/// Roles: an admin key is admin (viewer with `role: viewer`); an SSO session carries the
+/// role granted at sign-in. `user` gets 403 on every admin route; viewer on mutations.
 
+#include <boost/json/object.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -30,6 +36,7 @@
 
 #include "admin/admin_auth.h"
 #include "admin/session.h"
+#include "admin/sso_login.h"
 #include "core/thread_pool.h"
 #include "events/recorder.h"
 #include "flows/flows.h"
@@ -63,7 +70,14 @@ struct AdminDeps {
   std::string session_secret;
   bool secure_cookies = false;        // public_url is https
   bool client_keys_required = false;  // clients.keys set: gateway callers need a key
+  /// admin.sso: portal single sign-on (needs `http`, and `public_url` for the redirect URI).
+  std::optional<config::SsoConfig> sso;
+  http::HttpClient* http = nullptr;         // must outlive the routes
+  std::function<std::string()> public_url;  // read at each sign-in
 };
+
+inline constexpr std::string_view kSsoStartPath = "/portal/sso/start";
+inline constexpr std::string_view kSsoCallbackPath = "/portal/sso/callback";
 
 class AdminApi {
  public:
@@ -71,20 +85,22 @@ class AdminApi {
 
   void registerRoutes(http::Router& router);
 
-  /// What a route added with `addRoute` is called with: the caller's key id ("admin:<id>"
-  /// is the actor), on the server's thread (offload blocking work yourself).
+  /// What a route added with `addRoute` is called with: the caller's actor ("admin:<key id>"
+  /// or "user:<sso subject>"), on the server's thread (offload blocking work yourself).
   using AuthorizedHandler =
       std::function<void(http::Request&, http::Responder, const std::string& key_id)>;
   /// Adds a route of another admin module (webhooks_api.h) behind the same checks as every
   /// admin route: a key or a session (revocation checked), the viewer role refused on
   /// `mutation` routes, and the CSRF token with a session.
-  void addRoute(http::Router& router, const char* method, const std::string& pattern,
-                bool mutation, AuthorizedHandler handler);
+  void addRoute(http::Router& router, const char* method, const std::string& pattern, bool mutation,
+                AuthorizedHandler handler);
 
  private:
   struct Caller {
-    std::string key_id;
+    std::string key_id;  // empty for an SSO session
     bool via_session = false;
+    Role role = Role::kAdmin;
+    std::string actor;  // admin:<key id> | user:<subject>
   };
   /// The caller, or the error response (401 / 403) already sent.
   std::optional<Caller> authorize(http::Request& request, http::Responder& responder,
@@ -117,10 +133,17 @@ class AdminApi {
   void refresh(http::Request& request, http::Responder responder);
   void deleteToken(http::Request& request, http::Responder responder);
   void callback(http::Request& request, http::Responder responder);
+  // sso_routes.cc
+  void portalConfig(http::Request& request, http::Responder responder);
+  void ssoStart(http::Request& request, http::Responder responder);
+  void ssoCallback(http::Request& request, http::Responder responder);
+  static std::string sessionActor(const Session& session);
+  static boost::json::object sessionJson(const Session& session);
 
   AdminDeps deps_;
   AdminAuth auth_;
   std::unique_ptr<SessionCodec> sessions_;
+  std::unique_ptr<SsoLogin> sso_;  // null unless admin.sso is set
 };
 
 }  // namespace tether::admin

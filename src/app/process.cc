@@ -82,6 +82,13 @@ class Process::Impl {
     ad.session_secret = admin::sessionSecretFromConfig(config_.encryption);
     ad.secure_cookies = config_.public_url.starts_with("https://");
     ad.client_keys_required = !config_.clients.keys.empty();
+    if (config_.admin.sso) {
+      // Portal sign-in talks to the IdP from the admin pool, before the store is open.
+      sso_http_ = http::makeHttpClient({.worker_threads = 1});
+      ad.sso = config_.admin.sso;
+      ad.http = sso_http_.get();
+      ad.public_url = [this] { return config_.public_url; };
+    }
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
     registerAdminPlane();
     if (config_.admin.keys.empty()) {
@@ -383,8 +390,9 @@ class Process::Impl {
   core::MetricsRegistry metrics_;
   ProcessPools pools_;
   http::Router router_;
-  http::Router admin_router_;              // admin.listen: the admin API and the portal
-  std::unique_ptr<gateway::Proxy> proxy_;  // outlives the server (late callbacks)
+  http::Router admin_router_;                   // admin.listen: the admin API and the portal
+  std::unique_ptr<gateway::Proxy> proxy_;       // outlives the server (late callbacks)
+  std::unique_ptr<http::HttpClient> sso_http_;  // admin.sso's IdP calls; outlives admin_
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Server> admin_server_;  // admin.listen only
