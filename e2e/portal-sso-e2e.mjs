@@ -88,11 +88,11 @@ async function signIn(browser, base, login) {
   const page = await context.newPage();
   await page.goto(`${base}/portal/`);
   await page.getByRole('link', { name: 'Sign in with E2E IdP' }).click({ timeout: 15_000 });
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 15_000 });
+  await page.waitForURL(/\/interaction\//, { timeout: 15_000 }); // the IdP's login page
   await page.locator('input[name=login]').fill(login);
   await page.locator('input[name=password]').fill('anything');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Approve' }).click({ timeout: 15_000 });
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'Approve', exact: true }).click({ timeout: 15_000 });
   await page.waitForURL(`${base}/portal/`, { timeout: 15_000 });
   await page.locator('.whoami').getByText(login).waitFor({ timeout: 15_000 });
   const cookie = (await context.cookies(base)).find((c) => c.name === 'tether_session');
