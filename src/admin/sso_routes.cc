@@ -26,12 +26,14 @@ std::string flowCookie(std::string_view value, bool secure, int64_t max_age) {
 
 /// The page a failed sign-in shows: what went wrong in words, and a way back.
 http::Response errorPage(const Error& e) {
+  std::string sentence = e.message;
+  if (!sentence.empty() && sentence[0] >= 'a' && sentence[0] <= 'z') sentence[0] -= 'a' - 'A';
   http::Response res = http::Response::html(
       core::errorInfo(e.code).http_status,
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<title>Sign-in failed · Tether</title></head><body>"
       "<main><h1>Sign-in failed</h1><p id=\"sso-error\" role=\"alert\">" +
-          core::htmlEscape(e.message) +
+          core::htmlEscape(sentence) +
           ".</p><p><a href=\"/portal/\">Back to the portal sign-in</a></p></main></body></html>\n");
   res.headers.push_back({"Cache-Control", "no-store"});
   res.headers.push_back({"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"});
