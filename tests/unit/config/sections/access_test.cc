@@ -74,10 +74,11 @@ TEST_F(AccessSectionTest, SingleSignOnNeedsAnIssuerAClientAndOpenid) {
   AdminConfig admin;
   KeyOrigins keys;
   int listen_line = 0;
-  parseAdmin(reader_,
-             entry("sso:\n  client_secret: sso-secret-NEVER-PRINT\n  scopes: email\n  colour: red\n",
-                   "admin"),
-             admin, keys, listen_line);
+  parseAdmin(
+      reader_,
+      entry("sso:\n  client_secret: sso-secret-NEVER-PRINT\n  scopes: email\n  colour: red\n",
+            "admin"),
+      admin, keys, listen_line);
   EXPECT_FALSE(admin.sso.has_value());
   EXPECT_THAT(errors(), HasSubstr("admin.sso.colour"));
   EXPECT_THAT(errors(), HasSubstr("admin.sso.issuer: required"));
