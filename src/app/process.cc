@@ -91,10 +91,14 @@ class Process::Impl {
     }
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
     registerAdminPlane();
-    if (config_.admin.keys.empty()) {
+    if (config_.admin.keys.empty() && !config_.admin.sso) {
       core::log::warn(
           "no admin key is configured (admin.keys): the admin API refuses every "
           "request");
+    } else if (config_.admin.keys.empty()) {
+      core::log::warn(
+          "no admin key is configured (admin.keys): only portal single sign-on (admin.sso) "
+          "opens the admin API; keep a break-glass key");
     }
     if (config_.server.tls) {
       auto tls =
