@@ -1,6 +1,7 @@
 #include "admin/sso_login.h"
 
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "core/digest.h"
 #include "core/encoding.h"
@@ -237,12 +238,10 @@ std::optional<std::string> SsoLogin::openFlowCookie(std::string_view cookie) con
   const auto a = payload->find('|');
   const auto b = payload->rfind('|');
   if (payload->substr(0, a) != "f1" || a == b) return std::nullopt;
+  const std::string_view text = std::string_view(*payload).substr(b + 1);
   int64_t expires = 0;
-  try {
-    expires = std::stoll(payload->substr(b + 1));
-  } catch (...) {
-    return std::nullopt;
-  }
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), expires);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   if (expires <= toMs(clock_.now())) return std::nullopt;
   return payload->substr(a + 1, b - a - 1);
 }
@@ -295,12 +294,18 @@ core::Result<SsoIdentity> SsoLogin::finish(const SsoCallback& cb, std::string_vi
   check.now = clock_.now();
   for (bool refresh : {false, true}) {
     TETHER_TRY_ASSIGN(auto jwks, keys(refresh));
+    std::optional<core::Error> last;
     for (const auto& key : jwks) {
       if (!kid.empty() && key.kid != kid) continue;
-      TETHER_TRY_ASSIGN(auto claims, verifyIdToken(id_token, key, check));
-      return SsoIdentity{claims.subject, claims.name,
-                         ssoRole(config_, claims.subject, claims.groups)};
+      auto claims = verifyIdToken(id_token, key, check);
+      if (claims.ok()) {
+        return SsoIdentity{claims->subject, claims->name,
+                           ssoRole(config_, claims->subject, claims->groups)};
+      }
+      last = claims.error();
+      if (!kid.empty()) break;  // the named key decided; without a kid, try each key
     }
+    if (last) return *last;
   }
   return Error(Errc::kUnauthenticated,
                "the ID token's signing key is not among the identity provider's keys");
