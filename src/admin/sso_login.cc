@@ -20,6 +20,7 @@ using core::Error;
 constexpr size_t kMaxDocumentBytes = 256 * 1024;
 constexpr auto kEndpointsTtl = std::chrono::hours(1);
 constexpr auto kJwksRefreshGap = std::chrono::minutes(1);
+constexpr auto kRetryGap = std::chrono::seconds(10);
 
 bool contains(const std::vector<std::string>& list, std::string_view value) {
   for (const auto& v : list) {
@@ -151,13 +152,22 @@ core::Result<OidcEndpoints> SsoLogin::endpoints() {
   {
     std::lock_guard lock(mu_);
     if (endpoints_ && clock_.now() - endpoints_at_ < kEndpointsTtl) return *endpoints_;
+    // An unreachable IdP is asked again only after kRetryGap, however often people click.
+    if (endpoints_error_ && clock_.now() - endpoints_error_at_ < kRetryGap) {
+      return *endpoints_error_;
+    }
   }
   std::string issuer = config_.issuer;
   while (issuer.ends_with('/')) issuer.pop_back();
-  TETHER_TRY_ASSIGN(auto body,
-                    fetch(issuer + "/.well-known/openid-configuration", "OpenID configuration"));
+  auto body = fetch(issuer + "/.well-known/openid-configuration", "OpenID configuration");
+  if (!body.ok()) {
+    std::lock_guard lock(mu_);
+    endpoints_error_ = body.error();
+    endpoints_error_at_ = clock_.now();
+    return body.error();
+  }
   boost::system::error_code ec;
-  auto v = json::parse(body, ec);
+  auto v = json::parse(*body, ec);
   if (ec || !v.is_object()) {
     return Error(Errc::kUnavailable,
                  "the identity provider's OpenID configuration is not a JSON object");
@@ -183,6 +193,7 @@ core::Result<OidcEndpoints> SsoLogin::endpoints() {
   std::lock_guard lock(mu_);
   endpoints_ = e;
   endpoints_at_ = clock_.now();
+  endpoints_error_.reset();
   return e;
 }
 

@@ -100,6 +100,8 @@ class SsoLogin {
   std::mutex mu_;
   std::optional<OidcEndpoints> endpoints_;
   core::TimePoint endpoints_at_;
+  std::optional<core::Error> endpoints_error_;  // the last failure, answered for a while
+  core::TimePoint endpoints_error_at_;
   std::vector<Jwk> jwks_;
   std::optional<core::TimePoint> jwks_at_;
 };

@@ -271,6 +271,22 @@ TEST_F(SsoLoginTest, AnIdTokenSignedWithAKeyOutsideTheJwksIsRefusedAndRefetchesO
   EXPECT_EQ(idp_.jwks_fetches, 1);  // the refresh for an unknown kid waits a minute
 }
 
+TEST(SsoUnreachableTest, AnUnreachableIdpIsSaidSoAndNotAskedAgainAtEveryClick) {
+  config::SsoConfig config;
+  config.issuer = "http://127.0.0.1:9";  // discard: nothing listens
+  config.client_id = "tether-portal";
+  auto http = http::makeHttpClient();
+  core::ManualClock clock;
+  SsoLogin login(config, *http, clock, std::string(32, 'k'), [] { return std::string(); });
+  auto first = login.start();
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, core::Errc::kUnavailable);
+  EXPECT_THAT(first.error().message, HasSubstr("OpenID configuration cannot be reached"));
+  const auto before = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50; ++i) EXPECT_FALSE(login.start().ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1));
+}
+
 TEST(SsoIdTokenTest, ClaimChecksNameWhatFailed) {
   IdTokenCheck check{"https://idp.example", "tether", "n-1", "groups",
                      core::TimePoint(std::chrono::seconds(1000))};
