@@ -6,6 +6,7 @@
 //   node e2e/oidc-provider.mjs --port 0 --client-id tether-e2e --redirect-uri URL
 //        [--redirect-uri URL2 ...] [--access-ttl 60] [--refresh-ttl 3600]
 //        [--scope EXTRA ...] [--access-token-format opaque|jwt] [--any-loopback-port]
+//        [--account-groups LOGIN=G1,G2 ...]
 //
 // Prints exactly one line `listening on http://127.0.0.1:<port>` on stdout once ready; that
 // URL is the issuer. Everything else (request log, provider notices) goes to stderr.
@@ -33,6 +34,10 @@
 //   consent GET /interaction/<uid>  title "Authorize <client_id>", lists the scopes; button
 //           "Approve" (form POST .../confirm) and, in a second form, "Deny" (.../abort ->
 //           error=access_denied)
+// - --account-groups LOGIN=G1,G2: the account LOGIN has a `groups` claim (profile scope) with
+//   those values; with any --account-groups, ID tokens carry the scope's claims (name, email,
+//   groups) as Keycloak, Okta and Entra do when configured so (oidc-provider's
+//   conformIdTokenClaims off). Other accounts have `groups: []`.
 // - Storage is oidc-provider's in-memory adapter: state dies with the process.
 
 import crypto from 'node:crypto';
@@ -50,7 +55,7 @@ function usage(message) {
   console.error(
     'usage: node e2e/oidc-provider.mjs --port 0 --client-id ID --redirect-uri URL [--redirect-uri URL2]\n' +
       '         [--access-ttl 60] [--refresh-ttl 3600] [--scope S ...]\n' +
-      '         [--access-token-format opaque|jwt] [--any-loopback-port]',
+      '         [--access-token-format opaque|jwt] [--any-loopback-port] [--account-groups LOGIN=G1,G2]',
   );
   process.exit(2);
 }
@@ -67,6 +72,7 @@ try {
       scope: { type: 'string', multiple: true, default: [] },
       'access-token-format': { type: 'string', default: 'opaque' },
       'any-loopback-port': { type: 'boolean', default: false },
+      'account-groups': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
   }));
@@ -95,6 +101,13 @@ const accessTtl = positiveInt('access-ttl');
 const refreshTtl = positiveInt('refresh-ttl');
 const accessTokenFormat = opts['access-token-format'];
 if (!['opaque', 'jwt'].includes(accessTokenFormat)) usage('--access-token-format is opaque or jwt');
+
+const accountGroups = new Map();
+for (const spec of opts['account-groups']) {
+  const eq = spec.indexOf('=');
+  if (eq <= 0) usage(`--account-groups ${spec}: expected LOGIN=G1,G2`);
+  accountGroups.set(spec.slice(0, eq), spec.slice(eq + 1).split(',').filter(Boolean));
+}
 
 const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
 const scopes = [...new Set([...OIDC_SCOPES, ...opts.scope.flatMap((s) => s.split(' ')).filter(Boolean)])];
@@ -158,7 +171,7 @@ const configuration = {
   scopes,
   claims: {
     openid: ['sub'],
-    profile: ['name', 'preferred_username'],
+    profile: ['name', 'preferred_username', ...(accountGroups.size ? ['groups'] : [])],
     email: ['email', 'email_verified'],
   },
   async findAccount(_ctx, sub) {
@@ -171,11 +184,13 @@ const configuration = {
           preferred_username: sub,
           email: `${sub}@example.test`,
           email_verified: true,
+          ...(accountGroups.size ? { groups: accountGroups.get(sub) ?? [] } : {}),
         };
       },
     };
   },
   pkce: { methods: ['S256'], required: () => true },
+  conformIdTokenClaims: accountGroups.size === 0,
   // Refresh tokens for every code grant, offline_access or not, living their own TTL (not
   // the browser session's) and rotated on every use.
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),

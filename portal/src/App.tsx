@@ -11,6 +11,24 @@ import { WebhooksPage } from './Webhooks';
 
 type SessionState = { status: 'checking' } | { status: 'error'; message: string } | { status: 'out'; notice: string | null } | { status: 'in'; session: Session };
 
+/** A signed-in user's own page. Personal connections do not exist yet: say so plainly. */
+function MyConnections() {
+  useEffect(() => {
+    document.title = 'My connections · Tether';
+  }, []);
+  return (
+    <div className="card">
+      <h1 id="page-title" tabIndex={-1}>
+        My connections
+      </h1>
+      <EmptyState title="No personal connections yet">
+        Tether does not offer personal connections yet, so there is nothing to show here. The
+        organisation&rsquo;s connections are managed by Tether&rsquo;s operators.
+      </EmptyState>
+    </div>
+  );
+}
+
 export function App() {
   const [auth, setAuth] = useState<SessionState>({ status: 'checking' });
   const [signOutError, setSignOutError] = useState<string | null>(null);
@@ -82,6 +100,8 @@ export function App() {
     return <SignIn notice={auth.notice} onSignedIn={(session) => setAuth({ status: 'in', session })} />;
   }
 
+  // Admins and viewers operate Tether; a signed-in user only has "My connections".
+  const operator = auth.session.role !== 'user';
   return (
     <>
       <a className="skip-link" href="#main">
@@ -95,19 +115,38 @@ export function App() {
             <span className="brand-sub">Operator portal</span>
           </Link>
           <nav className="topnav" aria-label="Main">
-            <Link
-              href={listPath()}
-              aria-current={route.page === 'list' || route.page === 'new_connection' ? 'page' : undefined}
-            >
-              Connections
-            </Link>
-            <Link href={webhooksPath()} aria-current={route.page === 'webhooks' ? 'page' : undefined}>
-              Webhooks
-            </Link>
+            {operator ? (
+              <>
+                <Link
+                  href={listPath()}
+                  aria-current={route.page === 'list' || route.page === 'new_connection' ? 'page' : undefined}
+                >
+                  Connections
+                </Link>
+                <Link href={webhooksPath()} aria-current={route.page === 'webhooks' ? 'page' : undefined}>
+                  Webhooks
+                </Link>
+              </>
+            ) : (
+              <Link href={listPath()} aria-current={route.page === 'list' ? 'page' : undefined}>
+                My connections
+              </Link>
+            )}
           </nav>
           <div className="whoami">
             <span className="muted">
-              Signed in with key <strong className="key-id">{auth.session.key_id}</strong>
+              {auth.session.key_id ? (
+                <>
+                  Signed in with key <strong className="key-id">{auth.session.key_id}</strong>
+                </>
+              ) : (
+                <>
+                  Signed in as <strong className="user-name">{auth.session.name}</strong>
+                </>
+              )}{' '}
+              <span className="role-badge" data-role={auth.session.role}>
+                {auth.session.role}
+              </span>
             </span>
             <button type="button" className="button button-quiet" onClick={doSignOut}>
               Sign out
@@ -121,13 +160,16 @@ export function App() {
             {signOutError}
           </Notice>
         )}
-        {route.page === 'list' && <ConnectionList />}
-        {route.page === 'connection' && <ConnectionPage key={`${route.kind}/${route.name}`} kind={route.kind} name={route.name} />}
-        {route.page === 'new_connection' && <ConnectionFormPage />}
-        {route.page === 'edit_connection' && (
+        {!operator && route.page !== 'not_found' && <MyConnections />}
+        {operator && route.page === 'list' && <ConnectionList />}
+        {operator && route.page === 'connection' && (
+          <ConnectionPage key={`${route.kind}/${route.name}`} kind={route.kind} name={route.name} />
+        )}
+        {operator && route.page === 'new_connection' && <ConnectionFormPage />}
+        {operator && route.page === 'edit_connection' && (
           <ConnectionFormPage key={`edit:${route.kind}/${route.name}`} kind={route.kind} name={route.name} />
         )}
-        {route.page === 'webhooks' && <WebhooksPage />}
+        {operator && route.page === 'webhooks' && <WebhooksPage />}
         {route.page === 'not_found' && (
           <div className="card">
             <EmptyState title="This page does not exist" action={<Link className="button" href={listPath()}>Go to connections</Link>}>

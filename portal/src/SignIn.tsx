@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, signIn } from './api';
+import { ApiError, getPortalConfig, signIn } from './api';
 import { Notice } from './components';
-import type { Session } from './types';
+import type { PortalConfig, Session } from './types';
 
 /**
  * The sign-in page. The key field is uncontrolled on purpose: React would mirror a
@@ -11,10 +11,18 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (s: Session) => voi
   const inputRef = useRef<HTMLInputElement>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [sso, setSso] = useState<PortalConfig['sso']>(null);
 
   useEffect(() => {
     document.title = 'Sign in · Tether';
     inputRef.current?.focus();
+    let live = true;
+    void getPortalConfig().then((c) => {
+      if (live) setSso(c.sso);
+    });
+    return () => {
+      live = false;
+    };
   }, []);
 
   const submit = async (e: FormEvent) => {
@@ -47,6 +55,15 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (s: Session) => voi
           <span>Tether</span>
         </div>
         <h1>Sign in to the operator portal</h1>
+        {sso && (
+          <>
+            {/* A plain link: the sign-in is a full-page round trip through the IdP. */}
+            <a id="sso-sign-in" className="button button-primary button-block" href={sso.start_url}>
+              Sign in with {sso.name}
+            </a>
+            <p className="muted">Or, for automation and break-glass access, use an admin key:</p>
+          </>
+        )}
         <p className="muted">
           Use one of the admin keys from Tether’s configuration (<code>admin.keys</code>). The portal keeps
           you signed in with a session cookie; the key itself is not stored.

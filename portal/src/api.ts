@@ -9,6 +9,7 @@ import type {
   ConnectionHealth,
   ConnectionPage,
   ListParams,
+  PortalConfig,
   RefreshResult,
   Session,
   StartResult,
@@ -121,6 +122,15 @@ export async function getSession(): Promise<Session | null> {
       return null;
     }
     throw e;
+  }
+}
+
+/** How one may sign in (single sign-on or not); public, no session needed. */
+export async function getPortalConfig(): Promise<PortalConfig> {
+  try {
+    return await call<PortalConfig>('GET', '/portal-config', { expectUnauthorized: true });
+  } catch {
+    return { sso: null }; // an older Tether: admin keys only
   }
 }
 

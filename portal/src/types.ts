@@ -5,9 +5,21 @@ export type ConnectionState = OAuthState | 'not_applicable';
 /** The status card Tether derives for a connection (the portal shows it as is). */
 export type OAuthCardStatus = OAuthState | 'revoked' | 'never_connected';
 
+export type Role = 'admin' | 'viewer' | 'user';
+
 export interface Session {
+  /** The admin key's id; empty for a single sign-on session. */
   key_id: string;
   csrf_token: string;
+  role: Role;
+  /** Single sign-on only: the IdP's subject and a display name. */
+  subject?: string;
+  name?: string;
+}
+
+/** GET /api/v1/admin/portal-config (public): how one may sign in. */
+export interface PortalConfig {
+  sso: { name: string; start_url: string } | null;
 }
 
 export interface ConnectionSummary {

@@ -73,7 +73,14 @@ AdminApi::AdminApi(AdminDeps deps) : deps_(std::move(deps)), auth_(deps_.keys) {
   if (!deps_.clock) deps_.clock = &core::systemClock();
   std::string secret = deps_.session_secret;
   if (secret.size() < 32) secret = core::randomBytes(32);
-  sessions_ = std::make_unique<SessionCodec>(std::move(secret), *deps_.clock);
+  sessions_ = std::make_unique<SessionCodec>(secret, *deps_.clock);
+  if (deps_.sso && deps_.http) {
+    auto public_url = deps_.public_url;
+    sso_ = std::make_unique<SsoLogin>(
+        *deps_.sso, *deps_.http, *deps_.clock, std::move(secret), [public_url] {
+          return (public_url ? public_url() : std::string()) + std::string(kSsoCallbackPath);
+        });
+  }
 }
 
 void AdminApi::registerRoutes(http::Router& router) {
@@ -81,7 +88,8 @@ void AdminApi::registerRoutes(http::Router& router) {
                    void (AdminApi::*handler)(http::Request&, http::Responder)) {
     router.add(method, pattern, [this, handler](http::Request& r, http::Responder res) {
       if (handler != &AdminApi::sessionOpen && handler != &AdminApi::callback &&
-          needsRevocationCheck(r)) {
+          handler != &AdminApi::ssoStart && handler != &AdminApi::ssoCallback &&
+          handler != &AdminApi::portalConfig && needsRevocationCheck(r)) {
         return checkRevocationThen(r, std::move(res), handler);
       }
       (this->*handler)(r, std::move(res));
@@ -101,6 +109,11 @@ void AdminApi::registerRoutes(http::Router& router) {
   route("POST", conn + "/oauth/refresh", &AdminApi::refresh);
   route("DELETE", conn + "/oauth/token", &AdminApi::deleteToken);
   route("GET", "/oauth/callback", &AdminApi::callback);
+  route("GET", base + "/portal-config", &AdminApi::portalConfig);
+  if (sso_) {
+    route("GET", std::string(kSsoStartPath), &AdminApi::ssoStart);
+    route("GET", std::string(kSsoCallbackPath), &AdminApi::ssoCallback);
+  }
 }
 
 void AdminApi::addRoute(http::Router& router, const char* method, const std::string& pattern,
@@ -110,7 +123,7 @@ void AdminApi::addRoute(http::Router& router, const char* method, const std::str
     auto run = [this, mutation, shared](http::Request& req, http::Responder out) {
       auto caller = authorize(req, out, mutation);
       if (!caller) return;
-      (*shared)(req, std::move(out), caller->key_id);
+      (*shared)(req, std::move(out), caller->actor);
     };
     if (!needsRevocationCheck(r)) return run(r, std::move(res));
     auto owned = std::make_shared<http::Request>(r);
@@ -151,15 +164,22 @@ void AdminApi::checkRevocationThen(const http::Request& request, http::Responder
 std::optional<AdminApi::Caller> AdminApi::authorize(http::Request& request,
                                                     http::Responder& responder, bool mutation) {
   auto caller = identify(request, responder, mutation);
-  if (!caller || !mutation) return caller;
-  for (const auto& k : deps_.keys) {
-    if (k.id == caller->key_id && k.read_only) {
-      responder.send(errorResponse(
-          Error(Errc::kPermissionDenied, "the admin key \"" + k.id +
-                                             "\" has the viewer role: it may look but not change "
-                                             "anything")));
-      return std::nullopt;
-    }
+  if (!caller) return caller;
+  if (caller->role == Role::kUser) {
+    // A signed-in user without an admin or viewer role: only "My connections" is theirs.
+    responder.send(errorResponse(
+        Error(Errc::kPermissionDenied,
+              "this is an operator route: your portal role is user (ask for a place in "
+              "admin.sso.admin_groups or viewer_groups)")));
+    return std::nullopt;
+  }
+  if (mutation && caller->role == Role::kViewer) {
+    const std::string who =
+        caller->key_id.empty() ? "your portal sign-in" : "the admin key \"" + caller->key_id + "\"";
+    responder.send(
+        errorResponse(Error(Errc::kPermissionDenied,
+                            who + " has the viewer role: it may look but not change anything")));
+    return std::nullopt;
   }
   return caller;
 }
@@ -172,11 +192,13 @@ std::optional<AdminApi::Caller> AdminApi::identify(http::Request& request,
       responder.send(errorResponse(key.error()));
       return std::nullopt;
     }
-    return Caller{*key, false};
+    bool read_only = false;
+    for (const auto& k : deps_.keys) read_only = read_only || (k.id == *key && k.read_only);
+    return Caller{*key, false, read_only ? Role::kViewer : Role::kAdmin, events::adminActor(*key)};
   }
   if (auto cookies = request.header("Cookie")) {
     if (auto value = cookieValue(*cookies, kSessionCookie)) {
-      auto session = sessions_->verify(*value, deps_.keys);
+      auto session = sessions_->verify(*value, deps_.keys, sso_ != nullptr);
       if (!session) {
         responder.send(errorResponse(Error(Errc::kUnauthenticated,
                                            "the portal session expired or is not valid; sign in "
@@ -193,7 +215,7 @@ std::optional<AdminApi::Caller> AdminApi::identify(http::Request& request,
           return std::nullopt;
         }
       }
-      return Caller{session->key_id, true};
+      return Caller{session->key_id, true, session->role, sessionActor(*session)};
     }
   }
   auto none = auth_.authenticate(request);  // the "no key" / "closed" message
@@ -280,8 +302,7 @@ void AdminApi::sessionOpen(http::Request& request, http::Responder responder) {
   const std::string cookie = sessions_->issue(*match, &session);
   core::log::info("admin: portal sign-in",
                   {{"actor", events::adminActor(match->id)}, {"remote", request.remote_address}});
-  auto res = jsonResponse(
-      200, json::object{{"key_id", session.key_id}, {"csrf_token", session.csrf_token}});
+  auto res = jsonResponse(200, sessionJson(session));
   const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(sessions_->ttl()).count();
   res.headers.push_back({"Set-Cookie", sessionCookie(cookie, deps_.secure_cookies, ttl)});
   responder.send(std::move(res));
@@ -291,15 +312,14 @@ void AdminApi::sessionGet(http::Request& request, http::Responder responder) {
   std::optional<Session> session;
   if (auto cookies = request.header("Cookie")) {
     if (auto value = cookieValue(*cookies, kSessionCookie)) {
-      session = sessions_->verify(*value, deps_.keys);
+      session = sessions_->verify(*value, deps_.keys, sso_ != nullptr);
     }
   }
   if (!session) {
     return responder.send(
         errorResponse(Error(Errc::kUnauthenticated, "not signed in to the portal")));
   }
-  responder.send(jsonResponse(
-      200, json::object{{"key_id", session->key_id}, {"csrf_token", session->csrf_token}}));
+  responder.send(jsonResponse(200, sessionJson(*session)));
 }
 
 // Every role may sign itself out (a viewer too): identify, not authorize. The revocation
@@ -308,7 +328,7 @@ void AdminApi::sessionClose(http::Request& request, http::Responder responder) {
   auto caller = identify(request, responder, /*mutation=*/true);
   if (!caller) return;
   const std::string clear = sessionCookie("", deps_.secure_cookies, 0);
-  auto done = [actor = events::adminActor(caller->key_id), clear](http::Responder& r) {
+  auto done = [actor = caller->actor, clear](http::Responder& r) {
     core::log::info("admin: portal sign-out", {{"actor", actor}});
     http::Response res;
     res.status = 204;
@@ -521,7 +541,7 @@ void AdminApi::start(http::Request& request, http::Responder responder) {
   flows::Flows* flows = flowsFor(*key, responder);
   if (!flows) return;
   auto shared = std::make_shared<http::Responder>(std::move(responder));
-  const std::string by = events::adminActor(caller->key_id);
+  const std::string by = caller->actor;
   core::log::info("admin: connect started", {{"connection", key->str()}, {"actor", by}});
   deps_.pool->post([flows, shared, k = *key, by, return_url] {
     auto started = flows->start(k, by, return_url);
@@ -568,7 +588,7 @@ void AdminApi::refresh(http::Request& request, http::Responder responder) {
         Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));
   }
   auto shared = std::make_shared<http::Responder>(std::move(responder));
-  const std::string by = events::adminActor(caller->key_id);
+  const std::string by = caller->actor;
   core::log::info("admin: refresh now", {{"connection", key->str()}, {"actor", by}});
   const core::Clock* clock = deps_.clock;
   deps_.pool->post([source, shared, k = *key, by, clock] {
@@ -633,7 +653,7 @@ void AdminApi::deleteToken(http::Request& request, http::Responder responder) {
     return responder.send(errorResponse(
         Error(Errc::kUnavailable, "the store is not open yet; try again in a moment")));
   }
-  const std::string by = events::adminActor(caller->key_id);
+  const std::string by = caller->actor;
   auto shared = std::make_shared<http::Responder>(std::move(responder));
   // Through the lifecycle: it waits for a refresh in flight, so none can bring the token or
   // a "connected" state back after the delete.

@@ -21,7 +21,13 @@
 ///   POST   /api/v1/admin/connections/{kind}/{name}/oauth/refresh (409 when re-auth needed)
 ///   DELETE /api/v1/admin/connections/{kind}/{name}/oauth/token
 ///   GET    /oauth/callback                         (public; the state is the credential)
+///   GET    /api/v1/admin/portal-config             (public) → {"sso": {"name","start_url"}|null}
+///   GET    /portal/sso/start, /portal/sso/callback (admin.sso set; see admin/sso_login.h)
+///
+/// Roles: an admin key is admin (viewer with `role: viewer`); an SSO session carries the
+/// role granted at sign-in. `user` gets 403 on every admin route; viewer on mutations.
 
+#include <boost/json/object.hpp>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,6 +37,7 @@
 
 #include "admin/admin_auth.h"
 #include "admin/session.h"
+#include "admin/sso_login.h"
 #include "core/thread_pool.h"
 #include "events/recorder.h"
 #include "flows/flows.h"
@@ -68,7 +75,14 @@ struct AdminDeps {
   /// admin.listen puts the admin plane elsewhere); unset or empty: unknown. Called per
   /// detail request from the admin pool (the port is known only once listening).
   std::function<std::string()> gateway_base_url;
+  /// admin.sso: portal single sign-on (needs `http`, and `public_url` for the redirect URI).
+  std::optional<config::SsoConfig> sso;
+  http::HttpClient* http = nullptr;         // must outlive the routes
+  std::function<std::string()> public_url;  // read at each sign-in
 };
+
+inline constexpr std::string_view kSsoStartPath = "/portal/sso/start";
+inline constexpr std::string_view kSsoCallbackPath = "/portal/sso/callback";
 
 class AdminApi {
  public:
@@ -81,8 +95,8 @@ class AdminApi {
   /// Thread-safe.
   void setConnections(std::vector<ConnectionView> connections);
 
-  /// What a route added with `addRoute` is called with: the caller's key id ("admin:<id>"
-  /// is the actor), on the server's thread (offload blocking work yourself).
+  /// What a route added with `addRoute` is called with: the caller's actor ("admin:<key id>"
+  /// or "user:<sso subject>"), on the server's thread (offload blocking work yourself).
   using AuthorizedHandler =
       std::function<void(http::Request&, http::Responder, const std::string& key_id)>;
   /// Adds a route of another admin module (webhooks_api.h) behind the same checks as every
@@ -93,8 +107,10 @@ class AdminApi {
 
  private:
   struct Caller {
-    std::string key_id;
+    std::string key_id;  // empty for an SSO session
     bool via_session = false;
+    Role role = Role::kAdmin;
+    std::string actor;  // admin:<key id> | user:<subject>
   };
   /// The caller, or the error response (401 / 403) already sent.
   std::optional<Caller> authorize(http::Request& request, http::Responder& responder,
@@ -128,12 +144,19 @@ class AdminApi {
   void refresh(http::Request& request, http::Responder responder);
   void deleteToken(http::Request& request, http::Responder responder);
   void callback(http::Request& request, http::Responder responder);
+  // sso_routes.cc
+  void portalConfig(http::Request& request, http::Responder responder);
+  void ssoStart(http::Request& request, http::Responder responder);
+  void ssoCallback(http::Request& request, http::Responder responder);
+  static std::string sessionActor(const Session& session);
+  static boost::json::object sessionJson(const Session& session);
 
   AdminDeps deps_;  // deps_.connections is moved into views_
   AdminAuth auth_;
   mutable std::mutex views_mu_;  // guards the pointer copy only
   std::shared_ptr<const std::vector<ConnectionView>> views_;
   std::unique_ptr<SessionCodec> sessions_;
+  std::unique_ptr<SsoLogin> sso_;  // null unless admin.sso is set
 };
 
 }  // namespace tether::admin

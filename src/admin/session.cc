@@ -20,7 +20,26 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
+std::optional<Role> roleFrom(std::string_view name) {
+  if (name == "admin") return Role::kAdmin;
+  if (name == "viewer") return Role::kViewer;
+  if (name == "user") return Role::kUser;
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string_view roleName(Role role) {
+  switch (role) {
+    case Role::kAdmin:
+      return "admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kUser:
+      return "user";
+  }
+  return "user";
+}
 
 SessionCodec::SessionCodec(std::string secret, const core::Clock& clock, core::Duration ttl)
     : secret_(std::move(secret)), clock_(clock), ttl_(ttl) {}
@@ -29,18 +48,43 @@ std::string SessionCodec::mac(std::string_view data) const {
   return core::hmacSha256(secret_, data);
 }
 
+int64_t SessionCodec::expiresMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             (clock_.now() + ttl_).time_since_epoch())
+      .count();
+}
+
+std::string SessionCodec::seal(const std::string& payload) const {
+  return core::base64UrlEncode(payload) + "." + core::base64UrlEncode(mac(payload));
+}
+
 std::string SessionCodec::issue(const config::AccessKey& key, Session* session) {
-  const int64_t expires = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              (clock_.now() + ttl_).time_since_epoch())
-                              .count();
   const std::string nonce = core::hexEncode(core::randomBytes(16));
   const std::string payload = "v1|" + key.id + "|" + core::hexEncode(key.sha256.substr(0, 8)) +
-                              "|" + std::to_string(expires) + "|" + nonce;
+                              "|" + std::to_string(expiresMs()) + "|" + nonce;
   if (session) {
+    *session = Session{};
     session->key_id = key.id;
+    session->role = key.read_only ? Role::kViewer : Role::kAdmin;
     session->csrf_token = core::base64UrlEncode(mac("csrf|" + nonce));
   }
-  return core::base64UrlEncode(payload) + "." + core::base64UrlEncode(mac(payload));
+  return seal(payload);
+}
+
+// "v2|<role>|<b64url subject>|<b64url name>|<expires ms>|<nonce>": the subject and name are
+// encoded because an IdP's subject may hold any character, '|' included.
+std::string SessionCodec::issueSso(std::string_view subject, std::string_view name, Role role,
+                                   Session* session) {
+  const std::string nonce = core::hexEncode(core::randomBytes(16));
+  const std::string short_name(name.substr(0, kMaxDisplayNameBytes));
+  const std::string payload =
+      "v2|" + std::string(roleName(role)) + "|" + core::base64UrlEncode(subject) + "|" +
+      core::base64UrlEncode(short_name) + "|" + std::to_string(expiresMs()) + "|" + nonce;
+  if (session) {
+    *session = Session{"", core::base64UrlEncode(mac("csrf|" + nonce)), role, std::string(subject),
+                       short_name};
+  }
+  return seal(payload);
 }
 
 int64_t SessionCodec::nowMs() const {
@@ -57,20 +101,39 @@ std::optional<SessionCodec::Claims> SessionCodec::open(std::string_view cookie) 
   const std::string expected = mac(*payload);
   if (!core::constantTimeEqual(*sig, expected)) return std::nullopt;
   const auto parts = split(*payload, '|');
-  if (parts.size() != 5 || parts[0] != "v1" || parts[4].empty() ||
-      parts[4].size() > store::SessionRevocationStore::kMaxSessionIdBytes) {
+  const bool v1 = parts.size() == 5 && parts[0] == "v1";
+  const bool v2 = parts.size() == 6 && parts[0] == "v2";
+  if ((!v1 && !v2) || parts.back().empty() ||
+      parts.back().size() > store::SessionRevocationStore::kMaxSessionIdBytes) {
     return std::nullopt;
   }
+  const std::string_view expires_text = parts[parts.size() - 2];
   int64_t expires = 0;
   const auto [end, ec] =
-      std::from_chars(parts[3].data(), parts[3].data() + parts[3].size(), expires);
-  if (ec != std::errc() || end != parts[3].data() + parts[3].size()) return std::nullopt;
+      std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires);
+  if (ec != std::errc() || end != expires_text.data() + expires_text.size()) return std::nullopt;
   if (expires <= nowMs()) return std::nullopt;
-  return Claims{std::string(parts[1]), std::string(parts[2]), expires, std::string(parts[4])};
+  Claims claims;
+  claims.expires_ms = expires;
+  claims.nonce = std::string(parts.back());
+  if (v1) {
+    claims.key_id = std::string(parts[1]);
+    claims.key_fingerprint = std::string(parts[2]);
+    return claims;
+  }
+  auto role = roleFrom(parts[1]);
+  auto subject = core::base64Decode(parts[2]);
+  auto name = core::base64Decode(parts[3]);
+  if (!role || !subject.ok() || !name.ok() || subject->empty()) return std::nullopt;
+  claims.role = *role;
+  claims.subject = std::move(subject).value();
+  claims.name = std::move(name).value();
+  return claims;
 }
 
 std::optional<Session> SessionCodec::verify(std::string_view cookie,
-                                            const std::vector<config::AccessKey>& keys) const {
+                                            const std::vector<config::AccessKey>& keys,
+                                            bool sso_enabled) const {
   auto claims = open(cookie);
   if (!claims) return std::nullopt;
   {
@@ -80,10 +143,15 @@ std::optional<Session> SessionCodec::verify(std::string_view cookie,
     if (it == cache_.end() || it->second.revoked) return std::nullopt;
     if (clock_.now() - it->second.checked_at >= kRevocationRecheck) return std::nullopt;
   }
+  const std::string csrf = core::base64UrlEncode(mac("csrf|" + claims->nonce));
+  if (claims->key_id.empty()) {
+    if (!sso_enabled) return std::nullopt;
+    return Session{"", csrf, claims->role, claims->subject, claims->name};
+  }
   for (const auto& k : keys) {
     if (k.id == claims->key_id &&
         core::hexEncode(k.sha256.substr(0, 8)) == claims->key_fingerprint) {
-      return Session{k.id, core::base64UrlEncode(mac("csrf|" + claims->nonce))};
+      return Session{k.id, csrf, k.read_only ? Role::kViewer : Role::kAdmin, "", ""};
     }
   }
   return std::nullopt;

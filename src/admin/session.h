@@ -1,6 +1,7 @@
 #pragma once
-/// Portal sessions: a signed cookie (HMAC-SHA256) naming the admin key it was opened with,
-/// an expiry and a random nonce (the session id), plus the CSRF token derived from it. The
+/// Portal sessions: a signed cookie (HMAC-SHA256) naming the admin key it was opened with
+/// (or, for single sign-on, the IdP subject, display name and role granted at sign-in), an
+/// expiry and a random nonce (the session id), plus the CSRF token derived from it. The
 /// signature is stateless, so every replica sharing the encryption key accepts it; sign-out
 /// stores the session id in the store's revocation table (durable, shared by every replica),
 /// and removing (or changing) the admin key ends its sessions everywhere.
@@ -36,9 +37,22 @@ inline constexpr core::Duration kRevocationRecheck = std::chrono::seconds(5);
 /// session evicted is simply asked for again.
 inline constexpr size_t kMaxCachedSessions = 10'000;
 
+/// What a portal session may do: admin (everything), viewer (read only), user (no admin
+/// route; only "My connections").
+enum class Role { kAdmin, kViewer, kUser };
+std::string_view roleName(Role role);
+
+/// At most this many bytes of an SSO subject / display name fit in a session.
+inline constexpr size_t kMaxSubjectBytes = 255;
+inline constexpr size_t kMaxDisplayNameBytes = 64;
+
 struct Session {
-  std::string key_id;
+  std::string key_id;  // the admin key's id; empty for an SSO session
   std::string csrf_token;
+  Role role = Role::kAdmin;
+  std::string subject;  // SSO: the IdP's `sub`; empty for a key session
+  std::string name;     // SSO: a display name (the token's name/email), may be empty
+  bool sso() const { return key_id.empty(); }
 };
 
 class SessionCodec {
@@ -50,11 +64,17 @@ class SessionCodec {
   /// A new session for `key`: the cookie value, and the session it stands for.
   std::string issue(const config::AccessKey& key, Session* session);
 
+  /// A new single-sign-on session for `subject` (1..kMaxSubjectBytes bytes) with `role`;
+  /// `name` is cut to kMaxDisplayNameBytes.
+  std::string issueSso(std::string_view subject, std::string_view name, Role role,
+                       Session* session);
+
   /// The session a cookie value stands for, if its signature holds, it has not expired, its
   /// key is still configured unchanged, and the cache holds a current "not revoked" answer
-  /// for it (see needsRevocationCheck). Never blocks.
-  std::optional<Session> verify(std::string_view cookie,
-                                const std::vector<config::AccessKey>& keys) const;
+  /// for it (see needsRevocationCheck). SSO sessions hold only while `sso_enabled`. Never
+  /// blocks.
+  std::optional<Session> verify(std::string_view cookie, const std::vector<config::AccessKey>& keys,
+                                bool sso_enabled = false) const;
 
   /// True when the cookie's signature holds, it has not expired, and the cache has no
   /// current answer on its revocation: run `checkRevocation` (blocking) before `verify`.
@@ -74,8 +94,10 @@ class SessionCodec {
 
  private:
   struct Claims {
-    std::string key_id;
+    std::string key_id;  // empty for SSO
     std::string key_fingerprint;
+    Role role = Role::kAdmin;
+    std::string subject, name;
     int64_t expires_ms = 0;
     std::string nonce;
   };
@@ -86,6 +108,8 @@ class SessionCodec {
   };
 
   std::string mac(std::string_view data) const;
+  int64_t expiresMs() const;
+  std::string seal(const std::string& payload) const;
   /// The cookie's claims if its signature holds and it has not expired.
   std::optional<Claims> open(std::string_view cookie) const;
   int64_t nowMs() const;

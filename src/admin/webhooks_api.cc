@@ -102,15 +102,14 @@ void registerWebhookRoutes(AdminApi& api, http::Router& router, WebhooksApiDeps 
 
   api.addRoute(
       router, "POST", base + "/{index}/test", true,
-      [deps](http::Request& req, http::Responder r, const std::string& key_id) {
+      [deps](http::Request& req, http::Responder r, const std::string& actor) {
         auto index = boundedNumber(req.param("index"), "the webhook index", 0, 999);
         if (!index.ok()) return r.send(errorResponse(index.error()));
         withService(
-            *deps, std::move(r), [i = *index, key_id](webhooks::Service& s, http::Responder& r) {
+            *deps, std::move(r), [i = *index, actor](webhooks::Service& s, http::Responder& r) {
               auto outcome = s.sendTest(static_cast<size_t>(i));
               if (!outcome.ok()) return r.send(errorResponse(outcome.error()));
-              core::log::info("webhook test requested",
-                              {{"actor", "admin:" + key_id}, {"webhook", i}});
+              core::log::info("webhook test requested", {{"actor", actor}, {"webhook", i}});
               r.send(jsonResponse(
                   200, json::object{{"delivered", outcome->delivered},
                                     {"status", outcome->status},

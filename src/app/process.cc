@@ -90,6 +90,13 @@ class Process::Impl {
       std::lock_guard lock(mu_);
       return gateway_url_;
     };
+    if (config_.admin.sso) {
+      // Portal sign-in talks to the IdP from the admin pool, before the store is open.
+      sso_http_ = http::makeHttpClient({.worker_threads = 1});
+      ad.sso = config_.admin.sso;
+      ad.http = sso_http_.get();
+      ad.public_url = [this] { return config_.public_url; };
+    }
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
     LiveOptions live;
     live.discovery_allowed_hosts = config_.discovery.allowed_hosts;
@@ -98,10 +105,14 @@ class Process::Impl {
     live_ =
         std::make_unique<LiveConnections>(config_.connections, std::move(live), *proxy_, *admin_);
     registerAdminPlane();
-    if (config_.admin.keys.empty()) {
+    if (config_.admin.keys.empty() && !config_.admin.sso) {
       core::log::warn(
           "no admin key is configured (admin.keys): the admin API refuses every "
           "request");
+    } else if (config_.admin.keys.empty()) {
+      core::log::warn(
+          "no admin key is configured (admin.keys): only portal single sign-on (admin.sso) "
+          "opens the admin API; keep a break-glass key");
     }
     if (config_.server.tls) {
       auto tls =
@@ -403,8 +414,9 @@ class Process::Impl {
   gateway::LastUseTracker last_use_{clock_};  // the proxy's "Last used" slots (outlives it)
   ProcessPools pools_;
   http::Router router_;
-  http::Router admin_router_;              // admin.listen: the admin API and the portal
-  std::unique_ptr<gateway::Proxy> proxy_;  // outlives the server (late callbacks)
+  http::Router admin_router_;                   // admin.listen: the admin API and the portal
+  std::unique_ptr<gateway::Proxy> proxy_;       // outlives the server (late callbacks)
+  std::unique_ptr<http::HttpClient> sso_http_;  // admin.sso's IdP calls; outlives admin_
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<LiveConnections> live_;  // after the proxy and admin API: it drives them
   std::unique_ptr<http::Server> server_;

@@ -141,9 +141,23 @@ struct AccessKey {
   bool read_only = false;
 };
 
+/// `admin.sso`: OpenID Connect sign-in to the portal (see docs/identity.md "Portal sign-in").
+struct SsoConfig {
+  std::string issuer;         // the IdP's issuer URL (discovery: <issuer>/.well-known/...)
+  std::string client_id;      // Tether's client at the IdP; the ID token's audience
+  std::string client_secret;  // empty: a public client (PKCE only). SECRET.
+  std::string scopes = "openid email profile";
+  std::string display_name;  // the portal's "Sign in with <display_name>"; default: issuer host
+  std::string groups_claim = "groups";
+  std::vector<std::string> admin_groups, admin_subjects;
+  std::vector<std::string> viewer_groups, viewer_subjects;
+};
+
 struct AdminConfig {
   /// Empty: the admin API and portal refuse every request (a warning says so).
   std::vector<AccessKey> keys;
+  /// Set: the portal offers "Sign in with <IdP>" (sessions carry the subject and its role).
+  std::optional<SsoConfig> sso;
   /// Set: the admin API, the portal and the OAuth callback are served only on this separate
   /// listener (the main one answers 404 for them). Never equal to (or overlapping) `listen`.
   std::optional<HostPort> listen;

@@ -166,6 +166,28 @@ std::string renderEffectiveConfig(const Config& c) {
   out << YAML::Key << "admin" << YAML::Value << YAML::BeginMap;
   if (c.admin.listen) out << YAML::Key << "listen" << YAML::Value << c.admin.listen->toString();
   emitKeys(out, c.admin.keys);
+  if (c.admin.sso) {
+    const SsoConfig& sso = *c.admin.sso;
+    auto list = [&](const char* key, const std::vector<std::string>& values) {
+      out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const std::string& v : values) out << v;
+      out << YAML::EndSeq;
+    };
+    out << YAML::Key << "sso" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "issuer" << YAML::Value << sso.issuer;
+    out << YAML::Key << "client_id" << YAML::Value << sso.client_id;
+    if (!sso.client_secret.empty()) out << YAML::Key << "client_secret" << YAML::Value << mask();
+    out << YAML::Key << "scopes" << YAML::Value << sso.scopes;
+    if (!sso.display_name.empty()) {
+      out << YAML::Key << "display_name" << YAML::Value << sso.display_name;
+    }
+    out << YAML::Key << "groups_claim" << YAML::Value << sso.groups_claim;
+    list("admin_groups", sso.admin_groups);
+    list("admin_subjects", sso.admin_subjects);
+    list("viewer_groups", sso.viewer_groups);
+    list("viewer_subjects", sso.viewer_subjects);
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
   out << YAML::Key << "clients" << YAML::Value << YAML::BeginMap;
   emitKeys(out, c.clients.keys);
@@ -271,6 +293,7 @@ std::vector<std::string> secretValues(const Config& c) {
   for (const std::string& k : c.encryption.previous_keys) addKey32(k);
   for (const AccessKey& k : c.admin.keys) add(k.key);
   for (const AccessKey& k : c.clients.keys) add(k.key);
+  if (c.admin.sso) add(c.admin.sso->client_secret);
   for (const WebhookConfig& w : c.webhooks) {
     add(w.secret);
     // The signing key as the secret's Base64 part (what a log might show of it).

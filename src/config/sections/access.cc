@@ -141,12 +141,93 @@ void parseKeys(Reader& r, const Entry& e, std::string_view id_prefix, std::vecto
   }
 }
 
+/// A list of non-empty strings (group names or subjects), or a single string.
+void stringList(Reader& r, const MapEntries& m, std::string_view key,
+                std::vector<std::string>& out) {
+  const Entry* e = m.get(key);
+  if (!e) return;
+  if (e->value.IsScalar()) {
+    if (auto v = r.nonEmpty(*e, "a group name or subject, or a list of them")) out.push_back(*v);
+    return;
+  }
+  auto items = r.readList(*e);
+  if (!items) return;
+  for (const Entry& item : *items) {
+    if (auto v = r.nonEmpty(item, "a group name or subject")) out.push_back(*v);
+  }
+}
+
+/// admin.sso: OpenID Connect sign-in to the portal.
+void parseSso(Reader& r, const Entry& e, std::optional<SsoConfig>& out) {
+  auto m = r.readMap(
+      e, {"issuer", "client_id", "client_secret", "scopes", "display_name", "groups_claim",
+          "admin_groups", "admin_subjects", "viewer_groups", "viewer_subjects"});
+  if (!m) return;
+  SsoConfig c;
+  bool ok = true;
+  if (const Entry* v = m->get("issuer")) {
+    auto url = r.httpUrl(*v, /*allow_query=*/false);
+    if (url) {
+      c.issuer = *url;
+    } else {
+      ok = false;
+    }
+  } else {
+    r.required(*m, "issuer", "the IdP's issuer URL, e.g. https://idp.example.com/realms/ops");
+    ok = false;
+  }
+  if (const Entry* v = m->get("client_id")) {
+    auto id = r.nonEmpty(*v, "Tether's client id at the IdP");
+    if (id) {
+      c.client_id = *id;
+    } else {
+      ok = false;
+    }
+  } else {
+    r.required(*m, "client_id", "Tether's client id at the IdP");
+    ok = false;
+  }
+  if (const Entry* v = m->get("client_secret")) {
+    auto secret = r.secret(*v, "the client secret (omit it for a public client)");
+    if (secret) {
+      c.client_secret = *secret;
+    } else {
+      ok = false;
+    }
+  }
+  if (const Entry* v = m->get("scopes")) {
+    auto scopes = r.nonEmpty(*v, "space-separated scopes including openid");
+    if (scopes && (" " + *scopes + " ").find(" openid ") == std::string::npos) {
+      r.error(*v, "must include openid, got " + quote(*scopes));
+      ok = false;
+    } else if (scopes) {
+      c.scopes = *scopes;
+    }
+  }
+  if (const Entry* v = m->get("display_name")) {
+    if (auto name = r.nonEmpty(*v, "the IdP's name on the sign-in button")) {
+      c.display_name = name->substr(0, 64);
+    }
+  }
+  if (const Entry* v = m->get("groups_claim")) {
+    if (auto claim = r.nonEmpty(*v, "the ID token claim that lists the user's groups")) {
+      c.groups_claim = *claim;
+    }
+  }
+  stringList(r, *m, "admin_groups", c.admin_groups);
+  stringList(r, *m, "admin_subjects", c.admin_subjects);
+  stringList(r, *m, "viewer_groups", c.viewer_groups);
+  stringList(r, *m, "viewer_subjects", c.viewer_subjects);
+  if (ok) out = std::move(c);
+}
+
 }  // namespace
 
 void parseAdmin(Reader& r, const Entry& e, AdminConfig& out, KeyOrigins& keys, int& listen_line) {
-  auto admin = r.readMap(e, {"keys", "listen"});
+  auto admin = r.readMap(e, {"keys", "listen", "sso"});
   if (!admin) return;
   if (const Entry* k = admin->get("keys")) parseKeys(r, *k, "admin", out.keys, keys);
+  if (const Entry* sso = admin->get("sso")) parseSso(r, *sso, out.sso);
   if (const Entry* listen = admin->get("listen")) {
     auto text = r.str(*listen, "host:port");
     if (!text) return;

@@ -458,6 +458,81 @@ TEST_F(AdminApiTest, AViewerCanSignItselfOut) {
             401);
 }
 
+// Single sign-on sessions (admin.sso): the role granted at sign-in decides what the session
+// may do. The cookies are made with the same secret, as a replica that finished the OIDC
+// sign-in would have (admin/sso_login.h is tested on its own).
+TEST_F(AdminApiTest, SingleSignOnRolesUserGets403ViewerReadsAndEverySessionMaySignOut) {
+  EXPECT_EQ(call("GET", "/api/v1/admin/portal-config", std::nullopt).body, R"({"sso":null})");
+  OtherInstance sso;
+  admin::AdminDeps deps = makeDeps();
+  deps.sso = config::SsoConfig{};
+  deps.sso->issuer = "http://127.0.0.1:9";
+  deps.sso->client_id = "tether-portal";
+  deps.sso->display_name = "Example SSO";
+  deps.http = http_.get();
+  deps.public_url = [] { return std::string("http://127.0.0.1:9"); };
+  sso.api = std::make_unique<admin::AdminApi>(std::move(deps));
+  sso.api->registerRoutes(sso.routes);
+  http::ServerOptions ho;
+  ho.port = 0;
+  sso.server = std::make_unique<http::Server>(ho, sso.routes, nullptr);
+  ASSERT_TRUE(sso.server->start().ok());
+  sso.base = "http://127.0.0.1:" + std::to_string(sso.server->port());
+
+  auto config = callAt(sso.base, "GET", "/api/v1/admin/portal-config", std::nullopt);
+  EXPECT_EQ(config.body, R"({"sso":{"name":"Example SSO","start_url":"/portal/sso/start"}})");
+
+  admin::SessionCodec codec(std::string(32, 's'), clock_);
+  admin::Session user;
+  const std::string user_cookie =
+      "tether_session=" + codec.issueSso("bob-sub", "Bob", admin::Role::kUser, &user);
+  for (const char* path : {"/api/v1/admin/connections", "/api/v1/admin/connections/mcp/healthy",
+                           "/api/v1/admin/connections/oauth-health"}) {
+    auto r = callAt(sso.base, "GET", path, std::nullopt, "", {{"Cookie", user_cookie}});
+    EXPECT_EQ(r.status, 403) << path;
+    EXPECT_THAT(r.body, HasSubstr("your portal role is user"));
+    EXPECT_THAT(r.body, Not(HasSubstr("healthy")));
+  }
+  auto me =
+      callAt(sso.base, "GET", "/api/v1/admin/session", std::nullopt, "", {{"Cookie", user_cookie}});
+  EXPECT_EQ(me.status, 200);
+  EXPECT_EQ(me.json["role"], "user");
+  EXPECT_EQ(me.json["subject"], "bob-sub");
+  EXPECT_EQ(me.json["name"], "Bob");
+  // The main instance has no admin.sso: it does not honour SSO sessions at all.
+  EXPECT_EQ(
+      call("GET", "/api/v1/admin/session", std::nullopt, "", {{"Cookie", user_cookie}}).status,
+      401);
+
+  admin::Session viewer;
+  const std::string viewer_cookie =
+      "tether_session=" + codec.issueSso("carol-sub", "", admin::Role::kViewer, &viewer);
+  EXPECT_EQ(callAt(sso.base, "GET", "/api/v1/admin/connections", std::nullopt, "",
+                   {{"Cookie", viewer_cookie}})
+                .status,
+            200);
+  auto refused =
+      callAt(sso.base, "POST", "/api/v1/admin/connections/mcp/healthy/oauth/refresh", std::nullopt,
+             "", {{"Cookie", viewer_cookie}, {"X-CSRF-Token", viewer.csrf_token}});
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_THAT(refused.body, HasSubstr("your portal sign-in has the viewer role"));
+
+  auto closed = callAt(sso.base, "DELETE", "/api/v1/admin/session", std::nullopt, "",
+                       {{"Cookie", user_cookie}, {"X-CSRF-Token", user.csrf_token}});
+  EXPECT_EQ(closed.status, 204) << closed.body;
+  EXPECT_EQ(
+      callAt(sso.base, "GET", "/api/v1/admin/session", std::nullopt, "", {{"Cookie", user_cookie}})
+          .status,
+      401);
+
+  // A callback nobody started: a page that says so, 401.
+  auto cb = callAt(sso.base, "GET", "/portal/sso/callback?code=c0de-VALUE&state=st4te-VALUE",
+                   std::nullopt);
+  EXPECT_EQ(cb.status, 401);
+  EXPECT_THAT(cb.body, HasSubstr("not started in this browser"));
+  EXPECT_THAT(cb.body, Not(HasSubstr("VALUE")));
+}
+
 // Rows of the revocation table, read beside the store (-1 when it cannot be read).
 int64_t revocationRows(const std::string& path) {
   sqlite3* db = nullptr;

@@ -148,6 +148,34 @@ TEST_F(SessionTest, AForgedOrTamperedCookieIsRefusedAndRevokesNothing) {
   }
 }
 
+TEST_F(SessionTest, ASingleSignOnSessionCarriesSubjectNameAndRoleAndIsSignedOutEverywhere) {
+  Session issued;
+  const std::string cookie =
+      codec_.issueSso("sub|with|bars", std::string(100, 'n'), Role::kUser, &issued);
+  EXPECT_TRUE(issued.sso());
+  EXPECT_EQ(issued.name.size(), kMaxDisplayNameBytes);
+  ASSERT_TRUE(codec_.checkRevocation(store_, cookie).ok());
+  auto s = codec_.verify(cookie, keys_, /*sso_enabled=*/true);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->subject, "sub|with|bars");
+  EXPECT_EQ(s->role, Role::kUser);
+  EXPECT_EQ(s->csrf_token, issued.csrf_token);
+  EXPECT_TRUE(s->key_id.empty());
+  // Removing admin.sso ends SSO sessions; a key session names its role.
+  EXPECT_FALSE(codec_.verify(cookie, keys_, /*sso_enabled=*/false));
+  Session by_key;
+  signIn(ops_, &by_key);
+  EXPECT_EQ(by_key.role, Role::kAdmin);
+  // Sign-out on another replica (same secret, same store) is honoured here.
+  SessionCodec replica(std::string(32, 'k'), clock_);
+  ASSERT_TRUE(replica.revoke(store_, cookie).ok());
+  clock_.advance(kRevocationRecheck);
+  EXPECT_FALSE(codec_.verify(cookie, keys_, true));
+  ASSERT_TRUE(codec_.needsRevocationCheck(cookie));
+  ASSERT_TRUE(codec_.checkRevocation(store_, cookie).ok());
+  EXPECT_FALSE(codec_.verify(cookie, keys_, true));
+}
+
 TEST(CookieValueTest, FindsTheNamedCookieAmongOthers) {
   EXPECT_EQ(cookieValue("theme=dark; tether_session=abc.def; x=1", kSessionCookie), "abc.def");
   EXPECT_EQ(cookieValue("tether_session=v", kSessionCookie), "v");

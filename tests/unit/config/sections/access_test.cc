@@ -48,6 +48,45 @@ TEST_F(AccessSectionTest, AKeyUsedTwiceAcrossAdminAndClientsIsRefused) {
             "admin.keys[0] (line 2); every key must be distinct");
 }
 
+TEST_F(AccessSectionTest, SingleSignOnWithDefaultsAndRoleLists) {
+  AdminConfig admin;
+  KeyOrigins keys;
+  int listen_line = 0;
+  parseAdmin(reader_,
+             entry("sso:\n  issuer: https://idp.example.com/realms/ops\n  client_id: tether\n"
+                   "  client_secret: sso-secret-NEVER-PRINT\n  admin_groups: [ops-admins]\n"
+                   "  viewer_subjects: auditor\n",
+                   "admin"),
+             admin, keys, listen_line);
+  EXPECT_EQ(errors(), "");
+  ASSERT_TRUE(admin.sso.has_value());
+  EXPECT_EQ(admin.sso->issuer, "https://idp.example.com/realms/ops");
+  EXPECT_EQ(admin.sso->client_id, "tether");
+  EXPECT_EQ(admin.sso->client_secret, "sso-secret-NEVER-PRINT");
+  EXPECT_EQ(admin.sso->scopes, "openid email profile");
+  EXPECT_EQ(admin.sso->groups_claim, "groups");
+  EXPECT_THAT(admin.sso->admin_groups, ElementsAre("ops-admins"));
+  EXPECT_THAT(admin.sso->viewer_subjects, ElementsAre("auditor"));
+  EXPECT_TRUE(admin.sso->viewer_groups.empty());
+}
+
+TEST_F(AccessSectionTest, SingleSignOnNeedsAnIssuerAClientAndOpenid) {
+  AdminConfig admin;
+  KeyOrigins keys;
+  int listen_line = 0;
+  parseAdmin(
+      reader_,
+      entry("sso:\n  client_secret: sso-secret-NEVER-PRINT\n  scopes: email\n  colour: red\n",
+            "admin"),
+      admin, keys, listen_line);
+  EXPECT_FALSE(admin.sso.has_value());
+  EXPECT_THAT(errors(), HasSubstr("admin.sso.colour"));
+  EXPECT_THAT(errors(), HasSubstr("admin.sso.issuer: required"));
+  EXPECT_THAT(errors(), HasSubstr("admin.sso.client_id: required"));
+  EXPECT_THAT(errors(), HasSubstr("admin.sso.scopes: must include openid"));
+  EXPECT_THAT(errors(), Not(HasSubstr("NEVER-PRINT")));
+}
+
 TEST_F(AccessSectionTest, ClientKeysHaveNoRole) {
   ClientsConfig clients;
   KeyOrigins keys;
