@@ -38,7 +38,8 @@ export function connectionYaml({ kind = 'mcp', name, url, auth }) {
 /// Starts `tether serve` from `buildDir` with `connections` (connectionYaml strings) in a
 /// fresh directory; resolves to { base, proc, dir, stop() } once /readyz answers 200.
 /// `log(msg)` receives progress lines; Tether's own stderr is kept in proc.err.
-export async function startTether({ buildDir, connections, startProcess, timeoutMs = 15000, log = () => {} }) {
+/// `extraYaml`: more top-level settings (e.g. an `inbound:` section), inserted as given.
+export async function startTether({ buildDir, connections, startProcess, timeoutMs = 15000, log = () => {}, extraYaml = '' }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-driver-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -49,6 +50,7 @@ export async function startTether({ buildDir, connections, startProcess, timeout
     `storage: { driver: sqlite, path: ${JSON.stringify(path.join(dir, 't.db'))} }`,
     'encryption: { key: "${TETHER_ENCRYPTION_KEY}" }',
     'admin: { keys: [ "${TETHER_ADMIN_KEY}" ] }',
+    ...(extraYaml ? [extraYaml] : []),
     'connections:',
     ...connections.map((c) => c.replace(/\n$/, '')),
     '',

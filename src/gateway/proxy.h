@@ -4,7 +4,9 @@
 /// connection's credential injected and the caller's own never forwarded.
 ///
 /// Per call: check the caller (Host among the listener's names, no `Sec-Fetch-Site:
-/// cross-site`, Origin allow-list, gateway client key: gateway/client_guard.h); find the
+/// cross-site`, Origin allow-list, gateway client key: gateway/client_guard.h, or with
+/// `inbound:` a bearer token of the organisation's IdP: gateway/inbound_auth.h, whose
+/// subject goes to the access log and, as `user:<sub>`, to the auth events); find the
 /// connection (404 naming it when unknown); refuse an `/api` target that could step outside
 /// the connection's base path or is not plain ASCII (400: upstream_url.h); get the credential
 /// (static bearer / API key from the config, or an OAuth access token from the connection's
@@ -41,6 +43,7 @@
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "core/result.h"
+#include "gateway/inbound_auth.h"
 #include "gateway/upstream_client.h"
 #include "http/router.h"
 #include "lifecycle/token_provider.h"
@@ -75,6 +78,9 @@ struct ProxyOptions {
   /// Extra trusted CA bundle (PEM) for https upstreams with a private CA; empty: system
   /// roots only.
   std::string upstream_ca_bundle;
+  /// `inbound:` (used only when ProxyDeps::validator is set): the issuer, audience and
+  /// scopes callers' bearer tokens are checked against (gateway/inbound_auth.h).
+  InboundOptions inbound;
 };
 
 struct ProxyDeps {
@@ -82,6 +88,9 @@ struct ProxyDeps {
   core::MetricsRegistry* metrics = nullptr;  // optional
   const core::Clock* clock = nullptr;        // Retry-After; default: the system clock
   std::unique_ptr<UpstreamClient> upstream;  // default: makeUpstreamClient(options.pool)
+  /// Set when `inbound:` is configured: callers may present the issuer's bearer tokens
+  /// (besides client keys) and the RFC 9728 metadata routes are served.
+  std::shared_ptr<identity::Validator> validator;
 };
 
 class Proxy {
@@ -94,7 +103,8 @@ class Proxy {
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
 
-  /// Adds POST/GET/DELETE `/mcp/{name}` and any-method `/api/{name}/{path*}`.
+  /// Adds POST/GET/DELETE `/mcp/{name}` and any-method `/api/{name}/{path*}`, and with
+  /// inbound tokens on the protected-resource metadata routes.
   void registerRoutes(http::Router& router);
 
  private:
@@ -104,7 +114,7 @@ class Proxy {
 };
 
 /// ProxyOptions from the loaded configuration (public_url, clients.keys, allowed_origins,
-/// listen, server.allowed_hosts).
+/// listen, server.allowed_hosts, inbound).
 ProxyOptions proxyOptionsFromConfig(const config::Config& config);
 
 }  // namespace tether::gateway
