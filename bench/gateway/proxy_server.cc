@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
     vd.fetch_jwks = [c = issuer.get()] { return c->fetchJwks(); };
     vd.introspect = [c = issuer.get()](const std::string& t) { return c->introspect(t); };
     vd.run_blocking = [&inbound_pool](std::function<void()> f) { inbound_pool.post(std::move(f)); };
-    deps.validator = identity::Validator::create(
-        identity::validatorOptionsFromConfig(cfg.inbound), std::move(vd));
+    deps.validator = identity::Validator::create(identity::validatorOptionsFromConfig(cfg.inbound),
+                                                 std::move(vd));
     deps.validator->prefetch();
   }
   auto proxy = gateway::Proxy::create(cfg.connections, gateway::proxyOptionsFromConfig(cfg),

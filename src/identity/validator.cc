@@ -75,6 +75,17 @@ struct Validator::State {
   // Introspection cache: SHA-256 of the token -> its claims, in insertion order for eviction.
   std::unordered_map<std::string, Introspected> introspected;
   std::deque<std::string> order;
+
+  // Verified JWTs: SHA-256 of the token -> the audience it was checked for, its exp and the
+  // caller, so a client reusing its token costs a hash and a lookup, not a signature check.
+  // Cleared whenever the JWK Set changes (a key removed stops its tokens at once).
+  struct Verified {
+    std::string audience;
+    int64_t exp = 0;
+    std::shared_ptr<const Caller> caller;
+  };
+  std::unordered_map<std::string, Verified> verified;
+  std::deque<std::string> verified_order;
   size_t introspections_in_flight = 0;
 };
 
@@ -130,6 +141,8 @@ void Validator::runFetch() {
       state_->jwks = parsed;
       state_->jwks_loaded = clock_->monotonic();
       state_->last_fetch_error.clear();
+      state_->verified.clear();
+      state_->verified_order.clear();
     } else {
       state_->last_fetch_error = error;
     }
@@ -193,7 +206,7 @@ Verdict Validator::checkClaims(const TokenClaims& c, std::string_view audience, 
 }
 
 std::optional<Verdict> Validator::checkJwt(std::string_view token, std::string_view audience,
-                                           bool may_fetch, bool* must_wait) {
+                                           bool may_fetch, bool* must_wait, int64_t* exp) {
   auto parsed = parseJws(token, options_.claims);
   if (!parsed.ok()) return Verdict(reject(Check::kMalformed, parsed.error().message));
   const ParsedJws& jws = *parsed;
@@ -242,6 +255,7 @@ std::optional<Verdict> Validator::checkJwt(std::string_view token, std::string_v
     return Verdict(reject(Check::kSignature, "the signature does not verify with the issuer's " +
                                                  std::string(algName(*alg)) + " keys"));
   }
+  if (exp) *exp = jws.claims.exp.value_or(0);
   return checkClaims(jws.claims, audience, /*require_exp=*/true);
 }
 
@@ -250,9 +264,33 @@ std::optional<Verdict> Validator::tryValidate(std::string_view token, std::strin
     return Verdict(reject(Check::kMalformed, "token is larger than 16 KiB"));
   }
   if (looksLikeJws(token)) {
+    const std::string key = core::sha256(token);
+    {
+      std::lock_guard lock(state_->mu);
+      auto it = state_->verified.find(key);
+      if (it != state_->verified.end() && it->second.audience == audience) {
+        const int64_t now = epochSeconds(clock_->now());
+        if (now <= it->second.exp + options_.clock_skew.count()) return Verdict(it->second.caller);
+        state_->verified.erase(it);  // expired: the full check says so below
+      }
+    }
     bool must_wait = false;
+    int64_t exp = 0;
     // No fetch from here: `validate` starts it and registers as a waiter.
-    auto v = checkJwt(token, audience, /*may_fetch=*/false, &must_wait);
+    auto v = checkJwt(token, audience, /*may_fetch=*/false, &must_wait, &exp);
+    if (v && v->ok()) {
+      std::lock_guard lock(state_->mu);
+      auto& s = *state_;
+      while (s.verified.size() >= options_.verified_cache_entries && !s.verified_order.empty()) {
+        s.verified.erase(s.verified_order.front());
+        s.verified_order.pop_front();
+      }
+      if (options_.verified_cache_entries > 0 &&
+          s.verified.insert_or_assign(key, State::Verified{std::string(audience), exp, **v})
+              .second) {
+        s.verified_order.push_back(key);
+      }
+    }
     if (v && !v->ok() &&
         (v->error().check == Check::kUnknownKey || v->error().check == Check::kKeysUnavailable)) {
       std::lock_guard lock(state_->mu);

@@ -12,6 +12,10 @@
 /// most `introspection_cache_ttl` and never past the token's `exp`), and the same claim
 /// checks run on it.
 ///
+/// A JWT that passed is remembered by its SHA-256 (bounded, until its `exp`, cleared when the
+/// JWK Set changes): the next call with the same token and audience skips parse and
+/// signature.
+///
 /// The JWK Set is fetched through `ValidatorDeps::fetch_jwks` on the blocking executor: at
 /// start (`prefetch`), when a token names a `kid` the cached set does not hold, and in the
 /// background when the set is older than `jwks_max_age`. Fetches start at most once per
@@ -82,6 +86,9 @@ struct ValidatorOptions {
   std::chrono::seconds jwks_min_refresh{60};
   std::chrono::seconds jwks_max_age{3600};
   size_t max_waiters = 1024;
+  /// Verified JWTs remembered (by SHA-256) until their exp, so a reused token skips the
+  /// signature check; cleared when the JWK Set changes. 0: none.
+  size_t verified_cache_entries = 4096;
   bool introspection = false;  // opaque tokens are refused when false
   size_t introspection_cache_entries = 4096;
   std::chrono::seconds introspection_cache_ttl{300};
@@ -125,7 +132,7 @@ class Validator : public std::enable_shared_from_this<Validator> {
   // The JWT path. `may_fetch`: whether an unknown kid may start a fetch. Returns nullopt
   // when the caller must wait for the fetch just started (or running).
   std::optional<Verdict> checkJwt(std::string_view token, std::string_view audience, bool may_fetch,
-                                  bool* must_wait);
+                                  bool* must_wait, int64_t* exp = nullptr);
   Verdict checkClaims(const TokenClaims& claims, std::string_view audience, bool require_exp);
   bool startFetchLocked();  // mu held
   void runFetch();

@@ -90,6 +90,27 @@ TEST_F(ValidatorTest, AcceptsAValidTokenAndNamesTheCaller) {
   EXPECT_EQ(fetches_.load(), 1);
 }
 
+TEST_F(ValidatorTest, ARememberedTokenStillExpiresAndDiesWithItsKey) {
+  auto v = make();
+  const std::string token = testing::signJwt(rsa_, claims(/*exp_in=*/120));
+  ASSERT_TRUE(run(*v, token).ok());
+  ASSERT_TRUE(v->tryValidate(token, kAudience)->ok());  // remembered
+  // Another audience is checked in full.
+  expectRejected(*v->tryValidate(token, "https://tether.example/mcp/other"), Check::kAudience);
+  clock_.advance(181s);  // past exp + skew
+  expectRejected(*v->tryValidate(token, kAudience), Check::kExpired);
+
+  // A key the issuer removed stops its tokens at the next JWK Set fetch.
+  const std::string fresh = testing::signJwt(rsa_, claims());
+  ASSERT_TRUE(v->tryValidate(fresh, kAudience)->ok());
+  {
+    std::lock_guard lock(mu_);
+    jwks_ = testing::jwksJson({&rotated_});
+  }
+  ASSERT_TRUE(run(*v, testing::signJwt(rotated_, claims())).ok());  // unknown kid: refetch
+  expectRejected(run(*v, fresh), Check::kUnknownKey);
+}
+
 TEST_F(ValidatorTest, EveryAlgorithmItAccepts) {
   const TestKey ec(TestKey::Type::kEc, "e");
   const TestKey ed(TestKey::Type::kEd25519, "d");
