@@ -101,6 +101,11 @@ Validator::Validator(ValidatorOptions options, ValidatorDeps deps)
 
 Validator::~Validator() = default;
 
+std::chrono::seconds Validator::fetchInterval() const {
+  // mu held. Without any key every call fails anyway: retry sooner than a refresh.
+  return state_->jwks ? options_.jwks_min_refresh : options_.jwks_retry_without_keys;
+}
+
 void Validator::prefetch() {
   std::lock_guard lock(state_->mu);
   startFetchLocked();
@@ -110,7 +115,7 @@ bool Validator::startFetchLocked() {
   State& s = *state_;
   if (s.fetching) return true;
   const auto now = clock_->monotonic();
-  if (s.last_fetch && now - *s.last_fetch < options_.jwks_min_refresh) return false;
+  if (s.last_fetch && now - *s.last_fetch < fetchInterval()) return false;
   if (!deps_.fetch_jwks || !deps_.run_blocking) return false;
   s.fetching = true;
   s.last_fetch = now;
@@ -295,8 +300,8 @@ std::optional<Verdict> Validator::tryValidate(std::string_view token, std::strin
         (v->error().check == Check::kUnknownKey || v->error().check == Check::kKeysUnavailable)) {
       std::lock_guard lock(state_->mu);
       const auto now = clock_->monotonic();
-      const bool may_start = state_->fetching || !state_->last_fetch ||
-                             now - *state_->last_fetch >= options_.jwks_min_refresh;
+      const bool may_start =
+          state_->fetching || !state_->last_fetch || now - *state_->last_fetch >= fetchInterval();
       if (may_start && deps_.fetch_jwks) return std::nullopt;
     }
     return v;

@@ -20,7 +20,8 @@
 /// start (`prefetch`), when a token names a `kid` the cached set does not hold, and in the
 /// background when the set is older than `jwks_max_age`. Fetches start at most once per
 /// `jwks_min_refresh` whatever the callers send (a flood of unknown kids costs one fetch a
-/// minute, the others are refused at once); calls that arrive while a fetch is running wait
+/// minute, the others are refused at once; while no set was ever fetched, once per
+/// `jwks_retry_without_keys`); calls that arrive while a fetch is running wait
 /// for it (at most `max_waiters`, the rest refused).
 ///
 /// Thread-safety: every member may be called from any thread. Callbacks run on the calling
@@ -84,6 +85,9 @@ struct ValidatorOptions {
   std::vector<std::string> required_scopes;
   ClaimNames claims;
   std::chrono::seconds jwks_min_refresh{60};
+  /// While no JWK Set was ever fetched (the IdP was down at start), fetches may start this
+  /// often instead.
+  std::chrono::seconds jwks_retry_without_keys{5};
   std::chrono::seconds jwks_max_age{3600};
   size_t max_waiters = 1024;
   /// Verified JWTs remembered (by SHA-256) until their exp, so a reused token skips the
@@ -134,7 +138,8 @@ class Validator : public std::enable_shared_from_this<Validator> {
   std::optional<Verdict> checkJwt(std::string_view token, std::string_view audience, bool may_fetch,
                                   bool* must_wait, int64_t* exp = nullptr);
   Verdict checkClaims(const TokenClaims& claims, std::string_view audience, bool require_exp);
-  bool startFetchLocked();  // mu held
+  bool startFetchLocked();                     // mu held
+  std::chrono::seconds fetchInterval() const;  // mu held
   void runFetch();
 
   ValidatorOptions options_;

@@ -229,6 +229,25 @@ TEST_F(ValidatorTest, AnUnavailableJwksIsRefusedNotCrashed) {
   }
 }
 
+TEST_F(ValidatorTest, AnIssuerDownAtStartIsRetriedEveryFewSeconds) {
+  {
+    std::lock_guard lock(mu_);
+    jwks_ = "503";
+  }
+  auto v = make();
+  const std::string token = testing::signJwt(rsa_, claims());
+  expectRejected(run(*v, token), Check::kKeysUnavailable);
+  expectRejected(run(*v, token), Check::kKeysUnavailable);  // within 5 s: no new fetch
+  EXPECT_EQ(fetches_.load(), 1);
+  {
+    std::lock_guard lock(mu_);
+    jwks_ = testing::jwksJson({&rsa_});
+  }
+  clock_.advance(6s);
+  EXPECT_TRUE(run(*v, token).ok());
+  EXPECT_EQ(fetches_.load(), 2);
+}
+
 TEST_F(ValidatorTest, IntrospectionIsCachedWithinTheTokensLifetime) {
   ValidatorOptions o;
   o.introspection = true;
