@@ -16,6 +16,7 @@
 #include "identity/issuer_client.h"
 #include "identity/validator.h"
 #include "support/jwt_signer.h"
+#include "unit/gateway/fake_token_provider.h"
 #include "unit/gateway/proxy_fixture.h"
 
 namespace tether::gateway {
@@ -190,6 +191,24 @@ TEST_F(ProxyInboundTest, AValidTokenIsServedAndNeverForwardedUpstream) {
     return logs.text().find(R"("subject":"alice@example")") != std::string::npos;
   })) << logs.text();
   EXPECT_EQ(logs.text().find(token), std::string::npos);
+}
+
+TEST_F(ProxyInboundTest, TheCallerIsTheActorOfTheTokenItCausesToBeFetched) {
+  Inbound in(jwks_.url(), clock_);
+  testing::FakeTokenProvider tokens("oauth-upstream-token", 3);
+  auto oauth = connection(config::ConnectionKind::kMcp, "docs", upstream_.url("/mcp"),
+                          config::AuthMode::kOAuth);
+  oauth.auth.oauth = config::OAuthConfig{};
+  Gateway gw({.connections = {oauth},
+              .options = inboundOptions(),
+              .provider = &tokens,
+              .clock = &clock_,
+              .validator = in.validator});
+  const std::string token = testing::signJwt(key_, claims());
+  const Reply r = call(gw.port(), token);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(tokens.lastActor(), "user:alice@example");
+  EXPECT_EQ(r.header("X-Seen-Authorization"), "Bearer oauth-upstream-token");
 }
 
 TEST_F(ProxyInboundTest, BadInputTable) {
