@@ -214,10 +214,6 @@ core::Status ClientGuard::check(const http::Headers& headers, std::string_view* 
   return {};
 }
 
-}  // namespace tether::gateway
-
-namespace tether::gateway {
-
 core::Status ClientGuard::checkCaller(const http::Headers& headers, bool tokens,
                                       std::string_view* subject, std::string_view* bearer) const {
   if (!tokens) return check(headers, subject);
