@@ -64,7 +64,9 @@ struct Validator::State {
     core::MonoPoint expires;
   };
 
-  std::mutex mu;
+  // Recursive: a fetch is posted to the blocking executor with `mu` held, and an executor
+  // that is shutting down runs it on the calling thread (core::ThreadPool::post).
+  std::recursive_mutex mu;
   std::shared_ptr<const JwkSet> jwks;
   std::optional<core::MonoPoint> jwks_loaded;
   std::optional<core::MonoPoint> last_fetch;
@@ -335,7 +337,9 @@ void Validator::validate(std::string token, std::string audience,
         auto p = parseJws(token, options_.claims);
         return p.ok() && (p->header.kid.empty() || state_->jwks->hasKid(p->header.kid));
       }();
-      if (!known && startFetchLocked() && state_->waiters.size() < options_.max_waiters) {
+      // `fetching` is false again when the executor ran the fetch on this thread.
+      if (!known && startFetchLocked() && state_->fetching &&
+          state_->waiters.size() < options_.max_waiters) {
         state_->waiters.push_back({std::move(token), std::move(audience), std::move(done)});
         return;
       }

@@ -248,6 +248,12 @@ TEST_F(ValidatorTest, AnIssuerDownAtStartIsRetriedEveryFewSeconds) {
   EXPECT_EQ(fetches_.load(), 2);
 }
 
+TEST_F(ValidatorTest, AnExecutorShuttingDownRunsTheFetchWithoutDeadlock) {
+  pool_.shutdown();  // post() now runs tasks on the calling thread
+  auto v = make();
+  EXPECT_TRUE(run(*v, testing::signJwt(rsa_, claims())).ok());
+}
+
 TEST_F(ValidatorTest, IntrospectionIsCachedWithinTheTokensLifetime) {
   ValidatorOptions o;
   o.introspection = true;
