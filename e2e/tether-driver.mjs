@@ -63,7 +63,8 @@ export function connectionYaml({ kind = 'mcp', name, url, auth }) {
 /// `clientMetadataUrl`: Tether's `client_metadata_url` (where its client metadata document is
 /// published, its client_id at CIMD servers); default none (`<public_url>/oauth/client-metadata.json`).
 /// `log(msg)` receives progress lines; Tether's own stderr is kept in proc.err.
-export async function startTether({ buildDir, connections, startProcess, tls, clientMetadataUrl, timeoutMs = 15000, log = () => {} }) {
+/// `extraYaml`: more top-level settings (e.g. an `inbound:` section), inserted as given.
+export async function startTether({ buildDir, connections, startProcess, tls, clientMetadataUrl, timeoutMs = 15000, log = () => {}, extraYaml = '' }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-driver-'));
   const port = await freePort();
   const base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
@@ -76,6 +77,7 @@ export async function startTether({ buildDir, connections, startProcess, tls, cl
     `storage: { driver: sqlite, path: ${JSON.stringify(path.join(dir, 't.db'))} }`,
     'encryption: { key: "${TETHER_ENCRYPTION_KEY}" }',
     'admin: { keys: [ "${TETHER_ADMIN_KEY}" ] }',
+    ...(extraYaml ? [extraYaml] : []),
     'connections:',
     ...connections.map((c) => c.replace(/\n$/, '')),
     '',

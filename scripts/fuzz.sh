@@ -23,7 +23,7 @@ if ! [[ $SECONDS_EACH =~ ^[0-9]+$ ]] || ((SECONDS_EACH < 1)); then
   exit 2
 fi
 ALL_TARGETS=(fuzz_token_response fuzz_error_response fuzz_www_authenticate fuzz_retry_after
-             fuzz_sanitize fuzz_metadata fuzz_request_head)
+             fuzz_sanitize fuzz_metadata fuzz_request_head fuzz_jose)
 [[ $# -gt 0 ]] && TARGETS=("$@") || TARGETS=("${ALL_TARGETS[@]}")
 BUILD_DIR=${FUZZ_DIR:-build-fuzz}
 CXX_BIN=${FUZZ_CXX:-clang++-14}

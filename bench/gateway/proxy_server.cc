@@ -12,10 +12,12 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/redact.h"
+#include "core/thread_pool.h"
 #include "gateway/proxy.h"
 #include "http/from_config.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "identity/from_config.h"
 
 int main(int argc, char** argv) {
   using namespace tether;
@@ -45,6 +47,23 @@ int main(int argc, char** argv) {
                       std::string_view) -> std::shared_ptr<lifecycle::TokenProvider> {
     return nullptr;  // oauth connections answer 503: no lifecycle here
   };
+  // `inbound:` set: callers' bearer tokens are validated as in `tether serve`, so the
+  // benchmark can compare inbound validation on and off.
+  core::ThreadPool inbound_pool(2, "inbound");
+  std::unique_ptr<http::HttpClient> inbound_http;
+  std::unique_ptr<identity::IssuerClient> issuer;
+  if (cfg.inbound.enabled) {
+    inbound_http = http::makeHttpClient({});
+    issuer = std::make_unique<identity::IssuerClient>(*inbound_http,
+                                                      identity::issuerClientOptionsFromConfig(cfg));
+    identity::ValidatorDeps vd;
+    vd.fetch_jwks = [c = issuer.get()] { return c->fetchJwks(); };
+    vd.introspect = [c = issuer.get()](const std::string& t) { return c->introspect(t); };
+    vd.run_blocking = [&inbound_pool](std::function<void()> f) { inbound_pool.post(std::move(f)); };
+    deps.validator = identity::Validator::create(identity::validatorOptionsFromConfig(cfg.inbound),
+                                                 std::move(vd));
+    deps.validator->prefetch();
+  }
   auto proxy = gateway::Proxy::create(cfg.connections, gateway::proxyOptionsFromConfig(cfg),
                                       std::move(deps));
   if (!proxy.ok()) {
@@ -67,5 +86,6 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&signals, &sig);
   server.stop();
+  inbound_pool.shutdown();
   return 0;
 }

@@ -15,6 +15,9 @@
 ///                                          via LifecycleOptions::refresh_threads)
 ///   keeper      keeper.concurrency         the keeper's background refreshes
 ///                                          (lifecycle::Keeper) plus its one loop thread
+///   inbound     kInboundThreads            the inbound issuer's JWK Set fetches and token
+///                                          introspections (identity::Validator), when
+///                                          `inbound:` is configured (ProcessPools::inbound)
 ///   IdP client  kHttpClientThreads         libcurl transfers to IdPs (http::makeHttpClient
 ///                                          via HttpClientOptions::worker_threads)
 ///   store       backend's own              PostgreSQL LISTEN thread, SQLite coordinator
@@ -36,14 +39,17 @@ struct ProcessPools {
   static constexpr size_t kAdminThreads = 4;
   static constexpr size_t kRefreshThreads = 4;
   static constexpr size_t kHttpClientThreads = 4;
+  static constexpr size_t kInboundThreads = 2;
 
   core::ThreadPool blocking{kBlockingThreads, "blocking"};
   core::ThreadPool admin{kAdminThreads, "admin"};
+  core::ThreadPool inbound{kInboundThreads, "inbound"};
 
   /// Drains and joins the pools the process owns (after the listeners stopped).
   void shutdown() {
     blocking.shutdown();
     admin.shutdown();
+    inbound.shutdown();
   }
 };
 

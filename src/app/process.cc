@@ -28,6 +28,7 @@
 #include "http/from_config.h"
 #include "http/server.h"
 #include "http/tls_server.h"
+#include "identity/from_config.h"
 #include "lifecycle/from_config.h"
 #include "lifecycle/lifecycle.h"
 #include "store/from_config.h"
@@ -65,6 +66,7 @@ class Process::Impl {
       if (!lc) return nullptr;
       return lc->source({std::string(config::kindName(kind)), std::string(name)});
     };
+    if (config_.inbound.enabled) deps.validator = startInboundValidator();
     auto proxy = gateway::Proxy::create(config_.connections,
                                         gateway::proxyOptionsFromConfig(config_), std::move(deps));
     if (!proxy.ok()) return std::move(proxy).takeError();
@@ -348,6 +350,30 @@ class Process::Impl {
     }
   }
 
+  // Tether as a resource server: the validator for callers' bearer tokens, its JWK Set
+  // fetched now in the background (the first calls wait for it).
+  std::shared_ptr<identity::Validator> startInboundValidator() {
+    http::HttpClientOptions client_options;
+    client_options.worker_threads = 1;  // send() only, on pools_.inbound
+    inbound_http_ = http::makeHttpClient(client_options);
+    issuer_client_ = std::make_unique<identity::IssuerClient>(
+        *inbound_http_, identity::issuerClientOptionsFromConfig(config_));
+    identity::ValidatorDeps deps;
+    deps.clock = &clock_;
+    deps.fetch_jwks = [client = issuer_client_.get()] { return client->fetchJwks(); };
+    deps.introspect = [client = issuer_client_.get()](const std::string& token) {
+      return client->introspect(token);
+    };
+    deps.run_blocking = [this](std::function<void()> task) {
+      pools_.inbound.post(std::move(task));
+    };
+    auto validator = identity::Validator::create(
+        identity::validatorOptionsFromConfig(config_.inbound), std::move(deps));
+    validator->prefetch();
+    core::log::info("inbound bearer tokens accepted", {{"issuer", config_.inbound.issuer}});
+    return validator;
+  }
+
   void addOperationalRoutes() {
     router_.add("GET", "/healthz", [](http::Request&, http::Responder r) {
       r.send(http::Response::json(200, R"({"status":"ok"})"));
@@ -436,6 +462,9 @@ class Process::Impl {
   std::vector<std::pair<std::string, ReadinessCheck>> checks_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<http::HttpClient> http_client_;
+  // `inbound:` only: the issuer's JWK Set and introspection, on pools_.inbound.
+  std::unique_ptr<http::HttpClient> inbound_http_;
+  std::unique_ptr<identity::IssuerClient> issuer_client_;
   std::unique_ptr<events::Recorder> recorder_;
   std::unique_ptr<lifecycle::Lifecycle> lifecycle_;
   std::unique_ptr<flows::Flows> flows_;

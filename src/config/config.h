@@ -221,6 +221,28 @@ struct WebhookDeliveryConfig {
   int concurrency = 4;  // deliveries at once per process, 1..64
 };
 
+/// `inbound:` Tether as an OAuth resource server for its MCP/API callers (docs/identity.md).
+/// Absent: callers are checked by client keys only, as before.
+struct InboundConfig {
+  bool enabled = false;  // the section is present
+  std::string issuer;    // required; tokens' `iss` must equal it
+  /// Empty: each connection's own resource URL (<public_url>/mcp/{name}, /api/{name}).
+  std::string audience;
+  std::string jwks_uri;  // empty: the `jwks_uri` of the issuer's metadata
+  /// Accepted JWS algorithms (RS256, ES256, PS256, EdDSA); never none or HS*.
+  std::vector<std::string> algorithms = {"RS256", "ES256", "PS256", "EdDSA"};
+  milliseconds clock_skew = std::chrono::seconds(60);  // 0..10m
+  std::vector<std::string> required_scopes;
+  std::string subject_claim = "sub";
+  std::string groups_claim;  // empty: groups are not read
+  /// RFC 7662 introspection for opaque tokens; endpoint empty: opaque tokens are refused.
+  struct Introspection {
+    std::string endpoint;
+    std::string client_id;
+    std::string client_secret;  // SECRET
+  } introspection;
+};
+
 struct Config {
   HostPort listen;
   /// Absolute http(s) URL without a trailing slash. Defaults to http://<admin.listen, else
@@ -244,6 +266,7 @@ struct Config {
   DiscoveryConfig discovery;
   std::vector<WebhookConfig> webhooks;
   WebhookDeliveryConfig webhook_delivery;
+  InboundConfig inbound;
   std::vector<ConnectionConfig> connections;
 
   /// The connection with this kind and name, or nullptr.

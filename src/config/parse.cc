@@ -75,7 +75,7 @@ void Parser::parseRoot(const Entry& root) {
   auto m = r.readMap(
       root, {"listen", "public_url", "client_metadata_url", "log", "server", "storage", "encryption", "admin", "clients",
              "allowed_origins", "keeper", "events", "discovery", "webhooks", "webhook_delivery",
-             "connections"});
+             "inbound", "connections"});
   if (!m) return;
   Config& c = config_;
   if (const Entry* e = m->get("listen")) sections::parseListen(r, *e, c.listen);
@@ -104,6 +104,7 @@ void Parser::parseRoot(const Entry& root) {
   if (const Entry* e = m->get("webhook_delivery")) {
     sections::parseWebhookDelivery(r, *e, c.webhook_delivery);
   }
+  if (const Entry* e = m->get("inbound")) sections::parseInbound(r, *e, c.inbound);
   if (const Entry* e = m->get("connections")) {
     sections::parseConnections(r, *e, c.connections, own_token_lifetime_);
   }

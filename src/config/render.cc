@@ -99,6 +99,32 @@ void emitAuth(YAML::Emitter& out, const AuthConfig& auth) {
   out << YAML::EndMap;
 }
 
+void emitInbound(YAML::Emitter& out, const InboundConfig& in) {
+  out << YAML::Key << "inbound" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "issuer" << YAML::Value << in.issuer;
+  if (!in.audience.empty()) out << YAML::Key << "audience" << YAML::Value << in.audience;
+  if (!in.jwks_uri.empty()) out << YAML::Key << "jwks_uri" << YAML::Value << in.jwks_uri;
+  out << YAML::Key << "algorithms" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const std::string& a : in.algorithms) out << a;
+  out << YAML::EndSeq;
+  out << YAML::Key << "clock_skew" << YAML::Value << dur(in.clock_skew);
+  out << YAML::Key << "required_scopes" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const std::string& s : in.required_scopes) out << s;
+  out << YAML::EndSeq;
+  out << YAML::Key << "subject_claim" << YAML::Value << in.subject_claim;
+  if (!in.groups_claim.empty()) {
+    out << YAML::Key << "groups_claim" << YAML::Value << in.groups_claim;
+  }
+  if (!in.introspection.endpoint.empty()) {
+    out << YAML::Key << "introspection" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "endpoint" << YAML::Value << in.introspection.endpoint;
+    out << YAML::Key << "client_id" << YAML::Value << in.introspection.client_id;
+    out << YAML::Key << "client_secret" << YAML::Value << mask();
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string renderEffectiveConfig(const Config& c) {
@@ -253,6 +279,8 @@ std::string renderEffectiveConfig(const Config& c) {
   out << YAML::Key << "concurrency" << YAML::Value << wd.concurrency;
   out << YAML::EndMap;
 
+  if (c.inbound.enabled) emitInbound(out, c.inbound);
+
   out << YAML::Key << "connections" << YAML::Value;
   beginSeq(out, c.connections.empty());
   for (const ConnectionConfig& conn : c.connections) {
@@ -308,6 +336,7 @@ std::vector<std::string> secretValues(const Config& c) {
     add(conn.auth.api_key);
     if (conn.auth.oauth && conn.auth.oauth->client_secret) add(*conn.auth.oauth->client_secret);
   }
+  add(c.inbound.introspection.client_secret);
   std::set<std::string> seen;
   std::vector<std::string> unique;
   for (std::string& v : out) {

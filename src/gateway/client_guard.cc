@@ -214,4 +214,35 @@ core::Status ClientGuard::check(const http::Headers& headers, std::string_view* 
   return {};
 }
 
+core::Status ClientGuard::checkCaller(const http::Headers& headers, bool tokens,
+                                      std::string_view* subject, std::string_view* bearer) const {
+  if (!tokens) return check(headers, subject);
+  if (auto origin = http::findHeader(headers, kOrigin)) {
+    if (!originAllowed(*origin)) {
+      return core::Error(core::Errc::kPermissionDenied,
+                         "origin not allowed; add it to allowed_origins in the Tether config");
+    }
+  }
+  auto auth = http::findHeader(headers, kAuthorization);
+  if (auth) {
+    if (const std::string* id = keys_.empty() ? nullptr : matchedKeyId(*auth)) {
+      if (subject) *subject = *id;
+      return {};
+    }
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth->size() > kBearer.size() && core::iequals(auth->substr(0, kBearer.size()), kBearer)) {
+      std::string_view token = auth->substr(kBearer.size());
+      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+      while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+      if (!token.empty()) {
+        if (bearer) *bearer = token;
+        return {};
+      }
+    }
+  }
+  return core::Error(core::Errc::kUnauthenticated,
+                     auth ? "the Authorization header holds no bearer token"
+                          : "a bearer token is required (Authorization: Bearer <token>)");
+}
+
 }  // namespace tether::gateway

@@ -39,6 +39,14 @@ class ClientGuard {
   /// storage of this guard.
   core::Status check(const http::Headers& headers, std::string_view* subject = nullptr) const;
 
+  /// As check, with bearer tokens from the inbound issuer also accepted (`inbound:` on): a
+  /// configured key is still matched first (its id is the subject); any other `Bearer`
+  /// credential is returned in `bearer` (a view into `headers`) for identity::Validator to
+  /// decide, and OK. No Authorization, or another scheme, is kUnauthenticated. With
+  /// `tokens` false this is exactly check().
+  core::Status checkCaller(const http::Headers& headers, bool tokens, std::string_view* subject,
+                           std::string_view* bearer) const;
+
   bool requiresKey() const { return !keys_.empty(); }
   bool originAllowed(std::string_view origin) const;
   /// True when `authorization` (the header's value) presents a configured key.

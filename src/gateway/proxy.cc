@@ -63,7 +63,8 @@ struct Call {
   bool invalid_header = false;  // one of them could not be relayed (appendHeaderLine)
   std::shared_ptr<const std::string> body;
   std::string request_id;
-  bool jsonrpc = false;  // MCP POST: errors as JSON-RPC objects
+  std::string actor{kToolCallActor};  // "user:<sub>" for a caller known by its token
+  bool jsonrpc = false;               // MCP POST: errors as JSON-RPC objects
   int attempts = 0;
   lifecycle::TokenProvider* provider = nullptr;
   std::shared_ptr<const lifecycle::AccessToken> token;
@@ -90,6 +91,22 @@ struct Snapshot {
   ConnectionTable api;
 };
 
+
+// A call whose caller's token is being checked with I/O (a JWK Set fetch, introspection).
+// The request stays the session's until the answer: it may be used again only while the
+// client is still there (`gone` is set on the request's I/O thread when it leaves).
+struct PendingCaller {
+  Surface surface = Surface::kMcp;
+  http::Request* request = nullptr;
+  std::optional<http::Responder> responder;
+  std::thread::id io_thread;
+  bool gone = false;
+};
+
+// Where the caller's token subject is kept for the access log: a path-parameter slot the
+// router never fills (names there are identifiers), cleared with the request's parameters.
+const std::string kSubjectParam = "~subject";
+
 }  // namespace
 
 class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
@@ -101,7 +118,12 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
         last_use_(deps.last_use),
         clock_(deps.clock ? deps.clock : &core::systemClock()),
         upstream_(deps.upstream ? std::move(deps.upstream) : makeUpstreamClient(options_.pool)),
-        hosts_(options_.listen, options_.public_url, options_.allowed_hosts) {}
+        hosts_(options_.listen, options_.public_url, options_.allowed_hosts) {
+    if (deps.validator) {
+      inbound_ =
+          std::make_unique<InboundAuth>(options_.inbound, std::move(deps.validator), metrics_);
+    }
+  }
 
   // Builds the whole set aside, then publishes it in one swap; on an error nothing changes.
   core::Status update(const std::vector<config::ConnectionConfig>& connections,
@@ -202,6 +224,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
         "*", kApiRoute,
         [this](http::Request& req, http::Responder r) { handle(Surface::kApi, req, std::move(r)); },
         route);
+    if (inbound_) inbound_->registerRoutes(router);
   }
 
  private:
@@ -215,14 +238,94 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     // before that, whatever it presents.
     core::Status st = hosts_.check(req.headers);
     if (st.ok()) st = checkFetchSite(req.headers);
-    if (st.ok()) st = current->guard->check(req.headers, &req.subject);
+    std::string_view bearer;
+    if (st.ok()) {
+      st = current->guard->checkCaller(req.headers, inbound_ != nullptr, &req.subject, &bearer);
+    }
     if (!st.ok()) {
       ErrorShape shape;
       shape.jsonrpc = jsonrpc;
       shape.request_body = req.body;
-      responder.send(errorResponse(st.error(), shape));
+      if (inbound_ && st.error().code == core::Errc::kUnauthenticated) {
+        responder.send(inbound_->refusal(st.error(), shape, surface, req.param("name"), nullptr));
+      } else {
+        responder.send(errorResponse(st.error(), shape));
+      }
       return;
     }
+    if (!bearer.empty()) {
+      // A token of the inbound issuer (a configured key was matched by the guard already).
+      std::string audience = inbound_->audience(surface, req.param("name"));
+      auto verdict = inbound_->validator().tryValidate(bearer, audience);
+      if (!verdict) {
+        validateThenProceed(surface, req, std::move(responder), std::string(bearer),
+                            std::move(audience));
+        return;
+      }
+      if (!admitCaller(surface, req, responder, *verdict)) return;
+    }
+    proceed(surface, req, std::move(responder));
+  }
+
+  // The token's verdict: the caller's subject noted for the access log and the call, or the
+  // refusal sent (false).
+  bool admitCaller(Surface surface, http::Request& req, http::Responder& responder,
+                   const identity::Verdict& verdict) {
+    const std::string name = req.param("name");
+    if (!verdict.ok()) {
+      inbound_->noteRejection(verdict.error(),
+                              std::string(surface == Surface::kMcp ? "mcp/" : "api/") + name,
+                              req.request_id);
+      ErrorShape shape;
+      shape.jsonrpc = surface == Surface::kMcp && req.method == "POST";
+      shape.request_body = req.body;
+      responder.send(inbound_->refusal(core::Error(core::Errc::kUnauthenticated, ""), shape,
+                                       surface, name, &verdict.error()));
+      return false;
+    }
+    auto& slot = req.params[kSubjectParam];
+    slot = (*verdict)->subject;
+    req.subject = slot;
+    return true;
+  }
+
+  void validateThenProceed(Surface surface, http::Request& req, http::Responder responder,
+                           std::string token, std::string audience) {
+    auto pending = std::make_shared<PendingCaller>();
+    pending->surface = surface;
+    pending->request = &req;
+    pending->io_thread = std::this_thread::get_id();
+    responder.onClientGone([weak = std::weak_ptr<PendingCaller>(pending)] {
+      if (auto p = weak.lock()) p->gone = true;
+    });
+    pending->responder.emplace(std::move(responder));
+    void* io_context = req.io_context;
+    std::weak_ptr<Impl> weak = weak_from_this();
+    inbound_->validator().validate(
+        std::move(token), std::move(audience),
+        [weak, pending, io_context](identity::Verdict verdict) {
+          auto self = weak.lock();
+          if (!self) return;
+          auto resume = [weak, pending, verdict = std::move(verdict)]() {
+            auto self = weak.lock();
+            if (!self || pending->gone || !pending->responder) return;
+            http::Request& req = *pending->request;
+            http::Responder responder = std::move(*pending->responder);
+            pending->responder.reset();
+            if (!self->admitCaller(pending->surface, req, responder, verdict)) return;
+            self->proceed(pending->surface, req, std::move(responder));
+          };
+          if (std::this_thread::get_id() == pending->io_thread) {
+            resume();
+            return;
+          }
+          self->upstream_->post(io_context, std::move(resume));
+        });
+  }
+
+  void proceed(Surface surface, http::Request& req, http::Responder responder) {
+    const bool jsonrpc = surface == Surface::kMcp && req.method == "POST";
+    const auto current = snapshot();
     const std::string name = req.param("name");
     const auto& table = surface == Surface::kMcp ? current->mcp : current->api;
     auto it = table.find(name);
@@ -253,6 +356,9 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     call->method = req.method;
     call->jsonrpc = jsonrpc;
     call->request_id = req.request_id;
+    if (auto it = req.params.find(kSubjectParam); it != req.params.end()) {
+      call->actor = "user:" + it->second;
+    }
     if (surface == Surface::kMcp) {
       call->target = conn.mcp_target;
     } else {
@@ -315,26 +421,25 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     // The provider may answer from its own worker thread, possibly late: the callback holds
     // the proxy weakly and hops back to the request's thread.
     std::weak_ptr<Impl> weak = weak_from_this();
-    call->provider->acquire(
-        std::string(kToolCallActor), [weak, call](const lifecycle::TokenResult& r) {
-          auto self = weak.lock();
-          if (!self) return;
-          std::shared_ptr<const lifecycle::AccessToken> token;
-          std::optional<lifecycle::TokenError> error;
-          if (r.ok()) {
-            token = r.value();
-          } else {
-            error = r.error();
-          }
-          if (std::this_thread::get_id() == call->io_thread) {
-            self->onToken(call, std::move(token), std::move(error));
-            return;
-          }
-          self->upstream_->post(call->io_context, [weak, call, token = std::move(token),
-                                                   error = std::move(error)]() mutable {
-            if (auto self = weak.lock()) self->onToken(call, std::move(token), std::move(error));
-          });
-        });
+    call->provider->acquire(call->actor, [weak, call](const lifecycle::TokenResult& r) {
+      auto self = weak.lock();
+      if (!self) return;
+      std::shared_ptr<const lifecycle::AccessToken> token;
+      std::optional<lifecycle::TokenError> error;
+      if (r.ok()) {
+        token = r.value();
+      } else {
+        error = r.error();
+      }
+      if (std::this_thread::get_id() == call->io_thread) {
+        self->onToken(call, std::move(token), std::move(error));
+        return;
+      }
+      self->upstream_->post(call->io_context, [weak, call, token = std::move(token),
+                                               error = std::move(error)]() mutable {
+        if (auto self = weak.lock()) self->onToken(call, std::move(token), std::move(error));
+      });
+    });
   }
 
   void onToken(const CallPtr& call, std::shared_ptr<const lifecycle::AccessToken> token,
@@ -597,6 +702,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   std::vector<std::string> allowed_origins_;
   std::vector<std::shared_ptr<const ClientGuard>> retired_guards_;
   std::set<std::string, std::less<>> labels_;  // every label ever served (access log views)
+  std::unique_ptr<InboundAuth> inbound_;  // null: `inbound:` is off
 
   friend class Proxy;
 };
@@ -629,6 +735,10 @@ ProxyOptions proxyOptionsFromConfig(const config::Config& config) {
   o.allowed_origins = config.allowed_origins;
   o.listen = config.listen;
   o.allowed_hosts = config.server.allowed_hosts;
+  o.inbound.public_url = config.public_url;
+  o.inbound.issuer = config.inbound.issuer;
+  o.inbound.audience = config.inbound.audience;
+  o.inbound.scopes_supported = config.inbound.required_scopes;
   return o;
 }
 

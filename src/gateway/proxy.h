@@ -4,7 +4,9 @@
 /// connection's credential injected and the caller's own never forwarded.
 ///
 /// Per call: check the caller (Host among the listener's names, no `Sec-Fetch-Site:
-/// cross-site`, Origin allow-list, gateway client key: gateway/client_guard.h); find the
+/// cross-site`, Origin allow-list, gateway client key: gateway/client_guard.h, or with
+/// `inbound:` a bearer token of the organisation's IdP: gateway/inbound_auth.h, whose
+/// subject goes to the access log and, as `user:<sub>`, to the auth events); find the
 /// connection (404 naming it when unknown); refuse an `/api` target that could step outside
 /// the connection's base path or is not plain ASCII (400: upstream_url.h); get the credential
 /// (static bearer / API key from the config, or an OAuth access token from the connection's
@@ -48,6 +50,7 @@
 #include "core/metrics.h"
 #include "core/result.h"
 #include "gateway/last_use.h"
+#include "gateway/inbound_auth.h"
 #include "gateway/upstream_client.h"
 #include "http/router.h"
 #include "lifecycle/token_provider.h"
@@ -83,6 +86,9 @@ struct ProxyOptions {
   /// Extra trusted CA bundle (PEM) for https upstreams with a private CA; empty: system
   /// roots only.
   std::string upstream_ca_bundle;
+  /// `inbound:` (used only when ProxyDeps::validator is set): the issuer, audience and
+  /// scopes callers' bearer tokens are checked against (gateway/inbound_auth.h).
+  InboundOptions inbound;
 };
 
 struct ProxyDeps {
@@ -93,6 +99,9 @@ struct ProxyDeps {
   /// Where each call to a connection is recorded ("Last used"); optional, must outlive the
   /// proxy. Slots are made in create().
   LastUseTracker* last_use = nullptr;
+  /// Set when `inbound:` is configured: callers may present the issuer's bearer tokens
+  /// (besides client keys) and the RFC 9728 metadata routes are served.
+  std::shared_ptr<identity::Validator> validator;
 };
 
 class Proxy {
@@ -113,7 +122,8 @@ class Proxy {
                       const std::vector<config::AccessKey>& client_keys,
                       const std::vector<std::string>& allowed_origins);
 
-  /// Adds POST/GET/DELETE `/mcp/{name}` and any-method `/api/{name}/{path*}`.
+  /// Adds POST/GET/DELETE `/mcp/{name}` and any-method `/api/{name}/{path*}`, and with
+  /// inbound tokens on the protected-resource metadata routes.
   void registerRoutes(http::Router& router);
 
  private:
@@ -123,7 +133,7 @@ class Proxy {
 };
 
 /// ProxyOptions from the loaded configuration (public_url, clients.keys, allowed_origins,
-/// listen, server.allowed_hosts).
+/// listen, server.allowed_hosts, inbound).
 ProxyOptions proxyOptionsFromConfig(const config::Config& config);
 
 }  // namespace tether::gateway

@@ -8,6 +8,7 @@
 ///   access.cc       admin, clients, allowed_origins
 ///   keeper.cc       keeper, events, discovery
 ///   webhooks.cc     webhooks, webhook_delivery
+///   inbound.cc      inbound (Tether as an OAuth resource server)
 ///   connections.cc  connections (kind, url, auth modes, OAuth settings)
 ///
 /// Each parser takes the entry of its key (a null node stands for "key:" with nothing
@@ -60,6 +61,9 @@ void parseDiscovery(Reader& r, const Entry& e, DiscoveryConfig& out);
 // webhooks.cc ----------------------------------------------------------------------------
 void parseWebhooks(Reader& r, const Entry& e, std::vector<WebhookConfig>& out);
 void parseWebhookDelivery(Reader& r, const Entry& e, WebhookDeliveryConfig& out);
+
+// inbound.cc -----------------------------------------------------------------------------
+void parseInbound(Reader& r, const Entry& e, InboundConfig& out);
 
 // connections.cc -------------------------------------------------------------------------
 /// Valid connections are appended to `out`; `own_token_lifetime` gets one flag per appended

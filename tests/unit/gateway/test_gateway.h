@@ -23,6 +23,7 @@ struct GatewaySetup {
   lifecycle::TokenProvider* provider = nullptr;  // for every oauth connection
   const core::Clock* clock = nullptr;
   size_t io_threads = 2;
+  std::shared_ptr<identity::Validator> validator;  // set: inbound bearer tokens on
 };
 
 class Gateway {
@@ -36,6 +37,7 @@ class Gateway {
     };
     deps.metrics = &metrics_;
     deps.clock = setup.clock;
+    deps.validator = std::move(setup.validator);
     if (setup.options.public_url == gateway::ProxyOptions{}.public_url) {
       setup.options.public_url = "https://tether.example";
     }
