@@ -23,7 +23,10 @@ up (a process does not start, a contender answers errors); figures are never ass
 Environment: BENCH_ROUNDS (5), BENCH_SECONDS (2), BENCH_STREAMS (10000, clamped to what
 `ulimit -n` allows), BENCH_IDLE_ROUNDS (5), BENCH_WORKERS (2: proxy workers/threads),
 BENCH_TETHER_LOG (info: access log on, as operators run it), BENCH_SHAPES (all),
-BENCH_QUICK=1 (a smoke run for ctest: 1 round of 1 s, 200 streams, 2 idle rounds).
+BENCH_QUICK=1 (a smoke run for ctest: 1 round of 1 s, each shape at one client count, 200
+streams, 1 idle round),
+BENCH_TETHER_BEFORE=PATH (another `tether` binary as one more contender, "before": a change
+measured before/after in the same rounds).
 """
 
 import json
@@ -44,8 +47,8 @@ sys.path.insert(0, HERE)
 import proxy_matrix_clients as clients  # noqa: E402
 import proxy_matrix_peers as peers  # noqa: E402
 
-CONTENDERS = ("direct", "tether", "nginx", "haproxy")
-PROXIES = ("tether", "nginx", "haproxy")
+CONTENDERS = ["direct", "tether", "nginx", "haproxy"]
+PROXIES = ["tether", "nginx", "haproxy"]
 SHAPES = ("json", "sse", "big_resp", "big_req")
 
 
@@ -115,7 +118,10 @@ class Bench:
         self.rounds = env_int("BENCH_ROUNDS", 1 if self.quick else 5)
         self.secs = env_int("BENCH_SECONDS", 1 if self.quick else 2)
         self.workers = env_int("BENCH_WORKERS", 2)
-        self.idle_rounds = env_int("BENCH_IDLE_ROUNDS", 2 if self.quick else 5)
+        self.idle_rounds = env_int("BENCH_IDLE_ROUNDS", 1 if self.quick else 5)
+        # The quick run touches every shape once, at one of the two client counts each.
+        self.concs = ({"json": [1], "sse": [32], "big_resp": [1], "big_req": [32]}
+                      if self.quick else {s: [1, 32] for s in SHAPES})
         self.shapes = os.environ.get("BENCH_SHAPES", ",".join(SHAPES + ("idle",))).split(",")
         self.log_level = os.environ.get("BENCH_TETHER_LOG", "info")
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -174,7 +180,7 @@ class Bench:
         up = os.path.join(self.tmp, "upstream")
         peers.write_files(os.path.join(up, "files"))
         with open(os.path.join(up, "nginx.conf"), "w") as f:
-            f.write(peers.upstream_nginx_conf(up, p["up"], env_int("BENCH_UPSTREAM_WORKERS", 1)))
+            f.write(peers.upstream_nginx_conf(up, p["up"], env_int("BENCH_UPSTREAM_WORKERS", 2)))
         self.spawn("upstream", ["nginx", "-p", up, "-c", up + "/nginx.conf"] + user)
         self.spawn("idle-upstream", [sys.executable, os.path.join(HERE, "proxy_matrix_clients.py"),
                                      "idle-upstream", str(p["idle"])])
@@ -196,6 +202,17 @@ class Bench:
                                       os.path.join(self.tmp, "tether.db"), self.log_level,
                                       self.streams + 1000))
         self.spawn("tether", [tether, "serve", "--config", conf])
+        before = os.environ.get("BENCH_TETHER_BEFORE")
+        if before:
+            p["before"] = free_port()
+            conf = os.path.join(self.tmp, "before.yaml")
+            with open(conf, "w") as f:
+                f.write(peers.tether_conf(p["before"], p["up"], p["idle"], p["idp"],
+                                          self.workers, os.path.join(self.tmp, "before.db"),
+                                          self.log_level, self.streams + 1000))
+            self.spawn("before", [before, "serve", "--config", conf])
+            CONTENDERS.append("before")
+            PROXIES.append("before")
         # nginx and HAProxy as reverse proxies
         ng = os.path.join(self.tmp, "nginx")
         os.makedirs(ng)
@@ -205,12 +222,14 @@ class Bench:
         hc = os.path.join(self.tmp, "haproxy.cfg")
         with open(hc, "w") as f:
             f.write(peers.haproxy_conf(self.tmp, p["haproxy"], p["up"], p["idle"], self.workers,
-                                       token, self.streams + 1000))
+                                       token, min(self.streams + 100, (self.fd_limit - 32) // 2)))
         self.spawn("haproxy", ["haproxy", "-db", "-f", hc])
         self.base = {"direct": f"http://127.0.0.1:{p['up']}",
                      "tether": f"http://127.0.0.1:{p['tether']}",
                      "nginx": f"http://127.0.0.1:{p['nginx']}",
                      "haproxy": f"http://127.0.0.1:{p['haproxy']}"}
+        if "before" in p:
+            self.base["before"] = f"http://127.0.0.1:{p['before']}"
         for name in CONTENDERS:
             for route in ("json", "sse", "big"):
                 url = self.url(name, route)
@@ -256,12 +275,12 @@ class Bench:
 
     def throughput_rounds(self):
         shapes = [s for s in SHAPES if s in self.shapes]
-        for s in shapes:  # warm-up: pools, tokens, caches
+        for s in shapes if not self.quick else []:  # warm-up: pools, tokens, caches
             for name in CONTENDERS:
                 self.wrk(s, name, 8, 1, "warmup")
         for rnd in range(1, self.rounds + 1):
             for s in shapes:
-                for conc in (1, 32):
+                for conc in self.concs[s]:
                     for i in range(len(CONTENDERS)):
                         name = CONTENDERS[(i + rnd) % len(CONTENDERS)]
                         fig = self.wrk(s, name, conc, self.secs, f"r{rnd}")
@@ -334,19 +353,25 @@ class Bench:
                     continue
                 p("")
                 p(f"== {s}, {conc} client{'s' if conc > 1 else ''}")
-                p(f"{'':10}{'req/s':>10}{'p50 us':>10}{'p99 us':>10}  transfer/s")
+                p(f"{'':10}{'req/s':>10}{'p50 us':>10}{'p99 us':>10}")
                 by = {}
                 for name in CONTENDERS:
                     mine = [r for r in rs if r["name"] == name]
                     by[name] = {r["round"]: r for r in mine}
                     p(f"{name:10}{med(r['rps'] for r in mine):10.0f}"
                       f"{med(r['p50_us'] for r in mine):10.1f}"
-                      f"{med(r['p99_us'] for r in mine):10.1f}  {mine[-1].get('transfer', '')}")
+                      f"{med(r['p99_us'] for r in mine):10.1f}")
                 ratios = [by["tether"][k]["rps"] / max(by["nginx"][k]["rps"],
                                                         by["haproxy"][k]["rps"])
                           for k in sorted(by["tether"])]
                 p(f"throughput ratio {med(ratios):.2f}  (rounds: "
                   + " ".join(f"{x:.2f}" for x in ratios) + ")")
+                if "before" in by:
+                    old = [by["before"][k]["rps"] / max(by["nginx"][k]["rps"],
+                                                        by["haproxy"][k]["rps"])
+                           for k in sorted(by["before"])]
+                    p(f"  before: {med(old):.2f}  (rounds: "
+                      + " ".join(f"{x:.2f}" for x in old) + ")")
                 if conc == 1:
                     added = {n: med(by[n][k]["p50_us"] - by["direct"][k]["p50_us"]
                                     for k in by[n]) for n in PROXIES}

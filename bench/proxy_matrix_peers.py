@@ -154,10 +154,10 @@ defaults
   http-reuse always
 frontend bench
   bind 127.0.0.1:{port}
-  use_backend idle if {{ path /mcp/idle }}
   http-request set-header Authorization "Bearer {token}"
   http-request del-header Cookie
-{rules}  default_backend files
+{rules}  use_backend idle if {{ path /mcp/idle }}
+  default_backend files
 backend files
   server up 127.0.0.1:{up_port}
 backend idle
