@@ -42,7 +42,8 @@ def idle_upstream(port):
     asyncio.run(main())
 
 
-def hold_streams(host, port, path, n, deadline_s=60.0):
+def hold_streams(host, port, path, n):
+    deadline_s = 60.0 + n / 100.0
     request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
                f"MCP-Protocol-Version: 2025-11-25\r\n\r\n").encode()
 
@@ -73,7 +74,7 @@ def hold_streams(host, port, path, n, deadline_s=60.0):
     try:
         asyncio.run(main())
     except Exception as e:  # reported to the runner, which counts it as a setup failure
-        print("failed %s" % e, flush=True)
+        print("failed %r" % e, flush=True)
         sys.exit(1)
 
 

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <vector>
 
 #include "core/encoding.h"
 #include "core/errors.h"
@@ -206,10 +207,6 @@ asio::awaitable<StreamEnd, Strand> writeStream(Stream& stream,
   if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
   appendConnection(out, version, keep_alive);
   out.append("Transfer-Encoding: chunked\r\n\r\n");
-  if (!co_await writeAll(stream, state.deadline, state.write_timeout, asio::buffer(out))) {
-    impl->markClosed();
-    co_return StreamEnd{slot.streamStatus(), false};
-  }
 
   // Watch for the client going away while we wait for chunks: the read posted while the
   // handler worked, if it is still out, else one posted now. Its end closes the stream; its
@@ -223,32 +220,48 @@ asio::awaitable<StreamEnd, Strand> writeStream(Stream& stream,
     readAhead(session, stream);
   }
 
+  // Each round writes what is queued in one gathered write: the head with the chunks that
+  // are already there (the first round does not wait, so the head is never held back), each
+  // chunk framed, and the last chunk with the data it ends.
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  std::vector<asio::const_buffer> gather;
+  std::vector<std::array<char, 24>> size_lines;
+  bool head_sent = false;
   bool clean_end = false;
   for (;;) {
-    co_await impl->asyncWait(asio::use_awaitable_t<Strand>{});
+    if (head_sent) co_await impl->asyncWait(asio::use_awaitable_t<Strand>{});
     bool finished = false;
     bool aborted = false;
     auto chunks = impl->take(finished, aborted);
+    gather.clear();
+    size_lines.resize(chunks.size());
+    if (!head_sent) gather.push_back(asio::buffer(out));
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      const std::string& data = chunks[i].data;
+      if (data.empty()) continue;
+      auto& line = size_lines[i];
+      char* end = std::to_chars(line.data(), line.data() + line.size() - 2, data.size(), 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+      gather.push_back(asio::buffer(line.data(), static_cast<size_t>(end - line.data())));
+      gather.push_back(asio::buffer(data));
+      gather.push_back(asio::buffer(kCrlf.data(), kCrlf.size()));
+    }
+    // An aborted stream ends without its last chunk: the client sees it cut short.
+    const bool last = finished && !aborted;
+    if (last) gather.push_back(asio::buffer(kLastChunk.data(), kLastChunk.size()));
     bool failed = false;
+    if (!gather.empty()) {
+      failed = !co_await writeAll(stream, state.deadline, state.write_timeout, gather);
+    }
+    head_sent = true;
     for (auto& c : chunks) {
-      if (!failed && !c.data.empty()) {
-        state.deadline.expiresIn(state.write_timeout);
-        auto [ec, n] =
-            co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(c.data)), kNoThrow);
-        state.deadline.disarm();
-        if (ec) failed = true;
-      }
       if (c.done) c.done(!failed);
     }
     if (failed) break;
     if (finished) {
-      // An aborted stream ends without its last chunk: the client sees it cut short.
-      if (!aborted) {
-        state.deadline.expiresIn(state.write_timeout);
-        auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), kNoThrow);
-        state.deadline.disarm();
-        clean_end = !ec;
-      }
+      clean_end = last;
       break;
     }
     if (impl->clientGone()) break;
