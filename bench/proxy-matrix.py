@@ -131,7 +131,9 @@ class Bench:
         want = env_int("BENCH_STREAMS", 200 if self.quick else 10000)
         self.streams = min(want, (hard - 1000) // 2)
         self.streams_wanted = want
-        self.out = os.path.join(self.build, "bench-results", "proxy-matrix")
+        # The smoke run keeps its own folder: it never overwrites a real run's figures.
+        self.out = os.path.join(self.build, "bench-results",
+                                "proxy-matrix-quick" if self.quick else "proxy-matrix")
         os.makedirs(self.out, exist_ok=True)
         self.tmp = tempfile.mkdtemp(prefix="tether-proxy-matrix.")
         self.procs = {}
