@@ -1,7 +1,7 @@
 """Small peers of `bench/proxy-matrix.py` that wrk cannot be:
 
 - `idle_upstream(port)`: answers every request with a standalone SSE stream (one `: ok`
-  comment, then nothing) and holds it until the other side closes;
+  comment, then a `: ping` every HEARTBEAT_S) and holds it until the other side closes;
 - `hold_streams(host, port, path, n)`: opens n GET streams, waits until each has its first
   comment end to end, prints `ready`, and closes them all when stdin closes or says `close`;
 - `sse_timings(host, port, path, n, body)`: n POSTs one after another on one keep-alive
@@ -16,6 +16,8 @@ import time
 SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n")
 COMMENT = b": ok\n\n"
+PING = b": ping\n\n"
+HEARTBEAT_S = 5.0
 
 
 def idle_upstream(port):
@@ -27,8 +29,15 @@ def idle_upstream(port):
                     return
                 writer.write(SSE_HEAD + b"%x\r\n" % len(COMMENT) + COMMENT + b"\r\n")
                 await writer.drain()
-                await reader.read(1)  # EOF when the proxy lets go of the stream
-                return
+                while True:  # until the proxy lets go of the stream (EOF)
+                    try:
+                        if not await asyncio.wait_for(reader.read(1), HEARTBEAT_S):
+                            return
+                    except asyncio.TimeoutError:
+                        # A heartbeat, as SSE servers send: a proxy that only learns of a
+                        # client's end when it writes (HAProxy) lets go within one.
+                        writer.write(b"%x\r\n" % len(PING) + PING + b"\r\n")
+                        await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             return
         finally:
