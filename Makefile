@@ -69,9 +69,12 @@ fuzz: deps
 bench: build
 	./scripts/bench.sh $(BUILD_DIR)
 
-# Data plane: direct upstream vs through Tether vs through nginx as reverse proxy (wrk).
-bench-proxy: build
-	./scripts/bench-proxy.sh $(BUILD_DIR)
+# Data plane: the real `tether serve` against nginx and HAProxy as reverse proxies on every
+# shape of MCP traffic (bench/proxy-matrix.py, docs/benchmarks.md). The older harness run
+# (bench/gateway/proxy_server.cc, small JSON only): ./scripts/bench-proxy.sh.
+bench-proxy: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tether tether-mock-idp
+	python3 bench/proxy-matrix.py $(BUILD_DIR)
 
 # The binary (portal embedded) to $(PREFIX)/bin and the operator docs to
 # $(PREFIX)/share/doc/tether; honours DESTDIR. Never the tests, benchmarks or the mock IdP.

@@ -3,6 +3,8 @@
 #include <charconv>
 
 #include "core/log.h"
+#include "core/log_line.h"
+#include "http/headers.h"
 #include "http/trace_context.h"
 
 namespace tether::http {
@@ -32,19 +34,31 @@ void RequestRecorder::log(std::string_view route, std::string_view method, int s
   if (!core::log::enabled(level)) return;
   // No target: its query may hold OAuth parameters (code, state) and its path whatever a
   // client typed; the route pattern says which endpoint answered.
+  //
+  // The line is preformatted without the generic redaction of values the server made or
+  // took from configuration (route pattern, connection and client-key names, status,
+  // duration, a generated request id, the peer's address). What a client chose is still
+  // redacted: a method other than the standard ones, an X-Request-Id it sent, the trace id
+  // of its traceparent (each bounded: a token within the header limit, 64 and 32 bytes).
   const std::string_view empty;
-  // The method of an unparsed request is "-"; a parsed one is a token of at most what the
-  // header limit allows: bounded, and redacted and escaped by the logger like every field.
-  core::log::write(level, "request",
-                   {{"method", method},
-                    {"route", route},
-                    {"connection", request ? request->connection : empty},
-                    {"status", status},
-                    {"duration_ms", seconds * 1000},
-                    {"subject", request ? request->subject : empty},
-                    {"request_id", request ? std::string_view(request->request_id) : empty},
-                    {"trace_id", request ? traceIdOf(request->traceparent) : empty},
-                    {"remote", request ? std::string_view(request->remote_address) : empty}});
+  const bool own_method = metricMethod(method) == method;
+  const bool client_request_id =
+      request && request->request_id.size() && findHeader(request->headers, "X-Request-Id");
+  const std::string_view trace_id = request ? traceIdOf(request->traceparent) : empty;
+  const core::log::NumberText status_text(static_cast<long long>(status));
+  const core::log::NumberText duration_text(seconds * 1000);
+  const core::log::LineField fields[] = {
+      {"method", method, false, !own_method},
+      {"route", route},
+      {"connection", request ? request->connection : empty},
+      {"status", status_text.view(), true},
+      {"duration_ms", duration_text.view(), true},
+      {"subject", request ? request->subject : empty},
+      {"request_id", request ? std::string_view(request->request_id) : empty, false,
+       client_request_id},
+      {"trace_id", trace_id, false, !trace_id.empty()},
+      {"remote", request ? std::string_view(request->remote_address) : empty}};
+  core::log::writeFields(level, "request", fields);
 }
 
 void RequestRecorder::record(size_t thread, std::string_view route, std::string_view method,

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <vector>
 
 #include "core/encoding.h"
 #include "core/errors.h"
@@ -176,11 +177,13 @@ asio::awaitable<bool, Strand> writeResponseSlow(Stream& stream, SessionState& st
   co_return !ec && keep_alive;
 }
 
-// Streams a chunked response until the producer finishes or the client leaves. Returns the
-// status sent.
+// Streams a chunked response until the producer finishes or the client leaves.
 template <class Stream>
-asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state, Responder::Slot& slot,
-                                         const Request& req, unsigned version) {
+asio::awaitable<StreamEnd, Strand> writeStream(Stream& stream,
+                                               const std::shared_ptr<SessionState>& session,
+                                               Responder::Slot& slot, const Request& req,
+                                               unsigned version, bool keep_alive) {
+  SessionState& state = *session;
   const std::string_view request_id = req.request_id;
   auto impl = slot.stream();
   if (!validFinalStatus(slot.streamStatus())) {
@@ -189,8 +192,10 @@ asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state, Re
     r.status = slot.streamStatus();
     refuseInvalidStatus(r, req);
     co_await writeResponse(stream, state, r, request_id, false, version, false);
-    co_return r.status;
+    co_return StreamEnd{r.status, false};
   }
+  // Chunked framing needs HTTP/1.1; a HEAD answer has no body for the client to skip.
+  keep_alive = keep_alive && version >= 11 && req.method != "HEAD";
   std::string& out = state.head;
   out.clear();
   appendStatusLine(out, version, slot.streamStatus());
@@ -200,78 +205,85 @@ asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state, Re
   }
   out.append(slot.response().fixed_header_lines);
   if (!request_id.empty()) appendHeader(out, "X-Request-Id", request_id);
-  appendConnection(out, version, false);
+  appendConnection(out, version, keep_alive);
   out.append("Transfer-Encoding: chunked\r\n\r\n");
-  if (!co_await writeAll(stream, state.deadline, state.write_timeout, asio::buffer(out))) {
+
+  // Watch for the client going away while we wait for chunks: the read posted while the
+  // handler worked, if it is still out, else one posted now. Its end closes the stream; its
+  // bytes (a client that sends its next request early) stay in the session's buffer, and
+  // then the client is not watched any more (a write that fails, or the stream's idle
+  // deadline, still ends the stream).
+  state.streaming = impl;
+  if (state.read_ahead_error) {
     impl->markClosed();
-    co_return slot.streamStatus();
+  } else if (!state.read_ahead_pending && state.buffer.size() == 0) {
+    readAhead(session, stream);
   }
 
-  // Watch for the client going away while we wait for chunks (after the read posted while
-  // the handler worked, if it is still out).
-  auto alive = std::make_shared<bool>(true);
-  asio::co_spawn(
-      state.strand,
-      [&stream, &state, impl, alive]() -> asio::awaitable<void, Strand> {
-        if (state.read_ahead_pending) {
-          co_await awaitReadAhead(state, asio::use_awaitable_t<Strand>{});
-          if (state.read_ahead_error) {
-            if (*alive) impl->markClosed();
-            co_return;
-          }
-        }
-        std::array<char, 512> scratch{};
-        for (;;) {
-          // It waits for the client to go: an end that came with its last bytes counts.
-          auto [ec, n] = co_await readMore(stream, asio::buffer(scratch));
-          if (ec || !*alive) break;
-        }
-        if (*alive) impl->markClosed();
-      },
-      asio::detached);
-
+  // Each round writes what is queued in one gathered write: the head with the chunks that
+  // are already there (the first round does not wait, so the head is never held back), each
+  // chunk framed, and the last chunk with the data it ends.
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  std::vector<asio::const_buffer> gather;
+  std::vector<std::array<char, 24>> size_lines;
+  bool head_sent = false;
+  bool clean_end = false;
   for (;;) {
-    co_await impl->asyncWait(asio::use_awaitable_t<Strand>{});
+    if (head_sent) co_await impl->asyncWait(asio::use_awaitable_t<Strand>{});
     bool finished = false;
     bool aborted = false;
     auto chunks = impl->take(finished, aborted);
+    gather.clear();
+    size_lines.resize(chunks.size());
+    if (!head_sent) gather.push_back(asio::buffer(out));
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      const std::string& data = chunks[i].data;
+      if (data.empty()) continue;
+      auto& line = size_lines[i];
+      char* end = std::to_chars(line.data(), line.data() + line.size() - 2, data.size(), 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+      gather.push_back(asio::buffer(line.data(), static_cast<size_t>(end - line.data())));
+      gather.push_back(asio::buffer(data));
+      gather.push_back(asio::buffer(kCrlf.data(), kCrlf.size()));
+    }
+    // An aborted stream ends without its last chunk: the client sees it cut short.
+    const bool last = finished && !aborted;
+    if (last) gather.push_back(asio::buffer(kLastChunk.data(), kLastChunk.size()));
     bool failed = false;
+    if (!gather.empty()) {
+      failed = !co_await writeAll(stream, state.deadline, state.write_timeout, gather);
+    }
+    head_sent = true;
     for (auto& c : chunks) {
-      if (!failed && !c.data.empty()) {
-        state.deadline.expiresIn(state.write_timeout);
-        auto [ec, n] =
-            co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(c.data)), kNoThrow);
-        state.deadline.disarm();
-        if (ec) failed = true;
-      }
       if (c.done) c.done(!failed);
     }
     if (failed) break;
     if (finished) {
-      // An aborted stream ends without its last chunk: the client sees it cut short.
-      if (!aborted) {
-        state.deadline.expiresIn(state.write_timeout);
-        co_await asio::async_write(stream, bhttp::make_chunk_last(), kNoThrow);
-        state.deadline.disarm();
-      }
+      clean_end = last;
       break;
     }
     if (impl->clientGone()) break;
   }
-  *alive = false;
+  state.streaming.reset();
+  keep_alive = keep_alive && clean_end && !impl->clientGone() && !state.read_ahead_error;
   impl->markClosed();
-  boost::system::error_code ignored;
-  beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_send, ignored);
-  co_return slot.streamStatus();
+  if (!keep_alive) {
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  co_return StreamEnd{slot.streamStatus(), keep_alive};
 }
 
-#define TETHER_INSTANTIATE_WRITERS(Stream)                                                      \
-  template asio::awaitable<bool, Strand> writeResponse(Stream&, SessionState&, Response&,       \
-                                                       std::string_view, bool, unsigned, bool); \
-  template asio::awaitable<bool, Strand> writeResponseSlow(                                     \
-      Stream&, SessionState&, const std::array<asio::const_buffer, 2>&, size_t, bool);          \
-  template asio::awaitable<int, Strand> writeStream(Stream&, SessionState&, Responder::Slot&,   \
-                                                    const Request&, unsigned);
+#define TETHER_INSTANTIATE_WRITERS(Stream)                                                       \
+  template asio::awaitable<bool, Strand> writeResponse(Stream&, SessionState&, Response&,        \
+                                                       std::string_view, bool, unsigned, bool);  \
+  template asio::awaitable<bool, Strand> writeResponseSlow(                                      \
+      Stream&, SessionState&, const std::array<asio::const_buffer, 2>&, size_t, bool);           \
+  template asio::awaitable<StreamEnd, Strand> writeStream(                                       \
+      Stream&, const std::shared_ptr<SessionState>&, Responder::Slot&, const Request&, unsigned, \
+      bool);
 TETHER_INSTANTIATE_WRITERS(tcp::socket)
 TETHER_INSTANTIATE_WRITERS(TlsStream)
 #undef TETHER_INSTANTIATE_WRITERS

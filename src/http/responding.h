@@ -174,10 +174,21 @@ asio::awaitable<bool, Strand> writeResponseSlow(Stream& stream, SessionState& st
                                                 const std::array<asio::const_buffer, 2>& buffers,
                                                 size_t written, bool keep_alive);
 
-/// Streams a chunked response until the producer finishes or the client leaves. Returns the
-/// status sent (500 for a stream started with an invalid status).
+/// How a streamed answer ended: the status sent (500 for a stream started with an invalid
+/// status) and whether the connection can carry the client's next request.
+struct StreamEnd {
+  int status = 0;
+  bool keep_alive = false;
+};
+
+/// Streams a chunked response until the producer finishes or the client leaves. While it
+/// streams, the session's read-ahead watches the client (readAhead(): an end closes the
+/// stream, bytes are the client's next request, kept in the session's buffer). A stream that
+/// ended with its last chunk keeps the connection when `keep_alive` (the request's) allows.
 template <class Stream>
-asio::awaitable<int, Strand> writeStream(Stream& stream, SessionState& state, Responder::Slot& slot,
-                                         const Request& req, unsigned version);
+asio::awaitable<StreamEnd, Strand> writeStream(Stream& stream,
+                                               const std::shared_ptr<SessionState>& session,
+                                               Responder::Slot& slot, const Request& req,
+                                               unsigned version, bool keep_alive);
 
 }  // namespace tether::http

@@ -553,11 +553,12 @@ class Server::Impl {
           break;
         }
         case Responder::Slot::Kind::kStream: {
-          const int status = co_await writeStream(stream, *state, *slot, req, version);
-          recordMetrics(ctx, req.route, req.method, status, started, &req);
-        }
-          keep_alive = false;
+          const StreamEnd end =
+              co_await writeStream(stream, state, *slot, req, version, keep_alive && !stopping_);
+          recordMetrics(ctx, req.route, req.method, end.status, started, &req);
+          keep_alive = end.keep_alive;
           break;
+        }
         case Responder::Slot::Kind::kAbort:
         case Responder::Slot::Kind::kClientGone:
         case Responder::Slot::Kind::kPending:

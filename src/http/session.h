@@ -51,6 +51,9 @@ struct SessionState {
   bool read_ahead_pending = false;
   boost::system::error_code read_ahead_error;
   std::optional<WaitHandler> read_ahead_waiter;
+  // The stream being written (writeStream), if any: the read-ahead closes it when the
+  // client goes away.
+  std::shared_ptr<StreamImpl> streaming;
   // TLS: the credentials' context this connection was accepted with (kept while it lasts).
   std::shared_ptr<asio::ssl::context> tls_context;
 };
@@ -60,8 +63,8 @@ using SessionPtr = std::shared_ptr<SessionState>;
 /// disconnects is noticed at once (EOF) and the handler told, so it can stop upstream work;
 /// otherwise the read brings the next request, which the session picks up (no extra system
 /// call either way). The buffer lives in the session state, which the read keeps alive.
-/// The slot told is the session's current one: the session waits for this read before it
-/// starts the next request.
+/// The slot told is the session's current one (and the stream being written, if any): the
+/// session waits for this read before it starts the next request.
 template <class Stream>
 void readAhead(const SessionPtr& state, Stream& sock) {
   state->read_ahead_pending = true;
@@ -71,6 +74,7 @@ void readAhead(const SessionPtr& state, Stream& sock) {
                          if (ec) {
                            state->read_ahead_error = ec;
                            state->slot->clientGone();  // no effect once answered
+                           if (state->streaming) state->streaming->markClosed();
                          } else {
                            state->buffer.commit(n);
                          }

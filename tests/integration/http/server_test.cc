@@ -233,8 +233,38 @@ TEST_F(ServerTest, StreamedChunksArriveBeforeTheStreamEnds) {
   writer->write("data: two\n\n", [&](bool ok) { written.set_value(ok); });
   EXPECT_TRUE(written.get_future().get());
   writer->finish();
-  ASSERT_TRUE(c.readUntilClosed(milliseconds(2000)));
+  c.readUntil("\r\n0\r\n\r\n", milliseconds(2000));
   EXPECT_THAT(c.received(), HasSubstr("data: two"));
+  EXPECT_THAT(c.received(), HasSubstr("\r\n0\r\n\r\n"));
+}
+
+// A finished stream (an SSE answer, a large body) leaves the connection open for the next
+// request, as a whole answer does: a client must not pay a new connection per streamed call.
+TEST_F(ServerTest, AFinishedStreamKeepsTheConnectionForTheNextRequest) {
+  router_.add("GET", "/ping", [](Request&, Responder r) { r.send(Response::text(200, "pong")); });
+  startSse();
+  RawConnection c(port());
+  c.send("GET /sse HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto writer = sseWriter();
+  writer->write("data: one\n\n");
+  writer->finish();
+  const std::string raw = c.readUntil("\r\n0\r\n\r\n", milliseconds(2000));
+  ASSERT_THAT(raw, HasSubstr("\r\n0\r\n\r\n"));
+  EXPECT_THAT(raw, Not(HasSubstr("Connection: close")));
+  c.send("GET /ping HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_THAT(c.readUntil("pong", milliseconds(2000)), HasSubstr("pong"));
+}
+
+// A client that asked to close gets its stream and then the close.
+TEST_F(ServerTest, AStreamToAClientThatAskedToCloseEndsTheConnection) {
+  startSse();
+  RawConnection c(port());
+  c.send("GET /sse HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  auto writer = sseWriter();
+  writer->write("data: one\n\n");
+  writer->finish();
+  ASSERT_TRUE(c.readUntilClosed(milliseconds(2000)));
+  EXPECT_THAT(c.received(), HasSubstr("Connection: close"));
   EXPECT_THAT(c.received(), HasSubstr("\r\n0\r\n\r\n"));
 }
 

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <regex>
 #include <string>
 #include <vector>
+
+#include "core/clock.h"
 
 namespace tether::core::log {
 namespace {
@@ -29,6 +32,20 @@ TEST_F(LogTest, JsonLinesParseAndCarryFields) {
   EXPECT_EQ(v["request_id"].as_string(), "abc");
   EXPECT_EQ(v["status"].as_int64(), 200);
   EXPECT_EQ(v["ok"].as_bool(), true);
+}
+
+TEST_F(LogTest, TheTimestampIsRfc3339InMillisecondsUtc) {
+  info("one");
+  info("two");
+  ASSERT_EQ(lines_.size(), 2u);
+  for (const auto& line : lines_) {
+    const std::string ts(boost::json::parse(line).as_object()["ts"].as_string());
+    EXPECT_TRUE(std::regex_match(ts, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+        << ts;
+    // The same second as formatRfc3339 gives now (or the one before, at a boundary).
+    const std::string now = formatRfc3339(std::chrono::system_clock::now());
+    EXPECT_LE(ts.substr(0, 19), now.substr(0, 19));
+  }
 }
 
 TEST_F(LogTest, HostileTextStaysOneValidJsonLine) {
