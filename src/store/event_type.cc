@@ -34,6 +34,12 @@ std::string_view eventTypeName(EventType type) {
       return "step_up_required";
     case EventType::kStepUpLimitReached:
       return "step_up_limit_reached";
+    case EventType::kConnectionCreated:
+      return "connection_created";
+    case EventType::kConnectionUpdated:
+      return "connection_updated";
+    case EventType::kConnectionDeleted:
+      return "connection_deleted";
   }
   return {};
 }
@@ -64,6 +70,9 @@ EventOutcome eventOutcome(EventType type) {
     case EventType::kRefreshRotationPersistenceFailed:
     case EventType::kClientRegistered:
     case EventType::kWebhookGivenUp:
+    case EventType::kConnectionCreated:
+    case EventType::kConnectionUpdated:
+    case EventType::kConnectionDeleted:
       return EventOutcome::kNeutral;
   }
   return EventOutcome::kNeutral;

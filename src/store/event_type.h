@@ -27,6 +27,9 @@ enum class EventType {
   kWebhookGivenUp,    // a webhook message was not delivered within max_age (migration 5)
   kStepUpRequired,      // an upstream answered 403 insufficient_scope: reconnect for more
   kStepUpLimitReached,  // step-ups stopped at Settings::max_step_ups (a loop)
+  kConnectionCreated,   // an operator created the connection through the admin API (mig. 8)
+  kConnectionUpdated,   // an operator changed it through the admin API
+  kConnectionDeleted,   // an operator deleted it (its history stays readable)
 };
 
 inline constexpr std::array kAllEventTypes = {
@@ -45,6 +48,9 @@ inline constexpr std::array kAllEventTypes = {
     EventType::kWebhookGivenUp,
     EventType::kStepUpRequired,
     EventType::kStepUpLimitReached,
+    EventType::kConnectionCreated,
+    EventType::kConnectionUpdated,
+    EventType::kConnectionDeleted,
 };
 
 /// Wire and database name, e.g. "refresh_failed_transient". Empty for a value outside
@@ -62,7 +68,8 @@ std::optional<EventType> parseEventType(std::string_view name);
 /// - kSuccess: connect_started (a reconnect), connect_completed, refresh_succeeded,
 ///   token_deleted_admin (an operator reset) — each clears the code;
 /// - kNeutral: refresh_skipped_no_token, refresh_skipped_expired,
-///   refresh_rotation_persistence_failed, client_registered, webhook_given_up — not lifecycle
+///   refresh_rotation_persistence_failed, client_registered, webhook_given_up,
+///   connection_created, connection_updated, connection_deleted — not lifecycle
 ///   outcomes; they neither show nor clear a code.
 enum class EventOutcome { kNeutral, kSuccess, kFailure };
 EventOutcome eventOutcome(EventType type);
