@@ -79,11 +79,11 @@ int main(int argc, char** argv) {
 
   const auto dir = std::filesystem::temp_directory_path() / db;
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "tether.yaml") << "listen: 127.0.0.1:0\nlog: { level: warn }\n"
-                                     << "storage: { driver: postgres, dsn: \"" << base
-                                     << " dbname=" << db << "\" }\nencryption: { key: \""
-                                     << std::string(64, 'b') << "\" }\n"
-                                     << "admin: { keys: [ \"${TETHER_ADMIN_KEY}\" ] }\n";
+  std::ofstream(dir / "tether.yaml")
+      << "listen: 127.0.0.1:0\nlog: { level: warn }\n"
+      << "storage: { driver: postgres, dsn: \"" << base << " dbname=" << db
+      << "\" }\nencryption: { key: \"" << std::string(64, 'b') << "\" }\n"
+      << "admin: { keys: [ \"${TETHER_ADMIN_KEY}\" ] }\n";
   std::vector<std::unique_ptr<testing::Child>> children;
   std::vector<std::string> bases;
   for (int i = 0; i < replicas; ++i) {
@@ -111,8 +111,8 @@ int main(int argc, char** argv) {
   for (int w = 0; w < parallel; ++w) {
     workers.push_back(std::async(std::launch::async, [&] {
       for (int i = next++; i < count; i = next++) {
-        const std::string body = R"({"kind":"api","name":"c)" + std::to_string(i) +
-                                 R"(","url":")" + upstream_url + R"("})";
+        const std::string body = R"({"kind":"api","name":"c)" + std::to_string(i) + R"(","url":")" +
+                                 upstream_url + R"("})";
         if (status(*client, "POST", bases[0] + "/api/v1/admin/connections", body) != 201) {
           ++failed;
         }
@@ -129,8 +129,8 @@ int main(int argc, char** argv) {
     bool done = true;
     for (size_t r = 0; r < bases.size(); ++r) {
       while (pending_from[r] >= 0 &&
-             status(*client, "GET",
-                    bases[r] + "/api/c" + std::to_string(pending_from[r]) + "/x") == 200) {
+             status(*client, "GET", bases[r] + "/api/c" + std::to_string(pending_from[r]) + "/x") ==
+                 200) {
         --pending_from[r];
       }
       done = done && pending_from[r] < 0;
@@ -139,14 +139,16 @@ int main(int argc, char** argv) {
     if (done || all_ms > 120'000) break;
     std::this_thread::sleep_for(milliseconds(20));
   }
-  std::printf("connections_bench: %d connections through the admin API of replica 1 of %d "
-              "(%d in parallel)\n",
-              count, replicas, parallel);
+  std::printf(
+      "connections_bench: %d connections through the admin API of replica 1 of %d "
+      "(%d in parallel)\n",
+      count, replicas, parallel);
   std::printf("  created in %.0f ms (%.1f ms each, %d failed)\n", create_ms, create_ms / count,
               failed.load());
-  std::printf("  every replica serves all of them %.0f ms after the first create (%.0f ms after "
-              "the last)\n",
-              all_ms, all_ms - create_ms);
+  std::printf(
+      "  every replica serves all of them %.0f ms after the first create (%.0f ms after "
+      "the last)\n",
+      all_ms, all_ms - create_ms);
   for (auto& c : children) {
     c->signal(SIGTERM);
     c->wait(seconds(15));

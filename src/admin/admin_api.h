@@ -45,8 +45,9 @@ struct ConnectionView {
   std::string url_host;
   std::string auth_mode;  // none | bearer | api_key | oauth
   std::optional<core::Duration> refresh_max_lifetime;
-  std::string upstream;  // host[:port][/path] of the upstream URL (what the list searches)
-  std::string issuer;    // the IdP's issuer URL when configured (OAuth)
+  std::string upstream;           // host[:port][/path] of the upstream URL (what the list searches)
+  std::string issuer;             // the IdP's issuer URL when configured (OAuth)
+  std::string source = "config";  // "config" (the file) | "api" (made through the admin API)
 };
 
 struct AdminDeps {
@@ -78,8 +79,8 @@ class AdminApi {
   /// Adds a route of another admin module (webhooks_api.h) behind the same checks as every
   /// admin route: a key or a session (revocation checked), the viewer role refused on
   /// `mutation` routes, and the CSRF token with a session.
-  void addRoute(http::Router& router, const char* method, const std::string& pattern,
-                bool mutation, AuthorizedHandler handler);
+  void addRoute(http::Router& router, const char* method, const std::string& pattern, bool mutation,
+                AuthorizedHandler handler);
 
  private:
   struct Caller {

@@ -85,7 +85,8 @@ http::Response invalid(const config::ParsedEntry& parsed) {
     problems.push_back(json::object{{"field", p.field}, {"message", p.message}});
   }
   const auto& first = parsed.problems.front();
-  const std::string message = first.field.empty() ? first.message : first.field + ": " + first.message;
+  const std::string message =
+      first.field.empty() ? first.message : first.field + ": " + first.message;
   return jsonResponse(400, json::object{{"error", json::object{{"code", "invalid_argument"},
                                                                {"message", message},
                                                                {"field", first.field},
@@ -105,8 +106,9 @@ http::Response storeFailure(const Error& e, std::string_view what) {
   switch (e.code) {
     case Errc::kConflict:
       return fieldError(412, "precondition_failed",
-                        std::string(what) + ": the connection changed meanwhile; read it again "
-                                            "and retry with its new version in If-Match");
+                        std::string(what) +
+                            ": the connection changed meanwhile; read it again "
+                            "and retry with its new version in If-Match");
     case Errc::kAlreadyExists:
     case Errc::kNotFound:
       return errorResponse(Error(e.code, std::string(what) + ": " + e.message));
@@ -194,12 +196,12 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
       }
       const auto& stored = **current;
       if (expected && *expected != stored.version) {
-        return r.send(withEtag(
-            fieldError(412, "precondition_failed",
-                       "connection " + key.str() + " is at version " +
-                           std::to_string(stored.version) + ", not the If-Match version; read it "
-                                                            "again and retry"),
-            stored.version));
+        return r.send(withEtag(fieldError(412, "precondition_failed",
+                                          "connection " + key.str() + " is at version " +
+                                              std::to_string(stored.version) +
+                                              ", not the If-Match version; read it "
+                                              "again and retry"),
+                               stored.version));
       }
       json::value next = body;
       if (patch) {
@@ -242,37 +244,36 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
     const store::ConnectionKey key{request.param("kind"), request.param("name")};
     if (declaredConflict(key, responder)) return;
     const std::optional<int64_t> expected = ifMatch(request);
-    run(std::move(responder), [self = shared_from_this(), key, expected, actor](
-                                  store::Store& store, http::Responder& r) {
-      auto current = store.definitions().getDefinition(key);
-      if (!current.ok()) return r.send(storeFailure(current.error(), "read " + key.str()));
-      if (!*current || (*current)->deleted_at) {
-        return r.send(errorResponse(
-            Error(Errc::kNotFound, "no connection " + key.str() + " was made through the API")));
-      }
-      // Parsed before the delete: the revocation needs the IdP settings and the secret.
-      auto connection =
-          storedConnection(**current, self->deps_.default_token_lifetime);
-      auto deleted = store.definitions().deleteDefinition(key, expected);
-      if (!deleted.ok()) {
-        if (deleted.error().code == Errc::kConflict) {
-          return r.send(withEtag(fieldError(412, "precondition_failed",
-                                            "connection " + key.str() +
-                                                " changed since the If-Match version; read it "
-                                                "again and retry"),
-                                 (*current)->version));
-        }
-        return r.send(storeFailure(deleted.error(), "delete " + key.str()));
-      }
-      self->afterWrite(key, store::EventType::kConnectionDeleted, actor, deleted->version,
-                       deleted->token_deleted);
-      if (deleted->refresh_token && connection.ok() && self->deps_.revoke) {
-        self->deps_.revoke(*connection, *deleted->refresh_token);
-      }
-      http::Response res;
-      res.status = 204;
-      r.send(std::move(res));
-    });
+    run(std::move(responder),
+        [self = shared_from_this(), key, expected, actor](store::Store& store, http::Responder& r) {
+          auto current = store.definitions().getDefinition(key);
+          if (!current.ok()) return r.send(storeFailure(current.error(), "read " + key.str()));
+          if (!*current || (*current)->deleted_at) {
+            return r.send(errorResponse(Error(
+                Errc::kNotFound, "no connection " + key.str() + " was made through the API")));
+          }
+          // Parsed before the delete: the revocation needs the IdP settings and the secret.
+          auto connection = storedConnection(**current, self->deps_.default_token_lifetime);
+          auto deleted = store.definitions().deleteDefinition(key, expected);
+          if (!deleted.ok()) {
+            if (deleted.error().code == Errc::kConflict) {
+              return r.send(withEtag(fieldError(412, "precondition_failed",
+                                                "connection " + key.str() +
+                                                    " changed since the If-Match version; read it "
+                                                    "again and retry"),
+                                     (*current)->version));
+            }
+            return r.send(storeFailure(deleted.error(), "delete " + key.str()));
+          }
+          self->afterWrite(key, store::EventType::kConnectionDeleted, actor, deleted->version,
+                           deleted->token_deleted);
+          if (deleted->refresh_token && connection.ok() && self->deps_.revoke) {
+            self->deps_.revoke(*connection, *deleted->refresh_token);
+          }
+          http::Response res;
+          res.status = 204;
+          r.send(std::move(res));
+        });
   }
 
   void listDeleted(http::Request&, http::Responder responder, const std::string&) {
@@ -293,8 +294,7 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
       auto d = store.definitions().getDefinition(key);
       if (!d.ok()) return r.send(errorResponse(d.error()));
       if (!*d || !(*d)->deleted_at) {
-        return r.send(
-            errorResponse(Error(Errc::kNotFound, "no deleted connection " + key.str())));
+        return r.send(errorResponse(Error(Errc::kNotFound, "no deleted connection " + key.str())));
       }
       auto events = store.recentEvents(key, 100);
       if (!events.ok()) return r.send(errorResponse(events.error()));
@@ -317,8 +317,8 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
 
   void reload(http::Request&, http::Responder responder, const std::string& actor) {
     if (!deps_.reload) {
-      return responder.send(errorResponse(
-          Error(Errc::kUnavailable, "reloading is not available in this process")));
+      return responder.send(
+          errorResponse(Error(Errc::kUnavailable, "reloading is not available in this process")));
     }
     auto shared = std::make_shared<http::Responder>(std::move(responder));
     deps_.pool->post([self = shared_from_this(), shared, actor] {
@@ -373,10 +373,9 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
 
   void afterWrite(const store::ConnectionKey& key, store::EventType type, const std::string& actor,
                   int64_t version, bool token_deleted = false) {
-    core::log::info("admin: connection " + std::string(store::eventTypeName(type)).substr(11),
-                    {{"connection", key.str()},
-                     {"actor", events::adminActor(actor)},
-                     {"version", version}});
+    core::log::info(
+        "admin: connection " + std::string(store::eventTypeName(type)).substr(11),
+        {{"connection", key.str()}, {"actor", events::adminActor(actor)}, {"version", version}});
     if (events::Recorder* rec = deps_.recorder ? deps_.recorder() : nullptr) {
       events::Detail detail;
       if (type == store::EventType::kConnectionDeleted) {
@@ -436,8 +435,8 @@ core::Result<config::ConnectionConfig> storedConnection(
   static const config::EnvLookup kNoEnv = [](std::string_view) {
     return std::optional<std::string>();
   };
-  auto parsed = config::parseConnectionEntry(joinSecrets(stored.definition, stored.secrets),
-                                             kNoEnv, default_token_lifetime);
+  auto parsed = config::parseConnectionEntry(joinSecrets(stored.definition, stored.secrets), kNoEnv,
+                                             default_token_lifetime);
   if (!parsed.connection) {
     const auto& p = parsed.problems.front();
     return Error(Errc::kConfig, "stored connection " + stored.key.str() + ": " +

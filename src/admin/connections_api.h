@@ -36,7 +36,7 @@
 namespace tether::admin {
 
 struct ConnectionsApiDeps {
-  std::function<store::Store*()> store;        // null until open (503)
+  std::function<store::Store*()> store;         // null until open (503)
   std::function<events::Recorder*()> recorder;  // may return null (no events recorded)
   core::ThreadPool* pool = nullptr;             // required: store work runs there
   /// The connection declared in the config file with this key, if any (read-only here).

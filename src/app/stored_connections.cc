@@ -24,10 +24,7 @@ store::ConnectionKey keyOf(const config::ConnectionConfig& c) {
 StoredConnections::StoredConnections(store::Store& store,
                                      std::vector<config::ConnectionConfig> declared, Apply apply,
                                      Options options)
-    : store_(store),
-      apply_(std::move(apply)),
-      options_(options),
-      declared_(std::move(declared)) {}
+    : store_(store), apply_(std::move(apply)), options_(options), declared_(std::move(declared)) {}
 
 StoredConnections::~StoredConnections() { stop(); }
 
@@ -58,11 +55,11 @@ core::Result<std::vector<config::ConnectionConfig>> StoredConnections::readStore
     out.push_back(std::move(conn).value());
   }
   if (!clashes.empty()) {
-    return Error(Errc::kConfig,
-                 "connections both declared in the config file and made through the admin API: " +
-                     clashes +
-                     " (remove them from the file, or delete them through the API, then start "
-                     "again)");
+    return Error(
+        Errc::kConfig,
+        "connections both declared in the config file and made through the admin API: " + clashes +
+            " (remove them from the file, or delete them through the API, then start "
+            "again)");
   }
   return out;
 }

@@ -7,8 +7,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/reader.h"
-#include "core/json_escape.h"
 #include "config/sections/sections.h"
+#include "core/json_escape.h"
 
 namespace tether::config {
 namespace {
@@ -67,9 +67,9 @@ core::Result<std::string> connectionEntryJson(std::string_view text) {
     appendJson(out, node, 0);
     return out;
   } catch (const YAML::Exception& e) {
-    return core::Error(core::Errc::kInvalidArgument,
-                       "not valid YAML or JSON (line " + std::to_string(e.mark.line + 1) + ": " +
-                           e.msg + ")");
+    return core::Error(
+        core::Errc::kInvalidArgument,
+        "not valid YAML or JSON (line " + std::to_string(e.mark.line + 1) + ": " + e.msg + ")");
   }
 }
 
@@ -94,9 +94,9 @@ ParsedEntry parseConnectionEntry(std::string_view text, const EnvLookup& env,
     node = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     // yaml-cpp's message names the position, never the text.
-    out.problems.push_back(
-        {"", "not a valid JSON or YAML document (line " + std::to_string(e.mark.line + 1) +
-                 ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg + ")"});
+    out.problems.push_back({"", "not a valid JSON or YAML document (line " +
+                                    std::to_string(e.mark.line + 1) + ", column " +
+                                    std::to_string(e.mark.column + 1) + ": " + e.msg + ")"});
     return out;
   }
   if (!node.IsMap()) {

@@ -47,8 +47,8 @@ using DefinitionChangeCallback = std::function<void()>;
 
 /// What `deleteDefinition` removed with the definition, in the same transaction.
 struct DeletedDefinition {
-  int64_t version = 0;           // the row's version after the delete
-  bool token_deleted = false;    // the connection's token row was deleted
+  int64_t version = 0;                       // the row's version after the delete
+  bool token_deleted = false;                // the connection's token row was deleted
   std::optional<std::string> refresh_token;  // the deleted refresh token, to revoke. SECRET.
 };
 
@@ -59,8 +59,7 @@ class ConnectionDefinitionStore {
 
   /// Every live definition (with `include_deleted`, deleted ones too), ordered by key.
   /// kCrypto when a sealed value does not open (names the row).
-  virtual core::Result<std::vector<ConnectionDefinition>> listDefinitions(
-      bool include_deleted) = 0;
+  virtual core::Result<std::vector<ConnectionDefinition>> listDefinitions(bool include_deleted) = 0;
 
   /// The row of `key` (live or deleted); nullopt when there never was one.
   virtual core::Result<std::optional<ConnectionDefinition>> getDefinition(
@@ -70,8 +69,7 @@ class ConnectionDefinitionStore {
   /// revived) or replaces (`expected_version` > 0: kConflict when the row's version differs,
   /// kNotFound when there is no live row) the definition, in one transaction that also bumps
   /// the registry version. Returns the row's new version.
-  virtual core::Result<int64_t> putDefinition(const ConnectionKey& key,
-                                              std::string_view definition,
+  virtual core::Result<int64_t> putDefinition(const ConnectionKey& key, std::string_view definition,
                                               std::string_view secrets,
                                               int64_t expected_version) = 0;
 

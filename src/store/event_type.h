@@ -23,8 +23,8 @@ enum class EventType {
   kRefreshRotationPersistenceFailed,
   kTokenDeletedRevoked,
   kTokenDeletedAdmin,
-  kClientRegistered,  // Tether registered itself (RFC 7591) or adopted its CIMD client_id
-  kWebhookGivenUp,    // a webhook message was not delivered within max_age (migration 5)
+  kClientRegistered,    // Tether registered itself (RFC 7591) or adopted its CIMD client_id
+  kWebhookGivenUp,      // a webhook message was not delivered within max_age (migration 5)
   kStepUpRequired,      // an upstream answered 403 insufficient_scope: reconnect for more
   kStepUpLimitReached,  // step-ups stopped at Settings::max_step_ups (a loop)
   kConnectionCreated,   // an operator created the connection through the admin API (mig. 8)

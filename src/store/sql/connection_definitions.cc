@@ -54,76 +54,78 @@ class SqlConnectionDefinitionStore final : public ConnectionDefinitionStore {
 
   Result<std::optional<ConnectionDefinition>> getDefinition(const ConnectionKey& key) override {
     TETHER_TRY(checkKey(key, "get connection definition"));
-    return annotated("get connection definition", key.str(),
-                     [&]() -> Result<std::optional<ConnectionDefinition>> {
-                       TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
-                       static const std::string sql = fmt::format(
-                           "SELECT {} FROM connection_definitions WHERE kind = $1 AND name = $2",
-                           kDefinitionColumns.sql());
-                       TETHER_TRY_ASSIGN(ResultSet r, lease->query(sql, {Param::text(key.kind),
-                                                                         Param::text(key.name)}));
-                       if (r.rows.empty()) return std::optional<ConnectionDefinition>();
-                       TETHER_TRY_ASSIGN(ConnectionDefinition d, fromRow(r.rows[0]));
-                       return std::optional<ConnectionDefinition>(std::move(d));
-                     });
+    return annotated(
+        "get connection definition", key.str(),
+        [&]() -> Result<std::optional<ConnectionDefinition>> {
+          TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
+          static const std::string sql =
+              fmt::format("SELECT {} FROM connection_definitions WHERE kind = $1 AND name = $2",
+                          kDefinitionColumns.sql());
+          TETHER_TRY_ASSIGN(ResultSet r,
+                            lease->query(sql, {Param::text(key.kind), Param::text(key.name)}));
+          if (r.rows.empty()) return std::optional<ConnectionDefinition>();
+          TETHER_TRY_ASSIGN(ConnectionDefinition d, fromRow(r.rows[0]));
+          return std::optional<ConnectionDefinition>(std::move(d));
+        });
   }
 
   Result<int64_t> putDefinition(const ConnectionKey& key, std::string_view definition,
                                 std::string_view secrets, int64_t expected_version) override {
     constexpr std::string_view op = "put connection definition";
     TETHER_TRY(checkKey(key, op));
-    TETHER_TRY_ASSIGN(const int64_t version, annotated(op, key.str(), [&]() -> Result<int64_t> {
-      TETHER_TRY(checkText("definition", definition, kMaxDefinition));
-      TETHER_TRY(checkText("secrets", secrets, kMaxDefinition));
-      if (expected_version < 0) {
-        return Error(Errc::kInvalidArgument, "the expected version is negative");
-      }
-      std::optional<std::string> sealed;
-      if (!secrets.empty()) {
-        TETHER_TRY_ASSIGN(sealed, ctx_.sealer().seal(secrets, definitionAad(key)));
-      }
-      const int64_t now = ctx_.nowMs();
-      return ctx_.inTransaction([&](Session& s) -> Result<int64_t> {
-        TETHER_TRY_ASSIGN(std::optional<Current> current, readCurrent(s, key));
-        const bool live = current && !current->deleted;
-        if (expected_version == 0 && live) {
-          return Error(Errc::kAlreadyExists, "a connection with this kind and name exists");
-        }
-        if (expected_version > 0) {
-          if (!live) return Error(Errc::kNotFound, "no such connection");
-          if (current->version != expected_version) {
-            return Error(Errc::kConflict,
-                         fmt::format("the connection changed meanwhile (expected version {}, "
-                                     "found {})",
-                                     expected_version, current->version));
+    TETHER_TRY_ASSIGN(
+        const int64_t version, annotated(op, key.str(), [&]() -> Result<int64_t> {
+          TETHER_TRY(checkText("definition", definition, kMaxDefinition));
+          TETHER_TRY(checkText("secrets", secrets, kMaxDefinition));
+          if (expected_version < 0) {
+            return Error(Errc::kInvalidArgument, "the expected version is negative");
           }
-        }
-        const int64_t next = current ? current->version + 1 : 1;
-        if (current) {
-          // A deleted row is revived: its created_at restarts, its version continues. The
-          // version condition makes two concurrent writers (PostgreSQL, read committed) end
-          // with one winner: the loser's UPDATE finds no row.
-          TETHER_TRY_ASSIGN(
-              ResultSet u,
-              s.query("UPDATE connection_definitions SET definition = $3, secrets = $4, "
-                      "version = $5, updated_at = $6, deleted_at = NULL, created_at = CASE "
-                      "WHEN deleted_at IS NULL THEN created_at ELSE $6 END WHERE kind = $1 AND "
-                      "name = $2 AND version = $7",
-                      {Param::text(key.kind), Param::text(key.name), Param::text(definition),
-                       Param::optText(sealed), Param::integer(next), Param::integer(now),
-                       Param::integer(current->version)}));
-          if (u.affected == 0) return lostRace();
-        } else {
-          TETHER_TRY(s.query(
-              "INSERT INTO connection_definitions (kind, name, definition, secrets, version, "
-              "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-              {Param::text(key.kind), Param::text(key.name), Param::text(definition),
-               Param::optText(sealed), Param::integer(next), Param::integer(now)}));
-        }
-        TETHER_TRY(bumpRegistry(s));
-        return next;
-      });
-    }));
+          std::optional<std::string> sealed;
+          if (!secrets.empty()) {
+            TETHER_TRY_ASSIGN(sealed, ctx_.sealer().seal(secrets, definitionAad(key)));
+          }
+          const int64_t now = ctx_.nowMs();
+          return ctx_.inTransaction([&](Session& s) -> Result<int64_t> {
+            TETHER_TRY_ASSIGN(std::optional<Current> current, readCurrent(s, key));
+            const bool live = current && !current->deleted;
+            if (expected_version == 0 && live) {
+              return Error(Errc::kAlreadyExists, "a connection with this kind and name exists");
+            }
+            if (expected_version > 0) {
+              if (!live) return Error(Errc::kNotFound, "no such connection");
+              if (current->version != expected_version) {
+                return Error(Errc::kConflict,
+                             fmt::format("the connection changed meanwhile (expected version {}, "
+                                         "found {})",
+                                         expected_version, current->version));
+              }
+            }
+            const int64_t next = current ? current->version + 1 : 1;
+            if (current) {
+              // A deleted row is revived: its created_at restarts, its version continues. The
+              // version condition makes two concurrent writers (PostgreSQL, read committed) end
+              // with one winner: the loser's UPDATE finds no row.
+              TETHER_TRY_ASSIGN(
+                  ResultSet u,
+                  s.query("UPDATE connection_definitions SET definition = $3, secrets = $4, "
+                          "version = $5, updated_at = $6, deleted_at = NULL, created_at = CASE "
+                          "WHEN deleted_at IS NULL THEN created_at ELSE $6 END WHERE kind = $1 AND "
+                          "name = $2 AND version = $7",
+                          {Param::text(key.kind), Param::text(key.name), Param::text(definition),
+                           Param::optText(sealed), Param::integer(next), Param::integer(now),
+                           Param::integer(current->version)}));
+              if (u.affected == 0) return lostRace();
+            } else {
+              TETHER_TRY(s.query(
+                  "INSERT INTO connection_definitions (kind, name, definition, secrets, version, "
+                  "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                  {Param::text(key.kind), Param::text(key.name), Param::text(definition),
+                   Param::optText(sealed), Param::integer(next), Param::integer(now)}));
+            }
+            TETHER_TRY(bumpRegistry(s));
+            return next;
+          });
+        }));
     announce();
     return version;
   }
@@ -151,9 +153,8 @@ class SqlConnectionDefinitionStore final : public ConnectionDefinitionStore {
                 s.query("UPDATE connection_definitions SET version = $3, updated_at = $4, "
                         "deleted_at = $4, secrets = NULL WHERE kind = $1 AND name = $2 AND "
                         "version = $5",
-                        {Param::text(key.kind), Param::text(key.name),
-                         Param::integer(out.version), Param::integer(now),
-                         Param::integer(current->version)}));
+                        {Param::text(key.kind), Param::text(key.name), Param::integer(out.version),
+                         Param::integer(now), Param::integer(current->version)}));
             if (u.affected == 0) return lostRace();
             TETHER_TRY_ASSIGN(ResultSet tok,
                               s.query("DELETE FROM tokens WHERE kind = $1 AND name = $2 "
@@ -199,9 +200,9 @@ class SqlConnectionDefinitionStore final : public ConnectionDefinitionStore {
   };
 
   static Result<std::optional<Current>> readCurrent(Session& s, const ConnectionKey& key) {
-    static const std::string sql = fmt::format(
-        "SELECT {} FROM connection_definitions WHERE kind = $1 AND name = $2",
-        kVersionColumns.sql());
+    static const std::string sql =
+        fmt::format("SELECT {} FROM connection_definitions WHERE kind = $1 AND name = $2",
+                    kVersionColumns.sql());
     TETHER_TRY_ASSIGN(ResultSet r, s.query(sql, {Param::text(key.kind), Param::text(key.name)}));
     if (r.rows.empty()) return std::optional<Current>();
     return std::optional<Current>(Current{r.rows[0][kVersionColumns("version")].asInt(),
@@ -213,9 +214,8 @@ class SqlConnectionDefinitionStore final : public ConnectionDefinitionStore {
   }
 
   static core::Status bumpRegistry(Session& s) {
-    TETHER_TRY_ASSIGN(ResultSet r,
-                      s.query("UPDATE counters SET value = value + 1 WHERE name = "
-                              "'definitions_version' RETURNING value"));
+    TETHER_TRY_ASSIGN(ResultSet r, s.query("UPDATE counters SET value = value + 1 WHERE name = "
+                                           "'definitions_version' RETURNING value"));
     if (r.rows.empty()) return Error(Errc::kStore, "the definitions version counter is gone");
     return core::okStatus();
   }

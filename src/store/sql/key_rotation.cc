@@ -102,9 +102,9 @@ Status rotateClients(Session& s, Resealer& reseal) {
 
 Status rotateDefinitions(Session& s, Resealer& reseal) {
   constexpr auto c = kDefinitionSecrets;
-  TETHER_TRY_ASSIGN(ResultSet rows,
-                    s.query("SELECT " + c.sql() +
-                            " FROM connection_definitions WHERE secrets IS NOT NULL"));
+  TETHER_TRY_ASSIGN(
+      ResultSet rows,
+      s.query("SELECT " + c.sql() + " FROM connection_definitions WHERE secrets IS NOT NULL"));
   for (const auto& row : rows.rows) {
     const ConnectionKey key{row[c("kind")].asText(), row[c("name")].asText()};
     const auto old_secrets = row[c("secrets")].optText();
@@ -113,9 +113,9 @@ Status rotateDefinitions(Session& s, Resealer& reseal) {
         reseal(old_secrets, sealingAad("connection_definitions", {key.kind, key.name}, "secrets"),
                "connection_definitions.secrets of " + key.str()));
     if (secrets == old_secrets) continue;
-    TETHER_TRY(s.query(
-        "UPDATE connection_definitions SET secrets = $3 WHERE kind = $1 AND name = $2",
-        {Param::text(key.kind), Param::text(key.name), Param::optText(secrets)}));
+    TETHER_TRY(
+        s.query("UPDATE connection_definitions SET secrets = $3 WHERE kind = $1 AND name = $2",
+                {Param::text(key.kind), Param::text(key.name), Param::optText(secrets)}));
   }
   return core::okStatus();
 }

@@ -410,8 +410,8 @@ class Listener {
  private:
   Status connectAndListen() {
     TETHER_TRY_ASSIGN(ConnPtr conn, connect(settings_));
-    PgResultPtr res(PQexec(conn.get(),
-                           fmt::format("LISTEN {}; LISTEN {}", kChannel, kDefinitionsChannel).c_str()));
+    PgResultPtr res(PQexec(
+        conn.get(), fmt::format("LISTEN {}; LISTEN {}", kChannel, kDefinitionsChannel).c_str()));
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
       return Error(Errc::kUnavailable, "LISTEN failed: " + trimmed(PQerrorMessage(conn.get())));
     }

@@ -108,9 +108,8 @@ class ConnectionsApiTest : public ::testing::Test {
   std::atomic<int> applied_{0};
 };
 
-const std::string kBearer =
-    R"({"kind":"mcp","name":"made","url":"http://127.0.0.1:9/mcp",)"
-    R"("auth":{"mode":"bearer","token":"the-bearer-secret-value"}})";
+const std::string kBearer = R"({"kind":"mcp","name":"made","url":"http://127.0.0.1:9/mcp",)"
+                            R"("auth":{"mode":"bearer","token":"the-bearer-secret-value"}})";
 
 // The same bad connections through `config check`'s loader and through the API: the same
 // field and the same message.
@@ -135,11 +134,9 @@ TEST_F(ConnectionsApiTest, ValidationMessagesEqualConfigChecks) {
   };
   for (const auto& entry : bad) {
     SCOPED_TRACE(entry);
-    const std::string file =
-        "storage:\n  allow_plaintext: true\nconnections:\n  - " + entry + "\n";
-    auto checked = config::parseConfig(file, "tether.yaml", [](std::string_view) {
-      return std::optional<std::string>();
-    });
+    const std::string file = "storage:\n  allow_plaintext: true\nconnections:\n  - " + entry + "\n";
+    auto checked = config::parseConfig(
+        file, "tether.yaml", [](std::string_view) { return std::optional<std::string>(); });
     ASSERT_FALSE(checked.ok());
     auto r = call("POST", "/connections", entry);
     ASSERT_EQ(r.status, 400) << r.body;
@@ -188,27 +185,26 @@ TEST_F(ConnectionsApiTest, CreateShowsSecretsAsSetAndAnswersWithAnEtag) {
 TEST_F(ConnectionsApiTest, ViewerMayNotChangeAnything) {
   EXPECT_EQ(call("POST", "/connections", kBearer, kViewerKey).status, 403);
   ASSERT_EQ(call("POST", "/connections", kBearer).status, 201);
-  EXPECT_EQ(call("PATCH", "/connections/mcp/made", R"({"url":"http://127.0.0.1:8/"})", kViewerKey)
-                .status,
-            403);
+  EXPECT_EQ(
+      call("PATCH", "/connections/mcp/made", R"({"url":"http://127.0.0.1:8/"})", kViewerKey).status,
+      403);
   EXPECT_EQ(call("DELETE", "/connections/mcp/made", "", kViewerKey).status, 403);
   EXPECT_EQ(call("GET", "/connections/deleted", "", kViewerKey).status, 200);
 }
 
 TEST_F(ConnectionsApiTest, DeclaredConnectionsAreReadOnlyNamingTheFile) {
-  auto r = call("POST", "/connections",
-                R"({"kind":"mcp","name":"declared","url":"http://127.0.0.1/"})");
+  auto r =
+      call("POST", "/connections", R"({"kind":"mcp","name":"declared","url":"http://127.0.0.1/"})");
   EXPECT_EQ(r.status, 409);
   EXPECT_NE(r.errorMessage().find("/etc/tether/tether.yaml"), std::string::npos);
-  EXPECT_EQ(call("PUT", "/connections/mcp/declared", R"({"url":"http://127.0.0.1/"})").status,
-            409);
+  EXPECT_EQ(call("PUT", "/connections/mcp/declared", R"({"url":"http://127.0.0.1/"})").status, 409);
   EXPECT_EQ(call("DELETE", "/connections/mcp/declared").status, 409);
 }
 
 TEST_F(ConnectionsApiTest, PatchKeepsAnAbsentSecretAndIfMatchGuardsEdits) {
   ASSERT_EQ(call("POST", "/connections", kBearer).status, 201);
-  auto patched = call("PATCH", "/connections/mcp/made", R"({"url":"http://127.0.0.1:8/v2"})", kAdminKey,
-                      {{"If-Match", "\"1\""}});
+  auto patched = call("PATCH", "/connections/mcp/made", R"({"url":"http://127.0.0.1:8/v2"})",
+                      kAdminKey, {{"If-Match", "\"1\""}});
   ASSERT_EQ(patched.status, 200) << patched.body;
   EXPECT_EQ(patched.header("ETag"), "\"2\"");
   EXPECT_EQ(patched.json.at("url").as_string(), "http://127.0.0.1:8/v2");
@@ -233,12 +229,12 @@ TEST_F(ConnectionsApiTest, ConcurrentEditsEndWithOneWinnerAndOne412) {
   for (int round = 0; round < 4; ++round) {
     const std::string v = "\"" + std::to_string(round + 1) + "\"";
     auto a = std::async(std::launch::async, [&] {
-      return call("PATCH", "/connections/mcp/made", R"({"url":"http://127.0.0.1:8/a"})",
-                  kAdminKey, {{"If-Match", v}});
+      return call("PATCH", "/connections/mcp/made", R"({"url":"http://127.0.0.1:8/a"})", kAdminKey,
+                  {{"If-Match", v}});
     });
     auto b = std::async(std::launch::async, [&] {
-      return call("PATCH", "/connections/mcp/made", R"({"url":"http://127.0.0.1:8/b"})",
-                  kAdminKey, {{"If-Match", v}});
+      return call("PATCH", "/connections/mcp/made", R"({"url":"http://127.0.0.1:8/b"})", kAdminKey,
+                  {{"If-Match", v}});
     });
     const int sa = a.get().status, sb = b.get().status;
     EXPECT_TRUE((sa == 200 && sb == 412) || (sa == 412 && sb == 200)) << sa << " " << sb;

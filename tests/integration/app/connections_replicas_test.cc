@@ -111,8 +111,8 @@ class ConnectionsReplicasTest : public ::testing::Test {
 
   /// Waits (at most `deadline`) until every replica answers `path` with `status` and
   /// `body`; returns how long it took, or nullopt.
-  std::optional<milliseconds> untilAll(const std::string& path, int status,
-                                       const std::string& body, milliseconds deadline) {
+  std::optional<milliseconds> untilAll(const std::string& path, int status, const std::string& body,
+                                       milliseconds deadline) {
     const auto start = std::chrono::steady_clock::now();
     const auto end = start + deadline;
     for (;;) {
@@ -147,8 +147,8 @@ TEST_F(ConnectionsReplicasTest, CreateEditDeleteReachEveryReplicaWithinTwoSecond
   ASSERT_TRUE(took.has_value()) << "not every replica proxies the new connection within 2 s";
 
   // Edit its URL on replica 2: all three use the new one within 2 s.
-  auto edited = send("PATCH", bases_[1] + admin + "/api/weather",
-                     R"({"url":")" + second.url + R"("})", true);
+  auto edited =
+      send("PATCH", bases_[1] + admin + "/api/weather", R"({"url":")" + second.url + R"("})", true);
   ASSERT_EQ(edited.status, 200) << edited.body;
   took = untilAll("/api/weather/now", 200, "second", seconds(2));
   ASSERT_TRUE(took.has_value()) << "not every replica uses the new URL within 2 s";

@@ -42,8 +42,8 @@ TEST_P(StoreConformanceTest, DefinitionCreateReplaceAndVersions) {
 
 TEST_P(StoreConformanceTest, DefinitionSecretsAreSealedAndOpenOnRead) {
   auto& defs = store_->definitions();
-  ASSERT_TRUE(defs.putDefinition(kKey, "{}", R"({"auth.client_secret":"very-secret-value"})", 0)
-                  .ok());
+  ASSERT_TRUE(
+      defs.putDefinition(kKey, "{}", R"({"auth.client_secret":"very-secret-value"})", 0).ok());
   EXPECT_EQ(defs.getDefinition(kKey).value()->secrets,
             R"({"auth.client_secret":"very-secret-value"})");
   // On disk: never the plaintext.

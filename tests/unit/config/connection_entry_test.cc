@@ -58,9 +58,8 @@ TEST(ConnectionEntryTest, YamlSnippetsBecomeJsonTheParserAccepts) {
       "kind: api\nname: weather\nurl: http://127.0.0.1:9/\ntimeout: 30s\n"
       "auth:\n  mode: api_key\n  key: \"k-1\"\n");
   ASSERT_TRUE(json.ok()) << json.error().message;
-  EXPECT_EQ(*json,
-            R"({"kind":"api","name":"weather","url":"http://127.0.0.1:9/","timeout":"30s",)"
-            R"("auth":{"mode":"api_key","key":"k-1"}})");
+  EXPECT_EQ(*json, R"({"kind":"api","name":"weather","url":"http://127.0.0.1:9/","timeout":"30s",)"
+                   R"("auth":{"mode":"api_key","key":"k-1"}})");
   EXPECT_TRUE(parse(*json).connection.has_value());
   EXPECT_FALSE(connectionEntryJson("- a\n- b\n").ok());
   EXPECT_FALSE(connectionEntryJson("kind: [").ok());
