@@ -581,7 +581,7 @@ OperatorCommands::OperatorCommands(CLI::App& cli, const core::Clock& clock)
                     "Secrets go here, never in flags");
     sub->add_option("--kind", s.flag_kind, "mcp or api");
     sub->add_option("--name", s.flag_name, "The connection's name");
-    sub->add_option("--url", s.flag_url, "The upstream's URL");
+    sub->add_option("--upstream-url", s.flag_url, "The upstream's URL");
     sub->add_option("--upstream-timeout", s.flag_timeout, "The upstream deadline, e.g. 30s");
     sub->add_option("--auth-mode", s.flag_auth_mode, "none, bearer, api_key or oauth");
   };

@@ -162,5 +162,43 @@ TEST_F(ConnectionsReplicasTest, CreateEditDeleteReachEveryReplicaWithinTwoSecond
   ASSERT_TRUE(took.has_value()) << "a replica still serves the deleted connection after 2 s";
 }
 
+// The CLI against a running replica: create from a YAML snippet (secret only in the file),
+// edit by flag, a refused edit names the field, delete; nothing printed holds the secret.
+TEST_F(ConnectionsReplicasTest, CliCreatesEditsAndDeletesConnections) {
+  NamedUpstream first("first"), second("second");
+  const auto snippet = dir_ / "cli.yaml";
+  std::ofstream(snippet) << "kind: api\nname: cli\nurl: " << first.url
+                         << "\nauth:\n  mode: bearer\n  token: cli-secret-NEVER-PRINT\n";
+  const std::vector<std::string> env = {"TETHER_ADMIN_KEY=" + kAdminKey};
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {binaryDir() + "/tether", "connections"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--url");
+    argv.push_back(bases_[0]);
+    auto r = testing::run(argv, env);
+    EXPECT_EQ((r.out + r.err).find("NEVER-PRINT"), std::string::npos) << r.out << r.err;
+    return r;
+  };
+  auto created = cli({"create", "-f", snippet.string()});
+  EXPECT_EQ(created.code, 0) << created.out << created.err;
+  EXPECT_NE(created.out.find("Created api/cli"), std::string::npos) << created.out;
+  ASSERT_TRUE(untilAll("/api/cli/x", 200, "first", seconds(2)).has_value());
+
+  auto edited = cli({"edit", "api/cli", "--upstream-url", second.url, "--if-match", "1"});
+  EXPECT_EQ(edited.code, 0) << edited.out << edited.err;
+  ASSERT_TRUE(untilAll("/api/cli/x", 200, "second", seconds(2)).has_value());
+
+  auto refused = cli({"edit", "api/cli", "--upstream-timeout", "soon"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("field timeout"), std::string::npos) << refused.err;
+
+  auto usage = cli({"create"});
+  EXPECT_EQ(usage.code, 2) << usage.err;
+
+  auto deleted = cli({"delete", "api/cli"});
+  EXPECT_EQ(deleted.code, 0) << deleted.out << deleted.err;
+  ASSERT_TRUE(untilAll("/api/cli/x", 404, "", seconds(2)).has_value());
+}
+
 }  // namespace
 }  // namespace tether
