@@ -43,6 +43,11 @@ class Process {
   core::Status reloadTls(const config::TlsConfig& tls);
   /// SIGHUP: `log.access` applied to both listeners.
   void setAccessLog(bool on);
+  /// Before start(): the config file's path (the admin API names it for a declared
+  /// connection, which it refuses to change).
+  void setConfigFile(std::string path);
+  /// What `POST /api/v1/admin/reload` runs (what SIGHUP does); unset: that route answers 503.
+  void setReloadHandler(std::function<core::Result<std::string>()> reload);
 
   core::MetricsRegistry& metrics();
   void addReadinessCheck(std::string name, ReadinessCheck check);

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
@@ -130,6 +132,12 @@ int serve(const std::string& path, const std::string& log_format, const std::str
 
   config::Config running = cfg;  // as loaded, for SIGHUP's comparison
   Process process(std::move(cfg), clock);
+  process.setConfigFile(path);
+  // The admin API's reload is SIGHUP's, run by this loop on this thread.
+  process.setReloadHandler([]() -> core::Result<std::string> {
+    ::kill(::getpid(), SIGHUP);
+    return std::string("reload requested: the outcome is in Tether's log");
+  });
   auto st = process.start();
   if (!st.ok()) {
     core::log::error("cannot start", {{"error", st.error().message}});
