@@ -225,7 +225,14 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
       const json::object kept = parseObject(stored.secrets);
       json::object secrets = parseObject(split.secrets);
       const std::string mode = authMode(obj);
-      if (auto k = secretKeyOf(mode); !k.empty() && !secrets.contains(k) && kept.contains(k) &&
+      // An explicit null in a patch removes the secret instead.
+      bool cleared = false;
+      if (const auto* auth = body.as_object().if_contains("auth"); auth && auth->is_object()) {
+        const auto* v = auth->as_object().if_contains(secretKeyOf(mode));
+        cleared = v != nullptr && v->is_null();
+      }
+      if (auto k = secretKeyOf(mode); !k.empty() && !cleared && !secrets.contains(k) &&
+                                      kept.contains(k) &&
                                       authMode(parseObject(stored.definition)) == mode) {
         secrets[k] = kept.at(k);
       }
