@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   core::MetricsRegistry metrics;
   gateway::ProxyDeps deps;
   deps.metrics = &metrics;
-  deps.providers = [](config::ConnectionKind, std::string_view) -> lifecycle::TokenProvider* {
+  deps.providers = [](config::ConnectionKind,
+                      std::string_view) -> std::shared_ptr<lifecycle::TokenProvider> {
     return nullptr;  // oauth connections answer 503: no lifecycle here
   };
   auto proxy = gateway::Proxy::create(cfg.connections, gateway::proxyOptionsFromConfig(cfg),

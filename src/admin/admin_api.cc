@@ -69,9 +69,7 @@ json::object eventJson(const store::AuthEvent& e) {
 }  // namespace
 
 AdminApi::AdminApi(AdminDeps deps) : deps_(std::move(deps)), auth_(deps_.keys) {
-  // Ordered like the store's bulk health rows, for a merge walk.
-  std::sort(deps_.connections.begin(), deps_.connections.end(),
-            [](const ConnectionView& a, const ConnectionView& b) { return a.key < b.key; });
+  setConnections(std::move(deps_.connections));
   if (!deps_.clock) deps_.clock = &core::systemClock();
   std::string secret = deps_.session_secret;
   if (secret.size() < 32) secret = core::randomBytes(32);
@@ -204,11 +202,27 @@ std::optional<AdminApi::Caller> AdminApi::identify(http::Request& request,
   return std::nullopt;
 }
 
-const ConnectionView* AdminApi::find(const store::ConnectionKey& key) const {
-  for (const auto& c : deps_.connections) {
-    if (c.key == key) return &c;
-  }
-  return nullptr;
+void AdminApi::setConnections(std::vector<ConnectionView> connections) {
+  // Ordered like the store's bulk health rows, for a merge walk.
+  std::sort(connections.begin(), connections.end(),
+            [](const ConnectionView& a, const ConnectionView& b) { return a.key < b.key; });
+  auto next = std::make_shared<const std::vector<ConnectionView>>(std::move(connections));
+  std::lock_guard lock(views_mu_);
+  views_.swap(next);
+}
+
+std::shared_ptr<const std::vector<ConnectionView>> AdminApi::views() const {
+  std::lock_guard lock(views_mu_);
+  return views_;
+}
+
+std::shared_ptr<const ConnectionView> AdminApi::find(const store::ConnectionKey& key) const {
+  auto views = this->views();
+  auto it = std::lower_bound(
+      views->begin(), views->end(), key,
+      [](const ConnectionView& v, const store::ConnectionKey& k) { return v.key < k; });
+  if (it == views->end() || !(it->key == key)) return nullptr;
+  return std::shared_ptr<const ConnectionView>(views, &*it);  // keeps its set alive
 }
 
 void AdminApi::withStore(http::Responder responder,
@@ -324,7 +338,7 @@ void AdminApi::list(http::Request& request, http::Responder responder) {
   withStore(std::move(responder), [this, q = *query](store::Store& store, http::Responder& r) {
     auto rows = store.bulkHealth();  // the page's one store query
     if (!rows.ok()) return r.send(errorResponse(rows.error()));
-    auto res = http::Response::json(200, listJson(selectPage(deps_.connections, *rows, q), q));
+    auto res = http::Response::json(200, listJson(selectPage(*views(), *rows, q), q));
     res.headers.push_back({"Cache-Control", "no-store"});
     r.send(std::move(res));
   });
@@ -337,12 +351,13 @@ void AdminApi::health(http::Request& request, http::Responder responder) {
     if (!rows.ok()) return r.send(errorResponse(rows.error()));
     // Both lists are ordered by (kind, name): one merge walk, JSON written directly (this
     // answer covers every connection, 10,000 and more).
+    const auto connections = views();
     std::string out;
-    out.reserve(64 + deps_.connections.size() * 150);
+    out.reserve(64 + connections->size() * 150);
     out += "{\"connections\":[";
     auto row = rows->begin();
     bool first = true;
-    for (const auto& c : deps_.connections) {
+    for (const auto& c : *connections) {
       while (row != rows->end() && row->key < c.key) ++row;
       const store::HealthRow* h = row != rows->end() && row->key == c.key ? &*row : nullptr;
       const bool oauth = c.auth_mode == "oauth";
@@ -378,7 +393,7 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
   if (!authorize(request, responder, false)) return;
   auto key = connectionOf(request);
   if (!key.ok()) return responder.send(errorResponse(key.error()));
-  const ConnectionView* view = find(*key);
+  const auto view = find(*key);
   if (!view) {
     return responder.send(
         errorResponse(Error(Errc::kNotFound, "no connection " + key->str() + " is configured")));
@@ -578,7 +593,7 @@ void AdminApi::deleteToken(http::Request& request, http::Responder responder) {
   if (!caller) return;
   auto key = connectionOf(request);
   if (!key.ok()) return responder.send(errorResponse(key.error()));
-  const ConnectionView* view = find(*key);
+  const auto view = find(*key);
   if (!view || view->auth_mode != "oauth") {
     return responder.send(errorResponse(
         Error(Errc::kNotFound, "no OAuth connection " + key->str() + " is configured")));

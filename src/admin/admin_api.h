@@ -24,6 +24,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,11 @@ class AdminApi {
 
   void registerRoutes(http::Router& router);
 
+  /// Replaces the connections the API shows (app/live_connections.h: SIGHUP, connections
+  /// made through the API). A request in progress finishes on the set it started with.
+  /// Thread-safe.
+  void setConnections(std::vector<ConnectionView> connections);
+
   /// What a route added with `addRoute` is called with: the caller's key id ("admin:<id>"
   /// is the actor), on the server's thread (offload blocking work yourself).
   using AuthorizedHandler =
@@ -98,7 +104,8 @@ class AdminApi {
   /// the store cannot answer).
   void checkRevocationThen(const http::Request& request, http::Responder responder,
                            void (AdminApi::*handler)(http::Request&, http::Responder));
-  const ConnectionView* find(const store::ConnectionKey& key) const;
+  std::shared_ptr<const ConnectionView> find(const store::ConnectionKey& key) const;
+  std::shared_ptr<const std::vector<ConnectionView>> views() const;  // sorted by key
   /// The connect flows when `key` is an OAuth connection they know; else the 503 / 404 is
   /// sent and null returned.
   flows::Flows* flowsFor(const store::ConnectionKey& key, http::Responder& responder);
@@ -119,8 +126,10 @@ class AdminApi {
   void deleteToken(http::Request& request, http::Responder responder);
   void callback(http::Request& request, http::Responder responder);
 
-  AdminDeps deps_;
+  AdminDeps deps_;  // deps_.connections is moved into views_
   AdminAuth auth_;
+  mutable std::mutex views_mu_;  // guards the pointer copy only
+  std::shared_ptr<const std::vector<ConnectionView>> views_;
   std::unique_ptr<SessionCodec> sessions_;
 };
 

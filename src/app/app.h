@@ -18,6 +18,8 @@
 
 namespace tether::app {
 
+class LiveConnections;
+
 /// A readiness probe: returns an error when a dependency is not ready (e.g. the store).
 using ReadinessCheck = std::function<core::Status()>;
 
@@ -48,6 +50,13 @@ class Process {
   void setConfigFile(std::string path);
   /// What `POST /api/v1/admin/reload` runs (what SIGHUP does); unset: that route answers 503.
   void setReloadHandler(std::function<core::Result<std::string>()> reload);
+  /// SIGHUP: the file's connections run with the stored ones (app/stored_connections.h);
+  /// true when the running set changed. kConfig naming a name both declared and stored.
+  core::Result<bool> applyDeclaredConnections(std::vector<config::ConnectionConfig> declared);
+  /// The running connection set and the other live settings (connections, clients.keys,
+  /// allowed_origins, keeper and events timings): SIGHUP and the admin API change them
+  /// there. Valid after start().
+  LiveConnections& connections();
 
   core::MetricsRegistry& metrics();
   void addReadinessCheck(std::string name, ReadinessCheck check);

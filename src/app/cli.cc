@@ -55,8 +55,9 @@ std::optional<config::LoadedConfig> load(const std::string& path) {
 }
 
 // SIGHUP: reads the config file again. Invalid: every problem logged, nothing changes.
-// Valid: the TLS certificate, log.level (unless --log-level overrides it) and log.access
-// are applied; every other change is named as needing a restart. `running` is the
+// Valid: the TLS certificate, log.level (unless --log-level overrides it), log.access and
+// the live settings (app/reload.h: connections, client keys, origins, keeper and events
+// timings) are applied; every other change is named as needing a restart. `running` is the
 // configuration the process runs with (updated with what was applied).
 void reload(const std::string& path, config::Config& running, Process& process,
             core::log::Format format, bool level_overridden) {
@@ -100,6 +101,12 @@ void reload(const std::string& path, config::Config& running, Process& process,
     process.setAccessLog(next.log.access);
     running.log.access = next.log.access;
     applied.emplace_back("log.access");
+  }
+  auto declared = [&process](std::vector<config::ConnectionConfig> list) {
+    return process.applyDeclaredConnections(std::move(list));
+  };
+  for (auto& name : applyLiveSettings(running, next, process.connections(), declared)) {
+    applied.push_back(std::move(name));
   }
   const auto restart = settingsNeedingRestart(running, next);
   if (!restart.empty()) {

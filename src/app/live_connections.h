@@ -33,6 +33,7 @@
 
 #include "config/config.h"
 #include "core/result.h"
+#include "lifecycle/policy.h"
 #include "store/types.h"
 
 namespace tether::admin {
@@ -46,7 +47,7 @@ class Proxy;
 }
 namespace tether::lifecycle {
 class Lifecycle;
-}
+}  // namespace tether::lifecycle
 namespace tether::store {
 class Store;
 }
@@ -80,6 +81,9 @@ struct ConnectionSet {
 /// Settings the live set needs besides the connections themselves.
 struct LiveOptions {
   std::vector<std::string> discovery_allowed_hosts;  // discovery.allowed_hosts
+  /// The proxy's caller checks, installed with every set (clients.keys, allowed_origins).
+  std::vector<config::AccessKey> client_keys;
+  std::vector<std::string> allowed_origins;
 };
 
 class LiveConnections {
@@ -105,6 +109,16 @@ class LiveConnections {
   void attach(store::Store& store, lifecycle::Lifecycle& lifecycle, flows::Flows& flows);
   /// Before the lifecycle and flows stop: apply() stops driving them.
   void detach();
+
+  /// New caller checks for the proxy (clients.keys, allowed_origins), installed at once with
+  /// the running set. Thread-safe (serialized with apply()).
+  void setCallerChecks(std::vector<config::AccessKey> client_keys,
+                       std::vector<std::string> allowed_origins);
+
+  /// New lifecycle timings (keeper.*, events.*): the keeper restarts on them and every
+  /// OAuth connection's token source is rebuilt on them (state reloaded from the store).
+  /// Before attach(): kept, and given to the lifecycle at attach(). Blocking.
+  void setLifecycleSettings(const lifecycle::Settings& settings);
 
   /// The running set (never null).
   std::shared_ptr<const ConnectionSet> current() const;

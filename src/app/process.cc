@@ -16,6 +16,7 @@
 #include "admin/portal_routes.h"
 #include "admin/webhooks_api.h"
 #include "app/app.h"
+#include "app/live_connections.h"
 #include "app/pools.h"
 #include "app/stored_connections.h"
 #include "core/json_escape.h"
@@ -57,11 +58,12 @@ class Process::Impl {
     deps.metrics = &metrics_;
     deps.clock = &clock_;
     deps.providers = [this](config::ConnectionKind kind,
-                            std::string_view name) -> lifecycle::TokenProvider* {
-      // Null until the store is open (the proxy answers 503 naming the connection then).
+                            std::string_view name) -> std::shared_ptr<lifecycle::TokenProvider> {
+      // Null until the store is open (the proxy answers 503 naming the connection then);
+      // LiveConnections::attach installs the set again once the lifecycle runs.
       auto* lc = lifecycle_ptr_.load(std::memory_order_acquire);
       if (!lc) return nullptr;
-      return lc->source({std::string(config::kindName(kind)), std::string(name)}).get();
+      return lc->source({std::string(config::kindName(kind)), std::string(name)});
     };
     auto proxy = gateway::Proxy::create(config_.connections,
                                         gateway::proxyOptionsFromConfig(config_), std::move(deps));
@@ -85,6 +87,12 @@ class Process::Impl {
     ad.secure_cookies = config_.public_url.starts_with("https://");
     ad.client_keys_required = !config_.clients.keys.empty();
     admin_ = std::make_unique<admin::AdminApi>(std::move(ad));
+    LiveOptions live;
+    live.discovery_allowed_hosts = config_.discovery.allowed_hosts;
+    live.client_keys = config_.clients.keys;
+    live.allowed_origins = config_.allowed_origins;
+    live_ =
+        std::make_unique<LiveConnections>(config_.connections, std::move(live), *proxy_, *admin_);
     registerAdminPlane();
     if (config_.admin.keys.empty()) {
       core::log::warn(
@@ -141,6 +149,7 @@ class Process::Impl {
     if (bootstrap_.joinable()) bootstrap_.join();
     stored_ptr_.store(nullptr, std::memory_order_release);
     if (stored_) stored_->stop();
+    if (live_) live_->detach();  // before the lifecycle and flows stop
     if (admin_server_) admin_server_->stop();
     if (server_) server_->stop();
     pools_.shutdown();
@@ -166,10 +175,18 @@ class Process::Impl {
     if (admin_server_) admin_server_->setAccessLog(on);
   }
   void setConfigFile(std::string path) { config_file_ = std::move(path); }
+  core::Result<bool> applyDeclaredConnections(std::vector<config::ConnectionConfig> declared) {
+    if (auto* stored = stored_ptr_.load(std::memory_order_acquire)) {
+      return stored->setDeclared(std::move(declared));
+    }
+    TETHER_TRY_ASSIGN(auto diff, live_->apply(std::move(declared)));
+    return !diff.empty();
+  }
   void setReloadHandler(std::function<core::Result<std::string>()> reload) {
     std::lock_guard lock(mu_);
     reload_ = std::move(reload);
   }
+  LiveConnections& connections() { return *live_; }
   core::MetricsRegistry& metrics() { return metrics_; }
   bool ready() const { return ready_.load(); }
   std::optional<core::Error> fatalError() const {
@@ -220,11 +237,6 @@ class Process::Impl {
                                    {"sealing", sealer_->describe()},
                                    {"schema_version", store->schemaVersion()},
                                    {"migrations_applied", store->migrationsAppliedAtOpen()}});
-    const auto infos = store::connectionInfosFromConfig(config_.connections);
-    if (auto st = store->syncConnections(infos); !st.ok()) {
-      core::log::error("cannot register the configured connections",
-                       {{"error", st.error().message}});
-    }
     http::HttpClientOptions client_options;
     client_options.worker_threads = ProcessPools::kHttpClientThreads;
     http_client_ = http::makeHttpClient(client_options);
@@ -237,19 +249,19 @@ class Process::Impl {
       core::log::error("cannot start webhooks", {{"error", hooks.error().message}});
       return;
     }
-    std::vector<store::ConnectionKey> unresolved;
-    auto specs = lifecycle::specsFromConfig(config_.connections, &unresolved,
-                                            config_.discovery.allowed_hosts);
+    // The lifecycle and the flows start empty: LiveConnections::attach gives them the running
+    // set (which a SIGHUP may have changed since start) and registers it in the store.
     lifecycle::LifecycleOptions options;
     options.settings = lifecycle::settingsFromConfig(config_.keeper, config_.events);
     options.refresh_threads = ProcessPools::kRefreshThreads;
     options.outbox = (*hooks)->deriver();
-    auto lifecycle = std::make_unique<lifecycle::Lifecycle>(std::move(specs), *store, *http_client_,
-                                                            *recorder_, clock_, &metrics_, options);
+    auto lifecycle = std::make_unique<lifecycle::Lifecycle>(
+        std::vector<lifecycle::ConnectionSpec>{}, *store, *http_client_, *recorder_, clock_,
+        &metrics_, options);
     auto* lc = lifecycle.get();
     auto flows = std::make_unique<flows::Flows>(
-        flows::connectionsFromConfig(config_.connections), *store, *http_client_, *recorder_,
-        clock_, flows::optionsFromConfig(config_),
+        std::vector<flows::FlowConnection>{}, *store, *http_client_, *recorder_, clock_,
+        flows::optionsFromConfig(config_),
         [lc](const store::ConnectionKey& key, const flows::ResolvedConnection& resolved) {
           if (auto source = lc->source(key)) {
             source->setOAuthConfig(resolved.oauth, resolved.idp_host);
@@ -257,21 +269,6 @@ class Process::Impl {
           }
         },
         &metrics_);
-    // Connections whose endpoints came from an earlier connect flow refresh with those.
-    for (const auto& key : unresolved) {
-      auto resolved = flows->resolved(key);
-      if (!resolved.ok()) {
-        core::log::error("cannot read the connection's resolved OAuth endpoints",
-                         {{"connection", key.str()}, {"error", resolved.error().message}});
-      } else if (*resolved) {
-        lc->source(key)->setOAuthConfig((*resolved)->oauth, (*resolved)->idp_host);
-      } else {
-        core::log::info(
-            "connection not connected yet: its endpoints are found when it is "
-            "connected (portal or `tether login`)",
-            {{"connection", key.str()}});
-      }
-    }
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
@@ -280,8 +277,9 @@ class Process::Impl {
       flows_ = std::move(flows);
       webhooks_ = std::move(hooks).value();
     }
+    lifecycle_ptr_.store(lifecycle_.get(), std::memory_order_release);  // before attach
+    live_->attach(*store_, *lifecycle_, *flows_);
     webhooks_ptr_.store(webhooks_.get(), std::memory_order_release);
-    lifecycle_ptr_.store(lifecycle_.get(), std::memory_order_release);
     flows_ptr_.store(flows_.get(), std::memory_order_release);
     recorder_ptr_.store(recorder_.get(), std::memory_order_release);
     store_ptr_.store(store_.get(), std::memory_order_release);
@@ -299,9 +297,9 @@ class Process::Impl {
     options.default_token_lifetime = config_.keeper.default_token_lifetime;
     auto stored = std::make_unique<StoredConnections>(
         *store_, config_.connections,
-        [this](std::vector<config::ConnectionConfig> all) -> core::Status {
-          std::lock_guard lock(apply_mu_);
-          return apply_connections_ ? apply_connections_(std::move(all)) : core::okStatus();
+        [this](std::vector<config::ConnectionConfig> all) -> core::Result<bool> {
+          TETHER_TRY_ASSIGN(auto diff, live_->apply(std::move(all)));
+          return !diff.empty();
         },
         options);
     if (auto st = stored->load(); !st.ok()) {
@@ -458,6 +456,7 @@ class Process::Impl {
   http::Router admin_router_;              // admin.listen: the admin API and the portal
   std::unique_ptr<gateway::Proxy> proxy_;  // outlives the server (late callbacks)
   std::unique_ptr<admin::AdminApi> admin_;
+  std::unique_ptr<LiveConnections> live_;  // after the proxy and admin API: it drives them
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Server> admin_server_;  // admin.listen only
   std::shared_ptr<http::TlsCredentials> tls_;   // server.tls: both listeners'; SIGHUP reloads
@@ -478,9 +477,6 @@ class Process::Impl {
   std::unique_ptr<webhooks::Service> webhooks_;  // after the store: it uses it
   std::unique_ptr<StoredConnections> stored_;    // declared ∪ stored (after the store)
   std::atomic<StoredConnections*> stored_ptr_{nullptr};
-  std::mutex apply_mu_;  // apply_connections_
-  /// Makes the full connection list run (app/live_connections.h); empty: nothing to drive.
-  std::function<core::Status(std::vector<config::ConnectionConfig>)> apply_connections_;
   std::function<core::Result<std::string>()> reload_;  // guarded by mu_
   std::string config_file_;                            // named in the API's 409
   std::atomic<webhooks::Service*> webhooks_ptr_{nullptr};
@@ -499,9 +495,14 @@ uint16_t Process::port() const { return impl_->port(); }
 core::Status Process::reloadTls(const config::TlsConfig& tls) { return impl_->reloadTls(tls); }
 void Process::setAccessLog(bool on) { impl_->setAccessLog(on); }
 void Process::setConfigFile(std::string path) { impl_->setConfigFile(std::move(path)); }
+core::Result<bool> Process::applyDeclaredConnections(
+    std::vector<config::ConnectionConfig> declared) {
+  return impl_->applyDeclaredConnections(std::move(declared));
+}
 void Process::setReloadHandler(std::function<core::Result<std::string>()> reload) {
   impl_->setReloadHandler(std::move(reload));
 }
+LiveConnections& Process::connections() { return impl_->connections(); }
 core::MetricsRegistry& Process::metrics() { return impl_->metrics(); }
 void Process::addReadinessCheck(std::string name, ReadinessCheck check) {
   impl_->addReadinessCheck(std::move(name), std::move(check));

@@ -4,6 +4,10 @@
 #include <set>
 #include <string_view>
 
+#include "app/live_connections.h"
+#include "core/log.h"
+#include "lifecycle/from_config.h"
+
 namespace tether::app {
 
 namespace {
@@ -34,17 +38,33 @@ std::map<std::string, std::string> blocks(const config::Config& c) {
   return out;
 }
 
+bool sameKeys(const std::vector<config::AccessKey>& a, const std::vector<config::AccessKey>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].id != b[i].id || a[i].sha256 != b[i].sha256) return false;
+  }
+  return true;
+}
+
+// `to` with the settings a reload applies live taken from `from`.
+void copyLive(const config::Config& from, config::Config& to) {
+  to.log.level = from.log.level;
+  to.log.access = from.log.access;
+  if (from.server.tls.has_value() == to.server.tls.has_value()) to.server.tls = from.server.tls;
+  to.connections = from.connections;
+  to.clients = from.clients;
+  to.allowed_origins = from.allowed_origins;
+  to.keeper = from.keeper;
+  to.events = from.events;
+}
+
 }  // namespace
 
 std::vector<std::string> settingsNeedingRestart(const config::Config& running,
                                                 const config::Config& next) {
   // What a reload applies is compared as equal; so is server.tls while it stays on (or off).
   config::Config applied = next;
-  applied.log.level = running.log.level;
-  applied.log.access = running.log.access;
-  if (running.server.tls.has_value() == next.server.tls.has_value()) {
-    applied.server.tls = running.server.tls;
-  }
+  copyLive(running, applied);
   const auto before = blocks(running);
   const auto after = blocks(applied);
   std::set<std::string> changed;
@@ -66,12 +86,68 @@ std::vector<std::string> settingsNeedingRestart(const config::Config& running,
     }
   }
   const auto secrets_before = config::secretValues(running);
-  const auto secrets_after = config::secretValues(next);
+  // Secrets of live settings (connection credentials, client keys) are applied with them.
+  const auto secrets_after = config::secretValues(applied);
   if (std::set<std::string>(secrets_before.begin(), secrets_before.end()) !=
       std::set<std::string>(secrets_after.begin(), secrets_after.end())) {
     changed.insert("secrets");
   }
   return {changed.begin(), changed.end()};
+}
+
+std::vector<std::string> applyLiveSettings(config::Config& running, const config::Config& next,
+                                           LiveConnections& live,
+                                           const ApplyDeclared& apply_connections) {
+  std::vector<std::string> applied;
+  const bool keys = !sameKeys(running.clients.keys, next.clients.keys);
+  const bool origins = running.allowed_origins != next.allowed_origins;
+  if (keys || origins) {
+    live.setCallerChecks(next.clients.keys, next.allowed_origins);
+    running.clients = next.clients;
+    running.allowed_origins = next.allowed_origins;
+    if (keys) applied.emplace_back("clients.keys");
+    if (origins) applied.emplace_back("allowed_origins");
+  }
+  const auto before = blocks(running);
+  const auto after = blocks(next);
+  // A top-level section's text, its keys included.
+  auto section = [](const std::map<std::string, std::string>& all, const std::string& top) {
+    std::string out;
+    for (auto it = all.lower_bound(top); it != all.end(); ++it) {
+      if (it->first != top && !it->first.starts_with(top + ".")) break;
+      out += it->first + "\n" + it->second;
+    }
+    return out;
+  };
+  auto changed = [&](const std::string& top) {
+    return section(before, top) != section(after, top);
+  };
+  const bool keeper = changed("keeper");
+  const bool events = changed("events");
+  if (keeper || events) {
+    // Before the connections: keeper.default_token_lifetime also changes their settings.
+    live.setLifecycleSettings(lifecycle::settingsFromConfig(next.keeper, next.events));
+    running.keeper = next.keeper;
+    running.events = next.events;
+    if (keeper) applied.emplace_back("keeper");
+    if (events) applied.emplace_back("events");
+  }
+  core::Result<bool> changed = false;
+  if (apply_connections) {
+    changed = apply_connections(next.connections);
+  } else if (auto diff = live.apply(next.connections); diff.ok()) {
+    changed = !diff->empty();
+  } else {
+    changed = diff.error();
+  }
+  if (!changed.ok()) {
+    core::log::error("connections not applied; every connection runs as it did",
+                     {{"error", changed.error().message}});
+  } else {
+    running.connections = next.connections;
+    if (*changed) applied.emplace_back("connections");
+  }
+  return applied;
 }
 
 }  // namespace tether::app

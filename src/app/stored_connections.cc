@@ -64,10 +64,11 @@ core::Result<std::vector<config::ConnectionConfig>> StoredConnections::readStore
   return out;
 }
 
-core::Status StoredConnections::applyLocked(std::vector<config::ConnectionConfig> stored) {
+core::Result<bool> StoredConnections::applyLocked(std::vector<config::ConnectionConfig> stored) {
   std::vector<config::ConnectionConfig> all = declared_;
   for (auto& c : stored) all.push_back(std::move(c));
-  return apply_ ? apply_(std::move(all)) : core::okStatus();
+  if (!apply_) return false;
+  return apply_(std::move(all));
 }
 
 core::Status StoredConnections::load() {
@@ -93,7 +94,7 @@ core::Status StoredConnections::syncNow(bool force) {
   return core::okStatus();
 }
 
-core::Status StoredConnections::setDeclared(std::vector<config::ConnectionConfig> declared) {
+core::Result<bool> StoredConnections::setDeclared(std::vector<config::ConnectionConfig> declared) {
   std::lock_guard lock(mu_);
   std::vector<config::ConnectionConfig> previous = std::move(declared_);
   declared_ = std::move(declared);
@@ -102,11 +103,9 @@ core::Status StoredConnections::setDeclared(std::vector<config::ConnectionConfig
     declared_ = std::move(previous);
     return stored.error();
   }
-  if (auto st = applyLocked(std::move(stored).value()); !st.ok()) {
-    declared_ = std::move(previous);
-    return st;
-  }
-  return core::okStatus();
+  auto changed = applyLocked(std::move(stored).value());
+  if (!changed.ok()) declared_ = std::move(previous);
+  return changed;
 }
 
 bool StoredConnections::isDeclared(const store::ConnectionKey& key) const {

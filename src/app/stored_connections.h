@@ -33,9 +33,9 @@ namespace tether::app {
 
 class StoredConnections {
  public:
-  /// Makes the full list run (LiveConnections::apply); an error leaves the running set as
-  /// it was (logged, retried at the next change or poll).
-  using Apply = std::function<core::Status(std::vector<config::ConnectionConfig>)>;
+  /// Makes the full list run (LiveConnections::apply) and says whether anything changed; an
+  /// error leaves the running set as it was (logged, retried at the next change or poll).
+  using Apply = std::function<core::Result<bool>(std::vector<config::ConnectionConfig>)>;
 
   struct Options {
     std::chrono::milliseconds poll_interval{1000};
@@ -61,9 +61,9 @@ class StoredConnections {
   /// apply (`force`: in any case).
   core::Status syncNow(bool force = false);
 
-  /// A reload's declared list: applies it ∪ stored. kConfig naming a connection that is
-  /// both declared and stored (nothing changes then).
-  core::Status setDeclared(std::vector<config::ConnectionConfig> declared);
+  /// A reload's declared list: applies it ∪ stored; true when the running set changed.
+  /// kConfig naming a connection that is both declared and stored (nothing changes then).
+  core::Result<bool> setDeclared(std::vector<config::ConnectionConfig> declared);
 
   /// True when `key` is declared in the config file.
   bool isDeclared(const store::ConnectionKey& key) const;
@@ -73,7 +73,7 @@ class StoredConnections {
 
  private:
   core::Result<std::vector<config::ConnectionConfig>> readStored(bool strict);
-  core::Status applyLocked(std::vector<config::ConnectionConfig> stored);
+  core::Result<bool> applyLocked(std::vector<config::ConnectionConfig> stored);
   void run();
 
   store::Store& store_;

@@ -125,36 +125,66 @@ Flows::Flows(std::vector<FlowConnection> connections, store::Store& store, http:
   }
   redirect_uri_ = options_.public_url + "/oauth/callback";
   public_origin_ = originOf(options_.public_url);
+  metrics_ = metrics;
+  setConnections(std::move(connections));
+}
+
+void Flows::setConnections(std::vector<FlowConnection> connections) {
+  auto next = std::make_shared<ConnectionMap>();
   for (auto& c : connections) {
-    if (metrics && !c.client_credentials) {
-      auto& counters = outcomes_[c.key];
-      for (size_t i = 0; i < kCallbackOutcomes; ++i) {
-        counters[i] = &metrics->counter(
-            "tether_connect_flows_total", "Connect flow callbacks by connection and outcome",
-            {{"kind", c.key.kind},
-             {"name", c.key.name},
-             {"outcome", std::string(callbackOutcomeName(static_cast<CallbackOutcome>(i)))}});
+    if (metrics_ && !c.client_credentials) {
+      std::lock_guard lock(mu_);
+      if (!outcomes_.contains(c.key)) {
+        auto& counters = outcomes_[c.key];
+        for (size_t i = 0; i < kCallbackOutcomes; ++i) {
+          counters[i] = &metrics_->counter(
+              "tether_connect_flows_total", "Connect flow callbacks by connection and outcome",
+              {{"kind", c.key.kind},
+               {"name", c.key.name},
+               {"outcome", std::string(callbackOutcomeName(static_cast<CallbackOutcome>(i)))}});
+        }
       }
     }
     auto key = c.key;
-    connections_.emplace(std::move(key), std::move(c));
+    next->emplace(std::move(key), std::move(c));
   }
+  std::shared_ptr<const ConnectionMap> published = std::move(next);
+  {
+    std::lock_guard lock(connections_mu_);
+    connections_.swap(published);
+  }
+  // A flow started on old settings stays pending in the store (a repeated start finds it
+  // there); only this process's shortcut is forgotten.
+  std::lock_guard lock(mu_);
+  started_.clear();
 }
 
 void Flows::count(const store::ConnectionKey& key, CallbackOutcome outcome) {
   // Only configured connections: a label never comes from the request.
-  if (auto it = outcomes_.find(key); it != outcomes_.end()) {
-    it->second[static_cast<size_t>(outcome)]->inc();
+  core::Counter* counter = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = outcomes_.find(key); it != outcomes_.end()) {
+      counter = it->second[static_cast<size_t>(outcome)];
+    }
   }
+  if (counter) counter->inc();
 }
 
 Flows::~Flows() = default;
 
 bool Flows::has(const store::ConnectionKey& key) const { return find(key) != nullptr; }
 
-const FlowConnection* Flows::find(const store::ConnectionKey& key) const {
-  auto it = connections_.find(key);
-  return it == connections_.end() ? nullptr : &it->second;
+std::shared_ptr<const FlowConnection> Flows::find(const store::ConnectionKey& key) const {
+  std::shared_ptr<const ConnectionMap> connections;
+  {
+    std::lock_guard lock(connections_mu_);
+    connections = connections_;
+  }
+  auto it = connections->find(key);
+  // Aliasing: the entry keeps its whole (immutable) set alive while a flow uses it.
+  return it == connections->end() ? nullptr
+                                  : std::shared_ptr<const FlowConnection>(connections, &it->second);
 }
 
 std::mutex& Flows::keyMutex(const store::ConnectionKey& key) {
@@ -265,7 +295,7 @@ core::Result<std::pair<std::string, bool>> Flows::clientFor(
 core::Result<StartedFlow> Flows::start(const store::ConnectionKey& key,
                                        const std::string& started_by,
                                        const std::string& return_url) {
-  const FlowConnection* conn = find(key);
+  const auto conn = find(key);
   if (!conn) {
     return Error(Errc::kNotFound, "no OAuth connection " + key.str() + " is configured");
   }
@@ -449,7 +479,7 @@ CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
       started_.erase(it);
     }
   }
-  const FlowConnection* conn = find(flow.key);
+  const auto conn = find(flow.key);
   if (!conn) {
     return {
         404,
@@ -599,7 +629,7 @@ CallbackPage Flows::callback(const std::map<std::string, std::string>& query) {
 }
 
 core::Result<std::optional<ResolvedConnection>> Flows::resolved(const store::ConnectionKey& key) {
-  const FlowConnection* conn = find(key);
+  const auto conn = find(key);
   if (!conn) return std::optional<ResolvedConnection>();
   if (!conn->oauth.token_url.empty() && conn->client_id_configured) {
     return std::optional<ResolvedConnection>();  // complete as configured

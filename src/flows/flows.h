@@ -154,6 +154,11 @@ class Flows {
   /// True when `key` is an OAuth connection this object knows.
   bool has(const store::ConnectionKey& key) const;
 
+  /// Replaces the set of OAuth connections (app/live_connections.h). A flow already started
+  /// keeps the settings it started with; its callback uses the connection's current ones
+  /// (and fails naming it when it was removed). Thread-safe.
+  void setConnections(std::vector<FlowConnection> connections);
+
  private:
   struct Resolution;
   core::Result<Resolution> resolve(const FlowConnection& conn, const std::string& correlation);
@@ -167,11 +172,14 @@ class Flows {
   CallbackPage fail(const store::PendingFlow& flow, const std::string& reason,
                     const std::string& idp_error, std::optional<int> http_status, int page_status,
                     const std::string& title, const std::string& what_to_do);
-  const FlowConnection* find(const store::ConnectionKey& key) const;
+  using ConnectionMap = std::map<store::ConnectionKey, FlowConnection>;
+  std::shared_ptr<const FlowConnection> find(const store::ConnectionKey& key) const;
   void count(const store::ConnectionKey& key, CallbackOutcome outcome);
   std::mutex& keyMutex(const store::ConnectionKey& key);
 
-  std::map<store::ConnectionKey, FlowConnection> connections_;
+  mutable std::mutex connections_mu_;  // guards the pointer copy only
+  std::shared_ptr<const ConnectionMap> connections_;
+  core::MetricsRegistry* metrics_ = nullptr;
   store::Store& store_;
   http::HttpClient& http_;
   events::Recorder& recorder_;
@@ -180,9 +188,9 @@ class Flows {
   ConnectedHook on_connected_;
   std::string redirect_uri_;
   std::string public_origin_;
-  std::map<store::ConnectionKey, std::array<core::Counter*, kCallbackOutcomes>> outcomes_;
 
-  std::mutex mu_;
+  std::mutex mu_;  // guards outcomes_, key_mutexes_ and started_
+  std::map<store::ConnectionKey, std::array<core::Counter*, kCallbackOutcomes>> outcomes_;
   std::map<store::ConnectionKey, std::unique_ptr<std::mutex>> key_mutexes_;
   // Flows started by this process and not yet called back: a repeated start answers from
   // here without a store round trip or a second discovery.

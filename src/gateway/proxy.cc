@@ -3,7 +3,9 @@
 #include <array>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "core/encoding.h"
@@ -26,11 +28,14 @@ using config::ConnectionKind;
 
 constexpr size_t kStatusSlots = 600;
 
-// One configured connection, resolved once at start.
+// One configured connection, resolved when its set is installed (create, update). Immutable
+// then; a call holds it by shared_ptr, so an update never pulls it from under a call.
 struct Connection {
   ConnectionKind kind = ConnectionKind::kMcp;
-  store::ConnectionKey key;  // {"mcp"|"api", name}
-  std::string label;         // "mcp/name"
+  store::ConnectionKey key;                            // {"mcp"|"api", name}
+  std::string label;                                   // "mcp/name"
+  std::string_view access_log_label;                   // the same, interned: outlives every request
+  std::shared_ptr<lifecycle::TokenProvider> provider;  // oauth; null until there is one
   AuthMode mode = AuthMode::kNone;
   bool forward_set_cookie = false;
   std::string static_header;  // bearer: Authorization; api_key: the configured header
@@ -47,7 +52,7 @@ struct Connection {
 
 // One proxied call. Shared by the callbacks that carry it across threads and attempts.
 struct Call {
-  const Connection* conn = nullptr;
+  std::shared_ptr<const Connection> conn;
   Surface surface = Surface::kMcp;
   void* io_context = nullptr;
   std::thread::id io_thread;
@@ -67,6 +72,23 @@ struct Call {
 };
 using CallPtr = std::shared_ptr<Call>;
 
+bool sameKeys(const std::vector<config::AccessKey>& a, const std::vector<config::AccessKey>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].id != b[i].id || a[i].sha256 != b[i].sha256) return false;
+  }
+  return true;
+}
+
+using ConnectionTable = std::map<std::string, std::shared_ptr<const Connection>, std::less<>>;
+
+// What one call reads: the caller checks and the connections, swapped whole by update().
+struct Snapshot {
+  std::shared_ptr<const ClientGuard> guard;
+  ConnectionTable mcp;
+  ConnectionTable api;
+};
+
 }  // namespace
 
 class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
@@ -77,14 +99,55 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
         metrics_(deps.metrics),
         clock_(deps.clock ? deps.clock : &core::systemClock()),
         upstream_(deps.upstream ? std::move(deps.upstream) : makeUpstreamClient(options_.pool)),
-        guard_(options_.client_keys, options_.allowed_origins, options_.public_url),
         hosts_(options_.listen, options_.public_url, options_.allowed_hosts) {}
 
-  core::Status addConnection(const config::ConnectionConfig& c) {
-    auto conn = std::make_unique<Connection>();
+  // Builds the whole set aside, then publishes it in one swap; on an error nothing changes.
+  core::Status update(const std::vector<config::ConnectionConfig>& connections,
+                      const std::vector<config::AccessKey>& client_keys,
+                      const std::vector<std::string>& allowed_origins) {
+    std::lock_guard writer(update_mu_);
+    auto next = std::make_shared<Snapshot>();
+    for (const auto& c : connections) {
+      if (auto st = addConnection(*next, c); !st.ok()) return st;
+    }
+    auto current = snapshot();
+    if (current && current->guard && sameKeys(client_keys, client_keys_) &&
+        allowed_origins == allowed_origins_) {
+      next->guard = current->guard;
+    } else {
+      next->guard =
+          std::make_shared<const ClientGuard>(client_keys, allowed_origins, options_.public_url);
+      // A request's subject views its guard's key ids until the access log is written:
+      // a replaced guard stays alive (client keys change only by a reload: few of them).
+      if (current && current->guard) retired_guards_.push_back(current->guard);
+      client_keys_ = client_keys;
+      allowed_origins_ = allowed_origins;
+    }
+    std::shared_ptr<const Snapshot> published = std::move(next);
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_.swap(published);
+    return {};
+  }
+
+  std::shared_ptr<const Snapshot> snapshot() const {
+    std::lock_guard lock(snapshot_mu_);
+    return snapshot_;
+  }
+
+  core::Status addConnection(Snapshot& into, const config::ConnectionConfig& c) {
+    auto conn = std::make_shared<Connection>();
     conn->kind = c.kind;
     conn->key = {std::string(config::kindName(c.kind)), c.name};
     conn->label = conn->key.str();
+    conn->access_log_label = *labels_.insert(conn->label).first;
+    if (c.auth.mode == AuthMode::kOAuth) {
+      if (!providers_) {
+        return core::Error(core::Errc::kConfig, "connection " + conn->label +
+                                                    " uses oauth but no token providers "
+                                                    "were given to the proxy");
+      }
+      conn->provider = providers_(c.kind, c.name);
+    }
     conn->mode = c.auth.mode;
     conn->forward_set_cookie = c.forward_set_cookie;
     if (c.auth.mode == AuthMode::kBearer) {
@@ -112,7 +175,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
           "tether_proxy_token_replays_total",
           "Proxied requests replayed with a refreshed token after an upstream 401", labels);
     }
-    auto& table = c.kind == ConnectionKind::kMcp ? mcp_ : api_;
+    auto& table = c.kind == ConnectionKind::kMcp ? into.mcp : into.api;
     if (!table.emplace(c.name, std::move(conn)).second) {
       return core::Error(
           core::Errc::kConfig,
@@ -143,12 +206,13 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
 
   void handle(Surface surface, http::Request& req, http::Responder responder) {
     const bool jsonrpc = surface == Surface::kMcp && req.method == "POST";
+    const auto current = snapshot();
     // The caller first: who has no key learns nothing, not even which connections exist.
     // A browser page on a foreign host name (DNS rebinding) or of another site is refused
     // before that, whatever it presents.
     core::Status st = hosts_.check(req.headers);
     if (st.ok()) st = checkFetchSite(req.headers);
-    if (st.ok()) st = guard_.check(req.headers, &req.subject);
+    if (st.ok()) st = current->guard->check(req.headers, &req.subject);
     if (!st.ok()) {
       ErrorShape shape;
       shape.jsonrpc = jsonrpc;
@@ -157,7 +221,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
       return;
     }
     const std::string name = req.param("name");
-    const auto& table = surface == Surface::kMcp ? mcp_ : api_;
+    const auto& table = surface == Surface::kMcp ? current->mcp : current->api;
     auto it = table.find(name);
     if (it == table.end()) {
       const std::string kind = surface == Surface::kMcp ? "mcp" : "api";
@@ -171,7 +235,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
       return;
     }
     const Connection& conn = *it->second;
-    req.connection = conn.label;  // the access log's (the label outlives the request)
+    req.connection = conn.access_log_label;  // the access log's (outlives the request)
     if (!req.io_context) {
       responder.send(http::Response::error(
           core::Error(core::Errc::kInternal, "the proxy needs the request's io_context")));
@@ -179,7 +243,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     }
 
     auto call = std::make_shared<Call>();
-    call->conn = &conn;
+    call->conn = it->second;
     call->surface = surface;
     call->io_context = req.io_context;
     call->io_thread = std::this_thread::get_id();
@@ -227,7 +291,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     call->responder.emplace(std::move(responder));
 
     if (conn.mode == AuthMode::kOAuth) {
-      call->provider = providers_ ? providers_(conn.kind, conn.key.name) : nullptr;
+      call->provider = conn.provider.get();  // alive while the call holds its connection
       if (!call->provider) {
         finishWithError(call,
                         core::Error(core::Errc::kUnavailable,
@@ -519,10 +583,15 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   core::MetricsRegistry* metrics_;
   const core::Clock* clock_;
   std::unique_ptr<UpstreamClient> upstream_;
-  ClientGuard guard_;
   HostGuard hosts_;
-  std::map<std::string, std::unique_ptr<Connection>, std::less<>> mcp_;
-  std::map<std::string, std::unique_ptr<Connection>, std::less<>> api_;
+  mutable std::mutex snapshot_mu_;  // guards only the pointer copy, never held longer
+  std::shared_ptr<const Snapshot> snapshot_;
+  // update()'s: writers are serialized; what they keep alive for requests in flight.
+  std::mutex update_mu_;
+  std::vector<config::AccessKey> client_keys_;
+  std::vector<std::string> allowed_origins_;
+  std::vector<std::shared_ptr<const ClientGuard>> retired_guards_;
+  std::set<std::string, std::less<>> labels_;  // every label ever served (access log views)
 
   friend class Proxy;
 };
@@ -530,17 +599,17 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
 core::Result<std::unique_ptr<Proxy>> Proxy::create(
     const std::vector<config::ConnectionConfig>& connections, ProxyOptions options,
     ProxyDeps deps) {
+  const auto keys = options.client_keys;
+  const auto origins = options.allowed_origins;
   auto impl = std::make_shared<Impl>(std::move(options), std::move(deps));
-  for (const auto& c : connections) {
-    if (auto st = impl->addConnection(c); !st.ok()) return std::move(st).takeError();
-    if (c.auth.mode == AuthMode::kOAuth && !impl->providers_) {
-      return core::Error(core::Errc::kConfig,
-                         "connection " + std::string(config::kindName(c.kind)) + "/" + c.name +
-                             " uses oauth but no token providers "
-                             "were given to the proxy");
-    }
-  }
+  TETHER_TRY(impl->update(connections, keys, origins));
   return std::unique_ptr<Proxy>(new Proxy(std::move(impl)));
+}
+
+core::Status Proxy::update(const std::vector<config::ConnectionConfig>& connections,
+                           const std::vector<config::AccessKey>& client_keys,
+                           const std::vector<std::string>& allowed_origins) {
+  return impl_->update(connections, client_keys, allowed_origins);
 }
 
 Proxy::Proxy(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -23,8 +23,14 @@
 /// answer gets nosniff and `Content-Security-Policy: sandbox` and loses Set-Cookie unless
 /// the connection sets forward_set_cookie (applyRelayPolicy in gateway/header_policy.h).
 ///
-/// Thread-safety: immutable after create(); handlers run on the server's I/O threads and
-/// each call stays on the thread that received it (token callbacks arriving on a worker
+/// The connection set and the caller checks (client keys, allowed origins) can be replaced
+/// while serving (update(): SIGHUP, connections made through the admin API). Each call reads
+/// one immutable snapshot of them (one pointer copy under a mutex held for nothing else) and
+/// holds its connection by shared_ptr: a call in flight finishes on the settings it started
+/// with; a removed connection answers 404 to new calls.
+///
+/// Thread-safety: update() may run on any thread (serialized); handlers run on the server's I/O
+/// threads and each call stays on the thread that received it (token callbacks arriving on a worker
 /// thread are posted back). Shutdown order: stop the http::Server, join the token
 /// providers' worker threads, then destroy the Proxy and the Server (a token callback posts
 /// to the server's io_context, which lives until the Server is destroyed; one that arrives
@@ -47,11 +53,12 @@
 
 namespace tether::gateway {
 
-/// The token provider of an OAuth connection, or nullptr when it has none (yet). Called
-/// once per proxied call to an OAuth connection, on an I/O thread: must be cheap and
-/// thread-safe. The provider must outlive the calls that use it.
-using ProviderLookup =
-    std::function<lifecycle::TokenProvider*(config::ConnectionKind kind, std::string_view name)>;
+/// The token provider of an OAuth connection, or null when it has none (yet: calls then get
+/// 503 naming the connection). Called for each OAuth connection when a set is installed
+/// (create(), update()), not per call: install the set again when the providers change. A
+/// call holds the provider it started with until it ends.
+using ProviderLookup = std::function<std::shared_ptr<lifecycle::TokenProvider>(
+    config::ConnectionKind kind, std::string_view name)>;
 
 struct ProxyOptions {
   /// Base of portal links in needs_reauth errors (Config::public_url).
@@ -93,6 +100,14 @@ class Proxy {
   ~Proxy();
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
+
+  /// Replaces the connection set and the caller checks (`clients.keys`, `allowed_origins`;
+  /// the other options are fixed at create()) in one swap, resolving each OAuth connection's
+  /// provider again. Checks every connection first: kConfig naming the first unusable one,
+  /// and then nothing changes.
+  core::Status update(const std::vector<config::ConnectionConfig>& connections,
+                      const std::vector<config::AccessKey>& client_keys,
+                      const std::vector<std::string>& allowed_origins);
 
   /// Adds POST/GET/DELETE `/mcp/{name}` and any-method `/api/{name}/{path*}`.
   void registerRoutes(http::Router& router);

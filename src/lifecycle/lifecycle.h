@@ -2,10 +2,14 @@
 /// The token lifecycle of every OAuth connection: one TokenSource each, the Keeper, the
 /// store subscription that drops stale cached tokens when another replica writes, the
 /// connections-by-state gauge and the per-connection gauges (lifecycle/state_metrics.h).
+/// The set of sources can change while running (update(), setSettings(): SIGHUP and
+/// connections made through the admin API, app/live_connections.h): readers copy an
+/// immutable snapshot of it and never wait for a change.
 /// Thread-safe after start().
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,9 +23,9 @@ namespace tether::lifecycle {
 
 struct LifecycleOptions {
   Settings settings;
-  std::string owner;           // replica name for keeper claims; default: random
-  size_t refresh_threads = 4;  // on-demand refresh pool
-  Hooks hooks;                 // test hooks passed to every source
+  std::string owner;            // replica name for keeper claims; default: random
+  size_t refresh_threads = 4;   // on-demand refresh pool
+  Hooks hooks;                  // test hooks passed to every source
   store::OutboxDeriver outbox;  // webhooks: see SourceDeps::outbox
 };
 
@@ -39,7 +43,20 @@ class Lifecycle {
   std::shared_ptr<TokenSource> source(const store::ConnectionKey& key) const;
   std::vector<std::shared_ptr<TokenSource>> sources() const;
 
+  /// The keeper (tests drive its tick()). Replaced by setSettings().
   Keeper& keeper() { return *keeper_; }
+
+  /// Adds a source for each spec of `upsert` (replacing the one of the same key: calls in
+  /// flight finish on the old one, which they hold) and drops the sources of `remove` (the
+  /// keeper stops scheduling them; their store rows stay). New sources load their state
+  /// and, when unscheduled, are looked at in the keeper's next tick. Blocking (the store).
+  /// Call from one thread at a time.
+  void update(std::vector<ConnectionSpec> upsert, const std::vector<store::ConnectionKey>& remove);
+
+  /// New timings: the keeper is restarted on them (when it was running) and sources created
+  /// from now on use them; rebuild the existing ones with update() to move them over.
+  /// Blocking (waits for a keeper tick in progress). Call from one thread at a time.
+  void setSettings(Settings settings);
 
   /// Loads every connection's state and gives each one a next-due time, so the keeper
   /// sees it. With `run_keeper`, also starts the keeper loop. Blocking.
@@ -52,10 +69,23 @@ class Lifecycle {
   void collectMetrics();
 
  private:
+  using SourceMap = std::map<store::ConnectionKey, std::shared_ptr<TokenSource>>;
+  std::shared_ptr<const SourceMap> snapshot() const;
+  std::unique_ptr<Keeper> makeKeeper(const Settings& settings);
+  /// Loads `source`'s state; unscheduled: looked at in the next tick.
+  void schedule(TokenSource& source);
+
   store::Store& store_;
+  events::Recorder& recorder_;
+  const core::Clock& clock_;
+  core::MetricsRegistry* metrics_;
+  std::string owner_;
   core::ThreadPool pool_;
-  std::map<store::ConnectionKey, std::shared_ptr<TokenSource>> sources_;
+  std::shared_ptr<const SourceDeps> deps_;  // what new sources get
+  mutable std::mutex sources_mu_;           // guards the pointer copy only
+  std::shared_ptr<const SourceMap> sources_;
   std::unique_ptr<Keeper> keeper_;
+  bool keeper_running_ = false;
   std::shared_ptr<StateMetrics> state_metrics_;  // null without a registry
   store::Subscription subscription_;
   bool stopped_ = false;

@@ -80,7 +80,16 @@ StateSeries stateSeries(const std::vector<store::HealthRow>& rows,
 
 StateMetrics::StateMetrics(store::ConnectionRegistry& store, const core::Clock& clock,
                            MetricConnections connections, core::Duration max_age)
-    : store_(store), clock_(clock), connections_(std::move(connections)), max_age_(max_age) {}
+    : store_(store), clock_(clock), max_age_(max_age), connections_(std::move(connections)) {}
+
+void StateMetrics::setConnections(MetricConnections connections) {
+  {
+    std::lock_guard collecting(collect_mu_);
+    connections_ = std::move(connections);
+  }
+  std::lock_guard lock(mu_);
+  taken_at_.reset();  // stale: the next scrape reads again
+}
 
 void StateMetrics::registerWith(core::MetricsRegistry& registry) {
   using Pick = Series StateSeries::*;

@@ -70,16 +70,19 @@ class StateMetrics : public std::enable_shared_from_this<StateMetrics> {
   /// under the registry's lock. render() calls it too when nobody did.
   void collect();
 
+  /// The running set changed (app/live_connections.h): the next collect reads for these.
+  void setConnections(MetricConnections connections);
+
   /// The current snapshot (collecting first when stale).
   std::shared_ptr<const StateSeries> snapshot();
 
  private:
   store::ConnectionRegistry& store_;
   const core::Clock& clock_;
-  const MetricConnections connections_;
   const core::Duration max_age_;
-  std::mutex collect_mu_;  // one store read at a time
-  std::mutex mu_;          // guards the two fields below
+  std::mutex collect_mu_;  // one store read at a time; guards connections_
+  MetricConnections connections_;
+  std::mutex mu_;  // guards the two fields below
   std::shared_ptr<const StateSeries> snapshot_;
   std::optional<core::MonoPoint> taken_at_;
 };

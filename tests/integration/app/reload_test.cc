@@ -95,11 +95,12 @@ TEST_F(ReloadTest, SighupAppliesTheLogLevelAndNamesSettingsThatNeedARestart) {
     ASSERT_EQ(healthz(h), 200);
   }
   ASSERT_TRUE(c.waitForStderr("\"route\":\"/healthz\"", seconds(5))) << c.err();
-  // log.level warn: the access log (info) goes quiet; keeper.interval needs a restart.
-  writeConfig("keeper: { interval: 7m }", "warn");
+  // log.level warn: the access log (info) goes quiet; server.max_connections needs a
+  // restart; keeper.interval is applied live (the keeper restarts on it).
+  writeConfig("keeper: { interval: 7m }\nserver: { max_connections: 77 }", "warn");
   c.signal(SIGHUP);
   ASSERT_TRUE(c.waitForStderr("need a restart", seconds(10))) << c.err();
-  EXPECT_THAT(c.err(), HasSubstr("keeper"));
+  EXPECT_THAT(c.err(), HasSubstr("\"settings\":\"server.max_connections\""));
   const size_t before = c.err().size();
   {
     testing::RawConnection h(port);

@@ -38,7 +38,7 @@ class StoredConnectionsTest : public ::testing::Test {
           running_ = std::move(all);
           ++applies_;
           cv_.notify_all();
-          return core::okStatus();
+          return core::Result<bool>(true);
         },
         o);
   }

@@ -30,7 +30,10 @@ class Gateway {
   explicit Gateway(GatewaySetup setup) {
     gateway::ProxyDeps deps;
     auto* provider = setup.provider;
-    deps.providers = [provider](config::ConnectionKind, std::string_view) { return provider; };
+    // Not owned: the test keeps the provider alive longer than the gateway.
+    deps.providers = [provider](config::ConnectionKind, std::string_view) {
+      return std::shared_ptr<lifecycle::TokenProvider>(provider, [](lifecycle::TokenProvider*) {});
+    };
     deps.metrics = &metrics_;
     deps.clock = setup.clock;
     if (setup.options.public_url == gateway::ProxyOptions{}.public_url) {

@@ -1,0 +1,290 @@
+#include "app/live_connections.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "admin/admin_api.h"
+#include "admin/from_config.h"
+#include "core/log.h"
+#include "flows/flows.h"
+#include "flows/from_config.h"
+#include "gateway/proxy.h"
+#include "gateway/upstream_url.h"
+#include "lifecycle/from_config.h"
+#include "lifecycle/lifecycle.h"
+#include "store/from_config.h"
+#include "store/store.h"
+
+namespace tether::app {
+
+namespace {
+
+store::ConnectionKey keyOf(const config::ConnectionConfig& c) {
+  return {std::string(config::kindName(c.kind)), c.name};
+}
+
+bool sameOAuth(const config::OAuthConfig& a, const config::OAuthConfig& b) {
+  return std::tie(a.grant, a.issuer, a.authorization_url, a.token_url, a.client_id, a.client_secret,
+                  a.client_auth, a.scopes, a.extra_params, a.resource_indicator,
+                  a.refresh_max_lifetime, a.default_token_lifetime, a.ca_bundle) ==
+         std::tie(b.grant, b.issuer, b.authorization_url, b.token_url, b.client_id, b.client_secret,
+                  b.client_auth, b.scopes, b.extra_params, b.resource_indicator,
+                  b.refresh_max_lifetime, b.default_token_lifetime, b.ca_bundle);
+}
+
+std::string names(const std::vector<store::ConnectionKey>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k.str();
+  return out;
+}
+
+// The entries of `connections` whose keys are in `keys`.
+std::vector<config::ConnectionConfig> subset(const std::vector<config::ConnectionConfig>& all,
+                                             const std::set<store::ConnectionKey>& keys) {
+  std::vector<config::ConnectionConfig> out;
+  for (const auto& c : all) {
+    if (keys.contains(keyOf(c))) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool sameConnection(const config::ConnectionConfig& a, const config::ConnectionConfig& b) {
+  if (std::tie(a.kind, a.name, a.url, a.timeout, a.forward_set_cookie, a.auth.mode,
+               a.auth.bearer_token, a.auth.api_key_header, a.auth.api_key) !=
+      std::tie(b.kind, b.name, b.url, b.timeout, b.forward_set_cookie, b.auth.mode,
+               b.auth.bearer_token, b.auth.api_key_header, b.auth.api_key)) {
+    return false;
+  }
+  if (a.auth.oauth.has_value() != b.auth.oauth.has_value()) return false;
+  return !a.auth.oauth || sameOAuth(*a.auth.oauth, *b.auth.oauth);
+}
+
+ConnectionDiff diffConnections(const std::vector<config::ConnectionConfig>& running,
+                               const std::vector<config::ConnectionConfig>& next) {
+  std::map<store::ConnectionKey, const config::ConnectionConfig*> before;
+  for (const auto& c : running) before.emplace(keyOf(c), &c);
+  std::map<store::ConnectionKey, const config::ConnectionConfig*> after;
+  for (const auto& c : next) after.emplace(keyOf(c), &c);
+  ConnectionDiff diff;
+  for (const auto& [key, c] : after) {
+    auto it = before.find(key);
+    if (it == before.end()) {
+      diff.added.push_back(key);
+    } else if (!sameConnection(*it->second, *c)) {
+      diff.changed.push_back(key);
+    }
+  }
+  for (const auto& [key, _] : before) {
+    if (!after.contains(key)) diff.removed.push_back(key);
+  }
+  return diff;  // each list in key order: the maps are
+}
+
+const config::ConnectionConfig* ConnectionSet::find(const store::ConnectionKey& key) const {
+  auto it = std::lower_bound(connections.begin(), connections.end(), key,
+                             [](const config::ConnectionConfig& c, const store::ConnectionKey& k) {
+                               return keyOf(c) < k;
+                             });
+  return it != connections.end() && keyOf(*it) == key ? &*it : nullptr;
+}
+
+class LiveConnections::Impl {
+ public:
+  Impl(std::vector<config::ConnectionConfig> initial, LiveOptions options, gateway::Proxy& proxy,
+       admin::AdminApi& admin)
+      : options_(std::move(options)), proxy_(proxy), admin_(admin) {
+    auto set = std::make_shared<ConnectionSet>();
+    set->connections = sorted(std::move(initial));
+    current_ = std::move(set);
+  }
+
+  core::Result<ConnectionDiff> apply(std::vector<config::ConnectionConfig> next) {
+    next = sorted(std::move(next));
+    TETHER_TRY(check(next));
+    std::lock_guard writer(apply_mu_);
+    const auto running = current();
+    ConnectionDiff diff = diffConnections(running->connections, next);
+    if (diff.empty()) return diff;
+    auto set = std::make_shared<ConnectionSet>();
+    set->connections = std::move(next);
+    set->generation = running->generation + 1;
+    std::set<store::ConnectionKey> rebuilt(diff.added.begin(), diff.added.end());
+    rebuilt.insert(diff.changed.begin(), diff.changed.end());
+    std::vector<store::ConnectionKey> dropped = diff.removed;
+    dropped.insert(dropped.end(), diff.changed.begin(), diff.changed.end());
+    install(*set, rebuilt, dropped);
+    publish(std::move(set));
+    core::log::info("connections applied", {{"added", names(diff.added)},
+                                            {"changed", names(diff.changed)},
+                                            {"removed", names(diff.removed)}});
+    return diff;
+  }
+
+  void attach(store::Store& store, lifecycle::Lifecycle& lifecycle, flows::Flows& flows) {
+    std::lock_guard writer(apply_mu_);
+    store_ = &store;
+    lifecycle_ = &lifecycle;
+    flows_ = &flows;
+    if (settings_) lifecycle.setSettings(*settings_);
+    const auto running = current();
+    std::set<store::ConnectionKey> all;
+    for (const auto& c : running->connections) all.insert(keyOf(c));
+    install(*running, all, {});
+  }
+
+  void detach() {
+    std::lock_guard writer(apply_mu_);
+    store_ = nullptr;
+    lifecycle_ = nullptr;
+    flows_ = nullptr;
+  }
+
+  void setCallerChecks(std::vector<config::AccessKey> keys, std::vector<std::string> origins) {
+    std::lock_guard writer(apply_mu_);
+    options_.client_keys = std::move(keys);
+    options_.allowed_origins = std::move(origins);
+    updateProxy(*current());
+  }
+
+  void setLifecycleSettings(const lifecycle::Settings& settings) {
+    std::lock_guard writer(apply_mu_);
+    settings_ = settings;
+    if (!lifecycle_) return;
+    lifecycle_->setSettings(settings);
+    const auto running = current();
+    std::set<store::ConnectionKey> all;
+    for (const auto& c : running->connections) {
+      if (c.auth.mode == config::AuthMode::kOAuth) all.insert(keyOf(c));
+    }
+    rebuildSources(*running, all, {});
+    updateProxy(*running);  // the proxy binds each OAuth connection to its (new) source
+  }
+
+  std::shared_ptr<const ConnectionSet> current() const {
+    std::lock_guard lock(current_mu_);
+    return current_;
+  }
+
+ private:
+  static std::vector<config::ConnectionConfig> sorted(std::vector<config::ConnectionConfig> v) {
+    std::stable_sort(v.begin(), v.end(),
+                     [](const config::ConnectionConfig& a, const config::ConnectionConfig& b) {
+                       return keyOf(a) < keyOf(b);
+                     });
+    return v;
+  }
+
+  // What the proxy would refuse, found before anything changes. `next` is sorted.
+  static core::Status check(const std::vector<config::ConnectionConfig>& next) {
+    for (size_t i = 0; i < next.size(); ++i) {
+      const auto key = keyOf(next[i]);
+      if (i > 0 && keyOf(next[i - 1]) == key) {
+        return core::Error(core::Errc::kConfig, "connection " + key.str() + " is listed twice");
+      }
+      if (auto endpoint = gateway::parseUpstreamUrl(next[i].url); !endpoint.ok()) {
+        return core::Error(core::Errc::kConfig,
+                           "connection " + key.str() + ": " + endpoint.error().message);
+      }
+    }
+    return {};
+  }
+
+  // Brings every module to `set`: `rebuilt` get new per-connection objects, `dropped` lose
+  // theirs (a changed connection is in both). Order: the registry, the token sources (so the
+  // proxy binds the new ones), the connect flows, then the proxy and the admin views.
+  void install(const ConnectionSet& set, const std::set<store::ConnectionKey>& rebuilt,
+               const std::vector<store::ConnectionKey>& dropped) {
+    if (store_) {
+      const auto infos = store::connectionInfosFromConfig(set.connections);
+      if (auto st = store_->syncConnections(infos); !st.ok()) {
+        core::log::error("cannot register the connections in the store; retried at the next change",
+                         {{"error", st.error().message}});
+      }
+    }
+    if (flows_) flows_->setConnections(flows::connectionsFromConfig(set.connections));
+    rebuildSources(set, rebuilt, dropped);
+    updateProxy(set);
+    admin_.setConnections(admin::connectionViewsFromConfig(set.connections));
+  }
+
+  void rebuildSources(const ConnectionSet& set, const std::set<store::ConnectionKey>& rebuilt,
+                      const std::vector<store::ConnectionKey>& dropped) {
+    if (!lifecycle_) return;
+    std::vector<store::ConnectionKey> unresolved;
+    auto specs = lifecycle::specsFromConfig(subset(set.connections, rebuilt), &unresolved,
+                                            options_.discovery_allowed_hosts);
+    lifecycle_->update(std::move(specs), dropped);
+    // Connections whose endpoints came from an earlier connect flow refresh with those.
+    for (const auto& key : unresolved) {
+      auto resolved = flows_ ? flows_->resolved(key)
+                             : core::Result<std::optional<flows::ResolvedConnection>>(
+                                   std::optional<flows::ResolvedConnection>());
+      if (!resolved.ok()) {
+        core::log::error("cannot read the connection's resolved OAuth endpoints",
+                         {{"connection", key.str()}, {"error", resolved.error().message}});
+      } else if (*resolved) {
+        if (auto source = lifecycle_->source(key)) {
+          source->setOAuthConfig((*resolved)->oauth, (*resolved)->idp_host);
+        }
+      } else {
+        core::log::info(
+            "connection not connected yet: its endpoints are found when it is "
+            "connected (portal or `tether login`)",
+            {{"connection", key.str()}});
+      }
+    }
+  }
+
+  void updateProxy(const ConnectionSet& set) {
+    if (auto st = proxy_.update(set.connections, options_.client_keys, options_.allowed_origins);
+        !st.ok()) {
+      // check() refused what the proxy refuses: this is a bug, not bad input.
+      core::log::error("the proxy refused the connection set; it keeps the previous one",
+                       {{"error", st.error().message}});
+    }
+  }
+
+  void publish(std::shared_ptr<const ConnectionSet> set) {
+    std::lock_guard lock(current_mu_);
+    current_.swap(set);
+  }
+
+  LiveOptions options_;
+  gateway::Proxy& proxy_;
+  admin::AdminApi& admin_;
+  std::mutex apply_mu_;  // serializes every writer; the fields below are theirs
+  store::Store* store_ = nullptr;
+  lifecycle::Lifecycle* lifecycle_ = nullptr;
+  flows::Flows* flows_ = nullptr;
+  std::optional<lifecycle::Settings> settings_;  // set by setLifecycleSettings
+  mutable std::mutex current_mu_;                // guards the pointer copy only
+  std::shared_ptr<const ConnectionSet> current_;
+};
+
+LiveConnections::LiveConnections(std::vector<config::ConnectionConfig> initial, LiveOptions options,
+                                 gateway::Proxy& proxy, admin::AdminApi& admin)
+    : impl_(std::make_unique<Impl>(std::move(initial), std::move(options), proxy, admin)) {}
+LiveConnections::~LiveConnections() = default;
+
+core::Result<ConnectionDiff> LiveConnections::apply(std::vector<config::ConnectionConfig> next) {
+  return impl_->apply(std::move(next));
+}
+void LiveConnections::attach(store::Store& store, lifecycle::Lifecycle& lifecycle,
+                             flows::Flows& flows) {
+  impl_->attach(store, lifecycle, flows);
+}
+void LiveConnections::detach() { impl_->detach(); }
+void LiveConnections::setCallerChecks(std::vector<config::AccessKey> client_keys,
+                                      std::vector<std::string> allowed_origins) {
+  impl_->setCallerChecks(std::move(client_keys), std::move(allowed_origins));
+}
+void LiveConnections::setLifecycleSettings(const lifecycle::Settings& settings) {
+  impl_->setLifecycleSettings(settings);
+}
+std::shared_ptr<const ConnectionSet> LiveConnections::current() const { return impl_->current(); }
+
+}  // namespace tether::app
