@@ -132,20 +132,20 @@ std::vector<std::string> applyLiveSettings(config::Config& running, const config
     if (keeper) applied.emplace_back("keeper");
     if (events) applied.emplace_back("events");
   }
-  core::Result<bool> changed = false;
+  core::Result<bool> connections_changed = false;
   if (apply_connections) {
-    changed = apply_connections(next.connections);
+    connections_changed = apply_connections(next.connections);
   } else if (auto diff = live.apply(next.connections); diff.ok()) {
-    changed = !diff->empty();
+    connections_changed = !diff->empty();
   } else {
-    changed = diff.error();
+    connections_changed = diff.error();
   }
-  if (!changed.ok()) {
+  if (!connections_changed.ok()) {
     core::log::error("connections not applied; every connection runs as it did",
-                     {{"error", changed.error().message}});
+                     {{"error", connections_changed.error().message}});
   } else {
     running.connections = next.connections;
-    if (*changed) applied.emplace_back("connections");
+    if (*connections_changed) applied.emplace_back("connections");
   }
   return applied;
 }

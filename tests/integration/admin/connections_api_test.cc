@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "config/config.h"
+#include "config/connection_entry.h"
 #include "core/digest.h"
 #include "http/http_client.h"
 #include "http/server.h"
