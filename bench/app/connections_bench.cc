@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -107,15 +108,15 @@ int main(int argc, char** argv) {
 
   const auto start = Clock::now();
   std::atomic<int> next{0}, failed{0};
+  std::vector<int> statuses(count, 0);
   std::vector<std::future<void>> workers;
   for (int w = 0; w < parallel; ++w) {
     workers.push_back(std::async(std::launch::async, [&] {
       for (int i = next++; i < count; i = next++) {
         const std::string body = R"({"kind":"api","name":"c)" + std::to_string(i) + R"(","url":")" +
                                  upstream_url + R"("})";
-        if (status(*client, "POST", bases[0] + "/api/v1/admin/connections", body) != 201) {
-          ++failed;
-        }
+        statuses[i] = status(*client, "POST", bases[0] + "/api/v1/admin/connections", body);
+        if (statuses[i] != 201) ++failed;
       }
     }));
   }
@@ -124,14 +125,19 @@ int main(int argc, char** argv) {
 
   // Until every replica proxies every connection (checked from the last one created back).
   std::vector<int> pending_from(bases.size(), count - 1);
+  auto skipFailed = [&](int& i) {
+    while (i >= 0 && statuses[i] != 201) --i;
+  };
   double all_ms = 0;
   for (;;) {
     bool done = true;
     for (size_t r = 0; r < bases.size(); ++r) {
+      skipFailed(pending_from[r]);
       while (pending_from[r] >= 0 &&
              status(*client, "GET", bases[r] + "/api/c" + std::to_string(pending_from[r]) + "/x") ==
                  200) {
         --pending_from[r];
+        skipFailed(pending_from[r]);
       }
       done = done && pending_from[r] < 0;
     }
@@ -143,6 +149,9 @@ int main(int argc, char** argv) {
       "connections_bench: %d connections through the admin API of replica 1 of %d "
       "(%d in parallel)\n",
       count, replicas, parallel);
+  std::map<int, int> by_status;
+  for (int st : statuses) ++by_status[st];
+  for (const auto& [st, n] : by_status) std::printf("  HTTP %d: %d\n", st, n);
   std::printf("  created in %.0f ms (%.1f ms each, %d failed)\n", create_ms, create_ms / count,
               failed.load());
   std::printf(

@@ -3,6 +3,7 @@
 
 #include "app/stored_connections.h"
 
+#include <algorithm>
 #include <set>
 
 #include "admin/connections_api.h"
@@ -46,13 +47,25 @@ core::Result<std::vector<config::ConnectionConfig>> StoredConnections::readStore
       }
       continue;
     }
+    if (auto it = parsed_.find(d.key); it != parsed_.end() && it->second.first == d.version) {
+      out.push_back(it->second.second);
+      continue;
+    }
     auto conn = admin::storedConnection(d, options_.default_token_lifetime);
     if (!conn.ok()) {
       core::log::error("a stored connection cannot be read; it is not served",
                        {{"connection", d.key.str()}, {"error", conn.error().message}});
       continue;
     }
+    parsed_[d.key] = {d.version, *conn};
     out.push_back(std::move(conn).value());
+  }
+  // Forget what is no longer stored.
+  for (auto it = parsed_.begin(); it != parsed_.end();) {
+    const bool live =
+        std::any_of(defs.begin(), defs.end(),
+                    [&](const store::ConnectionDefinition& d) { return d.key == it->first; });
+    it = live ? std::next(it) : parsed_.erase(it);
   }
   if (!clashes.empty()) {
     return Error(

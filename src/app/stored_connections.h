@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -81,6 +82,9 @@ class StoredConnections {
   Options options_;
   mutable std::mutex mu_;  // declared_, applied_version_; held through a sync
   std::vector<config::ConnectionConfig> declared_;
+  /// Parsed stored definitions by key, with the row version they were parsed from: a sync
+  /// parses only the rows that changed.
+  std::map<store::ConnectionKey, std::pair<int64_t, config::ConnectionConfig>> parsed_;
   int64_t applied_version_ = -1;
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
