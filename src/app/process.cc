@@ -176,10 +176,13 @@ class Process::Impl {
   }
   void setConfigFile(std::string path) { config_file_ = std::move(path); }
   core::Result<bool> applyDeclaredConnections(std::vector<config::ConnectionConfig> declared) {
+    // Serialized with the stored set's start: a reload before it must not be undone by it.
+    std::lock_guard lock(declared_mu_);
     if (auto* stored = stored_ptr_.load(std::memory_order_acquire)) {
       return stored->setDeclared(std::move(declared));
     }
-    TETHER_TRY_ASSIGN(auto diff, live_->apply(std::move(declared)));
+    TETHER_TRY_ASSIGN(auto diff, live_->apply(declared));
+    declared_ = std::move(declared);
     return !diff.empty();
   }
   void setReloadHandler(std::function<core::Result<std::string>()> reload) {
@@ -293,10 +296,11 @@ class Process::Impl {
   // current on every replica (app/stored_connections.h). A stored name that is declared too
   // stops the start. False when the process cannot go on.
   bool startStoredConnections() {
+    std::lock_guard declared_lock(declared_mu_);
     StoredConnections::Options options;
     options.default_token_lifetime = config_.keeper.default_token_lifetime;
     auto stored = std::make_unique<StoredConnections>(
-        *store_, config_.connections,
+        *store_, declared_ ? *declared_ : config_.connections,
         [this](std::vector<config::ConnectionConfig> all) -> core::Result<bool> {
           TETHER_TRY_ASSIGN(auto diff, live_->apply(std::move(all)));
           return !diff.empty();
@@ -478,7 +482,9 @@ class Process::Impl {
   std::unique_ptr<StoredConnections> stored_;    // declared ∪ stored (after the store)
   std::atomic<StoredConnections*> stored_ptr_{nullptr};
   std::function<core::Result<std::string>()> reload_;  // guarded by mu_
-  std::string config_file_;                            // named in the API's 409
+  std::mutex declared_mu_;  // a reload's declared list vs the stored set's start
+  std::optional<std::vector<config::ConnectionConfig>> declared_;  // reloaded before it
+  std::string config_file_;                                        // named in the API's 409
   std::atomic<webhooks::Service*> webhooks_ptr_{nullptr};
   std::atomic<flows::Flows*> flows_ptr_{nullptr};
   std::atomic<store::Store*> store_ptr_{nullptr};
