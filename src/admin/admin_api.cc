@@ -439,6 +439,7 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
     json::object o{{"kind", view->key.kind},
                    {"name", view->key.name},
                    {"url_host", view->url_host},
+                   {"source", view->source},
                    {"auth_mode", view->auth_mode}};
     detail::addUseIt(o, *view, deps_.client_keys_required,
                      deps_.gateway_base_url ? deps_.gateway_base_url() : std::string());

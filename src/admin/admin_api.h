@@ -53,8 +53,9 @@ struct ConnectionView {
   std::string url_host;
   std::string auth_mode;  // none | bearer | api_key | oauth
   std::optional<core::Duration> refresh_max_lifetime;
-  std::string upstream;  // host[:port][/path] of the upstream URL (what the list searches)
-  std::string issuer;    // the IdP's issuer URL when configured (OAuth)
+  std::string upstream;           // host[:port][/path] of the upstream URL (what the list searches)
+  std::string issuer;             // the IdP's issuer URL when configured (OAuth)
+  std::string source = "config";  // "config" (the file) | "api" (made through the admin API)
 };
 
 struct AdminDeps {

@@ -29,6 +29,7 @@ std::vector<ConnectionView> connectionViewsFromConfig(
     ConnectionView v;
     v.key = store::connectionKeyFromConfig(c);
     v.url_host = config::urlHost(c.url);
+    v.source = std::string(config::sourceName(c.source));
     v.upstream = upstreamOf(c.url);
     v.auth_mode = std::string(config::authModeName(c.auth.mode));
     if (c.auth.oauth) {

@@ -249,6 +249,7 @@ std::string listJson(const ListPage& page, const ListQuery& query) {
     out += "{\"kind\":" + core::jsonString(v.key.kind);
     out += ",\"name\":" + core::jsonString(v.key.name);
     out += ",\"url_host\":" + core::jsonString(v.url_host);
+    out += ",\"source\":" + core::jsonString(v.source);
     out += ",\"upstream\":" + core::jsonString(v.upstream);
     out += ",\"auth_mode\":" + core::jsonString(v.auth_mode);
     out += ",\"state\":\"" + r.state + "\"";

@@ -113,9 +113,11 @@ AdminAnswer AdminClient::answerOf(http::ClientResult&& r) const {
 
 AdminAnswer AdminClient::call(const std::string& method, const std::string& path,
                               const std::string& body,
-                              std::optional<std::chrono::milliseconds> timeout) {
-  auto r =
-      http_->send(requestFor(options_, method, path, body, timeout.value_or(options_.timeout)));
+                              std::optional<std::chrono::milliseconds> timeout,
+                              const std::vector<std::pair<std::string, std::string>>& headers) {
+  auto req = requestFor(options_, method, path, body, timeout.value_or(options_.timeout));
+  for (const auto& [name, value] : headers) req.headers.push_back({name, value});
+  auto r = http_->send(std::move(req));
   return answerOf(std::move(r));
 }
 

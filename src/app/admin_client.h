@@ -54,8 +54,10 @@ class AdminClient {
   AdminClient& operator=(const AdminClient&) = delete;
 
   /// `method` on `path` (from `/api/v1/admin/...`), with a JSON `body` when not empty.
+  /// `headers` are sent too (If-Match).
   AdminAnswer call(const std::string& method, const std::string& path, const std::string& body = {},
-                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+                   std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                   const std::vector<std::pair<std::string, std::string>>& headers = {});
 
   /// GETs every path, `parallel` at a time; the answers in the order of `paths`.
   std::vector<AdminAnswer> getAll(const std::vector<std::string>& paths);

@@ -45,6 +45,14 @@ class Process {
   core::Status reloadTls(const config::TlsConfig& tls);
   /// SIGHUP: `log.access` applied to both listeners.
   void setAccessLog(bool on);
+  /// Before start(): the config file's path (the admin API names it for a declared
+  /// connection, which it refuses to change).
+  void setConfigFile(std::string path);
+  /// What `POST /api/v1/admin/reload` runs (what SIGHUP does); unset: that route answers 503.
+  void setReloadHandler(std::function<core::Result<std::string>()> reload);
+  /// SIGHUP: the file's connections run with the stored ones (app/stored_connections.h);
+  /// true when the running set changed. kConfig naming a name both declared and stored.
+  core::Result<bool> applyDeclaredConnections(std::vector<config::ConnectionConfig> declared);
   /// The running connection set and the other live settings (connections, clients.keys,
   /// allowed_origins, keeper and events timings): SIGHUP and the admin API change them
   /// there. Valid after start().

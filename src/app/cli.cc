@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
@@ -100,7 +102,10 @@ void reload(const std::string& path, config::Config& running, Process& process,
     running.log.access = next.log.access;
     applied.emplace_back("log.access");
   }
-  for (auto& name : applyLiveSettings(running, next, process.connections())) {
+  auto declared = [&process](std::vector<config::ConnectionConfig> list) {
+    return process.applyDeclaredConnections(std::move(list));
+  };
+  for (auto& name : applyLiveSettings(running, next, process.connections(), declared)) {
     applied.push_back(std::move(name));
   }
   const auto restart = settingsNeedingRestart(running, next);
@@ -134,6 +139,12 @@ int serve(const std::string& path, const std::string& log_format, const std::str
 
   config::Config running = cfg;  // as loaded, for SIGHUP's comparison
   Process process(std::move(cfg), clock);
+  process.setConfigFile(path);
+  // The admin API's reload is SIGHUP's, run by this loop on this thread.
+  process.setReloadHandler([]() -> core::Result<std::string> {
+    ::kill(::getpid(), SIGHUP);
+    return std::string("reload requested: the outcome is in Tether's log");
+  });
   auto st = process.start();
   if (!st.ok()) {
     core::log::error("cannot start", {{"error", st.error().message}});

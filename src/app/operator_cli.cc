@@ -11,6 +11,7 @@
 
 #include "app/admin_client.h"
 #include "app/operator_format.h"
+#include "config/connection_entry.h"
 
 namespace tether::app {
 namespace {
@@ -98,6 +99,16 @@ struct OperatorCommands::Impl {
   CLI::App* refresh = nullptr;
   CLI::App* delete_token = nullptr;
   CLI::App* webhooks_test = nullptr;
+  CLI::App* conn_create = nullptr;
+  CLI::App* conn_edit = nullptr;
+  CLI::App* conn_delete = nullptr;
+  CLI::App* reload = nullptr;
+
+  // connections create|edit: the snippet file ("-": stdin) and the flags that build one.
+  std::string snippet_file;
+  std::string flag_kind, flag_name, flag_url, flag_timeout, flag_auth_mode;
+  bool replace_whole = false;
+  std::string if_match;
 
   std::string url;
   std::string key_file;
@@ -160,6 +171,9 @@ struct OperatorCommands::Impl {
   std::optional<int> connect(const CLI::App* sub) {
     command = "tether " + sub->get_name();
     if (sub == webhooks_test) command = "tether webhooks test";
+    if (sub == conn_create || sub == conn_edit || sub == conn_delete) {
+      command = "tether connections " + sub->get_name();
+    }
     while (!url.empty() && url.back() == '/') url.pop_back();
     if (auto problem = baseUrlProblem(url); !problem.empty()) return usage(problem);
     std::string key;
@@ -361,6 +375,119 @@ struct OperatorCommands::Impl {
     return 0;
   }
 
+  // The body of create / edit: the snippet (YAML or JSON) with the flags laid over it.
+  std::optional<std::string> snippetBody(int& code) {
+    json::object body;
+    if (!snippet_file.empty()) {
+      std::string text;
+      if (snippet_file == "-") {
+        std::ostringstream in;
+        in << std::cin.rdbuf();
+        text = in.str();
+      } else {
+        std::ifstream in(snippet_file, std::ios::binary);
+        if (!in) {
+          code = usage("cannot read " + snippet_file);
+          return std::nullopt;
+        }
+        std::ostringstream all;
+        all << in.rdbuf();
+        text = all.str();
+      }
+      auto converted = config::connectionEntryJson(text);
+      if (!converted.ok()) {
+        code = usage(snippet_file + ": " + converted.error().message);
+        return std::nullopt;
+      }
+      body = json::parse(*converted).as_object();
+    }
+    auto set = [&](const char* key, const std::string& v) {
+      if (!v.empty()) body[key] = v;
+    };
+    set("kind", flag_kind);
+    set("name", flag_name);
+    set("url", flag_url);
+    set("timeout", flag_timeout);
+    if (!flag_auth_mode.empty()) {
+      auto& auth = body["auth"];
+      if (!auth.is_object()) auth = json::object{};
+      auth.as_object()["mode"] = flag_auth_mode;
+    }
+    if (body.empty()) {
+      code = usage("give the connection as a YAML/JSON file (-f FILE) or with flags");
+      return std::nullopt;
+    }
+    return json::serialize(body);
+  }
+
+  // A refused write: the field the server named, then its message.
+  int refused(const std::string& subject, const AdminAnswer& a) {
+    AdminAnswer shown = a;
+    const json::value& err = field(a.json, "error");
+    if (err.is_object() && !str(err, "field").empty()) {
+      shown.error = "field " + str(err, "field") + ": " + shown.error;
+    }
+    return failed(subject, shown);
+  }
+
+  int runCreate() {
+    int code = 0;
+    auto body = snippetBody(code);
+    if (!body) return code;
+    auto a = client->call("POST", std::string(kAdmin) + "/connections", *body);
+    if (!a.ok()) return refused("", a);
+    if (as_json) return printJson(a.body);
+    std::cout << "Created " << str(a.json, "kind") << "/" << str(a.json, "name") << " (version "
+              << number(a.json, "version") << "); every replica serves it within seconds.\n";
+    return 0;
+  }
+
+  int runEdit() {
+    int code = 0;
+    auto arg = target(code);
+    if (!arg) return code;
+    auto body = snippetBody(code);
+    if (!body) return code;
+    const std::string subject = arg->kind + "/" + arg->name;
+    auto a = client->call(replace_whole ? "PUT" : "PATCH", connectionPath(arg->kind, arg->name),
+                          *body, std::nullopt, ifMatchHeader());
+    if (!a.ok()) return refused(subject, a);
+    if (as_json) return printJson(a.body);
+    std::cout << "Changed " << subject << " (version " << number(a.json, "version")
+              << "); calls in flight finish on the old settings.\n";
+    return 0;
+  }
+
+  int runDelete() {
+    int code = 0;
+    auto arg = target(code);
+    if (!arg) return code;
+    const std::string subject = arg->kind + "/" + arg->name;
+    auto a = client->call("DELETE", connectionPath(arg->kind, arg->name), {}, std::nullopt,
+                          ifMatchHeader());
+    if (a.status == 204) a.error.clear();
+    if (!a.ok()) return refused(subject, a);
+    if (as_json) return printJson(R"({"deleted":true})");
+    std::cout << "Deleted " << subject
+              << " and its tokens; its auth history stays readable (GET "
+                 "/api/v1/admin/connections/deleted/"
+              << subject << ").\n";
+    return 0;
+  }
+
+  int runReload() {
+    auto a = client->call("POST", std::string(kAdmin) + "/reload", "{}", action_timeout);
+    if (!a.ok()) return failed("reload", a);
+    if (as_json) return printJson(a.body);
+    std::cout << "Reloaded: " << str(a.json, "summary") << "\n";
+    return 0;
+  }
+
+  std::vector<std::pair<std::string, std::string>> ifMatchHeader() const {
+    if (if_match.empty()) return {};
+    return {{"If-Match", "\"" + if_match + "\""}};
+  }
+
   // One webhook's test delivery; its line of text, and whether it was delivered.
   bool testOne(size_t i, AdminAnswer& a) {
     a = client->call("POST", std::string(kAdmin) + "/webhooks/" + std::to_string(i) + "/test", "{}",
@@ -448,6 +575,39 @@ OperatorCommands::OperatorCommands(CLI::App& cli, const core::Clock& clock)
       "and what needs attention");
   s.addCommon(s.connections);
 
+  auto snippetOptions = [&s](CLI::App* sub) {
+    sub->add_option("-f,--file", s.snippet_file,
+                    "The connection as YAML or JSON: one connections: entry (\"-\": stdin). "
+                    "Secrets go here, never in flags");
+    sub->add_option("--kind", s.flag_kind, "mcp or api");
+    sub->add_option("--name", s.flag_name, "The connection's name");
+    sub->add_option("--upstream-url", s.flag_url, "The upstream's URL");
+    sub->add_option("--upstream-timeout", s.flag_timeout, "The upstream deadline, e.g. 30s");
+    sub->add_option("--auth-mode", s.flag_auth_mode, "none, bearer, api_key or oauth");
+  };
+  s.conn_create = s.connections->add_subcommand(
+      "create", "Create a connection on a running Tether (every replica serves it)");
+  snippetOptions(s.conn_create);
+  s.addCommon(s.conn_create);
+  s.conn_edit = s.connections->add_subcommand(
+      "edit", "Change a connection made through the API (secrets left out are kept)");
+  s.addConnectionArg(s.conn_edit);
+  snippetOptions(s.conn_edit);
+  s.conn_edit->add_flag("--replace", s.replace_whole,
+                        "Replace the whole definition (PUT) instead of merging (PATCH)");
+  s.conn_edit->add_option("--if-match", s.if_match,
+                          "Only if the connection is still at this version");
+  s.addCommon(s.conn_edit);
+  s.conn_delete = s.connections->add_subcommand(
+      "delete", "Delete a connection made through the API, with its tokens");
+  s.addConnectionArg(s.conn_delete);
+  s.conn_delete->add_option("--if-match", s.if_match,
+                            "Only if the connection is still at this version");
+  s.addCommon(s.conn_delete);
+  s.reload = cli.add_subcommand(
+      "reload", "Reload a running Tether's config file, as SIGHUP does (through the admin API)");
+  s.addCommon(s.reload);
+
   s.status = cli.add_subcommand("status", "Show one connection's status on a running Tether");
   s.addConnectionArg(s.status);
   s.addCommon(s.status);
@@ -481,6 +641,10 @@ OperatorCommands::~OperatorCommands() = default;
 std::optional<int> OperatorCommands::run() {
   auto& s = *impl_;
   const std::pair<CLI::App*, int (Impl::*)()> commands[] = {
+      {s.conn_create, &Impl::runCreate},
+      {s.conn_edit, &Impl::runEdit},
+      {s.conn_delete, &Impl::runDelete},
+      {s.reload, &Impl::runReload},
       {s.connections, &Impl::runConnections},
       {s.status, &Impl::runStatus},
       {s.events, &Impl::runEvents},

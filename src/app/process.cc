@@ -11,12 +11,14 @@
 
 #include "admin/admin_api.h"
 #include "admin/client_metadata_route.h"
+#include "admin/connections_api.h"
 #include "admin/from_config.h"
 #include "admin/portal_routes.h"
 #include "admin/webhooks_api.h"
 #include "app/app.h"
 #include "app/live_connections.h"
 #include "app/pools.h"
+#include "app/stored_connections.h"
 #include "core/json_escape.h"
 #include "core/log.h"
 #include "events/recorder.h"
@@ -175,6 +177,8 @@ class Process::Impl {
     }
     cv_.notify_all();
     if (bootstrap_.joinable()) bootstrap_.join();
+    stored_ptr_.store(nullptr, std::memory_order_release);
+    if (stored_) stored_->stop();
     if (live_) live_->detach();  // before the lifecycle and flows stop
     if (admin_server_) admin_server_->stop();
     if (server_) server_->stop();
@@ -201,6 +205,21 @@ class Process::Impl {
   void setAccessLog(bool on) {
     if (server_) server_->setAccessLog(on);
     if (admin_server_) admin_server_->setAccessLog(on);
+  }
+  void setConfigFile(std::string path) { config_file_ = std::move(path); }
+  core::Result<bool> applyDeclaredConnections(std::vector<config::ConnectionConfig> declared) {
+    // Serialized with the stored set's start: a reload before it must not be undone by it.
+    std::lock_guard lock(declared_mu_);
+    if (auto* stored = stored_ptr_.load(std::memory_order_acquire)) {
+      return stored->setDeclared(std::move(declared));
+    }
+    TETHER_TRY_ASSIGN(auto diff, live_->apply(declared));
+    declared_ = std::move(declared);
+    return !diff.empty();
+  }
+  void setReloadHandler(std::function<core::Result<std::string>()> reload) {
+    std::lock_guard lock(mu_);
+    reload_ = std::move(reload);
   }
   LiveConnections& connections() { return *live_; }
   core::MetricsRegistry& metrics() { return metrics_; }
@@ -301,6 +320,7 @@ class Process::Impl {
     store_ptr_.store(store_.get(), std::memory_order_release);
     lifecycle_->start(/*run_keeper=*/true);
     webhooks_->start();
+    if (!startStoredConnections()) return;
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
@@ -311,6 +331,68 @@ class Process::Impl {
       last_use_flusher_->start();
     }
     ready_ = true;
+  }
+
+  // The connections made through the admin API: declared ∪ stored runs from now on, kept
+  // current on every replica (app/stored_connections.h). A stored name that is declared too
+  // stops the start. False when the process cannot go on.
+  bool startStoredConnections() {
+    std::lock_guard declared_lock(declared_mu_);
+    StoredConnections::Options options;
+    options.default_token_lifetime = config_.keeper.default_token_lifetime;
+    auto stored = std::make_unique<StoredConnections>(
+        *store_, declared_ ? *declared_ : config_.connections,
+        [this](std::vector<config::ConnectionConfig> all) -> core::Result<bool> {
+          TETHER_TRY_ASSIGN(auto diff, live_->apply(std::move(all)));
+          return !diff.empty();
+        },
+        options);
+    if (auto st = stored->load(); !st.ok()) {
+      std::lock_guard lock(mu_);
+      fatal_ = core::Error(st.error().code,
+                           "cannot start the stored connections: " + st.error().message);
+      core::log::error("cannot start the stored connections", {{"error", st.error().message}});
+      return false;
+    }
+    stored->start();
+    stored_ = std::move(stored);
+    stored_ptr_.store(stored_.get(), std::memory_order_release);
+    return true;
+  }
+
+  void registerConnectionRoutes(http::Router& router) {
+    admin::ConnectionsApiDeps deps;
+    deps.store = [this] { return store_ptr_.load(std::memory_order_acquire); };
+    deps.recorder = [this] { return recorder_ptr_.load(std::memory_order_acquire); };
+    deps.pool = &pools_.admin;
+    deps.declared = [this](const store::ConnectionKey& key) {
+      if (auto* stored = stored_ptr_.load(std::memory_order_acquire)) {
+        return stored->isDeclared(key);
+      }
+      return config_.findConnection(*config::parseConnectionKind(key.kind), key.name) != nullptr;
+    };
+    deps.config_file = config_file_;
+    deps.default_token_lifetime = config_.keeper.default_token_lifetime;
+    deps.apply_stored = [this] {
+      if (auto* stored = stored_ptr_.load(std::memory_order_acquire)) {
+        if (auto st = stored->syncNow(); !st.ok()) {
+          core::log::warn("stored connections not applied yet; the watcher retries",
+                          {{"error", st.error().message}});
+        }
+      }
+    };
+    deps.reload = [this]() -> core::Result<std::string> {
+      std::function<core::Result<std::string>()> reload;
+      {
+        std::lock_guard lock(mu_);
+        reload = reload_;
+      }
+      if (!reload) {
+        return core::Error(core::Errc::kUnavailable, "this process cannot reload its config file");
+      }
+      return reload();
+    };
+    admin::registerConnectionRoutes(*admin_, router, std::move(deps));
   }
 
   // The admin API, the portal and the OAuth callback: on the main listener, or only on
@@ -333,6 +415,7 @@ class Process::Impl {
       };
     });
     admin_->registerRoutes(router);
+    registerConnectionRoutes(router);
     admin::registerWebhookRoutes(
         *admin_, router,
         {[this] { return webhooks_ptr_.load(std::memory_order_acquire); }, &pools_.admin});
@@ -469,6 +552,12 @@ class Process::Impl {
   std::unique_ptr<lifecycle::Lifecycle> lifecycle_;
   std::unique_ptr<flows::Flows> flows_;
   std::unique_ptr<webhooks::Service> webhooks_;  // after the store: it uses it
+  std::unique_ptr<StoredConnections> stored_;    // declared ∪ stored (after the store)
+  std::atomic<StoredConnections*> stored_ptr_{nullptr};
+  std::function<core::Result<std::string>()> reload_;  // guarded by mu_
+  std::mutex declared_mu_;  // a reload's declared list vs the stored set's start
+  std::optional<std::vector<config::ConnectionConfig>> declared_;  // reloaded before it
+  std::string config_file_;                                        // named in the API's 409
   std::atomic<webhooks::Service*> webhooks_ptr_{nullptr};
   std::atomic<flows::Flows*> flows_ptr_{nullptr};
   std::atomic<store::Store*> store_ptr_{nullptr};
@@ -484,6 +573,14 @@ void Process::stop() { impl_->stop(); }
 uint16_t Process::port() const { return impl_->port(); }
 core::Status Process::reloadTls(const config::TlsConfig& tls) { return impl_->reloadTls(tls); }
 void Process::setAccessLog(bool on) { impl_->setAccessLog(on); }
+void Process::setConfigFile(std::string path) { impl_->setConfigFile(std::move(path)); }
+core::Result<bool> Process::applyDeclaredConnections(
+    std::vector<config::ConnectionConfig> declared) {
+  return impl_->applyDeclaredConnections(std::move(declared));
+}
+void Process::setReloadHandler(std::function<core::Result<std::string>()> reload) {
+  impl_->setReloadHandler(std::move(reload));
+}
 LiveConnections& Process::connections() { return impl_->connections(); }
 core::MetricsRegistry& Process::metrics() { return impl_->metrics(); }
 void Process::addReadinessCheck(std::string name, ReadinessCheck check) {

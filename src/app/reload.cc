@@ -96,7 +96,8 @@ std::vector<std::string> settingsNeedingRestart(const config::Config& running,
 }
 
 std::vector<std::string> applyLiveSettings(config::Config& running, const config::Config& next,
-                                           LiveConnections& live) {
+                                           LiveConnections& live,
+                                           const ApplyDeclared& apply_connections) {
   std::vector<std::string> applied;
   const bool keys = !sameKeys(running.clients.keys, next.clients.keys);
   const bool origins = running.allowed_origins != next.allowed_origins;
@@ -131,13 +132,20 @@ std::vector<std::string> applyLiveSettings(config::Config& running, const config
     if (keeper) applied.emplace_back("keeper");
     if (events) applied.emplace_back("events");
   }
-  auto diff = live.apply(next.connections);
-  if (!diff.ok()) {
+  core::Result<bool> connections_changed = false;
+  if (apply_connections) {
+    connections_changed = apply_connections(next.connections);
+  } else if (auto diff = live.apply(next.connections); diff.ok()) {
+    connections_changed = !diff->empty();
+  } else {
+    connections_changed = diff.error();
+  }
+  if (!connections_changed.ok()) {
     core::log::error("connections not applied; every connection runs as it did",
-                     {{"error", diff.error().message}});
+                     {{"error", connections_changed.error().message}});
   } else {
     running.connections = next.connections;
-    if (!diff->empty()) applied.emplace_back("connections");
+    if (*connections_changed) applied.emplace_back("connections");
   }
   return applied;
 }

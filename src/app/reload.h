@@ -7,10 +7,12 @@
 /// webhook_delivery) needs a restart and is named so; nothing is ever reported as applied
 /// that was not.
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "core/result.h"
 
 namespace tether::app {
 
@@ -27,7 +29,13 @@ std::vector<std::string> settingsNeedingRestart(const config::Config& running,
 /// (connections, clients.keys, allowed_origins, keeper.*, events.*) and copies each one
 /// applied into `running`. Returns the names of those applied. A connection set the live
 /// set refuses is logged (every connection keeps running as it was) and not named.
+/// `apply_connections`, when set, makes the declared connections run instead of
+/// `live.apply` (the process adds the stored ones: app/stored_connections.h) and says
+/// whether the running set changed.
+using ApplyDeclared =
+    std::function<core::Result<bool>(std::vector<config::ConnectionConfig> declared)>;
 std::vector<std::string> applyLiveSettings(config::Config& running, const config::Config& next,
-                                           LiveConnections& live);
+                                           LiveConnections& live,
+                                           const ApplyDeclared& apply_connections = {});
 
 }  // namespace tether::app

@@ -65,7 +65,16 @@ struct ConnectionConfig {
   bool forward_set_cookie = false;
   AuthConfig auth;
   int source_line = 0;  // line of the entry in the file, for operator messages
+  /// Where the connection is defined: the config file (declared, read-only through the
+  /// admin API) or the store (made through the admin API).
+  enum class Source { kConfig, kApi };
+  Source source = Source::kConfig;
 };
+
+/// "config" | "api".
+inline std::string_view sourceName(ConnectionConfig::Source source) {
+  return source == ConnectionConfig::Source::kApi ? "api" : "config";
+}
 
 /// The host of an absolute URL as written (percent-decoded), or "" when it does not parse.
 std::string urlHost(std::string_view url);

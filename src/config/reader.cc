@@ -115,7 +115,10 @@ std::string Reader::where(int line, std::string_view path) const {
 }
 
 void Reader::error(int line, std::string_view path, std::string_view what) {
-  if (errors_.size() < kMaxErrors) errors_.push_back(where(line, path) + std::string(what));
+  if (errors_.size() < kMaxErrors) {
+    errors_.push_back(where(line, path) + std::string(what));
+    problems_.push_back({line, std::string(path), std::string(what)});
+  }
   ++error_count_;
 }
 

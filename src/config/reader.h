@@ -92,6 +92,15 @@ class Reader {
   /// `why` at the line of `key`, which must be present in `m`.
   void forbidden(const MapEntries& m, std::string_view key, std::string_view why);
 
+  /// One recorded error in parts (the admin API answers with the key path as its field).
+  struct Problem {
+    int line = 0;
+    std::string path;
+    std::string what;
+  };
+  /// The kept errors (at most kMaxErrors), in the order recorded.
+  const std::vector<Problem>& problems() const { return problems_; }
+
   /// Errors recorded so far (including those past kMaxErrors).
   size_t errorCount() const { return error_count_; }
   /// Every kept error line joined by newlines, plus "(N more errors not shown)".
@@ -143,6 +152,7 @@ class Reader {
   std::string file_;
   const EnvLookup& env_;
   std::vector<std::string> errors_;
+  std::vector<Problem> problems_;
   size_t error_count_ = 0;
   std::vector<std::string> warnings_;
 };

@@ -36,6 +36,12 @@ std::string_view eventTypeName(EventType type) {
       return "step_up_limit_reached";
     case EventType::kRefreshFailedClientRejected:
       return "refresh_failed_client_rejected";
+    case EventType::kConnectionCreated:
+      return "connection_created";
+    case EventType::kConnectionUpdated:
+      return "connection_updated";
+    case EventType::kConnectionDeleted:
+      return "connection_deleted";
   }
   return {};
 }
@@ -67,6 +73,9 @@ EventOutcome eventOutcome(EventType type) {
     case EventType::kRefreshRotationPersistenceFailed:
     case EventType::kClientRegistered:
     case EventType::kWebhookGivenUp:
+    case EventType::kConnectionCreated:
+    case EventType::kConnectionUpdated:
+    case EventType::kConnectionDeleted:
       return EventOutcome::kNeutral;
   }
   return EventOutcome::kNeutral;

@@ -30,6 +30,9 @@ enum class EventType {
   /// The IdP rejected Tether's client credentials (invalid_client, unauthorized_client) on
   /// a refresh: the grant is kept, the connection needs_client_fix (migration 9).
   kRefreshFailedClientRejected,
+  kConnectionCreated,   // an operator created the connection through the admin API (mig. 8)
+  kConnectionUpdated,   // an operator changed it through the admin API
+  kConnectionDeleted,   // an operator deleted it (its history stays readable)
 };
 
 inline constexpr std::array kAllEventTypes = {
@@ -49,6 +52,9 @@ inline constexpr std::array kAllEventTypes = {
     EventType::kStepUpRequired,
     EventType::kStepUpLimitReached,
     EventType::kRefreshFailedClientRejected,
+    EventType::kConnectionCreated,
+    EventType::kConnectionUpdated,
+    EventType::kConnectionDeleted,
 };
 
 /// Wire and database name, e.g. "refresh_failed_transient". Empty for a value outside
@@ -66,7 +72,8 @@ std::optional<EventType> parseEventType(std::string_view name);
 /// - kSuccess: connect_started (a reconnect), connect_completed, refresh_succeeded,
 ///   token_deleted_admin (an operator reset) — each clears the code;
 /// - kNeutral: refresh_skipped_no_token, refresh_skipped_expired,
-///   refresh_rotation_persistence_failed, client_registered, webhook_given_up — not lifecycle
+///   refresh_rotation_persistence_failed, client_registered, webhook_given_up,
+///   connection_created, connection_updated, connection_deleted — not lifecycle
 ///   outcomes; they neither show nor clear a code.
 enum class EventOutcome { kNeutral, kSuccess, kFailure };
 EventOutcome eventOutcome(EventType type);

@@ -19,7 +19,8 @@
 ///   kInvalidArgument / kNotFound  caller mistakes, unknown keys
 ///
 /// One header per interface: token_store.h, state_store.h, event_store.h, flow_store.h,
-/// client_store.h, connection_registry.h, session_revocation_store.h, lock_manager.h. This
+/// client_store.h, connection_registry.h, session_revocation_store.h, lock_manager.h,
+/// outbox_store.h, connection_definition_store.h. This
 /// header gathers them into the `Store` aggregate and declares `openStore`.
 
 #include <functional>
@@ -30,6 +31,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "store/client_store.h"
+#include "store/connection_definition_store.h"
 #include "store/connection_registry.h"
 #include "store/event_store.h"
 #include "store/flow_store.h"
@@ -56,6 +58,9 @@ class Store : public TokenStore,
 
   /// The webhook outbox (store/outbox_store.h), over the same database.
   virtual OutboxStore& outbox() = 0;
+
+  /// Connections made through the admin API (store/connection_definition_store.h).
+  virtual ConnectionDefinitionStore& definitions() = 0;
 
   /// Cheap round trip for /readyz. kUnavailable when the database does not answer.
   virtual core::Status ping() = 0;

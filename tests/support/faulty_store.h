@@ -167,6 +167,7 @@ class FaultyStore final : public store::Store {
   }
   store::LockManager& locks() override { return inner_.locks(); }
   store::OutboxStore& outbox() override { return inner_.outbox(); }
+  store::ConnectionDefinitionStore& definitions() override { return inner_.definitions(); }
   core::Status ping() override { return down ? core::Status(unavailable()) : inner_.ping(); }
   core::Result<store::RotationReport> rotateKeys() override { return inner_.rotateKeys(); }
   int migrationsAppliedAtOpen() const override { return inner_.migrationsAppliedAtOpen(); }

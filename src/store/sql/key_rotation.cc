@@ -15,6 +15,7 @@ constexpr auto kTokenSecrets = columns("kind", "name", "access_token", "refresh_
 constexpr auto kFlowSecrets = columns("state_hash", "pkce_verifier", "authorization_url");
 constexpr auto kClientSecrets = columns("issuer", "client_secret", "registration");
 constexpr auto kKeyCheck = columns("value");
+constexpr auto kDefinitionSecrets = columns("kind", "name", "secrets");
 
 // Re-seals values and counts what it did.
 class Resealer {
@@ -99,6 +100,26 @@ Status rotateClients(Session& s, Resealer& reseal) {
   return core::okStatus();
 }
 
+Status rotateDefinitions(Session& s, Resealer& reseal) {
+  constexpr auto c = kDefinitionSecrets;
+  TETHER_TRY_ASSIGN(
+      ResultSet rows,
+      s.query("SELECT " + c.sql() + " FROM connection_definitions WHERE secrets IS NOT NULL"));
+  for (const auto& row : rows.rows) {
+    const ConnectionKey key{row[c("kind")].asText(), row[c("name")].asText()};
+    const auto old_secrets = row[c("secrets")].optText();
+    TETHER_TRY_ASSIGN(
+        auto secrets,
+        reseal(old_secrets, sealingAad("connection_definitions", {key.kind, key.name}, "secrets"),
+               "connection_definitions.secrets of " + key.str()));
+    if (secrets == old_secrets) continue;
+    TETHER_TRY(
+        s.query("UPDATE connection_definitions SET secrets = $3 WHERE kind = $1 AND name = $2",
+                {Param::text(key.kind), Param::text(key.name), Param::optText(secrets)}));
+  }
+  return core::okStatus();
+}
+
 Status rotateKeyCheck(Session& s, Resealer& reseal) {
   constexpr auto c = kKeyCheck;
   TETHER_TRY_ASSIGN(ResultSet check,
@@ -121,6 +142,7 @@ Result<RotationReport> rotateKeys(StoreContext& ctx) {
                         TETHER_TRY(rotateTokens(s, reseal));
                         TETHER_TRY(rotateFlows(s, reseal));
                         TETHER_TRY(rotateClients(s, reseal));
+                        TETHER_TRY(rotateDefinitions(s, reseal));
                         TETHER_TRY(rotateKeyCheck(s, reseal));
                         return counted;
                       });

@@ -498,6 +498,81 @@ ALTER TABLE auth_events ADD CONSTRAINT auth_events_type_check CHECK (type IN ('c
     'client_registered', 'webhook_given_up', 'step_up_required', 'step_up_limit_reached'));
 )sql";
 
+// Connections made through the admin API (store/connection_definition_store.h): the
+// definition as JSON, its secrets sealed apart, a per-row version, soft deletes, and a
+// registry version every write bumps. PostgreSQL NOTIFYs replicas of each write. Three
+// event types for operator changes: the event-type CHECK lists every type of this version.
+constexpr std::string_view kSqliteV8 = R"sql(
+CREATE TABLE connection_definitions (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  secrets TEXT,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deleted_at INTEGER,
+  PRIMARY KEY (kind, name)
+);
+INSERT INTO counters (name, value) VALUES ('definitions_version', 0);
+CREATE TABLE auth_events_v8 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('connect_started', 'connect_completed',
+    'connect_failed', 'refresh_succeeded', 'refresh_failed_transient',
+    'refresh_failed_revoked', 'refresh_skipped_no_token', 'refresh_skipped_expired',
+    'refresh_rotation_persistence_failed', 'token_deleted_revoked', 'token_deleted_admin',
+    'client_registered', 'webhook_given_up', 'step_up_required', 'step_up_limit_reached',
+    'connection_created', 'connection_updated', 'connection_deleted')),
+  actor TEXT NOT NULL,
+  idp_host TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+INSERT INTO auth_events_v8 (id, at, kind, name, type, actor, idp_host, correlation_id, detail)
+  SELECT id, at, kind, name, type, actor, idp_host, correlation_id, detail FROM auth_events;
+DELETE FROM sqlite_sequence WHERE name = 'auth_events_v8';
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'auth_events_v8', seq FROM sqlite_sequence WHERE name = 'auth_events';
+DROP TABLE auth_events;
+ALTER TABLE auth_events_v8 RENAME TO auth_events;
+CREATE INDEX auth_events_by_connection ON auth_events (kind, name, at DESC, id DESC);
+CREATE INDEX auth_events_by_time ON auth_events (at);
+)sql";
+
+constexpr std::string_view kPostgresV8 = R"sql(
+CREATE TABLE connection_definitions (
+  kind TEXT COLLATE "C" NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  definition TEXT NOT NULL,
+  secrets TEXT,
+  version BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deleted_at BIGINT,
+  PRIMARY KEY (kind, name)
+);
+INSERT INTO counters (name, value) VALUES ('definitions_version', 0);
+CREATE FUNCTION tether_connections_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM pg_notify('tether_connections_changed', json_build_object(
+    'kind', NEW.kind, 'name', NEW.name, 'version', NEW.version)::text);
+  RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER connection_definitions_changed AFTER INSERT OR UPDATE
+  ON connection_definitions FOR EACH ROW EXECUTE FUNCTION tether_connections_changed();
+ALTER TABLE auth_events DROP CONSTRAINT auth_events_type_check;
+ALTER TABLE auth_events ADD CONSTRAINT auth_events_type_check CHECK (type IN ('connect_started', 'connect_completed',
+    'connect_failed', 'refresh_succeeded', 'refresh_failed_transient',
+    'refresh_failed_revoked', 'refresh_skipped_no_token', 'refresh_skipped_expired',
+    'refresh_rotation_persistence_failed', 'token_deleted_revoked', 'token_deleted_admin',
+    'client_registered', 'webhook_given_up', 'step_up_required', 'step_up_limit_reached',
+    'connection_created', 'connection_updated', 'connection_deleted'));
+)sql";
+
 // needs_client_fix: the IdP rejected Tether's client credentials; the grant is kept until
 // the client settings change. The state CHECK and the event-type CHECK are rebuilt and list
 // every value of this version (SQLite copies both tables: the state rows with their
@@ -542,7 +617,8 @@ CREATE TABLE auth_events_v9 (
     'refresh_failed_revoked', 'refresh_skipped_no_token', 'refresh_skipped_expired',
     'refresh_rotation_persistence_failed', 'token_deleted_revoked', 'token_deleted_admin',
     'client_registered', 'webhook_given_up', 'step_up_required', 'step_up_limit_reached',
-    'refresh_failed_client_rejected')),
+    'refresh_failed_client_rejected', 'connection_created', 'connection_updated',
+    'connection_deleted')),
   actor TEXT NOT NULL,
   idp_host TEXT NOT NULL,
   correlation_id TEXT NOT NULL,
@@ -569,7 +645,8 @@ ALTER TABLE auth_events ADD CONSTRAINT auth_events_type_check CHECK (type IN ('c
     'refresh_failed_revoked', 'refresh_skipped_no_token', 'refresh_skipped_expired',
     'refresh_rotation_persistence_failed', 'token_deleted_revoked', 'token_deleted_admin',
     'client_registered', 'webhook_given_up', 'step_up_required', 'step_up_limit_reached',
-    'refresh_failed_client_rejected'));
+    'refresh_failed_client_rejected', 'connection_created', 'connection_updated',
+    'connection_deleted'));
 )sql";
 
 // The operator's activity record per connection (the portal's list and detail): when a
@@ -616,11 +693,12 @@ constexpr std::array kMigrations = {
     Migration{5, "webhook outbox", kSqliteV5, kPostgresV5},
     Migration{6, "client_registered event type", kSqliteV6, kPostgresV6},
     Migration{7, "step-up authorization", kSqliteV7, kPostgresV7},
+    Migration{8, "connection definitions", kSqliteV8, kPostgresV8},
     Migration{9, "needs_client_fix state", kSqliteV9, kPostgresV9},
     Migration{10, "connection activity", kSqliteV10, kPostgresV10},
 };
 
-constexpr std::array<std::string_view, 14> kTables = {
+constexpr std::array<std::string_view, 15> kTables = {
     "meta",
     "counters",
     "connections",
@@ -635,6 +713,7 @@ constexpr std::array<std::string_view, 14> kTables = {
     "webhook_outbox",
     "webhook_notices",
     "connection_activity",
+    "connection_definitions",
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -22,6 +22,8 @@ std::unique_ptr<SessionRevocationStore> makeSessionRevocationStore(
     StoreContext& ctx);  // session_revocations.cc
 
 std::unique_ptr<OutboxStore> makeOutboxStore(StoreContext& ctx);  // outbox_store.cc
+std::unique_ptr<ConnectionDefinitionStore> makeConnectionDefinitionStore(
+    StoreContext& ctx);  // connection_definitions.cc
 
 /// The state row of `key` read on `session` (`for_update`: PostgreSQL locks it until the
 /// transaction ends; SQLite's write transaction already excludes other writers).

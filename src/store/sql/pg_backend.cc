@@ -30,6 +30,8 @@ using core::Result;
 using core::Status;
 
 constexpr const char* kChannel = "tether_token_changed";
+// Connection definitions (migration 8's trigger): the payload is not read, any change wakes.
+constexpr const char* kDefinitionsChannel = "tether_connections_changed";
 // Advisory lock key serializing migrations across replicas (any constant, distinct from the
 // refresh-lock keys, which are hashes).
 constexpr int64_t kMigrationLockKey = 0x7465746865720001;  // "tether" + 1
@@ -375,8 +377,11 @@ class PgLockManager final : public LockManager {
 // meanwhile are lost).
 class Listener {
  public:
-  Listener(ConnectSettings settings, std::shared_ptr<Subscribers> subscribers)
-      : settings_(std::move(settings)), subscribers_(std::move(subscribers)) {}
+  Listener(ConnectSettings settings, std::shared_ptr<Subscribers> subscribers,
+           std::shared_ptr<Subscribers> definition_subscribers)
+      : settings_(std::move(settings)),
+        subscribers_(std::move(subscribers)),
+        definition_subscribers_(std::move(definition_subscribers)) {}
 
   ~Listener() { stop(); }
 
@@ -405,7 +410,8 @@ class Listener {
  private:
   Status connectAndListen() {
     TETHER_TRY_ASSIGN(ConnPtr conn, connect(settings_));
-    PgResultPtr res(PQexec(conn.get(), fmt::format("LISTEN {}", kChannel).c_str()));
+    PgResultPtr res(PQexec(
+        conn.get(), fmt::format("LISTEN {}; LISTEN {}", kChannel, kDefinitionsChannel).c_str()));
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
       return Error(Errc::kUnavailable, "LISTEN failed: " + trimmed(PQerrorMessage(conn.get())));
     }
@@ -439,6 +445,7 @@ class Listener {
         logged_down = false;
         backoff = Duration(100);
         subscribers_->dispatch(TokenChange{{}, 0, false, true});
+        definition_subscribers_->dispatch(TokenChange{{}, 0, false, true});
       }
       pollfd fds[2] = {{PQsocket(conn_.get()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
       if (::poll(fds, 2, -1) < 0) continue;
@@ -453,6 +460,10 @@ class Listener {
       for (;;) {
         std::unique_ptr<PGnotify, NotifyFreer> n(PQnotifies(conn_.get()));
         if (!n) break;
+        if (std::string_view(n->relname) == kDefinitionsChannel) {
+          definition_subscribers_->dispatch(TokenChange{});
+          continue;
+        }
         dispatch(n->extra != nullptr ? n->extra : "");
       }
     }
@@ -477,6 +488,7 @@ class Listener {
 
   ConnectSettings settings_;
   std::shared_ptr<Subscribers> subscribers_;
+  std::shared_ptr<Subscribers> definition_subscribers_;
   ConnPtr conn_;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
@@ -521,7 +533,7 @@ class PgBackend final : public Backend {
 
   Status start() override {
     if (!options_.listen) return core::okStatus();
-    listener_ = std::make_unique<Listener>(settings_, subscribers_);
+    listener_ = std::make_unique<Listener>(settings_, subscribers_, definitionSubscribers());
     return listener_->start();
   }
 

@@ -225,6 +225,16 @@ class Backend {
   /// Starts background work once the schema exists (PostgreSQL: the LISTEN thread).
   virtual core::Status start() { return core::okStatus(); }
   virtual std::string describe() const = 0;
+
+  /// Connection-definition change subscribers (store/connection_definition_store.h): the
+  /// store calls them after its own committed writes; PostgreSQL's listener also calls them
+  /// on every replica's NOTIFY and after reconnecting.
+  const std::shared_ptr<Subscribers>& definitionSubscribers() const {
+    return definition_subscribers_;
+  }
+
+ private:
+  std::shared_ptr<Subscribers> definition_subscribers_ = std::make_shared<Subscribers>();
 };
 
 /// SQLite backend (sqlite_backend.cc). Opens the writer, switches to WAL. `wait_clock`

@@ -33,7 +33,8 @@ class SqlStore final : public Store {
         clients_(sql::makeClientStore(ctx_)),
         registry_(sql::makeConnectionRegistry(ctx_)),
         sessions_(sql::makeSessionRevocationStore(ctx_)),
-        outbox_(sql::makeOutboxStore(ctx_)) {}
+        outbox_(sql::makeOutboxStore(ctx_)),
+        definitions_(sql::makeConnectionDefinitionStore(ctx_)) {}
 
   Status open() {
     sql::Backend& backend = ctx_.backend();
@@ -52,6 +53,7 @@ class SqlStore final : public Store {
   // ---- Store -------------------------------------------------------------------------
   LockManager& locks() override { return *locks_; }
   OutboxStore& outbox() override { return *outbox_; }
+  ConnectionDefinitionStore& definitions() override { return *definitions_; }
 
   Status ping() override {
     return sql::annotated("ping", describe(), [&]() -> Status {
@@ -237,6 +239,7 @@ class SqlStore final : public Store {
   std::unique_ptr<ConnectionRegistry> registry_;
   std::unique_ptr<SessionRevocationStore> sessions_;
   std::unique_ptr<OutboxStore> outbox_;
+  std::unique_ptr<ConnectionDefinitionStore> definitions_;
   std::unique_ptr<LockManager> locks_;
   int migrations_applied_ = 0;
   int schema_version_ = 0;

@@ -123,8 +123,13 @@ class AdminApiTest : public ::testing::Test {
       views_.push_back(v);
       infos.push_back({s.key, "oauth", true, "127.0.0.1"});
     }
-    views_.push_back(
-        {{"api", "static"}, "api.example.com", "bearer", std::nullopt, "api.example.com", ""});
+    views_.push_back({{"api", "static"},
+                      "api.example.com",
+                      "bearer",
+                      std::nullopt,
+                      "api.example.com",
+                      "",
+                      "config"});
     infos.push_back({{"api", "static"}, "bearer", false, ""});
     ASSERT_TRUE(store_->syncConnections(infos).ok());
 
