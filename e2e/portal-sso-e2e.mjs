@@ -18,6 +18,7 @@
 //    of the values it was sent; no replica logs a code, an ID token or the admin key.
 // Screenshots: <build>/test-artifacts/portal-sso/.
 
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -57,12 +58,23 @@ async function startIdp() {
   return (await waitFor('oidc-provider to listen', () => /listening on (\S+)/.exec(idp.out), 30_000, idp))[1];
 }
 
+// The replicas share one database of their own on the test cluster (other tests run on the
+// same cluster at the same time).
+let pgDsn = '';
+function createDatabase() {
+  const db = `tether_sso_${crypto.randomBytes(5).toString('hex')}`;
+  const port = /port=(\d+)/.exec(process.env.TETHER_TEST_PG_DSN)?.[1];
+  const psql = process.env.TETHER_TEST_PG_BIN ? path.join(process.env.TETHER_TEST_PG_BIN, 'psql') : 'psql';
+  execFileSync(psql, ['-h', '127.0.0.1', '-p', port, '-U', 'tether', '-d', 'postgres', '-qc', `CREATE DATABASE ${db}`], { stdio: 'pipe', timeout: 30_000 });
+  pgDsn = `${process.env.TETHER_TEST_PG_DSN} dbname=${db}`;
+}
+
 async function startTether(name, configPath) {
   const p = startProcess(name, path.join(buildDir, 'tether'), ['serve', '--config', configPath], {
     TETHER_ADMIN_KEY: adminKey,
     TETHER_ENCRYPTION_KEY: encryptionKey,
     E2E_STATUS_TOKEN: statusToken,
-    E2E_PG_DSN: process.env.TETHER_TEST_PG_DSN,
+    E2E_PG_DSN: pgDsn,
   });
   const addr = await waitFor(`${name} to log "listening"`,
     () => /"msg":"listening".*?"address":"(127\.0\.0\.1:\d+)"/.exec(p.err), 30_000, p);
@@ -169,6 +181,7 @@ async function runBrowser(browser, a, b) {
 async function main() {
   check(process.env.TETHER_TEST_PG_DSN, 'TETHER_TEST_PG_DSN is not set: run under ./scripts/with-postgres.sh');
   check(fs.existsSync(path.join(buildDir, 'tether')), `${buildDir}/tether is missing: build it first`);
+  createDatabase();
   fs.mkdirSync(artifacts, { recursive: true });
   const issuer = await startIdp();
   log(`oidc-provider at ${issuer}`);

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 
+#include "admin/connections_api.h"
 #include "admin/detail_fields.h"
 #include "admin/list_query.h"
 #include "admin/query_params.h"
@@ -446,9 +447,28 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
     auto activity = store.activity(view->key);
     if (!activity.ok()) return r.send(errorResponse(activity.error()));
     detail::addLastUse(o, *activity);
+    // A connection made through the API: its definition (secrets "set" / "not set") and the
+    // version an edit sends back in If-Match, as the write routes answer them.
+    std::optional<int64_t> version;
+    if (view->source == "api") {
+      auto stored = store.definitions().getDefinition(view->key);
+      if (!stored.ok()) return r.send(errorResponse(stored.error()));
+      if (*stored && !(*stored)->deleted_at) {
+        auto definition = json::parse(definitionAnswer(**stored)).as_object();
+        version = (*stored)->version;
+        o["version"] = *version;
+        for (const char* k : {"source", "version", "created_at", "updated_at"}) definition.erase(k);
+        o["definition"] = std::move(definition);
+      }
+    }
+    auto answer = [version](json::object body) {
+      auto res = jsonResponse(200, body);
+      if (version) res.headers.push_back({"ETag", "\"" + std::to_string(*version) + "\""});
+      return res;
+    };
     if (view->auth_mode != "oauth") {
       o["oauth"] = nullptr;
-      return r.send(jsonResponse(200, o));
+      return r.send(answer(std::move(o)));
     }
     auto token = store.getToken(view->key);
     if (!token.ok()) return r.send(errorResponse(token.error()));
@@ -492,7 +512,7 @@ void AdminApi::detail(http::Request& request, http::Responder responder) {
     detail::addConsentingAccount(oauth, *activity, t);
     oauth["reauthorize_soon"] = shown.reauthorize_soon;
     o["oauth"] = std::move(oauth);
-    r.send(jsonResponse(200, o));
+    r.send(answer(std::move(o)));
   });
 }
 

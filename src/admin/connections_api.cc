@@ -329,7 +329,7 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
     }
     auto shared = std::make_shared<http::Responder>(std::move(responder));
     deps_.pool->post([self = shared_from_this(), shared, actor] {
-      core::log::info("admin: reload requested", {{"actor", events::adminActor(actor)}});
+      core::log::info("admin: reload requested", {{"actor", actor}});
       auto outcome = self->deps_.reload();
       if (!outcome.ok()) return shared->send(errorResponse(outcome.error()));
       shared->send(jsonResponse(200, json::object{{"status", "reloaded"}, {"summary", *outcome}}));
@@ -380,9 +380,8 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
 
   void afterWrite(const store::ConnectionKey& key, store::EventType type, const std::string& actor,
                   int64_t version, bool token_deleted = false) {
-    core::log::info(
-        "admin: connection " + std::string(store::eventTypeName(type)).substr(11),
-        {{"connection", key.str()}, {"actor", events::adminActor(actor)}, {"version", version}});
+    core::log::info("admin: connection " + std::string(store::eventTypeName(type)).substr(11),
+                    {{"connection", key.str()}, {"actor", actor}, {"version", version}});
     if (events::Recorder* rec = deps_.recorder ? deps_.recorder() : nullptr) {
       events::Detail detail;
       if (type == store::EventType::kConnectionDeleted) {
@@ -391,7 +390,7 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
       events::Fact fact;
       fact.type = type;
       fact.key = key;
-      fact.actor = events::adminActor(actor);
+      fact.actor = actor;
       fact.detail = std::move(detail);
       rec->record(fact);
     }
@@ -424,6 +423,10 @@ SplitDefinition splitSecrets(const std::string& entry_json) {
     }
   }
   return {json::serialize(entry), secrets.empty() ? "" : json::serialize(secrets)};
+}
+
+std::string definitionAnswer(const store::ConnectionDefinition& d) {
+  return json::serialize(definitionJson(d));
 }
 
 std::string joinSecrets(const std::string& definition, const std::string& secrets) {

@@ -67,6 +67,11 @@ SplitDefinition splitSecrets(const std::string& entry_json);
 /// The entry again: the definition with its secrets put back (for the config parser).
 std::string joinSecrets(const std::string& definition, const std::string& secrets);
 
+/// A stored connection as the API answers it (one `connections:` entry as a JSON object,
+/// secrets as "set" / "not set", plus source, version and times), serialized. The detail
+/// route (admin_api.cc) embeds it as `definition` for `source: api` connections.
+std::string definitionAnswer(const store::ConnectionDefinition& d);
+
 /// A stored definition as a running connection, parsed by the config parser; the error
 /// names the connection and the field (never a secret).
 core::Result<config::ConnectionConfig> storedConnection(

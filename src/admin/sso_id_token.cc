@@ -1,14 +1,9 @@
 #include "admin/sso_id_token.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/param_build.h>
-
 #include <boost/json.hpp>
-#include <memory>
 
 #include "core/digest.h"
-#include "core/encoding.h"
+#include "identity/jose.h"
 
 namespace tether::admin {
 namespace {
@@ -24,39 +19,11 @@ Error refused(std::string why) {
   return Error(Errc::kUnauthenticated, "the IdP's ID token was refused: " + std::move(why));
 }
 
-/// base64url without padding (as JOSE writes it); anything else is refused.
-core::Result<std::string> b64url(std::string_view text, std::string_view what) {
-  for (char c : text) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
-    if (!ok) return refused(std::string(what) + " is not base64url");
-  }
-  auto out = core::base64Decode(text);
-  if (!out.ok()) return refused(std::string(what) + " is not base64url");
-  return out;
-}
-
 core::Result<json::object> jsonObject(std::string_view text, std::string_view what) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return refused(std::string(what) + " is not a JSON object");
   return std::move(v.as_object());
-}
-
-struct Parts {
-  std::string_view header, payload, signature;
-};
-
-core::Result<Parts> split(std::string_view jwt) {
-  if (jwt.size() > kMaxIdTokenBytes) {
-    return refused("it is larger than " + std::to_string(kMaxIdTokenBytes) + " bytes");
-  }
-  const auto a = jwt.find('.');
-  const auto b = a == std::string_view::npos ? a : jwt.find('.', a + 1);
-  if (b == std::string_view::npos || jwt.find('.', b + 1) != std::string_view::npos) {
-    return refused("it is not a compact JWS (three dot-separated parts)");
-  }
-  return Parts{jwt.substr(0, a), jwt.substr(a + 1, b - a - 1), jwt.substr(b + 1)};
 }
 
 std::string stringOr(const json::object& o, std::string_view key) {
@@ -74,98 +41,39 @@ std::optional<int64_t> seconds(const json::object& o, std::string_view key) {
   return std::nullopt;
 }
 
-using PkeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-
-/// The RSA public key (n, e); null when OpenSSL refuses them.
-PkeyPtr rsaKey(const Jwk& jwk) {
-  PkeyPtr none(nullptr, EVP_PKEY_free);
-  std::unique_ptr<BIGNUM, decltype(&BN_free)> n(
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(jwk.n.data()),
-                static_cast<int>(jwk.n.size()), nullptr),
-      BN_free);
-  std::unique_ptr<BIGNUM, decltype(&BN_free)> e(
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(jwk.e.data()),
-                static_cast<int>(jwk.e.size()), nullptr),
-      BN_free);
-  if (!n || !e) return none;
-  std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> bld(OSSL_PARAM_BLD_new(),
-                                                                      OSSL_PARAM_BLD_free);
-  if (!bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-    return none;
-  }
-  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(OSSL_PARAM_BLD_to_param(bld.get()),
-                                                                 OSSL_PARAM_free);
-  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-      EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr), EVP_PKEY_CTX_free);
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1) return none;
-  EVP_PKEY* key = nullptr;
-  if (EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) return none;
-  return PkeyPtr(key, EVP_PKEY_free);
-}
-
-bool rs256Verifies(const Jwk& jwk, std::string_view signed_part, std::string_view signature) {
-  PkeyPtr key = rsaKey(jwk);
-  if (!key || EVP_PKEY_get_bits(key.get()) < 2048) return false;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!md || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) {
-    return false;
-  }
-  return EVP_DigestVerify(
-             md.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-             reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
-}
-
 }  // namespace
 
-core::Result<std::vector<Jwk>> parseJwks(std::string_view body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  const json::value* keys = !ec && v.is_object() ? v.as_object().if_contains("keys") : nullptr;
-  if (!keys || !keys->is_array()) {
-    return Error(Errc::kInvalidArgument, "the JWKS is not a JSON object with a \"keys\" array");
-  }
-  std::vector<Jwk> out;
-  for (const auto& k : keys->as_array()) {
-    if (!k.is_object() || out.size() >= 64) continue;
-    const auto& o = k.as_object();
-    if (stringOr(o, "kty") != "RSA" || stringOr(o, "use") == "enc") continue;
-    auto n = core::base64Decode(stringOr(o, "n"));
-    auto e = core::base64Decode(stringOr(o, "e"));
-    if (!n.ok() || !e.ok() || n->empty() || e->empty() || n->size() > 1024 || e->size() > 8) {
-      continue;
-    }
-    out.push_back(Jwk{stringOr(o, "kid"), std::move(n).value(), std::move(e).value()});
-  }
-  return out;
-}
-
-core::Result<std::string> idTokenKeyId(std::string_view jwt) {
-  TETHER_TRY_ASSIGN(auto parts, split(jwt));
-  TETHER_TRY_ASSIGN(auto header_text, b64url(parts.header, "the header"));
-  TETHER_TRY_ASSIGN(auto header, jsonObject(header_text, "the header"));
-  const std::string alg = stringOr(header, "alg");
-  if (alg != "RS256") {
-    std::string shown = "its algorithm ";
-    shown += alg.empty() ? std::string_view("(none)") : std::string_view(alg).substr(0, 16);
-    shown += " is not RS256";
-    return refused(std::move(shown));
-  }
-  return stringOr(header, "kid");
-}
-
-core::Result<IdTokenClaims> verifyIdToken(std::string_view jwt, const Jwk& key,
+core::Result<IdTokenClaims> verifyIdToken(std::string_view jwt, const identity::JwkSet& keys,
                                           const IdTokenCheck& check) {
-  TETHER_TRY(idTokenKeyId(jwt));  // the algorithm
-  TETHER_TRY_ASSIGN(auto parts, split(jwt));
-  TETHER_TRY_ASSIGN(auto signature, b64url(parts.signature, "the signature"));
-  const std::string_view signed_part =
-      jwt.substr(0, parts.header.size() + 1 + parts.payload.size());
-  if (!rs256Verifies(key, signed_part, signature)) {
-    return refused("its signature does not verify with the issuer's key");
+  if (jwt.size() > kMaxIdTokenBytes) {
+    return refused("it is larger than " + std::to_string(kMaxIdTokenBytes) + " bytes");
   }
-  TETHER_TRY_ASSIGN(auto payload, b64url(parts.payload, "the payload"));
-  return checkIdTokenClaims(payload, check);
+  auto parsed = identity::parseJws(jwt, identity::ClaimNames{});
+  if (!parsed.ok()) return refused(parsed.error().message);
+  const auto alg = identity::algFromName(parsed->header.alg);
+  if (!alg) {
+    std::string shown = "its algorithm ";
+    shown += parsed->header.alg.empty() ? std::string_view("(none)")
+                                        : std::string_view(parsed->header.alg).substr(0, 16);
+    return refused(shown + " is not one Tether accepts (RS256, PS256, ES256, EdDSA)");
+  }
+  const auto candidates = keys.candidates(parsed->header.kid, *alg);
+  if (candidates.empty()) {
+    return Error(Errc::kNotFound,
+                 "the ID token's signing key is not among the identity provider's keys");
+  }
+  bool verified = false;
+  for (const identity::PublicJwk* key : candidates) {
+    if (key->verify(*alg, parsed->signing_input, parsed->signature)) {
+      verified = true;
+      break;
+    }
+  }
+  if (!verified) return refused("its signature does not verify with the issuer's key");
+  const std::string_view signing_input = parsed->signing_input;
+  auto payload = identity::decodeBase64Url(signing_input.substr(signing_input.find('.') + 1));
+  if (!payload) return refused("the payload is not base64url");
+  return checkIdTokenClaims(*payload, check);
 }
 
 core::Result<IdTokenClaims> checkIdTokenClaims(std::string_view payload_json,

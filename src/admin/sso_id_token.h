@@ -1,11 +1,11 @@
 #pragma once
 /// Portal single sign-on: checking the OpenID Connect ID token the IdP's token endpoint
 /// returned (OpenID Connect Core §3.1.3.7). The signature is verified against the issuer's
-/// JWKS (RS256 only: what every OIDC provider must support), then `iss` (exact), `aud`
-/// (must hold the client id; `azp` must be it when there are several), `exp` and `iat`
-/// (with a clock skew), and `nonce` (constant time). Each failure is kUnauthenticated with
-/// a sentence naming the check that failed; the token itself never appears in a message.
-/// Pure functions: thread-safe.
+/// JWK Set with identity/ (RS256, PS256, ES256 or EdDSA; never none or HS*), then `iss` (exact),
+/// `aud` (must hold the client id; `azp` must be it when there are several), `exp` and `iat` (with
+/// a clock skew), and `nonce` (constant time). Each failure is kUnauthenticated with a sentence
+/// naming the check that failed; the token itself never appears in a message. Pure functions:
+/// thread-safe.
 
 #include <string>
 #include <string_view>
@@ -13,22 +13,12 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "identity/jwk.h"
 
 namespace tether::admin {
 
 /// Largest ID token accepted (compact JWS).
 inline constexpr size_t kMaxIdTokenBytes = 16 * 1024;
-
-/// One RSA signing key of a JWKS document.
-struct Jwk {
-  std::string kid;
-  std::string n;  // modulus, big-endian bytes
-  std::string e;  // exponent, big-endian bytes
-};
-
-/// The RSA keys of a JWKS document (other key types and `use: enc` keys are skipped).
-/// kInvalidArgument when the document is not a JWKS.
-core::Result<std::vector<Jwk>> parseJwks(std::string_view body);
 
 struct IdTokenCheck {
   std::string issuer;
@@ -45,13 +35,11 @@ struct IdTokenClaims {
   std::vector<std::string> groups;
 };
 
-/// The kid in the token's header ("" when absent), to pick the key; kUnauthenticated when
-/// the header does not parse.
-core::Result<std::string> idTokenKeyId(std::string_view jwt);
-
-/// The token's claims when its RS256 signature verifies with `key` and every check of
-/// `check` holds.
-core::Result<IdTokenClaims> verifyIdToken(std::string_view jwt, const Jwk& key,
+/// The token's claims when its signature verifies with one of `keys` (the header's kid, or
+/// every key fitting its algorithm when it names none) and every check of `check` holds.
+/// kNotFound when no key of `keys` can check it (the caller refetches the JWK Set once);
+/// kUnauthenticated naming the check that failed otherwise.
+core::Result<IdTokenClaims> verifyIdToken(std::string_view jwt, const identity::JwkSet& keys,
                                           const IdTokenCheck& check);
 
 /// Only the claims checks (no signature): the part unit tests drive with crafted payloads.

@@ -197,7 +197,7 @@ core::Result<OidcEndpoints> SsoLogin::endpoints() {
   return e;
 }
 
-core::Result<std::vector<Jwk>> SsoLogin::keys(bool refresh) {
+core::Result<identity::JwkSet> SsoLogin::keys(bool refresh) {
   {
     std::lock_guard lock(mu_);
     const bool fresh = jwks_at_.has_value();
@@ -206,7 +206,7 @@ core::Result<std::vector<Jwk>> SsoLogin::keys(bool refresh) {
   }
   TETHER_TRY_ASSIGN(auto e, endpoints());
   TETHER_TRY_ASSIGN(auto body, fetch(e.jwks_uri, "signing keys (jwks_uri)"));
-  auto parsed = parseJwks(body);
+  auto parsed = identity::JwkSet::parse(body);
   if (!parsed.ok()) {
     return Error(Errc::kUnavailable,
                  "the identity provider's signing keys: " + parsed.error().message);
@@ -296,7 +296,6 @@ core::Result<SsoIdentity> SsoLogin::finish(const SsoCallback& cb, std::string_vi
     return Error(Errc::kUnauthenticated,
                  "the identity provider returned no ID token (is openid in admin.sso.scopes?)");
   }
-  TETHER_TRY_ASSIGN(auto kid, idTokenKeyId(id_token));
   IdTokenCheck check;
   check.issuer = config_.issuer;
   check.client_id = config_.client_id;
@@ -305,18 +304,13 @@ core::Result<SsoIdentity> SsoLogin::finish(const SsoCallback& cb, std::string_vi
   check.now = clock_.now();
   for (bool refresh : {false, true}) {
     TETHER_TRY_ASSIGN(auto jwks, keys(refresh));
-    std::optional<core::Error> last;
-    for (const auto& key : jwks) {
-      if (!kid.empty() && key.kid != kid) continue;
-      auto claims = verifyIdToken(id_token, key, check);
-      if (claims.ok()) {
-        return SsoIdentity{claims->subject, claims->name,
-                           ssoRole(config_, claims->subject, claims->groups)};
-      }
-      last = claims.error();
-      if (!kid.empty()) break;  // the named key decided; without a kid, try each key
+    auto claims = verifyIdToken(id_token, jwks, check);
+    if (claims.ok()) {
+      return SsoIdentity{claims->subject, claims->name,
+                         ssoRole(config_, claims->subject, claims->groups)};
     }
-    if (last) return *last;
+    // A key the cached set lacks: fetch the set once more (at most once a minute).
+    if (claims.error().code != Errc::kNotFound) return claims.error();
   }
   return Error(Errc::kUnauthenticated,
                "the ID token's signing key is not among the identity provider's keys");

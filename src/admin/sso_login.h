@@ -84,7 +84,7 @@ class SsoLogin {
 
  private:
   core::Result<OidcEndpoints> endpoints();
-  core::Result<std::vector<Jwk>> keys(bool refresh);
+  core::Result<identity::JwkSet> keys(bool refresh);
   core::Result<std::string> fetch(const std::string& url, std::string_view what,
                                   const std::string& method = "GET", std::string body = {});
   std::string derive(std::string_view label, std::string_view state) const;
@@ -102,7 +102,7 @@ class SsoLogin {
   core::TimePoint endpoints_at_;
   std::optional<core::Error> endpoints_error_;  // the last failure, answered for a while
   core::TimePoint endpoints_error_at_;
-  std::vector<Jwk> jwks_;
+  identity::JwkSet jwks_;
   std::optional<core::TimePoint> jwks_at_;
 };
 

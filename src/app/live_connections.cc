@@ -237,6 +237,8 @@ class LiveConnections::Impl {
             {{"connection", key.str()}});
       }
     }
+    // A connection stuck on rejected client credentials tries its edited ones at once.
+    lifecycle_->retryRejectedClients({rebuilt.begin(), rebuilt.end()});
   }
 
   void updateProxy(const ConnectionSet& set) {

@@ -128,6 +128,15 @@ void Lifecycle::update(std::vector<ConnectionSpec> upsert,
   sources_.swap(published);
 }
 
+void Lifecycle::retryRejectedClients(const std::vector<store::ConnectionKey>& keys) {
+  if (stopped_) return;
+  for (const auto& key : keys) {
+    auto s = source(key);
+    if (!s || s->status().state != store::ConnectionState::kNeedsClientFix) continue;
+    pool_.post([s] { s->keeperRefresh(); });
+  }
+}
+
 void Lifecycle::setSettings(Settings settings) {
   if (stopped_) return;
   auto deps = std::make_shared<SourceDeps>(*deps_);

@@ -53,6 +53,12 @@ class Lifecycle {
   /// Call from one thread at a time.
   void update(std::vector<ConnectionSpec> upsert, const std::vector<store::ConnectionKey>& remove);
 
+  /// The client settings of `keys` were just edited (API, portal, reload; their sources
+  /// rebuilt by update() and given their resolved endpoints): each one in needs_client_fix
+  /// tries its settings at the IdP now, on the refresh pool, rather than at the keeper's
+  /// next look. Success heals it with the same grant. Non-blocking.
+  void retryRejectedClients(const std::vector<store::ConnectionKey>& keys);
+
   /// New timings: the keeper is restarted on them (when it was running) and sources created
   /// from now on use them; rebuild the existing ones with update() to move them over.
   /// Blocking (waits for a keeper tick in progress). Call from one thread at a time.

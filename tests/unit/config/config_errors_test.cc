@@ -45,9 +45,9 @@ const std::vector<BadCase>& badCases() {
   static const std::vector<BadCase> cases = {
       // --- unknown keys -------------------------------------------------------------------
       {"UnknownTopLevelKey", ENC "listne: 127.0.0.1:8080\n", "bad.yaml:2: listne: ",
-       "unknown key (allowed: listen, public_url, client_metadata_url, log, server, storage, encryption, admin, "
-       "clients, allowed_origins, keeper, events, discovery, webhooks, webhook_delivery, "
-       "connections)"},
+       "unknown key (allowed: listen, public_url, client_metadata_url, log, server, storage, "
+       "encryption, admin, clients, allowed_origins, keeper, events, discovery, webhooks, "
+       "webhook_delivery, inbound, connections)"},
       {"UnknownKeyInServer", ENC "server:\n  io_thread: 4\n",
        "bad.yaml:3: server.io_thread: ", "unknown key (allowed: io_threads,"},
       {"UnknownKeyInAuth", ENC R"(connections:
