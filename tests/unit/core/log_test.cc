@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -40,8 +39,17 @@ TEST_F(LogTest, TheTimestampIsRfc3339InMillisecondsUtc) {
   ASSERT_EQ(lines_.size(), 2u);
   for (const auto& line : lines_) {
     const std::string ts(boost::json::parse(line).as_object()["ts"].as_string());
-    EXPECT_TRUE(std::regex_match(ts, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
-        << ts;
+    // Shape "YYYY-MM-DDTHH:MM:SS.mmmZ": digits everywhere but the fixed separators. (No
+    // std::regex: GCC 12 warns inside it under the ASan build's -O1 -Werror.)
+    const std::string shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    ASSERT_EQ(ts.size(), shape.size()) << ts;
+    for (size_t i = 0; i < shape.size(); ++i) {
+      if (shape[i] == 'd') {
+        EXPECT_TRUE(ts[i] >= '0' && ts[i] <= '9') << ts;
+      } else {
+        EXPECT_EQ(ts[i], shape[i]) << ts;
+      }
+    }
     // The same second as formatRfc3339 gives now (or the one before, at a boundary).
     const std::string now = formatRfc3339(std::chrono::system_clock::now());
     EXPECT_LE(ts.substr(0, 19), now.substr(0, 19));
