@@ -79,8 +79,15 @@ async function main() {
     }
     log('add: needs_reauth with the reconnect link');
 
-    const detail = await admin(tether.base, '/connections/mcp/demo');
-    check(detail.oauth?.state === 'needs_reauth', `the connection shows ${detail.oauth?.state}, not needs_reauth`);
+    // The 403's answer is sent at once; the state row is written off the I/O thread a moment
+    // later (SourceRunner::stepUp posts the write), so the portal may show it a few ms after.
+    let detail;
+    await waitFor('the needs_reauth state', async () => {
+      detail = await admin(tether.base, '/connections/mcp/demo');
+      return detail.oauth?.state === 'needs_reauth';
+    }, 10000).catch(() => {
+      throw new Failure(`the connection shows ${detail?.oauth?.state}, not needs_reauth, 10 s after the 403`);
+    });
     check(detail.oauth?.reason === 'insufficient_scope', `reason ${detail.oauth?.reason}, not insufficient_scope`);
     await waitFor('the step_up_required event', async () => {
       const events = await admin(tether.base, '/connections/mcp/demo/auth-events');
