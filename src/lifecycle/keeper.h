@@ -51,6 +51,8 @@ class Keeper {
   void start();
   void stop();
 
+  const Settings& settings() const { return settings_; }
+
  private:
   Lookup lookup_;
   store::Store& store_;

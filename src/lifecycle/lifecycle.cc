@@ -106,6 +106,8 @@ void Lifecycle::schedule(TokenSource& source) {
 void Lifecycle::start(bool run_keeper) {
   for (auto& [key, s] : *snapshot()) schedule(*s);
   if (run_keeper) {
+    std::lock_guard control(control_mu_);
+    if (stopped_) return;
     keeper_->start();
     keeper_running_ = true;
   }
@@ -113,6 +115,7 @@ void Lifecycle::start(bool run_keeper) {
 
 void Lifecycle::update(std::vector<ConnectionSpec> upsert,
                        const std::vector<store::ConnectionKey>& remove) {
+  std::lock_guard control(control_mu_);
   if (stopped_) return;
   auto next = std::make_shared<SourceMap>(*snapshot());
   for (const auto& key : remove) next->erase(key);
@@ -129,6 +132,7 @@ void Lifecycle::update(std::vector<ConnectionSpec> upsert,
 }
 
 void Lifecycle::retryRejectedClients(const std::vector<store::ConnectionKey>& keys) {
+  std::lock_guard control(control_mu_);
   if (stopped_) return;
   for (const auto& key : keys) {
     auto s = source(key);
@@ -138,6 +142,7 @@ void Lifecycle::retryRejectedClients(const std::vector<store::ConnectionKey>& ke
 }
 
 void Lifecycle::setSettings(Settings settings) {
+  std::lock_guard control(control_mu_);
   if (stopped_) return;
   auto deps = std::make_shared<SourceDeps>(*deps_);
   deps->settings = settings;
@@ -152,9 +157,12 @@ void Lifecycle::collectMetrics() {
 }
 
 void Lifecycle::stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  keeper_->stop();
+  {
+    std::lock_guard control(control_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    keeper_->stop();
+  }
   pool_.shutdown();
   subscription_.reset();
 }

@@ -43,8 +43,17 @@ class Lifecycle {
   std::shared_ptr<TokenSource> source(const store::ConnectionKey& key) const;
   std::vector<std::shared_ptr<TokenSource>> sources() const;
 
-  /// The keeper (tests drive its tick()). Replaced by setSettings().
-  Keeper& keeper() { return *keeper_; }
+  /// The keeper (tests drive its tick()). Replaced by setSettings(): tests only, when no
+  /// reload can run.
+  Keeper& keeper() {
+    std::lock_guard lock(control_mu_);
+    return *keeper_;
+  }
+  /// Whether start(true) ran and stop() did not.
+  bool keeperRunning() const {
+    std::lock_guard lock(control_mu_);
+    return keeper_running_ && !stopped_;
+  }
 
   /// Adds a source for each spec of `upsert` (replacing the one of the same key: calls in
   /// flight finish on the old one, which they hold) and drops the sources of `remove` (the
@@ -87,6 +96,9 @@ class Lifecycle {
   core::MetricsRegistry* metrics_;
   std::string owner_;
   core::ThreadPool pool_;
+  // Guards deps_, keeper_, keeper_running_ and stopped_: start() runs on the bootstrap
+  // thread while a SIGHUP's setSettings() may run on the reload thread.
+  mutable std::mutex control_mu_;
   std::shared_ptr<const SourceDeps> deps_;  // what new sources get
   mutable std::mutex sources_mu_;           // guards the pointer copy only
   std::shared_ptr<const SourceMap> sources_;
