@@ -475,6 +475,14 @@ class Process::Impl {
       }
       return store->ping();
     });
+    // The store can be open while the lifecycle, flows and stored connections are still being
+    // attached: until the bootstrap finishes, admin and connect routes answer 503, so a load
+    // balancer must not send traffic yet.
+    addReadinessCheck("startup", [this]() -> core::Status {
+      if (ready_.load()) return core::Status{};
+      return core::Error(core::Errc::kUnavailable,
+                         "starting: connections, lifecycle and flows are not attached yet");
+    });
     router_.add("GET", "/readyz", [this](http::Request&, http::Responder r) {
       // Checks may block briefly (a store round trip): never on the I/O thread.
       auto responder = std::make_shared<http::Responder>(std::move(r));

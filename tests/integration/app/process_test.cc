@@ -166,5 +166,49 @@ connections:
   EXPECT_EQ((*reopened)->activity({"api", "plain"}).value().last_used_at, clock.now());
 }
 
+// /readyz answers 200 only once the connect and admin routes can serve: the store opens
+// before the lifecycle, flows and stored connections are attached, and a load balancer that
+// trusted a 200 from that moment got 503 "the store is not open yet" from a connect start
+// (stepup_e2e_test failed that way in CI). Many OAuth connections make the attach long
+// enough for the poll below to see the window.
+TEST_F(ProcessTest, ReadyMeansTheConnectRoutesServe) {
+  std::string yaml = R"(listen: 127.0.0.1:0
+storage: {path: ")" + (dir_ / "tether.db").string() +
+                     R"(", allow_plaintext: true}
+admin:
+  keys: [")" + std::string(kAdminKey) +
+                     R"("]
+connections:
+)";
+  constexpr int kConnections = 200;
+  for (int i = 0; i < kConnections; ++i) {
+    yaml += "  - {kind: mcp, name: c" + std::to_string(i) +
+            ", url: 'http://127.0.0.1:9/mcp', auth: {mode: oauth, authorization_url: "
+            "'http://127.0.0.1:9/authorize', token_url: 'http://127.0.0.1:9/token', "
+            "client_id: demo}}\n";
+  }
+  auto loaded = config::parseConfig(yaml, "process_test.yaml", {});
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  core::ManualClock clock(core::TimePoint(std::chrono::seconds(1'931'500'000)));
+  Process process(std::move(loaded).value().config, clock);
+  ASSERT_TRUE(process.start().ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (testing::statusOf(get(process.port(), "/readyz")) != 200) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "never ready";
+  }
+  // Ready: the first thing a client does must work.
+  testing::RawConnection c(process.port());
+  ASSERT_TRUE(c.connected());
+  const std::string body = "{}";
+  ASSERT_TRUE(c.send("POST /api/v1/admin/connections/mcp/c" + std::to_string(kConnections - 1) +
+                     "/oauth/start HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(process.port()) +
+                     "\r\nAuthorization: Bearer " + std::string(kAdminKey) +
+                     "\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body));
+  ASSERT_TRUE(c.readUntilClosed(milliseconds(10'000)));
+  EXPECT_EQ(testing::statusOf(c.received()), 200) << c.received();
+  process.stop();
+}
+
 }  // namespace
 }  // namespace tether::app
