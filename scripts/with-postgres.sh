@@ -15,7 +15,10 @@ fi
 
 dir="$(mktemp -d /tmp/tether-pg.XXXXXX)"
 chmod 755 "$dir"
-port="${TETHER_TEST_PG_PORT:-$((20000 + RANDOM % 20000))}"
+# Below Linux's ephemeral range (32768-60999), so a client socket rarely holds it; a port
+# taken anyway (another cluster, another test) is retried on a new one.
+pick_port() { echo $((16000 + RANDOM % 16000)); }
+port="${TETHER_TEST_PG_PORT:-$(pick_port)}"
 run_as=()
 if [ "$(id -u)" = 0 ]; then
   chown postgres:postgres "$dir"
@@ -30,9 +33,22 @@ trap cleanup EXIT
 
 "${run_as[@]}" "$PG_BIN/initdb" -D "$dir/data" -A trust -U tether --no-sync >"$dir/initdb.log" 2>&1 ||
   { cat "$dir/initdb.log" >&2; exit 1; }
-"${run_as[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null ||
-  { cat "$dir/server.log" >&2; exit 1; }
+for attempt in 1 2 3 4 5; do
+  if "${run_as[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+    start >/dev/null; then
+    break
+  fi
+  if [ -z "${TETHER_TEST_PG_PORT:-}" ] && [ "$attempt" -lt 5 ] &&
+    grep -q "Address already in use" "$dir/server.log"; then
+    echo "with-postgres: port $port is taken; trying another" >&2
+    port="$(pick_port)"
+    : >"$dir/server.log"
+    continue
+  fi
+  cat "$dir/server.log" >&2
+  exit 1
+done
 
 export TETHER_TEST_PG_DSN="host=127.0.0.1 port=$port user=tether dbname=postgres"
 export TETHER_TEST_PG_BIN="$PG_BIN"
