@@ -165,9 +165,14 @@ async function startTether(name, { adminListen = false } = {}) {
     proc,
   );
   const base = `http://${listening[1]}`;
-  const admin = /"msg":"admin listening".*?"address":"(127\.0\.0\.1:\d+)"/.exec(proc.err);
-  const adminBase = admin ? `http://${admin[1]}` : base;
   await waitFor(`${name} to be ready`, async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, 30_000, proc);
+  // The admin listener is logged after the data plane's: read it once the process is ready
+  // (the admin listener opens before start-up finishes).
+  const adminLine = () => /"msg":"admin listening".*?"address":"(127\.0\.0\.1:\d+)"/.exec(proc.err);
+  const admin = adminListen
+    ? await waitFor(`${name} to log "admin listening"`, adminLine, 10_000, proc).catch(() => null)
+    : adminLine();
+  const adminBase = admin ? `http://${admin[1]}` : base;
   return { proc, base, adminBase };
 }
 
