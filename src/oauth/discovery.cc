@@ -175,6 +175,10 @@ core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& poli
   return core::okStatus();
 }
 
+std::shared_ptr<const http::ConnectGuard> makeDiscoveryGuard(const DiscoveryPolicy& policy) {
+  return std::make_shared<DiscoveryConnectGuard>(policy);
+}
+
 Discovery::Discovery(http::HttpClient& http, DiscoveryOptions options)
     : http_(http),
       options_(std::move(options)),
@@ -316,7 +320,8 @@ core::Result<AuthorizationServerMetadata> Discovery::authorizationServer(
   for (auto [what, value] : {std::pair<std::string_view, const std::string*>{
                                  "authorization_endpoint", &parsed->authorization_endpoint},
                              {"token_endpoint", &parsed->token_endpoint},
-                             {"registration_endpoint", &parsed->registration_endpoint}}) {
+                             {"registration_endpoint", &parsed->registration_endpoint},
+                             {"revocation_endpoint", &parsed->revocation_endpoint}}) {
     if (value->empty()) continue;
     if (auto st = checkDiscoveryUrl(*value, options_.policy, what); !st.ok()) {
       return Error(Errc::kInvalidArgument, st.error().message + " (from " + url + ")");

@@ -25,6 +25,7 @@ struct AuthorizationServerMetadata {
   std::string authorization_endpoint;
   std::string token_endpoint;
   std::string registration_endpoint;  // empty: no dynamic registration
+  std::string revocation_endpoint;    // RFC 7009 (RFC 8414 §2); empty: none
   std::vector<std::string> code_challenge_methods_supported;
   std::vector<std::string> scopes_supported;
   std::vector<std::string> token_endpoint_auth_methods_supported;
