@@ -9,36 +9,38 @@
 
 namespace tether::testing {
 
-/// The API-made connection definitions of a FaultyStore: fail every call while `down`, or
-/// only the writes (put, delete) while `writes_down` (reads answer, the commit fails).
+/// The API-made connection definitions of a FaultyStore: fail every call while `down` (as a
+/// database that is gone) or `broken` (kStore, as a failing query), or only the writes (put,
+/// delete) while `writes_down` (reads answer, the commit fails).
 class FaultyDefinitions final : public store::ConnectionDefinitionStore {
  public:
   explicit FaultyDefinitions(store::ConnectionDefinitionStore& inner) : inner_(inner) {}
 
   std::atomic<bool> down{false};
+  std::atomic<bool> broken{false};
   std::atomic<bool> writes_down{false};
 
   core::Result<std::vector<store::ConnectionDefinition>> listDefinitions(bool d) override {
-    if (down) return unavailable();
+    if (down || broken) return failure();
     return inner_.listDefinitions(d);
   }
   core::Result<std::optional<store::ConnectionDefinition>> getDefinition(
       const store::ConnectionKey& k) override {
-    if (down) return unavailable();
+    if (down || broken) return failure();
     return inner_.getDefinition(k);
   }
   core::Result<int64_t> putDefinition(const store::ConnectionKey& k, std::string_view d,
                                       std::string_view s, int64_t v) override {
-    if (down || writes_down) return unavailable();
+    if (down || broken || writes_down) return failure();
     return inner_.putDefinition(k, d, s, v);
   }
   core::Result<store::DeletedDefinition> deleteDefinition(const store::ConnectionKey& k,
                                                           std::optional<int64_t> v) override {
-    if (down || writes_down) return unavailable();
+    if (down || broken || writes_down) return failure();
     return inner_.deleteDefinition(k, v);
   }
   core::Result<int64_t> definitionsVersion() override {
-    if (down) return unavailable();
+    if (down || broken) return failure();
     return inner_.definitionsVersion();
   }
   store::Subscription subscribeDefinitionChanges(store::DefinitionChangeCallback cb) override {
@@ -46,7 +48,8 @@ class FaultyDefinitions final : public store::ConnectionDefinitionStore {
   }
 
  private:
-  static core::Error unavailable() {
+  core::Error failure() const {
+    if (broken) return core::Error(core::Errc::kStore, "injected: no such table x");
     return core::Error(core::Errc::kUnavailable, "injected: store unavailable");
   }
   store::ConnectionDefinitionStore& inner_;

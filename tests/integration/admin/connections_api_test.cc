@@ -304,8 +304,10 @@ TEST_F(ConnectionsApiTest, AStoreFailureAnswers503AndChangesNothing) {
 
   const std::string other = R"({"kind":"mcp","name":"other","url":"http://127.0.0.1:9/mcp"})";
   auto& defs = faulty_->faultyDefinitions();
-  for (std::atomic<bool>* fault : {&defs.down, &defs.writes_down}) {
-    SCOPED_TRACE(fault == &defs.down ? "store down" : "commits fail");
+  for (std::atomic<bool>* fault : {&defs.down, &defs.broken, &defs.writes_down}) {
+    SCOPED_TRACE(fault == &defs.down     ? "store down"
+                 : fault == &defs.broken ? "queries fail"
+                                         : "commits fail");
     *fault = true;
     struct Case {
       std::string method, path, body;
@@ -331,7 +333,12 @@ TEST_F(ConnectionsApiTest, AStoreFailureAnswers503AndChangesNothing) {
     }
     // Reads of the deleted set fail as clearly.
     auto listed = call("GET", "/connections/deleted");
-    EXPECT_EQ(listed.status, fault == &defs.down ? 503 : 200) << listed.body;
+    EXPECT_EQ(listed.status, fault == &defs.writes_down ? 200 : 503) << listed.body;
+    if (fault != &defs.writes_down) {
+      EXPECT_NE(listed.errorMessage().find("cannot read the deleted connections"),
+                std::string::npos)
+          << listed.body;
+    }
     *fault = false;
   }
   // The store is back: everything as before, nothing applied, no event, the token kept.
