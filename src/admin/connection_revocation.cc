@@ -39,11 +39,11 @@ RevocationReport revokeDeletedConnection(store::Store& store, http::HttpClient& 
                                          const std::string& refresh_token,
                                          const RevokerOptions& options) {
   const store::ConnectionKey key{std::string(config::kindName(connection.kind)), connection.name};
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = options.clock->monotonic();
   RevocationReport report;
   auto finish = [&](RevocationReport r) {
     r.duration_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        std::chrono::duration<double, std::milli>(options.clock->monotonic() - t0).count();
     const std::string name = key.str();
     if (r.outcome == Outcome::kFailed) {
       core::log::warn("connection deleted, but its refresh token could not be revoked at the IdP",
@@ -109,7 +109,14 @@ RevocationReport revokeDeletedConnection(store::Store& store, http::HttpClient& 
   }
   oauth::RevocationOptions ropts;
   ropts.policy = dopts.policy;
-  ropts.timeout = options.revocation_timeout;
+  const auto left = options.total_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                options.clock->monotonic() - t0);
+  ropts.timeout = std::min(options.revocation_timeout, left);
+  if (ropts.timeout < std::chrono::milliseconds(500)) {
+    report.outcome = Outcome::kFailed;
+    report.reason = "no time was left for the revocation after reading the IdP's metadata";
+    return finish(report);
+  }
   auto revoked =
       oauth::revokeRefreshToken(http, cfg, metadata->revocation_endpoint, refresh_token, ropts);
   report.outcome = revoked.ok() ? Outcome::kRevoked : Outcome::kFailed;

@@ -20,18 +20,24 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "http/http_client.h"
 #include "store/store.h"
 
 namespace tether::admin {
 
 struct RevokerOptions {
+  /// Measures the deadline and the duration (must outlive the calls).
+  const core::Clock* clock = &core::systemClock();
   /// discovery.allowed_hosts: the metadata and the revocation endpoint must pass the
   /// discovery policy (the connection's own hosts are always allowed).
   std::vector<std::string> discovery_allowed_hosts;
-  /// Deadline of the metadata read (each document) and, separately, of the revocation call.
-  std::chrono::milliseconds metadata_timeout{3'000};
+  /// Deadline of each metadata document read (up to three well-known URLs are tried).
+  std::chrono::milliseconds metadata_timeout{2'000};
+  /// Deadline of the revocation call, cut to what is left of `total_timeout`.
   std::chrono::milliseconds revocation_timeout{5'000};
+  /// The whole revocation, metadata included, ends within about this long.
+  std::chrono::milliseconds total_timeout{8'000};
 };
 
 /// What happened to the refresh token of a deleted connection.

@@ -385,6 +385,7 @@ class Process::Impl {
     // caller holding the store sees the client.
     admin::RevokerOptions revoker;
     revoker.discovery_allowed_hosts = config_.discovery.allowed_hosts;
+    revoker.clock = &clock_;
     deps.revoke = [this, revoker](store::Store& store, const config::ConnectionConfig& connection,
                                   const std::string& refresh_token) {
       return admin::revokeDeletedConnection(store, *http_client_, connection, refresh_token,

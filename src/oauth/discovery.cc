@@ -320,8 +320,7 @@ core::Result<AuthorizationServerMetadata> Discovery::authorizationServer(
   for (auto [what, value] : {std::pair<std::string_view, const std::string*>{
                                  "authorization_endpoint", &parsed->authorization_endpoint},
                              {"token_endpoint", &parsed->token_endpoint},
-                             {"registration_endpoint", &parsed->registration_endpoint},
-                             {"revocation_endpoint", &parsed->revocation_endpoint}}) {
+                             {"registration_endpoint", &parsed->registration_endpoint}}) {
     if (value->empty()) continue;
     if (auto st = checkDiscoveryUrl(*value, options_.policy, what); !st.ok()) {
       return Error(Errc::kInvalidArgument, st.error().message + " (from " + url + ")");
