@@ -105,13 +105,15 @@ class ConnectionRevocationTest : public ::testing::Test {
   // Creates mcp/<name> through the API (OAuth at the mock IdP) and connects it as an
   // operator does: start the flow, then the browser follows the (auto-approved) sign-in.
   // Returns the refresh token Tether now holds (the IdP's only live one).
-  std::string createAndConnect(const std::string& name) {
+  // `registered`: no client_id, so Tether registers itself at the IdP (RFC 7591).
+  std::string createAndConnect(const std::string& name, bool registered = false) {
+    const std::string client =
+        registered ? ""
+                   : R"(,"client_id":"tether-client","client_secret":")" + kClientSecret + "\"";
     const std::string entry = R"({"kind":"mcp","name":")" + name +
                               R"(","url":"http://127.0.0.1:1/mcp","auth":{"mode":"oauth",)"
                               R"("issuer":")" +
-                              idp_->issuer() +
-                              R"(","client_id":"tether-client","client_secret":")" + kClientSecret +
-                              R"("}})";
+                              idp_->issuer() + "\"" + client + "}}";
     auto created = call("POST", "/api/v1/admin/connections", entry);
     EXPECT_EQ(created.status, 201) << created.body;
     auto started = call("POST", "/api/v1/admin/connections/mcp/" + name + "/oauth/start", "{}");
@@ -191,6 +193,19 @@ TEST_F(ConnectionRevocationTest, DeleteRevokesTheRefreshTokenAtTheIdp) {
   EXPECT_EQ(refreshAtIdp(rt), 400);  // invalid_grant: the grant is gone at the IdP too
   EXPECT_THAT(deletedReason("gone"), HasSubstr("refresh token revoked at the IdP"));
   EXPECT_TRUE(serve_->waitForStderr("its refresh token was revoked at the IdP", seconds(5)));
+}
+
+// A client Tether registered itself: the revocation authenticates as that client.
+TEST_F(ConnectionRevocationTest, ARegisteredClientRevokesAsItself) {
+  const std::string rt = createAndConnect("registered", /*registered=*/true);
+  ASSERT_FALSE(rt.empty());
+  EXPECT_EQ(idp_->counter(mockidp::counters::kClientsRegistered), 1u);
+  auto deleted = call("DELETE", "/api/v1/admin/connections/mcp/registered");
+  ASSERT_EQ(deleted.status, 204) << deleted.body;
+  EXPECT_EQ(idp_->counter("requests.revoke"), 1u);
+  EXPECT_EQ(idp_->counter(mockidp::counters::kClientAuthFailures), 0u);
+  EXPECT_EQ(idp_->counter(mockidp::counters::kRefreshTokensRevoked), 1u);
+  EXPECT_TRUE(idp_->liveRefreshTokens().empty());
 }
 
 // The revocation endpoint fails: the delete is still done (204), the token is gone from
