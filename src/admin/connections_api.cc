@@ -113,11 +113,16 @@ http::Response storeFailure(const Error& e, std::string_view what) {
     case Errc::kNotFound:
       return errorResponse(Error(e.code, std::string(what) + ": " + e.message));
     default:
-      return errorResponse(Error(Errc::kUnavailable, std::string(what) +
-                                                         ": the store could not save it; "
-                                                         "nothing was changed (" +
-                                                         e.message + ")"));
+      return errorResponse(Error(Errc::kUnavailable, std::string(what) + ": the store failed (" +
+                                                         e.message + "); nothing was changed"));
   }
+}
+
+// A failed read: 503 naming what could not be read (a store that fails is unavailable to the
+// caller, whatever the cause).
+http::Response readFailure(const Error& e, const std::string& what) {
+  return errorResponse(
+      Error(Errc::kUnavailable, "cannot read " + what + ": the store failed (" + e.message + ")"));
 }
 
 // If-Match: nullopt when absent; 0 when not a version we issued (never matches).
@@ -134,6 +139,19 @@ std::optional<int64_t> ifMatch(const http::Request& r) {
     out = out * 10 + (c - '0');
   }
   return v.empty() ? 0 : out;
+}
+
+// The connection_deleted event's note on the refresh token (RFC 7009).
+std::string revocationNote(RevocationReport::Outcome outcome) {
+  switch (outcome) {
+    case RevocationReport::Outcome::kRevoked:
+      return "; refresh token revoked at the IdP";
+    case RevocationReport::Outcome::kFailed:
+      return "; revoking the refresh token at the IdP failed";
+    case RevocationReport::Outcome::kNoEndpoint:
+      break;
+  }
+  return "; refresh token not revoked (no revocation endpoint known)";
 }
 
 std::string etagOf(int64_t version) { return "\"" + std::to_string(version) + "\""; }
@@ -189,7 +207,7 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
     run(std::move(responder), [self = shared_from_this(), key, body = std::move(*body), expected,
                                actor, patch](store::Store& store, http::Responder& r) {
       auto current = store.definitions().getDefinition(key);
-      if (!current.ok()) return r.send(storeFailure(current.error(), "read " + key.str()));
+      if (!current.ok()) return r.send(storeFailure(current.error(), "change " + key.str()));
       if (!*current || (*current)->deleted_at) {
         return r.send(errorResponse(
             Error(Errc::kNotFound, "no connection " + key.str() + " was made through the API")));
@@ -254,7 +272,7 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
     run(std::move(responder),
         [self = shared_from_this(), key, expected, actor](store::Store& store, http::Responder& r) {
           auto current = store.definitions().getDefinition(key);
-          if (!current.ok()) return r.send(storeFailure(current.error(), "read " + key.str()));
+          if (!current.ok()) return r.send(storeFailure(current.error(), "delete " + key.str()));
           if (!*current || (*current)->deleted_at) {
             return r.send(errorResponse(Error(
                 Errc::kNotFound, "no connection " + key.str() + " was made through the API")));
@@ -272,11 +290,18 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
             }
             return r.send(storeFailure(deleted.error(), "delete " + key.str()));
           }
-          self->afterWrite(key, store::EventType::kConnectionDeleted, actor, deleted->version,
-                           deleted->token_deleted);
+          // This replica stops using it first; the IdP call that follows may take seconds.
+          self->applyWrite(key, store::EventType::kConnectionDeleted, actor, deleted->version);
+          events::Detail detail;
+          detail.reason = deleted->token_deleted ? "deleted with its token" : "deleted";
           if (deleted->refresh_token && connection.ok() && self->deps_.revoke) {
-            self->deps_.revoke(*connection, *deleted->refresh_token);
+            const RevocationReport revoked =
+                self->deps_.revoke(store, *connection, *deleted->refresh_token);
+            detail.reason += revocationNote(revoked.outcome);
+            if (revoked.http_status) detail.http_status = revoked.http_status;
+            detail.idp_error = revoked.idp_error;
           }
+          self->recordWrite(key, store::EventType::kConnectionDeleted, actor, std::move(detail));
           http::Response res;
           res.status = 204;
           r.send(std::move(res));
@@ -286,7 +311,7 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
   void listDeleted(http::Request&, http::Responder responder, const std::string&) {
     run(std::move(responder), [](store::Store& store, http::Responder& r) {
       auto all = store.definitions().listDefinitions(/*include_deleted=*/true);
-      if (!all.ok()) return r.send(errorResponse(all.error()));
+      if (!all.ok()) return r.send(readFailure(all.error(), "the deleted connections"));
       json::array out;
       for (const auto& d : *all) {
         if (d.deleted_at) out.push_back(definitionJson(d));
@@ -299,12 +324,12 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
     const store::ConnectionKey key{request.param("kind"), request.param("name")};
     run(std::move(responder), [key](store::Store& store, http::Responder& r) {
       auto d = store.definitions().getDefinition(key);
-      if (!d.ok()) return r.send(errorResponse(d.error()));
+      if (!d.ok()) return r.send(readFailure(d.error(), key.str()));
       if (!*d || !(*d)->deleted_at) {
         return r.send(errorResponse(Error(Errc::kNotFound, "no deleted connection " + key.str())));
       }
       auto events = store.recentEvents(key, 100);
-      if (!events.ok()) return r.send(errorResponse(events.error()));
+      if (!events.ok()) return r.send(readFailure(events.error(), key.str()));
       json::array history;
       for (const auto& e : *events) {
         json::object o{{"id", e.id},
@@ -379,14 +404,22 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
   }
 
   void afterWrite(const store::ConnectionKey& key, store::EventType type, const std::string& actor,
-                  int64_t version, bool token_deleted = false) {
+                  int64_t version) {
+    recordWrite(key, type, actor, {});
+    applyWrite(key, type, actor, version);
+  }
+
+  // Logs the write and applies the stored set on this replica.
+  void applyWrite(const store::ConnectionKey& key, store::EventType type, const std::string& actor,
+                  int64_t version) {
     core::log::info("admin: connection " + std::string(store::eventTypeName(type)).substr(11),
                     {{"connection", key.str()}, {"actor", actor}, {"version", version}});
+    if (deps_.apply_stored) deps_.apply_stored();
+  }
+
+  void recordWrite(const store::ConnectionKey& key, store::EventType type, const std::string& actor,
+                   events::Detail detail) {
     if (events::Recorder* rec = deps_.recorder ? deps_.recorder() : nullptr) {
-      events::Detail detail;
-      if (type == store::EventType::kConnectionDeleted) {
-        detail.reason = token_deleted ? "deleted with its token" : "deleted";
-      }
       events::Fact fact;
       fact.type = type;
       fact.key = key;
@@ -394,7 +427,6 @@ class ConnectionsApi : public std::enable_shared_from_this<ConnectionsApi> {
       fact.detail = std::move(detail);
       rec->record(fact);
     }
-    if (deps_.apply_stored) deps_.apply_stored();
   }
 
   void answerStored(store::Store& store, const store::ConnectionKey& key, int status,

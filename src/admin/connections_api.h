@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "admin/admin_api.h"
+#include "admin/connection_revocation.h"
 #include "config/config.h"
 #include "core/result.h"
 #include "core/thread_pool.h"
@@ -45,9 +46,12 @@ struct ConnectionsApiDeps {
   std::chrono::milliseconds default_token_lifetime = std::chrono::hours(1);
   /// Applies the stored set on this replica now (blocking; on the pool). May be empty.
   std::function<void()> apply_stored;
-  /// After a delete: revoke `refresh_token` at the IdP of `connection` (RFC 7009) when it
-  /// has a revocation endpoint; failures are logged by the callee. May be empty.
-  std::function<void(const config::ConnectionConfig& connection, const std::string& refresh_token)>
+  /// After a delete that removed a refresh token, on the pool, before the answer: revoke it
+  /// at the IdP of `connection` (RFC 7009; see admin/connection_revocation.h, which logs
+  /// failures). Must be bounded in time. What it reports goes into the connection_deleted
+  /// event. May be empty (no revocation).
+  std::function<RevocationReport(store::Store& store, const config::ConnectionConfig& connection,
+                                 const std::string& refresh_token)>
       revoke;
   /// POST /reload: what SIGHUP does; returns a one-line summary or the error. Empty: 503.
   std::function<core::Result<std::string>()> reload;

@@ -381,6 +381,16 @@ class Process::Impl {
         }
       }
     };
+    // RFC 7009 after a delete. The store was published after the IdP client was made, so a
+    // caller holding the store sees the client.
+    admin::RevokerOptions revoker;
+    revoker.discovery_allowed_hosts = config_.discovery.allowed_hosts;
+    revoker.clock = &clock_;
+    deps.revoke = [this, revoker](store::Store& store, const config::ConnectionConfig& connection,
+                                  const std::string& refresh_token) {
+      return admin::revokeDeletedConnection(store, *http_client_, connection, refresh_token,
+                                            revoker);
+    };
     deps.reload = [this]() -> core::Result<std::string> {
       std::function<core::Result<std::string>()> reload;
       {

@@ -56,7 +56,7 @@ struct Fault {
 };
 
 struct FaultRule {
-  /// "token", "authorize", "register", "introspect", "jwks", "discovery" or "*".
+  /// "token", "authorize", "register", "introspect", "revoke", "jwks", "discovery" or "*".
   std::string endpoint = "token";
   /// For the token endpoint: "refresh_token", "authorization_code", "client_credentials";
   /// empty: any.

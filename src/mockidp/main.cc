@@ -31,13 +31,15 @@ ENDPOINTS
                              client_credentials; client auth: Basic, post, none
   POST /register             RFC 7591 dynamic client registration
   POST /introspect           RFC 7662 (client authentication required)
+  POST /revoke               RFC 7009 (client authentication; a refresh token revokes its
+                             family); counter refresh_tokens_revoked
   GET  /jwks                 RS256 key (access tokens are RS256 JWTs)
   *    /redirect-target      where the `redirect` fault points (counted)
 
 FAULTS (--fault, repeatable; POST /control/faults at runtime)
   Either JSON {"kind":..., "endpoint":..., "grant":..., "times":N, ...} or
   KIND[,key=value...]. Rules form a queue: a request consumes one use of the first
-  rule matching its endpoint (token, authorize, register, introspect, jwks,
+  rule matching its endpoint (token, authorize, register, introspect, revoke, jwks,
   discovery, *) and grant (refresh_token, authorization_code, client_credentials;
   empty = any). times=-1: forever. Defaults: endpoint=token, times=1.
   Kinds: pass | html_403 | html_401 | empty_400 | status (status=408/429/500/...)

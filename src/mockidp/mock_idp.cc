@@ -197,6 +197,7 @@ void MockIdp::addClient(ClientSpec client) { impl_->addClient(std::move(client))
 void MockIdp::revokeClient(std::string_view client_id) { impl_->revokeClient(client_id); }
 bool MockIdp::revokeFamilyOf(std::string_view rt) { return impl_->revokeFamilyOf(rt); }
 void MockIdp::revokeAllRefreshTokens() { impl_->revokeAll(); }
+std::vector<std::string> MockIdp::liveRefreshTokens() const { return impl_->liveRefreshTokens(); }
 MockIdpSettings MockIdp::settings() const { return impl_->settings(); }
 void MockIdp::update(const std::function<void(MockIdpSettings&)>& change) { impl_->update(change); }
 core::TimePoint MockIdp::now() const { return impl_->now(); }

@@ -3,7 +3,7 @@
 /// authorization server on our own HTTP server (tether_http), with RFC 8414 / OIDC
 /// discovery, /authorize (auto-approve or a minimal consent page), /token (authorization
 /// code with PKCE S256, refresh token, client credentials), /register (RFC 7591),
-/// /introspect (RFC 7662) and a JWKS. Access tokens are RS256 JWTs.
+/// /introspect (RFC 7662), /revoke (RFC 7009) and a JWKS. Access tokens are RS256 JWTs.
 ///
 /// Everything that makes real IdPs hard is a knob: lifetimes, refresh_expires_in disclosed
 /// or not, rotation (none / rotate / one-time-use with reuse detection, family revocation
@@ -81,6 +81,9 @@ struct MockIdpSettings {
   bool auto_approve = true;
   /// Subject put in tokens issued through /authorize.
   std::string subject = "mock-user";
+  /// List `revocation_endpoint` (RFC 7009, POST /revoke) in the metadata. Off: an IdP
+  /// without one (/revoke then answers 404).
+  bool revocation_endpoint = true;
 };
 
 struct MockIdpOptions {
@@ -108,6 +111,8 @@ inline constexpr std::string_view kFaultsInjected = "faults_injected";
 inline constexpr std::string_view kCodesIssued = "codes_issued";
 inline constexpr std::string_view kClientsRegistered = "clients_registered";
 inline constexpr std::string_view kClientAuthFailures = "client_auth_failures";
+/// Refresh tokens revoked through POST /revoke (RFC 7009), each counted once.
+inline constexpr std::string_view kRefreshTokensRevoked = "refresh_tokens_revoked";
 }  // namespace counters
 
 class MockIdp {
@@ -147,6 +152,9 @@ class MockIdp {
   bool revokeFamilyOf(std::string_view refresh_token);
   /// Revokes every refresh token issued so far.
   void revokeAllRefreshTokens();
+  /// The refresh tokens that would be accepted now (not revoked, not spent), oldest first
+  /// per family. SECRET values: for tests only.
+  std::vector<std::string> liveRefreshTokens() const;
   MockIdpSettings settings() const;
   void update(const std::function<void(MockIdpSettings&)>& change);
 

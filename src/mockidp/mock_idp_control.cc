@@ -107,6 +107,7 @@ http::Response MockIdp::Impl::settingsJson() {
                  {"reuse_grace", s.reuse_grace.count()},
                  {"basic_mode", basicModeName(s.basic_mode)},
                  {"auto_approve", s.auto_approve},
+                 {"revocation_endpoint", s.revocation_endpoint},
                  {"subject", s.subject}};
   return http::Response::json(200, json::serialize(o));
 }
@@ -148,6 +149,8 @@ http::Response MockIdp::Impl::settingsControl(http::Request& req) {
       ok = flag(s.revoke_family_on_reuse);
     else if (key == "auto_approve")
       ok = flag(s.auto_approve);
+    else if (key == "revocation_endpoint")
+      ok = flag(s.revocation_endpoint);
     else if (key == "rotation") {
       const auto r =
           val.is_string() ? parseRotation(std::string_view(val.get_string())) : std::nullopt;

@@ -1,6 +1,6 @@
 // The mock IdP's OAuth endpoints other than /token: discovery (RFC 8414 / OIDC),
-// /authorize with its consent page, client authentication, /register (RFC 7591) and
-// /introspect (RFC 7662).
+// /authorize with its consent page, client authentication, /register (RFC 7591),
+// /introspect (RFC 7662) and /revoke (RFC 7009).
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -39,6 +39,11 @@ http::Response MockIdp::Impl::discovery(bool oidc) {
        json::array{"client_secret_basic", "client_secret_post"}},
       {"authorization_response_iss_parameter_supported", true},
   };
+  if (settings().revocation_endpoint) {
+    d["revocation_endpoint"] = issuer_ + "/revoke";
+    d["revocation_endpoint_auth_methods_supported"] =
+        json::array{"client_secret_basic", "client_secret_post", "none"};
+  }
   if (oidc) {
     d["subject_types_supported"] = json::array{"public"};
     d["id_token_signing_alg_values_supported"] = json::array{"RS256"};
@@ -270,6 +275,42 @@ http::Response MockIdp::Impl::introspect(http::Request& req) {
     }
   }
   return http::Response::json(200, json::serialize(out));
+}
+
+// ----- /revoke (RFC 7009) -----------------------------------------------------------
+// A refresh token revokes its whole family (RFC 7009 §2.1 allows it; later use of any of
+// them is invalid_grant). A token the IdP does not know, or one of another client, changes
+// nothing and is still 200 (§2.2: the client cannot act on the difference).
+http::Response MockIdp::Impl::revoke(http::Request& req) {
+  if (!settings().revocation_endpoint) return oauthError(404, "not_found", "no revocation here");
+  const auto form = http::parseForm(req.body);
+  auto auth = authenticate(req, form);
+  if (auth.failure) return std::move(*auth.failure);
+  const std::string tok = http::formValue(form, p::kToken).value_or("");
+  if (tok.empty()) return oauthError(400, p::kInvalidRequest, "token is required");
+  std::lock_guard lock(mu_);
+  auto it = refresh_.find(tok);
+  if (it != refresh_.end() && it->second.client_id == auth.client->client_id) {
+    auto& family = families_[it->second.family];
+    if (!family.revoked) count(counters::kRefreshTokensRevoked);
+    revokeFamilyLocked(it->second.family);
+  }
+  http::Response ok;
+  ok.status = 200;
+  ok.headers.push_back({"Cache-Control", "no-store"});
+  return ok;
+}
+
+std::vector<std::string> MockIdp::Impl::liveRefreshTokens() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [token, r] : refresh_) {
+    auto fam = families_.find(r.family);
+    if (fam != families_.end() && fam->second.revoked) continue;
+    if (r.spent_at || revoked_clients_.count(r.client_id)) continue;
+    out.push_back(token);
+  }
+  return out;
 }
 
 }  // namespace tether::mockidp

@@ -3,7 +3,8 @@
 /// MockIdp and the declarations its implementation files share. One class, several files:
 ///   mock_idp.cc            lifecycle, clock, counters, clients/revocation/settings state
 ///   mock_idp_routes.cc     the route table, counting and fault injection around each answer
-///   mock_idp_endpoints.cc  discovery, /authorize, client authentication, /register, /introspect
+///   mock_idp_endpoints.cc  discovery, /authorize, client authentication, /register, /introspect,
+///                          /revoke
 ///   mock_idp_token.cc      /token grants and token issuance
 ///   mock_idp_control.cc    the /control/* JSON API
 ///
@@ -65,6 +66,7 @@ class MockIdp::Impl {
   void revokeClient(std::string_view id);
   bool revokeFamilyOf(std::string_view rt);
   void revokeAll();
+  std::vector<std::string> liveRefreshTokens() const;
   MockIdpSettings settings() const;
   void update(const std::function<void(MockIdpSettings&)>& change);
   std::string issueCode(std::string_view client_id, std::string_view redirect_uri,
@@ -122,6 +124,7 @@ class MockIdp::Impl {
   AuthResult authenticate(const http::Request& req, const Form& form);
   http::Response registerClient(http::Request& req);
   http::Response introspect(http::Request& req);
+  http::Response revoke(http::Request& req);
 
   // ----- /token (mock_idp_token.cc) ---------------------------------------------------
   http::Response token(http::Request& req);

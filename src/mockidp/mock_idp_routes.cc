@@ -71,6 +71,7 @@ void MockIdp::Impl::addRoutes() {
   route("POST", "/token", "token", [this](http::Request& r) { return token(r); });
   route("POST", "/register", "register", [this](http::Request& r) { return registerClient(r); });
   route("POST", "/introspect", "introspect", [this](http::Request& r) { return introspect(r); });
+  route("POST", "/revoke", "revoke", [this](http::Request& r) { return revoke(r); });
   route("*", "/redirect-target", "redirect_target", [this](http::Request&) {
     // Only a client that (wrongly) follows a token endpoint redirect gets here.
     return http::Response::json(

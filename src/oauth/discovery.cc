@@ -175,6 +175,10 @@ core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& poli
   return core::okStatus();
 }
 
+std::shared_ptr<const http::ConnectGuard> makeDiscoveryGuard(const DiscoveryPolicy& policy) {
+  return std::make_shared<DiscoveryConnectGuard>(policy);
+}
+
 Discovery::Discovery(http::HttpClient& http, DiscoveryOptions options)
     : http_(http),
       options_(std::move(options)),

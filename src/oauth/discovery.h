@@ -51,6 +51,11 @@ struct DiscoveryPolicy {
 core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& policy,
                                std::string_view what);
 
+/// The connect guard Discovery puts on its requests, for other calls to URLs a metadata
+/// document named (e.g. the RFC 7009 revocation endpoint): every address the host resolves
+/// to must pass `policy`.
+std::shared_ptr<const http::ConnectGuard> makeDiscoveryGuard(const DiscoveryPolicy& policy);
+
 /// The host of an http(s) URL as the HTTP client reads it (http::parseClientUrl: lower case,
 /// IPv6 without brackets, numeric IPv4 normalised); empty if it does not parse.
 std::string urlHost(std::string_view url);

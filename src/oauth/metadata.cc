@@ -107,7 +107,8 @@ core::Result<AuthorizationServerMetadata> parseAuthorizationServerMetadata(
   for (auto [name, field] : {std::pair<std::string_view, std::string*>{"issuer", &m.issuer},
                              {"authorization_endpoint", &m.authorization_endpoint},
                              {"token_endpoint", &m.token_endpoint},
-                             {"registration_endpoint", &m.registration_endpoint}}) {
+                             {"registration_endpoint", &m.registration_endpoint},
+                             {"revocation_endpoint", &m.revocation_endpoint}}) {
     if (auto st = readString(*o, name, doc, *field); !st.ok()) return st.error();
   }
   for (auto [name, list] :

@@ -25,6 +25,9 @@ struct AuthorizationServerMetadata {
   std::string authorization_endpoint;
   std::string token_endpoint;
   std::string registration_endpoint;  // empty: no dynamic registration
+  /// RFC 7009 (RFC 8414 §2); empty: none. Not checked by Discovery (a refused one must not
+  /// fail a connect): revokeRefreshToken checks it before the call.
+  std::string revocation_endpoint;
   std::vector<std::string> code_challenge_methods_supported;
   std::vector<std::string> scopes_supported;
   std::vector<std::string> token_endpoint_auth_methods_supported;

@@ -27,6 +27,9 @@ inline constexpr std::string_view kCodeChallengeMethod = "code_challenge_method"
 inline constexpr std::string_view kCodeChallengeMethodS256 = "S256";
 // RFC 8707
 inline constexpr std::string_view kResource = "resource";
+// RFC 7009 §2.1 (token revocation)
+inline constexpr std::string_view kToken = "token";
+inline constexpr std::string_view kTokenTypeHint = "token_type_hint";
 
 // --- grant types -------------------------------------------------------------------------
 inline constexpr std::string_view kGrantAuthorizationCode = "authorization_code";

@@ -9,9 +9,55 @@
 
 namespace tether::testing {
 
+/// The API-made connection definitions of a FaultyStore: fail every call while `down` (as a
+/// database that is gone) or `broken` (kStore, as a failing query), or only the writes (put,
+/// delete) while `writes_down` (reads answer, the commit fails).
+class FaultyDefinitions final : public store::ConnectionDefinitionStore {
+ public:
+  explicit FaultyDefinitions(store::ConnectionDefinitionStore& inner) : inner_(inner) {}
+
+  std::atomic<bool> down{false};
+  std::atomic<bool> broken{false};
+  std::atomic<bool> writes_down{false};
+
+  core::Result<std::vector<store::ConnectionDefinition>> listDefinitions(bool d) override {
+    if (down || broken) return failure();
+    return inner_.listDefinitions(d);
+  }
+  core::Result<std::optional<store::ConnectionDefinition>> getDefinition(
+      const store::ConnectionKey& k) override {
+    if (down || broken) return failure();
+    return inner_.getDefinition(k);
+  }
+  core::Result<int64_t> putDefinition(const store::ConnectionKey& k, std::string_view d,
+                                      std::string_view s, int64_t v) override {
+    if (down || broken || writes_down) return failure();
+    return inner_.putDefinition(k, d, s, v);
+  }
+  core::Result<store::DeletedDefinition> deleteDefinition(const store::ConnectionKey& k,
+                                                          std::optional<int64_t> v) override {
+    if (down || broken || writes_down) return failure();
+    return inner_.deleteDefinition(k, v);
+  }
+  core::Result<int64_t> definitionsVersion() override {
+    if (down || broken) return failure();
+    return inner_.definitionsVersion();
+  }
+  store::Subscription subscribeDefinitionChanges(store::DefinitionChangeCallback cb) override {
+    return inner_.subscribeDefinitionChanges(std::move(cb));
+  }
+
+ private:
+  core::Error failure() const {
+    if (broken) return core::Error(core::Errc::kStore, "injected: no such table x");
+    return core::Error(core::Errc::kUnavailable, "injected: store unavailable");
+  }
+  store::ConnectionDefinitionStore& inner_;
+};
+
 class FaultyStore final : public store::Store {
  public:
-  explicit FaultyStore(store::Store& inner) : inner_(inner) {}
+  explicit FaultyStore(store::Store& inner) : inner_(inner), definitions_(inner.definitions()) {}
 
   /// The next `n` putToken calls fail with kUnavailable.
   std::atomic<int> fail_put_token{0};
@@ -167,7 +213,9 @@ class FaultyStore final : public store::Store {
   }
   store::LockManager& locks() override { return inner_.locks(); }
   store::OutboxStore& outbox() override { return inner_.outbox(); }
-  store::ConnectionDefinitionStore& definitions() override { return inner_.definitions(); }
+  /// Its own switches (FaultyDefinitions), apart from `down`.
+  FaultyDefinitions& faultyDefinitions() { return definitions_; }
+  store::ConnectionDefinitionStore& definitions() override { return definitions_; }
   core::Status ping() override { return down ? core::Status(unavailable()) : inner_.ping(); }
   core::Result<store::RotationReport> rotateKeys() override { return inner_.rotateKeys(); }
   int migrationsAppliedAtOpen() const override { return inner_.migrationsAppliedAtOpen(); }
@@ -182,6 +230,7 @@ class FaultyStore final : public store::Store {
     return core::Error(core::Errc::kUnavailable, "injected: store unavailable");
   }
   store::Store& inner_;
+  FaultyDefinitions definitions_;
 };
 
 }  // namespace tether::testing

@@ -14,6 +14,7 @@
 #include "core/digest.h"
 #include "http/http_client.h"
 #include "http/server.h"
+#include "support/faulty_store.h"
 #include "support/sealed_sqlite.h"
 
 namespace tether {
@@ -48,6 +49,7 @@ class ConnectionsApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = std::make_unique<testing::SealedSqlite>(clock_, "tether-connapi-");
+    faulty_ = std::make_unique<testing::FaultyStore>(db_->store());
     recorder_ = std::make_unique<events::Recorder>(db_->store(), clock_, nullptr);
     admin::AdminDeps deps;
     deps.keys = {{"ops", kAdminKey, core::sha256(kAdminKey), false},
@@ -60,7 +62,7 @@ class ConnectionsApiTest : public ::testing::Test {
     api_ = std::make_unique<admin::AdminApi>(std::move(deps));
     api_->registerRoutes(routes_);
     admin::ConnectionsApiDeps cd;
-    cd.store = [this] { return &db_->store(); };
+    cd.store = [this] { return faulty_.get(); };
     cd.recorder = [this] { return recorder_.get(); };
     cd.pool = &pool_;
     cd.declared = [](const store::ConnectionKey& k) { return k.name == "declared"; };
@@ -99,6 +101,7 @@ class ConnectionsApiTest : public ::testing::Test {
 
   core::ManualClock clock_;
   std::unique_ptr<testing::SealedSqlite> db_;
+  std::unique_ptr<testing::FaultyStore> faulty_;  // what the connections API uses
   std::unique_ptr<events::Recorder> recorder_;
   core::ThreadPool pool_{2, "admin-test"};
   http::Router routes_;
@@ -268,6 +271,86 @@ TEST_F(ConnectionsApiTest, DeleteTakesTheTokenAndKeepsTheHistoryReadable) {
   EXPECT_EQ(list.json.at("connections").as_array().size(), 1u);
   // The name may be used again.
   EXPECT_EQ(call("POST", "/connections", kBearer).status, 201);
+}
+
+// "A store failure answers 503 and changes nothing": create, edit and delete with the store
+// down (every call fails) and with only its commits failing; 503 with a JSON error naming
+// the connection, and once the store is back the stored set is exactly as before.
+TEST_F(ConnectionsApiTest, AStoreFailureAnswers503AndChangesNothing) {
+  ASSERT_EQ(call("POST", "/connections", kBearer).status, 201);
+  store::TokenRecord t;
+  t.key = {"mcp", "made"};
+  t.access_token = "access";
+  t.refresh_token = "refresh";
+  t.token_type = "Bearer";
+  t.authenticated_at = clock_.now();
+  t.authenticated_by = "test";
+  ASSERT_TRUE(db_->store().putToken(t, 0).ok());
+  recorder_->flush();
+  auto snapshot = [&] {
+    std::string out;
+    auto all = db_->store().definitions().listDefinitions(true);
+    if (!all.ok()) return std::string("<store failed>");
+    for (const auto& d : *all) {
+      out += d.key.str() + " v" + std::to_string(d.version) + " " + d.definition + " " + d.secrets +
+             (d.deleted_at ? " deleted" : "") + "\n";
+    }
+    return out;
+  };
+  const std::string before = snapshot();
+  const int64_t registry = db_->store().definitions().definitionsVersion().value();
+  const size_t events = db_->store().recentEvents({"mcp", "made"}, 100).value().size();
+  const int applied = applied_.load();
+
+  const std::string other = R"({"kind":"mcp","name":"other","url":"http://127.0.0.1:9/mcp"})";
+  auto& defs = faulty_->faultyDefinitions();
+  for (std::atomic<bool>* fault : {&defs.down, &defs.broken, &defs.writes_down}) {
+    SCOPED_TRACE(fault == &defs.down     ? "store down"
+                 : fault == &defs.broken ? "queries fail"
+                                         : "commits fail");
+    *fault = true;
+    struct Case {
+      std::string method, path, body;
+    };
+    const std::vector<Case> cases = {
+        {"POST", "/connections", other},
+        {"PUT", "/connections/mcp/made", kBearer},
+        {"PATCH", "/connections/mcp/made", R"({"url":"http://127.0.0.1:8/v2"})"},
+        {"DELETE", "/connections/mcp/made", ""},
+    };
+    for (const auto& c : cases) {
+      SCOPED_TRACE(c.method + " " + c.path);
+      auto r = call(c.method, c.path, c.body);
+      EXPECT_EQ(r.status, 503) << r.body;
+      const auto* error = r.json.if_contains("error");
+      ASSERT_TRUE(error && error->is_object()) << r.body;
+      EXPECT_EQ(error->as_object().at("code").as_string(), "unavailable");
+      const std::string message = r.errorMessage();
+      EXPECT_NE(message.find(c.method == "POST" ? "mcp/other" : "mcp/made"), std::string::npos)
+          << message;
+      EXPECT_NE(message.find("nothing was changed"), std::string::npos) << message;
+      EXPECT_EQ(r.body.find("the-bearer-secret-value"), std::string::npos);
+    }
+    // Reads of the deleted set fail as clearly.
+    auto listed = call("GET", "/connections/deleted");
+    EXPECT_EQ(listed.status, fault == &defs.writes_down ? 200 : 503) << listed.body;
+    if (fault != &defs.writes_down) {
+      EXPECT_NE(listed.errorMessage().find("cannot read the deleted connections"),
+                std::string::npos)
+          << listed.body;
+    }
+    *fault = false;
+  }
+  // The store is back: everything as before, nothing applied, no event, the token kept.
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_EQ(db_->store().definitions().definitionsVersion().value(), registry);
+  EXPECT_TRUE(db_->store().getToken({"mcp", "made"}).value().has_value());
+  EXPECT_EQ(applied_.load(), applied);
+  recorder_->flush();
+  EXPECT_EQ(db_->store().recentEvents({"mcp", "made"}, 100).value().size(), events);
+  EXPECT_FALSE(db_->store().definitions().getDefinition({"mcp", "other"}).value().has_value());
+  // And it works again.
+  EXPECT_EQ(call("DELETE", "/connections/mcp/made").status, 204);
 }
 
 }  // namespace

@@ -38,12 +38,14 @@ TEST(AuthorizationServerMetadata, ParsesWhatTetherUses) {
   auto m = parseAuthorizationServerMetadata(
       R"({"issuer":"https://a.example/t","authorization_endpoint":"https://a.example/t/auth",
           "token_endpoint":"https://a.example/t/token","registration_endpoint":"https://a.example/r",
+          "revocation_endpoint":"https://a.example/t/revoke",
           "code_challenge_methods_supported":["plain","S256"],"scopes_supported":["a","b"],
           "authorization_response_iss_parameter_supported":true,"unknown":{"x":1}})",
       "https://a.example/t/");
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_EQ(m->token_endpoint, "https://a.example/t/token");
   EXPECT_EQ(m->registration_endpoint, "https://a.example/r");
+  EXPECT_EQ(m->revocation_endpoint, "https://a.example/t/revoke");
   EXPECT_TRUE(m->iss_parameter_supported);
   EXPECT_TRUE(requireS256(*m).ok());
 }
