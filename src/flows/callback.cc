@@ -14,6 +14,7 @@
 namespace tether::flows {
 namespace {
 
+using core::Errc;
 using store::EventType;
 
 constexpr auto kLockTimeout = std::chrono::seconds(10);
