@@ -17,22 +17,6 @@ using core::Error;
 using core::Result;
 using core::Status;
 
-// The schema's history, oldest first: one line a migration (each in migrations/vNN_*.cc,
-// declared in migrations/versions.h). Copies of constant-initialized (constinit) objects, so
-// the order of static initialization across files does not matter.
-const std::array kMigrations = {
-    migrations::kV01InitialSchema,
-    migrations::kV02NotifyReplicas,
-    migrations::kV03ConnectFlowEndpoints,
-    migrations::kV04SessionRevocations,
-    migrations::kV05WebhookOutbox,
-    migrations::kV06ClientRegisteredEvent,
-    migrations::kV07StepUp,
-    migrations::kV08ConnectionDefinitions,
-    migrations::kV09NeedsClientFix,
-    migrations::kV10ConnectionActivity,
-};
-
 constexpr std::array<std::string_view, 15> kTables = {
     "meta",
     "counters",
@@ -64,7 +48,7 @@ Result<std::set<int>> appliedVersions(Session& s) {
 }
 
 Status checkNotNewer(const std::set<int>& applied) {
-  const int known = kMigrations.back().version;
+  const int known = allMigrations().back().version;
   if (!applied.empty() && *applied.rbegin() > known) {
     return Error(Errc::kStore,
                  fmt::format("the database schema is at version {}, newer than this Tether "
@@ -96,7 +80,7 @@ Result<MigrationOutcome> migrateSqlite(Session& s, int64_t now_ms) {
     TETHER_TRY_ASSIGN(const std::set<int> applied, appliedVersions(s));
     TETHER_TRY(checkNotNewer(applied));
     MigrationOutcome out;
-    for (const auto& m : kMigrations) {
+    for (const auto& m : allMigrations()) {
       if (applied.count(m.version) != 0) continue;
       TETHER_TRY(applyOne(s, Dialect::kSqlite, m, now_ms));
       ++out.applied;
@@ -111,7 +95,7 @@ Result<MigrationOutcome> migratePostgres(Session& s, int64_t now_ms) {
   TETHER_TRY_ASSIGN(const std::set<int> applied, appliedVersions(s));
   TETHER_TRY(checkNotNewer(applied));
   MigrationOutcome out;
-  for (const auto& m : kMigrations) {
+  for (const auto& m : allMigrations()) {
     if (applied.count(m.version) != 0) continue;
     TETHER_TRY(
         inTransaction(s, "BEGIN", [&] { return applyOne(s, Dialect::kPostgres, m, now_ms); }));
@@ -122,7 +106,24 @@ Result<MigrationOutcome> migratePostgres(Session& s, int64_t now_ms) {
 
 }  // namespace
 
-std::span<const Migration> allMigrations() { return kMigrations; }
+std::span<const Migration> allMigrations() {
+  // The schema's history, oldest first: one line a migration (each in migrations/vNN_*.cc,
+  // declared in migrations/versions.h). A function-local copy: other files' static
+  // initializers (tests' constants) may ask for the list before this file's would have run.
+  static const std::array kMigrations = {
+      migrations::kV01InitialSchema,
+      migrations::kV02NotifyReplicas,
+      migrations::kV03ConnectFlowEndpoints,
+      migrations::kV04SessionRevocations,
+      migrations::kV05WebhookOutbox,
+      migrations::kV06ClientRegisteredEvent,
+      migrations::kV07StepUp,
+      migrations::kV08ConnectionDefinitions,
+      migrations::kV09NeedsClientFix,
+      migrations::kV10ConnectionActivity,
+  };
+  return kMigrations;
+}
 std::span<const std::string_view> requiredTables() { return kTables; }
 
 Result<MigrationOutcome> migrate(Backend& backend, int64_t now_ms) {
@@ -135,7 +136,7 @@ Result<MigrationOutcome> migrate(Backend& backend, int64_t now_ms) {
     if (!outcome.ok()) return outcome.error();
     return core::okStatus();
   }));
-  outcome->schema_version = kMigrations.back().version;
+  outcome->schema_version = allMigrations().back().version;
   return outcome;
 }
 
