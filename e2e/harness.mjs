@@ -195,3 +195,17 @@ export async function tetherListening(proc, ms = 30_000) {
 export async function tetherReady(base, proc, ms = 30_000) {
   await waitFor(`${proc.name} to be ready`, async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, ms, proc);
 }
+
+/// The path of `<buildDir>/<name>`; a Failure saying to build it when it is missing.
+export function builtBinary(buildDir, name) {
+  const file = path.join(buildDir, name);
+  check(fs.existsSync(file), `${file} is missing: build it first`);
+  return file;
+}
+
+/// Starts `<buildDir>/tether-mock-idp --port 0 <args>` in `group` (from processGroup) and
+/// resolves to its issuer URL once it listens (a Failure after 20 s or if it exits).
+export async function startMockIdp(group, buildDir, args) {
+  const idp = group.startProcess('tether-mock-idp', builtBinary(buildDir, 'tether-mock-idp'), ['--port', '0', ...args]);
+  return (await waitFor('the mock IdP to listen', () => /listening on (\S+)/.exec(idp.out), 20_000, idp))[1];
+}

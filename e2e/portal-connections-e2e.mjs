@@ -32,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { newPortalContext, pageWatcher, signInWithAdminKey, withChromium } from './chromium.mjs';
-import { adminRequest, check, parseCommandLine, processGroup, repo, runLog, runScript, tetherListening, waitFor } from './harness.mjs';
+import { adminRequest, builtBinary, check, parseCommandLine, processGroup, repo, runLog, runScript, startMockIdp, tetherListening, waitFor } from './harness.mjs';
 import { mcpClient } from './tether-driver.mjs';
 
 const { opts, timeoutMs, buildDir } = parseCommandLine(
@@ -85,11 +85,8 @@ async function startMockApi() {
 }
 
 async function startReal() {
-  const idpBin = path.join(buildDir, 'tether-mock-idp');
-  const tetherBin = path.join(buildDir, 'tether');
-  for (const bin of [idpBin, tetherBin]) check(fs.existsSync(bin), `${bin} is missing: build it first`);
-  const idp = startProcess('tether-mock-idp', idpBin, ['--port', '0', '--consent', '--client', `tether-client:${firstSecret}`]);
-  issuer = (await waitFor('the mock IdP to listen', () => /listening on (\S+)/.exec(idp.out), 20_000, idp))[1];
+  const tetherBin = builtBinary(buildDir, 'tether');
+  issuer = await startMockIdp(group, buildDir, ['--consent', '--client', `tether-client:${firstSecret}`]);
   const up = startProcess('mcp-upstream', process.execPath, [path.join(repo, 'e2e', 'mcp-upstream.mjs'), '--port', '0', '--issuer', issuer]);
   upstream = (await waitFor('the MCP upstream to listen', () => /listening on (\S+)/.exec(up.err + up.out), 20_000, up))[1];
   const config =

@@ -39,7 +39,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { newPortalContext, pageWatcher, signInWithAdminKey, withChromium } from './chromium.mjs';
-import { adminRequest, check, parseCommandLine, processGroup, repo, runLog, runScript, tetherListening, waitFor } from './harness.mjs';
+import { adminRequest, builtBinary, check, parseCommandLine, processGroup, repo, runLog, runScript, startMockIdp, tetherListening, waitFor } from './harness.mjs';
 
 const POLL_BUDGET_MS = 12_000; // the portal polls health every 10 s
 const { opts, timeoutMs, buildDir } = parseCommandLine(
@@ -139,12 +139,8 @@ async function startPortalProxy() {
 }
 
 async function startTether() {
-  const idpBin = path.join(buildDir, 'tether-mock-idp');
-  const tetherBin = path.join(buildDir, 'tether');
-  for (const bin of [idpBin, tetherBin]) check(fs.existsSync(bin), `${bin} is missing: build it first`);
-
-  const idp = startProcess('tether-mock-idp', idpBin, ['--port', '0', '--consent', '--client', `tether-client:${clientSecret}`]);
-  issuer = (await waitFor('the mock IdP to listen', () => /listening on (\S+)/.exec(idp.out), 20_000, idp))[1];
+  const tetherBin = builtBinary(buildDir, 'tether');
+  issuer = await startMockIdp(group, buildDir, ['--consent', '--client', `tether-client:${clientSecret}`]);
   log(`mock IdP at ${issuer}`);
 
   const oauth = (name, url) =>

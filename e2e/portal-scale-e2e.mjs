@@ -31,7 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { newPortalContext, signInWithAdminKey, withChromium } from './chromium.mjs';
-import { adminRequest, check, parseCommandLine, processGroup, repo, runLog, runScript, tetherListening, tetherReady, waitFor } from './harness.mjs';
+import { adminRequest, check, parseCommandLine, processGroup, repo, runLog, runScript, startMockIdp, tetherListening, tetherReady, waitFor } from './harness.mjs';
 
 const { opts, timeoutMs, buildDir } = parseCommandLine(
   'portal-scale-e2e',
@@ -293,8 +293,7 @@ async function runBrowser(browser) {
 async function main() {
   fs.rmSync(artifacts, { recursive: true, force: true });
   fs.mkdirSync(artifacts, { recursive: true });
-  const idp = startProcess('tether-mock-idp', path.join(buildDir, 'tether-mock-idp'), ['--port', '0', '--consent', '--client', `tether-client:${clientSecret}`]);
-  issuer = (await waitFor('the mock IdP to listen', () => /listening on (\S+)/.exec(idp.out), 20_000, idp))[1];
+  issuer = await startMockIdp(group, buildDir, ['--consent', '--client', `tether-client:${clientSecret}`]);
   const up = startProcess('mcp-upstream', process.execPath, [path.join(repo, 'e2e', 'mcp-upstream.mjs'), '--port', '0', '--issuer', issuer, '--stateless', '--json-response']);
   upstream = (await waitFor('the MCP upstream to listen', () => /listening on (\S+)/.exec(up.err), 20_000, up))[1];
   // The first start only creates the database (state rows need no registered connection).

@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { newPortalContext, withChromium } from './chromium.mjs';
-import { check, createTestDatabase, parseCommandLine, processGroup, repo, runLog, runScript, tetherListening, tetherReady, waitFor } from './harness.mjs';
+import { builtBinary, check, createTestDatabase, parseCommandLine, processGroup, repo, runLog, runScript, tetherListening, tetherReady, waitFor } from './harness.mjs';
 
 const { opts, timeoutMs, buildDir } = parseCommandLine(
   'portal-sso-e2e',
@@ -162,7 +162,7 @@ async function runBrowser(browser, a, b) {
 }
 
 async function main() {
-  check(fs.existsSync(path.join(buildDir, 'tether')), `${buildDir}/tether is missing: build it first`);
+  builtBinary(buildDir, 'tether');
   pgDsn = createTestDatabase('tether_sso');
   fs.mkdirSync(artifacts, { recursive: true });
   const issuer = await startIdp();
