@@ -30,10 +30,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 
-import { CHROMIUM_ARGS } from './chromium.mjs';
-import { Failure, check, parseCommandLine, processGroup, repo, runLog, waitFor } from './harness.mjs';
+import { newPortalContext, pageWatcher, signInWithAdminKey, withChromium } from './chromium.mjs';
+import { adminRequest, builtBinary, check, parseCommandLine, processGroup, repo, runLog, runScript, startMockIdp, tetherListening, waitFor } from './harness.mjs';
 import { mcpClient } from './tether-driver.mjs';
 
 const { opts, timeoutMs, buildDir } = parseCommandLine(
@@ -46,7 +45,8 @@ const mock = opts['mock-api'];
 const artifacts = path.resolve(opts.artifacts ?? path.join(buildDir, 'test-artifacts', 'portal-connections'));
 const { started, log } = runLog('portal-connections-e2e');
 const verbose = (msg) => opts.verbose && log(msg);
-const { children, startProcess, stopAll } = processGroup({ verbose: opts.verbose });
+const group = processGroup({ verbose: opts.verbose });
+const { startProcess } = group;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-portal-conn-e2e-'));
 
 const adminKey = mock ? 'mock-admin-key-0123456789' : `e2e-admin-${crypto.randomBytes(12).toString('hex')}`;
@@ -64,21 +64,7 @@ let base;
 let issuer = null;
 let upstream = null;
 
-async function api(method, route, body, headers = {}) {
-  const res = await fetch(`${base}/api/v1/admin${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${adminKey}`, ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json, text };
-}
+const api = (method, route, body, headers) => adminRequest(base, adminKey, method, route, body, headers);
 
 async function idpControl(method, route, body) {
   const res = await fetch(`${issuer}/control/${route}`, {
@@ -99,11 +85,8 @@ async function startMockApi() {
 }
 
 async function startReal() {
-  const idpBin = path.join(buildDir, 'tether-mock-idp');
-  const tetherBin = path.join(buildDir, 'tether');
-  for (const bin of [idpBin, tetherBin]) check(fs.existsSync(bin), `${bin} is missing: build it first`);
-  const idp = startProcess('tether-mock-idp', idpBin, ['--port', '0', '--consent', '--client', `tether-client:${firstSecret}`]);
-  issuer = (await waitFor('the mock IdP to listen', () => /listening on (\S+)/.exec(idp.out), 20_000, idp))[1];
+  const tetherBin = builtBinary(buildDir, 'tether');
+  issuer = await startMockIdp(group, buildDir, ['--consent', '--client', `tether-client:${firstSecret}`]);
   const up = startProcess('mcp-upstream', process.execPath, [path.join(repo, 'e2e', 'mcp-upstream.mjs'), '--port', '0', '--issuer', issuer]);
   upstream = (await waitFor('the MCP upstream to listen', () => /listening on (\S+)/.exec(up.err + up.out), 20_000, up))[1];
   const config =
@@ -122,28 +105,14 @@ async function startReal() {
     TETHER_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
     E2E_STATUS_TOKEN: statusToken,
   });
-  const addr = await waitFor('tether to log "listening"', () => /"msg":"listening".*?"address":"(127\.0\.0\.1:\d+)"/.exec(tether.err), 30_000, tether);
-  base = `http://${addr[1]}`;
+  base = await tetherListening(tether);
   log(`tether at ${base}, mock IdP at ${issuer}, MCP upstream at ${upstream}`);
 }
 
 // ---------------------------------------------------------------------------------------
 // Browser helpers
 
-const pageErrors = [];
-let shot = 0;
-function watch(page, label) {
-  page.on('pageerror', (e) => pageErrors.push(`${label}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    const text = m.text();
-    if (/Content.Security.Policy|Refused to/i.test(text)) pageErrors.push(`${label}: ${text}`);
-    else if (m.type() === 'error') verbose(`${label} console: ${text}`);
-  });
-}
-async function screenshot(page, name) {
-  shot += 1;
-  await page.screenshot({ path: path.join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true, timeout: 10_000 });
-}
+const { pageErrors, watch, screenshot } = pageWatcher({ artifacts, verbose });
 async function assertClean(page, where) {
   const { html, storage } = await page.evaluate(() => {
     const dump = (s) => Array.from({ length: s.length }, (_, i) => `${s.key(i)}=${s.getItem(s.key(i))}`).join('\n');
@@ -159,9 +128,7 @@ const field = (page, f) => page.locator(`[data-field="${f}"]`);
 const fieldError = (page, f) => page.locator(`[data-error-for="${f}"]`);
 
 async function signIn(page) {
-  await page.goto(`${base}/portal/`);
-  await page.locator('#admin-key').fill(adminKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInWithAdminKey(page, base, adminKey);
   await page.getByRole('heading', { name: 'Connections', level: 1 }).waitFor({ timeout: 15_000 });
 }
 
@@ -342,47 +309,21 @@ async function main() {
   fs.mkdirSync(artifacts, { recursive: true });
   if (mock) await startMockApi();
   else await startReal();
-  const browser = await chromium.launch({ executablePath: opts.chromium, headless: true, args: CHROMIUM_ARGS });
-  let page = null;
-  try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
-    context.setDefaultTimeout(15_000);
-    page = await context.newPage();
-    watch(page, 'portal');
-    await signIn(page);
-    if (mock) await runMock(page);
-    else await runReal(context, page);
-    check(pageErrors.length === 0, `the page reported errors:\n  ${pageErrors.join('\n  ')}`);
-  } catch (e) {
-    if (page) await screenshot(page, 'failure').catch(() => {});
-    throw e;
-  } finally {
-    await browser.close().catch(() => {});
-  }
+  await withChromium(opts.chromium, async (browser) => {
+    let page = null;
+    try {
+      const context = await newPortalContext(browser, { height: 900, defaultTimeoutMs: 15_000 });
+      page = await context.newPage();
+      watch(page, 'portal');
+      await signIn(page);
+      if (mock) await runMock(page);
+      else await runReal(context, page);
+      check(pageErrors.length === 0, `the page reported errors:\n  ${pageErrors.join('\n  ')}`);
+    } catch (e) {
+      if (page) await screenshot(page, 'failure').catch(() => {});
+      throw e;
+    }
+  });
 }
 
-const timer = setTimeout(() => {
-  console.error(`portal-connections-e2e: FAIL: timed out after ${timeoutMs} ms`);
-  stopAll().finally(() => process.exit(1));
-}, timeoutMs);
-
-let ok = false;
-try {
-  await main();
-  ok = true;
-} catch (e) {
-  console.error(`portal-connections-e2e: ${e instanceof Failure ? e.message : `unexpected error: ${e.stack}`}`);
-} finally {
-  clearTimeout(timer);
-  await stopAll();
-  if (ok) fs.rmSync(tmp, { recursive: true, force: true });
-}
-if (!ok) {
-  for (const p of children) {
-    if (p.err) fs.writeFileSync(path.join(tmp, `${p.name}.stderr.log`), p.err);
-    if (p.out) fs.writeFileSync(path.join(tmp, `${p.name}.stdout.log`), p.out);
-  }
-  console.error(`portal-connections-e2e: logs kept in ${tmp}; screenshots in ${artifacts}`);
-}
-console.log(ok ? `PASS portal-connections-e2e (${((Date.now() - started) / 1000).toFixed(1)} s)` : 'FAIL portal-connections-e2e');
-process.exit(ok ? 0 : 1);
+await runScript('portal-connections-e2e', { timeoutMs, started, group, tmp, keptNote: `; screenshots in ${artifacts}` }, main);

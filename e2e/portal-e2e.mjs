@@ -37,10 +37,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 
-import { CHROMIUM_ARGS } from './chromium.mjs';
-import { Failure, check, parseCommandLine, processGroup, repo, runLog, waitFor } from './harness.mjs';
+import { newPortalContext, pageWatcher, signInWithAdminKey, withChromium } from './chromium.mjs';
+import { adminRequest, builtBinary, check, parseCommandLine, processGroup, repo, runLog, runScript, startMockIdp, tetherListening, waitFor } from './harness.mjs';
 
 const POLL_BUDGET_MS = 12_000; // the portal polls health every 10 s
 const { opts, timeoutMs, buildDir } = parseCommandLine(
@@ -65,7 +64,8 @@ const verbose = (msg) => opts.verbose && log(msg);
 // ---------------------------------------------------------------------------------------
 // Processes
 
-const { children, stopHooks, startProcess, stopAll } = processGroup({ verbose: opts.verbose });
+const group = processGroup({ verbose: opts.verbose });
+const { stopHooks, startProcess } = group;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-portal-e2e-'));
 
 // ---------------------------------------------------------------------------------------
@@ -91,21 +91,7 @@ const secretValues = new Map([
 let base; // Tether's (or the mock API's) URL
 let issuer = null; // the mock IdP's URL
 
-async function api(method, route, body) {
-  const res = await fetch(`${base}/api/v1/admin${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${adminKey}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json, text };
-}
+const api = (method, route, body) => adminRequest(base, adminKey, method, route, body);
 
 async function idpControl(method, route, body) {
   const res = await fetch(`${issuer}/control/${route}`, {
@@ -153,12 +139,8 @@ async function startPortalProxy() {
 }
 
 async function startTether() {
-  const idpBin = path.join(buildDir, 'tether-mock-idp');
-  const tetherBin = path.join(buildDir, 'tether');
-  for (const bin of [idpBin, tetherBin]) check(fs.existsSync(bin), `${bin} is missing: build it first`);
-
-  const idp = startProcess('tether-mock-idp', idpBin, ['--port', '0', '--consent', '--client', `tether-client:${clientSecret}`]);
-  issuer = (await waitFor('the mock IdP to listen', () => /listening on (\S+)/.exec(idp.out), 20_000, idp))[1];
+  const tetherBin = builtBinary(buildDir, 'tether');
+  issuer = await startMockIdp(group, buildDir, ['--consent', '--client', `tether-client:${clientSecret}`]);
   log(`mock IdP at ${issuer}`);
 
   const oauth = (name, url) =>
@@ -188,13 +170,7 @@ async function startTether() {
     E2E_CLIENT_SECRET: clientSecret,
     E2E_STATUS_TOKEN: statusToken,
   });
-  const addr = await waitFor(
-    'tether to log "listening"',
-    () => /"msg":"listening".*?"address":"(127\.0\.0\.1:\d+)"/.exec(tether.err),
-    30_000,
-    tether,
-  );
-  base = `http://${addr[1]}`;
+  base = await tetherListening(tether);
   if (proxy) {
     proxy.target = base;
     stopHooks.push(() => {
@@ -303,30 +279,7 @@ async function clearRedFault() {
 // ---------------------------------------------------------------------------------------
 // Browser checks
 
-const pageErrors = [];
-let shot = 0;
-const shots = new Map();
-
-const openPages = new Set();
-
-function watch(page, label) {
-  openPages.add(page);
-  page.on('close', () => openPages.delete(page));
-  page.on('pageerror', (e) => pageErrors.push(`${label}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    const text = m.text();
-    if (/Content.Security.Policy|Refused to/i.test(text)) pageErrors.push(`${label}: ${text}`);
-    else if (m.type() === 'error' && !/status of 401/.test(text)) verbose(`${label} console: ${text}`);
-  });
-}
-
-async function screenshot(page, name) {
-  shot += 1;
-  const file = path.join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true, timeout: 10_000 });
-  shots.set(name, file);
-  verbose(`screenshot ${file}`);
-}
+const { pageErrors, shots, openPages, watch, screenshot } = pageWatcher({ artifacts, verbose, quietConsole: /status of 401/ });
 
 let csrfSeen = null;
 let cookieSeen = null;
@@ -365,15 +318,13 @@ const pageFetch = (page, route, init = {}) =>
 const row = (page, key) => page.locator(`tr[data-connection="${key}"]`);
 
 async function signIn(page) {
-  await page.locator('#admin-key').fill(adminKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInWithAdminKey(page, null, adminKey);
   await page.getByRole('heading', { name: 'Connections', level: 1 }).waitFor({ timeout: 15_000 });
   await row(page, 'mcp/tickets').waitFor({ timeout: 15_000 });
 }
 
 async function runBrowser(browser) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', timezoneId: 'UTC' });
-  context.setDefaultTimeout(15_000);
+  const context = await newPortalContext(browser, { defaultTimeoutMs: 15_000 });
 
   if (!opts['mock-api']) await setUpConnections(context);
 
@@ -391,8 +342,7 @@ async function runBrowser(browser) {
   await deep.locator('#admin-key').waitFor();
   await deep.close();
   await screenshot(page, 'sign-in');
-  await page.locator('#admin-key').fill('not-the-admin-key-at-all');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInWithAdminKey(page, null, 'not-the-admin-key-at-all');
   await page.getByText('That admin key was not accepted').waitFor();
   check((await context.cookies()).every((c) => c.name !== 'tether_session'), 'a wrong key got a session cookie');
   await assertClean(page, 'sign-in page');
@@ -591,17 +541,14 @@ async function main() {
   if (opts['mock-api']) await startMockApi();
   else await startTether();
 
-  // launch() (not launchPersistentContext) because the test needs several independent
-  // contexts; playwright-core gives the browser a fresh temporary profile and deletes it.
-  const browser = await chromium.launch({ executablePath: opts.chromium, headless: true, args: CHROMIUM_ARGS });
-  try {
-    await runBrowser(browser);
-  } catch (e) {
-    for (const page of openPages) await screenshot(page, 'failure').catch(() => {});
-    throw e;
-  } finally {
-    await browser.close().catch(() => {});
-  }
+  await withChromium(opts.chromium, async (browser) => {
+    try {
+      await runBrowser(browser);
+    } catch (e) {
+      for (const page of openPages) await screenshot(page, 'failure').catch(() => {});
+      throw e;
+    }
+  });
   if (opts['docs-images']) {
     const dir = path.join(repo, 'docs', 'images');
     fs.mkdirSync(dir, { recursive: true });
@@ -612,28 +559,4 @@ async function main() {
   }
 }
 
-const timer = setTimeout(() => {
-  console.error(`portal-e2e: FAIL: timed out after ${timeoutMs} ms`);
-  stopAll().finally(() => process.exit(1));
-}, timeoutMs);
-
-let ok = false;
-try {
-  await main();
-  ok = true;
-} catch (e) {
-  console.error(`portal-e2e: ${e instanceof Failure ? '' : 'unexpected error: '}${e instanceof Failure ? e.message : e.stack}`);
-} finally {
-  clearTimeout(timer);
-  await stopAll();
-  if (ok) fs.rmSync(tmp, { recursive: true, force: true });
-  else console.error(`portal-e2e: logs and database kept in ${tmp}; screenshots in ${artifacts}`);
-}
-if (!ok) {
-  for (const p of children) {
-    if (p.err) fs.writeFileSync(path.join(tmp, `${p.name}.stderr.log`), p.err);
-    if (p.out) fs.writeFileSync(path.join(tmp, `${p.name}.stdout.log`), p.out);
-  }
-}
-console.log(ok ? `PASS portal-e2e (${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${artifacts})` : 'FAIL portal-e2e');
-process.exit(ok ? 0 : 1);
+await runScript('portal-e2e', { timeoutMs, started, group, tmp, keptNote: ` (and the database); screenshots in ${artifacts}`, passNote: `; screenshots in ${artifacts}` }, main);

@@ -29,10 +29,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 
-import { CHROMIUM_ARGS } from './chromium.mjs';
-import { Failure, check, parseCommandLine, processGroup, repo, runLog, waitFor } from './harness.mjs';
+import { newPortalContext, signInWithAdminKey, withChromium } from './chromium.mjs';
+import { adminRequest, check, parseCommandLine, processGroup, repo, runLog, runScript, startMockIdp, tetherListening, tetherReady, waitFor } from './harness.mjs';
 
 const { opts, timeoutMs, buildDir } = parseCommandLine(
   'portal-scale-e2e',
@@ -56,7 +55,8 @@ const FIRST_PAGE_BOUND_MS = 5000;
 const SEARCH_BOUND_MS = 3000;
 const artifacts = path.resolve(opts.artifacts ?? path.join(buildDir, 'test-artifacts', 'portal-scale'));
 const { started, log } = runLog('portal-scale-e2e');
-const { children, startProcess, stopAll } = processGroup({ verbose: opts.verbose });
+const group = processGroup({ verbose: opts.verbose });
+const { startProcess } = group;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-portal-scale-'));
 
 const adminKey = `e2e-admin-${crypto.randomBytes(12).toString('hex')}`;
@@ -69,21 +69,7 @@ let base;
 let issuer;
 let upstream;
 
-async function api(method, route, body) {
-  const res = await fetch(`${base}/api/v1/admin${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${adminKey}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json, text };
-}
+const api = (method, route, body) => adminRequest(base, adminKey, method, route, body);
 
 function writeConfig(count, name) {
   const oauth = (secret, extra = '') =>
@@ -116,14 +102,8 @@ async function startTether(configPath) {
     TETHER_ENCRYPTION_KEY: encryptionKey,
     E2E_CLIENT_SECRET: clientSecret,
   });
-  const addr = await waitFor(
-    'tether to log "listening"',
-    () => /"msg":"listening".*?"address":"(127\.0\.0\.1:\d+)"/.exec(tether.err),
-    60_000,
-    tether,
-  );
-  base = `http://${addr[1]}`;
-  await waitFor('tether to be ready', async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, 60_000, tether);
+  base = await tetherListening(tether, 60_000);
+  await tetherReady(base, tether, 60_000);
   // The store opens and syncs the 10,000 connections after the listener is up.
   await waitFor('tether to open its store (keeper started)', () => /"msg":"keeper started"/.test(tether.err), 120_000, tether);
   return tether;
@@ -180,16 +160,13 @@ async function screenshot(page, name) {
 const rowsOf = (page) => page.locator('tbody tr[data-connection]');
 
 async function runBrowser(browser) {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
-  context.setDefaultTimeout(20_000);
+  const context = await newPortalContext(browser, { width: 1360, height: 900, defaultTimeoutMs: 20_000 });
   const errors = [];
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
 
   // Sign in, then load the list afresh and time its first page.
-  await page.goto(`${base}/portal/`);
-  await page.locator('#admin-key').fill(adminKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInWithAdminKey(page, base, adminKey);
   await rowsOf(page).first().waitFor();
   const t0 = Date.now();
   await page.goto(`${base}/portal/`);
@@ -316,8 +293,7 @@ async function runBrowser(browser) {
 async function main() {
   fs.rmSync(artifacts, { recursive: true, force: true });
   fs.mkdirSync(artifacts, { recursive: true });
-  const idp = startProcess('tether-mock-idp', path.join(buildDir, 'tether-mock-idp'), ['--port', '0', '--consent', '--client', `tether-client:${clientSecret}`]);
-  issuer = (await waitFor('the mock IdP to listen', () => /listening on (\S+)/.exec(idp.out), 20_000, idp))[1];
+  issuer = await startMockIdp(group, buildDir, ['--consent', '--client', `tether-client:${clientSecret}`]);
   const up = startProcess('mcp-upstream', process.execPath, [path.join(repo, 'e2e', 'mcp-upstream.mjs'), '--port', '0', '--issuer', issuer, '--stateless', '--json-response']);
   upstream = (await waitFor('the MCP upstream to listen', () => /listening on (\S+)/.exec(up.err), 20_000, up))[1];
   // The first start only creates the database (state rows need no registered connection).
@@ -345,12 +321,7 @@ async function main() {
   const bad = await api('GET', '/connections?limit=0');
   check(bad.status === 400 && /limit/.test(bad.json?.error?.message ?? ''), `limit=0 answered ${bad.status}: ${bad.text}`);
 
-  const browser = await chromium.launch({ executablePath: opts.chromium, headless: true, args: CHROMIUM_ARGS });
-  try {
-    await runBrowser(browser);
-  } finally {
-    await browser.close().catch(() => {});
-  }
+  await withChromium(opts.chromium, runBrowser);
   if (opts['docs-images']) {
     const names = { list: 'portal-list-scale.png', detail: 'portal-detail-use-it.png', empty: 'portal-list-empty.png' };
     for (const [name, file] of Object.entries(names)) {
@@ -360,25 +331,4 @@ async function main() {
   }
 }
 
-const timer = setTimeout(() => {
-  console.error(`portal-scale-e2e: FAIL: timed out after ${timeoutMs} ms`);
-  stopAll().finally(() => process.exit(1));
-}, timeoutMs);
-
-let ok = false;
-try {
-  await main();
-  ok = true;
-} catch (e) {
-  console.error(`portal-scale-e2e: ${e instanceof Failure ? e.message : `unexpected error: ${e.stack}`}`);
-} finally {
-  clearTimeout(timer);
-  await stopAll();
-  if (ok) fs.rmSync(tmp, { recursive: true, force: true });
-  else {
-    for (const p of children) if (p.err) fs.writeFileSync(path.join(tmp, `${p.name}.stderr.log`), p.err);
-    console.error(`portal-scale-e2e: logs and database kept in ${tmp}; screenshots in ${artifacts}`);
-  }
-}
-console.log(ok ? `PASS portal-scale-e2e (${((Date.now() - started) / 1000).toFixed(1)} s)` : 'FAIL portal-scale-e2e');
-process.exit(ok ? 0 : 1);
+await runScript('portal-scale-e2e', { timeoutMs, started, group, tmp, keptNote: ` (and the database); screenshots in ${artifacts}` }, main);

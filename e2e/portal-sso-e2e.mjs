@@ -18,15 +18,13 @@
 //    of the values it was sent; no replica logs a code, an ID token or the admin key.
 // Screenshots: <build>/test-artifacts/portal-sso/.
 
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 
-import { CHROMIUM_ARGS } from './chromium.mjs';
-import { Failure, check, parseCommandLine, processGroup, repo, runLog, waitFor } from './harness.mjs';
+import { newPortalContext, withChromium } from './chromium.mjs';
+import { builtBinary, check, createTestDatabase, parseCommandLine, processGroup, repo, runLog, runScript, tetherListening, tetherReady, waitFor } from './harness.mjs';
 
 const { opts, timeoutMs, buildDir } = parseCommandLine(
   'portal-sso-e2e',
@@ -36,7 +34,8 @@ const { opts, timeoutMs, buildDir } = parseCommandLine(
 );
 const artifacts = path.resolve(opts.artifacts ?? path.join(buildDir, 'test-artifacts', 'portal-sso'));
 const { started, log } = runLog('portal-sso-e2e');
-const { children, startProcess, stopAll } = processGroup({ verbose: opts.verbose });
+const group = processGroup({ verbose: opts.verbose });
+const { startProcess } = group;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-portal-sso-e2e-'));
 
 const adminKey = `e2e-admin-${crypto.randomBytes(12).toString('hex')}`;
@@ -58,16 +57,8 @@ async function startIdp() {
   return (await waitFor('oidc-provider to listen', () => /listening on (\S+)/.exec(idp.out), 30_000, idp))[1];
 }
 
-// The replicas share one database of their own on the test cluster (other tests run on the
-// same cluster at the same time).
+// The replicas share one database of their own on the test cluster.
 let pgDsn = '';
-function createDatabase() {
-  const db = `tether_sso_${crypto.randomBytes(5).toString('hex')}`;
-  const port = /port=(\d+)/.exec(process.env.TETHER_TEST_PG_DSN)?.[1];
-  const psql = process.env.TETHER_TEST_PG_BIN ? path.join(process.env.TETHER_TEST_PG_BIN, 'psql') : 'psql';
-  execFileSync(psql, ['-h', '127.0.0.1', '-p', port, '-U', 'tether', '-d', 'postgres', '-qc', `CREATE DATABASE ${db}`], { stdio: 'pipe', timeout: 30_000 });
-  pgDsn = `${process.env.TETHER_TEST_PG_DSN} dbname=${db}`;
-}
 
 async function startTether(name, configPath) {
   const p = startProcess(name, path.join(buildDir, 'tether'), ['serve', '--config', configPath], {
@@ -76,16 +67,8 @@ async function startTether(name, configPath) {
     E2E_STATUS_TOKEN: statusToken,
     E2E_PG_DSN: pgDsn,
   });
-  const addr = await waitFor(`${name} to log "listening"`,
-    () => /"msg":"listening".*?"address":"(127\.0\.0\.1:\d+)"/.exec(p.err), 30_000, p);
-  const base = `http://${addr[1]}`;
-  await waitFor(`${name} to be ready`, async () => {
-    try {
-      return (await fetch(`${base}/readyz`)).ok;
-    } catch {
-      return false;
-    }
-  }, 30_000, p);
+  const base = await tetherListening(p);
+  await tetherReady(base, p);
   return { proc: p, base };
 }
 
@@ -96,7 +79,7 @@ async function withCookie(base, route, cookie) {
 }
 
 async function signIn(browser, base, login) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+  const context = await newPortalContext(browser, { timezoneId: null });
   const page = await context.newPage();
   await page.goto(`${base}/portal/`);
   await page.getByRole('link', { name: 'Sign in with E2E IdP' }).click({ timeout: 15_000 });
@@ -179,9 +162,8 @@ async function runBrowser(browser, a, b) {
 }
 
 async function main() {
-  check(process.env.TETHER_TEST_PG_DSN, 'TETHER_TEST_PG_DSN is not set: run under ./scripts/with-postgres.sh');
-  check(fs.existsSync(path.join(buildDir, 'tether')), `${buildDir}/tether is missing: build it first`);
-  createDatabase();
+  builtBinary(buildDir, 'tether');
+  pgDsn = createTestDatabase('tether_sso');
   fs.mkdirSync(artifacts, { recursive: true });
   const issuer = await startIdp();
   log(`oidc-provider at ${issuer}`);
@@ -202,13 +184,7 @@ async function main() {
   const b = await startTether('tether-b', configPath);
   log(`replicas at ${a.base} and ${b.base}`);
 
-  const browser = await chromium.launch({ executablePath: opts.chromium, headless: true, args: CHROMIUM_ARGS });
-  let echoed;
-  try {
-    echoed = await runBrowser(browser, a, b);
-  } finally {
-    await browser.close();
-  }
+  const echoed = await withChromium(opts.chromium, (browser) => runBrowser(browser, a, b));
   // Admin keys keep working next to single sign-on (automation, break-glass).
   const byKey = await fetch(`${a.base}/api/v1/admin/connections`, { headers: { Authorization: `Bearer ${adminKey}` } });
   check(byKey.status === 200, `the admin key got HTTP ${byKey.status}`);
@@ -222,28 +198,4 @@ async function main() {
   check(/"actor":"user:alice".*"role":"admin"/.test(a.proc.err), 'replica A did not log alice\'s sign-in as user:alice, admin');
 }
 
-const timer = setTimeout(() => {
-  console.error(`portal-sso-e2e: timed out after ${timeoutMs} ms`);
-  stopAll().finally(() => process.exit(1));
-}, timeoutMs);
-let ok = false;
-try {
-  await main();
-  ok = true;
-} catch (e) {
-  console.error(`portal-sso-e2e: ${e instanceof Failure ? e.message : `unexpected error: ${e.stack}`}`);
-} finally {
-  clearTimeout(timer);
-  await stopAll();
-  if (!ok) {
-    for (const p of children) {
-      if (p.err) fs.writeFileSync(path.join(tmp, `${p.name}.stderr.log`), p.err);
-      if (p.out) fs.writeFileSync(path.join(tmp, `${p.name}.stdout.log`), p.out);
-    }
-    console.error(`portal-sso-e2e: logs kept in ${tmp}; screenshots in ${artifacts}`);
-  } else {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-}
-console.log(ok ? `PASS portal-sso-e2e (${((Date.now() - started) / 1000).toFixed(1)} s)` : 'FAIL portal-sso-e2e');
-process.exit(ok ? 0 : 1);
+await runScript('portal-sso-e2e', { timeoutMs, started, group, tmp, keptNote: `; screenshots in ${artifacts}` }, main);

@@ -3,16 +3,15 @@
 // is proxied by replicas 2 and 3 within 2 s; its upstream URL edited on replica 2 is used by
 // all three; deleted on replica 3, it answers 404 everywhere.
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
-#include "core/random.h"
 #include "http/http_client.h"
 #include "http/server.h"
+#include "support/pg_database.h"
 #include "support/process.h"
 
 namespace tether {
@@ -46,21 +45,13 @@ struct NamedUpstream {
 class ConnectionsReplicasTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* base = std::getenv("TETHER_TEST_PG_DSN");
-    ASSERT_NE(base, nullptr) << "TETHER_TEST_PG_DSN is not set: run the tests through "
-                                "scripts/with-postgres.sh (make test does)";
-    const std::string db = "tether_conn_" + core::newId().substr(0, 10);
-    PGconn* conn = PQconnectdb(base);
-    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-    PGresult* res = PQexec(conn, ("CREATE DATABASE " + db).c_str());
-    ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
-    PQclear(res);
-    PQfinish(conn);
-    dir_ = std::filesystem::temp_directory_path() / ("tether-replicas-" + db);
+    auto db = testing::createPgDatabase("tether_conn");
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    dir_ = std::filesystem::temp_directory_path() / ("tether-replicas-" + db->name);
     std::filesystem::create_directories(dir_);
     const auto path = dir_ / "tether.yaml";
     std::ofstream(path) << "listen: 127.0.0.1:0\nlog: { level: info }\n"
-                        << "storage: { driver: postgres, dsn: \"" << base << " dbname=" << db
+                        << "storage: { driver: postgres, dsn: \"" << db->dsn
                         << "\" }\nencryption: { key: \"" << std::string(64, 'e') << "\" }\n"
                         << "admin: { keys: [ \"${TETHER_ADMIN_KEY}\" ] }\n"
                         << "connections:\n  - kind: mcp\n    name: declared\n"

@@ -2,7 +2,6 @@
 // refresh ownership across replicas (issue #5 scenarios 6 and 9).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
 #include <regex>
 
@@ -12,6 +11,7 @@
 #include "oauth/pkce.h"
 #include "oauth/token_endpoint_client.h"
 #include "store/store.h"
+#include "support/pg_database.h"
 #include "support/process.h"
 
 namespace tether {
@@ -26,17 +26,9 @@ constexpr char kRedirect[] = "http://127.0.0.1/oauth/callback";
 class ReplicaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* base = std::getenv("TETHER_TEST_PG_DSN");
-    ASSERT_NE(base, nullptr) << "TETHER_TEST_PG_DSN is not set: run the tests through "
-                                "scripts/with-postgres.sh (make test does)";
-    const std::string db = "tether_replica_" + core::newId().substr(0, 10);
-    PGconn* conn = PQconnectdb(base);
-    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-    PGresult* res = PQexec(conn, ("CREATE DATABASE " + db).c_str());
-    ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
-    PQclear(res);
-    PQfinish(conn);
-    dsn_ = std::string(base) + " dbname=" + db;
+    auto db = testing::createPgDatabase("tether_replica");
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    dsn_ = db->dsn;
     key_hex_ = core::hexEncode(core::randomBytes(32));
   }
 

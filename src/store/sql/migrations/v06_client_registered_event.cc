@@ -1,0 +1,52 @@
+// The client_registered event type. SQLite cannot change a CHECK constraint in place: the
+// table is rebuilt (rows, ids and the AUTOINCREMENT high-water mark kept), then its indexes.
+// The list spells out every type the code knows at this version (the migrations test checks
+// the newest list against EventType).
+
+#include "store/sql/migrations/versions.h"
+
+namespace tether::store::sql::migrations {
+namespace {
+
+constexpr std::string_view kSqlite = R"sql(
+CREATE TABLE auth_events_v6 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('connect_started', 'connect_completed',
+    'connect_failed', 'refresh_succeeded', 'refresh_failed_transient',
+    'refresh_failed_revoked', 'refresh_skipped_no_token', 'refresh_skipped_expired',
+    'refresh_rotation_persistence_failed', 'token_deleted_revoked', 'token_deleted_admin',
+    'client_registered', 'webhook_given_up')),
+  actor TEXT NOT NULL,
+  idp_host TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+INSERT INTO auth_events_v6 (id, at, kind, name, type, actor, idp_host, correlation_id, detail)
+  SELECT id, at, kind, name, type, actor, idp_host, correlation_id, detail FROM auth_events;
+DELETE FROM sqlite_sequence WHERE name = 'auth_events_v6';
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'auth_events_v6', seq FROM sqlite_sequence WHERE name = 'auth_events';
+DROP TABLE auth_events;
+ALTER TABLE auth_events_v6 RENAME TO auth_events;
+CREATE INDEX auth_events_by_connection ON auth_events (kind, name, at DESC, id DESC);
+CREATE INDEX auth_events_by_time ON auth_events (at);
+)sql";
+
+constexpr std::string_view kPostgres = R"sql(
+ALTER TABLE auth_events DROP CONSTRAINT auth_events_type_check;
+ALTER TABLE auth_events ADD CONSTRAINT auth_events_type_check CHECK (type IN ('connect_started',
+  'connect_completed', 'connect_failed', 'refresh_succeeded', 'refresh_failed_transient',
+  'refresh_failed_revoked', 'refresh_skipped_no_token', 'refresh_skipped_expired',
+  'refresh_rotation_persistence_failed', 'token_deleted_revoked', 'token_deleted_admin',
+  'client_registered', 'webhook_given_up'));
+)sql";
+
+}  // namespace
+
+constinit const Migration kV06ClientRegisteredEvent{6, "client_registered event type", kSqlite,
+                                                    kPostgres};
+
+}  // namespace tether::store::sql::migrations
