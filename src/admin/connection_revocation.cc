@@ -1,9 +1,8 @@
 // RFC 7009 revocation after a delete: which endpoint, which client, and what to log.
 #include "admin/connection_revocation.h"
 
-#include <boost/json.hpp>
-
 #include "core/log.h"
+#include "flows/stored_client.h"
 #include "oauth/discovery.h"
 #include "oauth/from_config.h"
 #include "oauth/revocation.h"
@@ -12,21 +11,6 @@ namespace tether::admin {
 namespace {
 
 using Outcome = RevocationReport::Outcome;
-
-// How a client Tether registered (RFC 7591) authenticates, from its registration answer;
-// the connect flow decides the same way.
-oauth::ClientAuthStyle registeredAuthStyle(const store::OAuthClient& client) {
-  if (!client.client_secret || !client.registration_json) return oauth::ClientAuthStyle::kNone;
-  boost::system::error_code ec;
-  auto v = boost::json::parse(*client.registration_json, ec);
-  if (ec || !v.is_object()) return oauth::ClientAuthStyle::kPost;
-  const auto* m = v.as_object().if_contains("token_endpoint_auth_method");
-  if (m && m->is_string() && m->as_string() == "client_secret_basic") {
-    return oauth::ClientAuthStyle::kBasic;
-  }
-  if (m && m->is_string() && m->as_string() == "none") return oauth::ClientAuthStyle::kNone;
-  return oauth::ClientAuthStyle::kPost;
-}
 
 void addHost(std::vector<std::string>& hosts, const std::string& url) {
   if (auto h = oauth::urlHost(url); !h.empty()) hosts.push_back(std::move(h));
@@ -85,7 +69,7 @@ RevocationReport revokeDeletedConnection(store::Store& store, http::HttpClient& 
     }
     cfg.client_id = (*client)->client_id;
     cfg.client_secret = (*client)->client_secret.value_or("");
-    cfg.client_auth = registeredAuthStyle(**client);
+    cfg.client_auth = flows::registeredAuthStyle(**client);
   }
   oauth::DiscoveryOptions dopts;
   dopts.policy.allowed_hosts = options.discovery_allowed_hosts;

@@ -1,6 +1,6 @@
 #pragma once
-/// Internal to flows: how a client Tether registered (RFC 7591, store::OAuthClient) is
-/// stored and used, shared by the flow's start, its callback and `Flows::resolved`.
+/// How a client Tether registered (RFC 7591, store::OAuthClient) is stored and used, shared
+/// by the flow's start, its callback, `Flows::resolved` and the admin API's revocation on delete.
 
 #include <string>
 
