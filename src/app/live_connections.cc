@@ -14,6 +14,7 @@
 #include "gateway/upstream_url.h"
 #include "lifecycle/from_config.h"
 #include "lifecycle/lifecycle.h"
+#include "oauth/from_config.h"
 #include "store/from_config.h"
 #include "store/store.h"
 
@@ -32,6 +33,21 @@ bool sameOAuth(const config::OAuthConfig& a, const config::OAuthConfig& b) {
          std::tie(b.grant, b.issuer, b.authorization_url, b.token_url, b.client_id, b.client_secret,
                   b.client_auth, b.scopes, b.extra_params, b.resource_indicator,
                   b.refresh_max_lifetime, b.default_token_lifetime, b.ca_bundle);
+}
+
+// True when `a` and `b` (both OAuth, same key) differ only in the client settings a running
+// token source can take over (client id, secret, auth method) and name a configured client
+// in both (a registered client is registered again on a change: rebuilt).
+bool onlyClientSettingsDiffer(const config::ConnectionConfig& a,
+                              const config::ConnectionConfig& b) {
+  if (!a.auth.oauth || !b.auth.oauth || !a.auth.oauth->client_id || !b.auth.oauth->client_id) {
+    return false;
+  }
+  config::ConnectionConfig moved = a;
+  moved.auth.oauth->client_id = b.auth.oauth->client_id;
+  moved.auth.oauth->client_secret = b.auth.oauth->client_secret;
+  moved.auth.oauth->client_auth = b.auth.oauth->client_auth;
+  return sameConnection(moved, b);
 }
 
 std::string names(const std::vector<store::ConnectionKey>& keys) {
@@ -112,11 +128,7 @@ class LiveConnections::Impl {
     auto set = std::make_shared<ConnectionSet>();
     set->connections = std::move(next);
     set->generation = running->generation + 1;
-    std::set<store::ConnectionKey> rebuilt(diff.added.begin(), diff.added.end());
-    rebuilt.insert(diff.changed.begin(), diff.changed.end());
-    std::vector<store::ConnectionKey> dropped = diff.removed;
-    dropped.insert(dropped.end(), diff.changed.begin(), diff.changed.end());
-    install(*set, rebuilt, dropped);
+    installChanges(*running, *set, diff);
     publish(std::move(set));
     core::log::info("connections applied", {{"added", names(diff.added)},
                                             {"changed", names(diff.changed)},
@@ -133,7 +145,11 @@ class LiveConnections::Impl {
     const auto running = current();
     std::set<store::ConnectionKey> all;
     for (const auto& c : running->connections) all.insert(keyOf(c));
-    install(*running, all, {});
+    syncRegistry(*running);
+    if (flows_) flows_->setConnections(flows::connectionsFromConfig(running->connections));
+    rebuildSources(*running, all, {});
+    updateProxy(*running, &all);
+    admin_.setConnections(admin::connectionViewsFromConfig(running->connections));
   }
 
   void detach() {
@@ -169,6 +185,18 @@ class LiveConnections::Impl {
     return current_;
   }
 
+  LiveStats stats() {
+    std::lock_guard writer(apply_mu_);
+    LiveStats out = stats_;
+    out.proxy_connections_built = proxy_.connectionsBuilt();
+    return out;
+  }
+
+  std::shared_ptr<lifecycle::TokenSource> source(const store::ConnectionKey& key) {
+    std::lock_guard writer(apply_mu_);
+    return lifecycle_ ? lifecycle_->source(key) : nullptr;
+  }
+
  private:
   static std::vector<config::ConnectionConfig> sorted(std::vector<config::ConnectionConfig> v) {
     std::stable_sort(v.begin(), v.end(),
@@ -193,22 +221,76 @@ class LiveConnections::Impl {
     return {};
   }
 
-  // Brings every module to `set`: `rebuilt` get new per-connection objects, `dropped` lose
-  // theirs (a changed connection is in both). Order: the registry, the token sources (so the
-  // proxy binds the new ones), the connect flows, then the proxy and the admin views.
-  void install(const ConnectionSet& set, const std::set<store::ConnectionKey>& rebuilt,
-               const std::vector<store::ConnectionKey>& dropped) {
+  // Brings every module from `running` to `set` (`diff` between them), touching only what
+  // changed: the registry rows, token sources and proxy objects of added, changed and
+  // removed connections (one change among N costs one of each, not N). A changed OAuth
+  // connection whose only change is its client settings keeps its token source (and the
+  // state in its memory). Order: the registry, the token sources (so the proxy binds the new
+  // ones), the connect flows, then the proxy and the admin views.
+  void installChanges(const ConnectionSet& running, const ConnectionSet& set,
+                      const ConnectionDiff& diff) {
+    std::set<store::ConnectionKey> touched(diff.added.begin(), diff.added.end());
+    touched.insert(diff.changed.begin(), diff.changed.end());
     if (store_) {
-      const auto infos = store::connectionInfosFromConfig(set.connections);
-      if (auto st = store_->syncConnections(infos); !st.ok()) {
-        core::log::error("cannot register the connections in the store; retried at the next change",
-                         {{"error", st.error().message}});
+      if (registry_stale_) {
+        syncRegistry(set);
+      } else {
+        const auto infos = store::connectionInfosFromConfig(subset(set.connections, touched));
+        auto st = store_->updateConnections(infos, diff.removed);
+        stats_.registry_rows += infos.size() + diff.removed.size();
+        if (!st.ok()) {
+          registry_stale_ = true;
+          core::log::error(
+              "cannot register the connections in the store; retried at the next change",
+              {{"error", st.error().message}});
+        }
       }
     }
     if (flows_) flows_->setConnections(flows::connectionsFromConfig(set.connections));
+    std::set<store::ConnectionKey> rebuilt(diff.added.begin(), diff.added.end());
+    std::vector<store::ConnectionKey> dropped = diff.removed;
+    for (const auto& key : diff.changed) {
+      if (lifecycle_ && keepSource(*running.find(key), *set.find(key))) continue;
+      rebuilt.insert(key);
+      dropped.push_back(key);
+    }
     rebuildSources(set, rebuilt, dropped);
-    updateProxy(set);
+    updateProxy(set, &touched);
     admin_.setConnections(admin::connectionViewsFromConfig(set.connections));
+  }
+
+  // A change of client settings only: the running source takes them over (and a
+  // needs_client_fix one refreshes with them at once). False: rebuild it.
+  bool keepSource(const config::ConnectionConfig& before, const config::ConnectionConfig& after) {
+    if (!onlyClientSettingsDiffer(before, after)) return false;
+    const auto key = keyOf(after);
+    auto source = lifecycle_->source(key);
+    if (!source) return false;
+    auto oauth = source->oauthConfig();  // resolved endpoints included
+    // Not yet discovered (client_credentials from an issuer): the discovery would start
+    // from the configured settings again; a new source is simpler.
+    if (oauth.token_url.empty()) return false;
+    const auto next = oauth::clientConfigFromConfig(after);
+    oauth.client_id = next.client_id;
+    oauth.client_secret = next.client_secret;
+    oauth.client_auth = next.client_auth;
+    if (!lifecycle_->clientSettingsChanged(key, std::move(oauth), source->idpHost())) return false;
+    ++stats_.sources_kept;
+    return true;
+  }
+
+  // The whole registry made equal to `set` (attach, or after a failed incremental write).
+  void syncRegistry(const ConnectionSet& set) {
+    if (!store_) return;
+    const auto infos = store::connectionInfosFromConfig(set.connections);
+    stats_.registry_rows += infos.size();
+    if (auto st = store_->syncConnections(infos); !st.ok()) {
+      registry_stale_ = true;
+      core::log::error("cannot register the connections in the store; retried at the next change",
+                       {{"error", st.error().message}});
+      return;
+    }
+    registry_stale_ = false;
   }
 
   void rebuildSources(const ConnectionSet& set, const std::set<store::ConnectionKey>& rebuilt,
@@ -217,6 +299,7 @@ class LiveConnections::Impl {
     std::vector<store::ConnectionKey> unresolved;
     auto specs = lifecycle::specsFromConfig(subset(set.connections, rebuilt), &unresolved,
                                             options_.discovery_allowed_hosts);
+    stats_.sources_built += specs.size();
     lifecycle_->update(std::move(specs), dropped);
     // Connections whose endpoints came from an earlier connect flow refresh with those.
     for (const auto& key : unresolved) {
@@ -241,8 +324,11 @@ class LiveConnections::Impl {
     lifecycle_->retryRejectedClients({rebuilt.begin(), rebuilt.end()});
   }
 
-  void updateProxy(const ConnectionSet& set) {
-    if (auto st = proxy_.update(set.connections, options_.client_keys, options_.allowed_origins);
+  // `rebuild`: the connections whose proxy objects are built again; null: all of them.
+  void updateProxy(const ConnectionSet& set,
+                   const std::set<store::ConnectionKey>* rebuild = nullptr) {
+    if (auto st =
+            proxy_.update(set.connections, options_.client_keys, options_.allowed_origins, rebuild);
         !st.ok()) {
       // check() refused what the proxy refuses: this is a bug, not bad input.
       core::log::error("the proxy refused the connection set; it keeps the previous one",
@@ -263,7 +349,9 @@ class LiveConnections::Impl {
   lifecycle::Lifecycle* lifecycle_ = nullptr;
   flows::Flows* flows_ = nullptr;
   std::optional<lifecycle::Settings> settings_;  // set by setLifecycleSettings
-  mutable std::mutex current_mu_;                // guards the pointer copy only
+  bool registry_stale_ = false;                  // an incremental write failed: sync all
+  LiveStats stats_;
+  mutable std::mutex current_mu_;  // guards the pointer copy only
   std::shared_ptr<const ConnectionSet> current_;
 };
 
@@ -288,5 +376,10 @@ void LiveConnections::setLifecycleSettings(const lifecycle::Settings& settings) 
   impl_->setLifecycleSettings(settings);
 }
 std::shared_ptr<const ConnectionSet> LiveConnections::current() const { return impl_->current(); }
+LiveStats LiveConnections::stats() const { return impl_->stats(); }
+std::shared_ptr<lifecycle::TokenSource> LiveConnections::source(
+    const store::ConnectionKey& key) const {
+  return impl_->source(key);
+}
 
 }  // namespace tether::app
