@@ -26,6 +26,49 @@ store::ConnectionKey keyOf(const config::ConnectionConfig& c) {
   return {std::string(config::kindName(c.kind)), c.name};
 }
 
+// (kind, name) order without building keys: an apply compares every entry.
+int compareKeys(const config::ConnectionConfig& a, const config::ConnectionConfig& b) {
+  if (int k = config::kindName(a.kind).compare(config::kindName(b.kind)); k != 0) return k;
+  return a.name.compare(b.name);
+}
+bool keyLess(const config::ConnectionConfig& a, const config::ConnectionConfig& b) {
+  return compareKeys(a, b) < 0;
+}
+
+// What turns `running` into `next`, both sorted by key: one merge walk.
+ConnectionDiff diffSorted(const std::vector<const config::ConnectionConfig*>& running,
+                          const std::vector<const config::ConnectionConfig*>& next) {
+  ConnectionDiff diff;
+  size_t i = 0, j = 0;
+  while (i < running.size() || j < next.size()) {
+    const int order = i == running.size() ? 1
+                      : j == next.size()  ? -1
+                                          : compareKeys(*running[i], *next[j]);
+    if (order < 0) {
+      diff.removed.push_back(keyOf(*running[i++]));
+    } else if (order > 0) {
+      diff.added.push_back(keyOf(*next[j++]));
+    } else {
+      if (!sameConnection(*running[i], *next[j])) diff.changed.push_back(keyOf(*next[j]));
+      ++i;
+      ++j;
+    }
+  }
+  return diff;
+}
+
+std::vector<const config::ConnectionConfig*> pointers(
+    const std::vector<config::ConnectionConfig>& v, bool sort) {
+  std::vector<const config::ConnectionConfig*> out;
+  out.reserve(v.size());
+  for (const auto& c : v) out.push_back(&c);
+  if (sort) {
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto* a, const auto* b) { return keyLess(*a, *b); });
+  }
+  return out;
+}
+
 bool sameOAuth(const config::OAuthConfig& a, const config::OAuthConfig& b) {
   return std::tie(a.grant, a.issuer, a.authorization_url, a.token_url, a.client_id, a.client_secret,
                   a.client_auth, a.scopes, a.extra_params, a.resource_indicator,
@@ -56,12 +99,12 @@ std::string names(const std::vector<store::ConnectionKey>& keys) {
   return out;
 }
 
-// The entries of `connections` whose keys are in `keys`.
-std::vector<config::ConnectionConfig> subset(const std::vector<config::ConnectionConfig>& all,
+// The entries of `set` whose keys are in `keys` (absent ones skipped), in key order.
+std::vector<config::ConnectionConfig> subset(const ConnectionSet& set,
                                              const std::set<store::ConnectionKey>& keys) {
   std::vector<config::ConnectionConfig> out;
-  for (const auto& c : all) {
-    if (keys.contains(keyOf(c))) out.push_back(c);
+  for (const auto& key : keys) {
+    if (const auto* c = set.find(key)) out.push_back(*c);
   }
   return out;
 }
@@ -81,31 +124,20 @@ bool sameConnection(const config::ConnectionConfig& a, const config::ConnectionC
 
 ConnectionDiff diffConnections(const std::vector<config::ConnectionConfig>& running,
                                const std::vector<config::ConnectionConfig>& next) {
-  std::map<store::ConnectionKey, const config::ConnectionConfig*> before;
-  for (const auto& c : running) before.emplace(keyOf(c), &c);
-  std::map<store::ConnectionKey, const config::ConnectionConfig*> after;
-  for (const auto& c : next) after.emplace(keyOf(c), &c);
-  ConnectionDiff diff;
-  for (const auto& [key, c] : after) {
-    auto it = before.find(key);
-    if (it == before.end()) {
-      diff.added.push_back(key);
-    } else if (!sameConnection(*it->second, *c)) {
-      diff.changed.push_back(key);
-    }
-  }
-  for (const auto& [key, _] : before) {
-    if (!after.contains(key)) diff.removed.push_back(key);
-  }
-  return diff;  // each list in key order: the maps are
+  return diffSorted(pointers(running, /*sort=*/true), pointers(next, /*sort=*/true));
 }
 
 const config::ConnectionConfig* ConnectionSet::find(const store::ConnectionKey& key) const {
   auto it = std::lower_bound(connections.begin(), connections.end(), key,
                              [](const config::ConnectionConfig& c, const store::ConnectionKey& k) {
-                               return keyOf(c) < k;
+                               if (int o = config::kindName(c.kind).compare(k.kind); o != 0) {
+                                 return o < 0;
+                               }
+                               return c.name < k.name;
                              });
-  return it != connections.end() && keyOf(*it) == key ? &*it : nullptr;
+  return it != connections.end() && config::kindName(it->kind) == key.kind && it->name == key.name
+             ? &*it
+             : nullptr;
 }
 
 class LiveConnections::Impl {
@@ -120,11 +152,13 @@ class LiveConnections::Impl {
 
   core::Result<ConnectionDiff> apply(std::vector<config::ConnectionConfig> next) {
     next = sorted(std::move(next));
-    TETHER_TRY(check(next));
+    TETHER_TRY(checkUnique(next));
     std::lock_guard writer(apply_mu_);
     const auto running = current();
-    ConnectionDiff diff = diffConnections(running->connections, next);
+    // Both sorted: a merge walk. Only the added and changed entries need checking further.
+    ConnectionDiff diff = diffSorted(pointers(running->connections, false), pointers(next, false));
     if (diff.empty()) return diff;
+    TETHER_TRY(checkUrls(next, diff));
     auto set = std::make_shared<ConnectionSet>();
     set->connections = std::move(next);
     set->generation = running->generation + 1;
@@ -199,23 +233,35 @@ class LiveConnections::Impl {
 
  private:
   static std::vector<config::ConnectionConfig> sorted(std::vector<config::ConnectionConfig> v) {
-    std::stable_sort(v.begin(), v.end(),
-                     [](const config::ConnectionConfig& a, const config::ConnectionConfig& b) {
-                       return keyOf(a) < keyOf(b);
-                     });
+    std::stable_sort(v.begin(), v.end(), keyLess);
     return v;
   }
 
-  // What the proxy would refuse, found before anything changes. `next` is sorted.
-  static core::Status check(const std::vector<config::ConnectionConfig>& next) {
-    for (size_t i = 0; i < next.size(); ++i) {
-      const auto key = keyOf(next[i]);
-      if (i > 0 && keyOf(next[i - 1]) == key) {
-        return core::Error(core::Errc::kConfig, "connection " + key.str() + " is listed twice");
-      }
-      if (auto endpoint = gateway::parseUpstreamUrl(next[i].url); !endpoint.ok()) {
+  // A (kind, name) listed twice, found before anything changes. `next` is sorted.
+  static core::Status checkUnique(const std::vector<config::ConnectionConfig>& next) {
+    for (size_t i = 1; i < next.size(); ++i) {
+      if (compareKeys(next[i - 1], next[i]) == 0) {
         return core::Error(core::Errc::kConfig,
-                           "connection " + key.str() + ": " + endpoint.error().message);
+                           "connection " + keyOf(next[i]).str() + " is listed twice");
+      }
+    }
+    return {};
+  }
+
+  // An upstream URL the proxy would refuse, among the added and changed entries (the
+  // others run already), found before anything changes.
+  static core::Status checkUrls(const std::vector<config::ConnectionConfig>& next,
+                                const ConnectionDiff& diff) {
+    for (const auto* keys : {&diff.added, &diff.changed}) {
+      for (const auto& key : *keys) {
+        auto it = std::lower_bound(next.begin(), next.end(), key,
+                                   [](const config::ConnectionConfig& c,
+                                      const store::ConnectionKey& k) { return keyOf(c) < k; });
+        if (it == next.end()) continue;
+        if (auto endpoint = gateway::parseUpstreamUrl(it->url); !endpoint.ok()) {
+          return core::Error(core::Errc::kConfig,
+                             "connection " + key.str() + ": " + endpoint.error().message);
+        }
       }
     }
     return {};
@@ -235,7 +281,7 @@ class LiveConnections::Impl {
       if (registry_stale_) {
         syncRegistry(set);
       } else {
-        const auto infos = store::connectionInfosFromConfig(subset(set.connections, touched));
+        const auto infos = store::connectionInfosFromConfig(subset(set, touched));
         auto st = store_->updateConnections(infos, diff.removed);
         stats_.registry_rows += infos.size() + diff.removed.size();
         if (!st.ok()) {
@@ -297,7 +343,7 @@ class LiveConnections::Impl {
                       const std::vector<store::ConnectionKey>& dropped) {
     if (!lifecycle_) return;
     std::vector<store::ConnectionKey> unresolved;
-    auto specs = lifecycle::specsFromConfig(subset(set.connections, rebuilt), &unresolved,
+    auto specs = lifecycle::specsFromConfig(subset(set, rebuilt), &unresolved,
                                             options_.discovery_allowed_hosts);
     stats_.sources_built += specs.size();
     lifecycle_->update(std::move(specs), dropped);
