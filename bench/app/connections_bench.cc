@@ -44,7 +44,14 @@ int status(http::HttpClient& client, const std::string& method, const std::strin
   req.headers.push_back({"Authorization", "Bearer " + kAdminKey});
   if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
   req.total_timeout = seconds(30);
+  const auto t = Clock::now();
   auto r = client.send(req);
+  if (!r.ok() || msSince(t) > 1000) {
+    // A failure or a slow answer is named (what it was, how long it took).
+    std::fprintf(stderr, "  %s %s: %s after %.0f ms\n", method.c_str(), url.c_str(),
+                 r.ok() ? std::to_string(r.response.status).c_str() : r.error_message.c_str(),
+                 msSince(t));
+  }
   return r.ok() ? r.response.status : 0;
 }
 
@@ -97,6 +104,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "replica %d did not start: %s\n", i, children.back()->err().c_str());
       return 1;
     }
+    // Nothing reads its log from now on: a full pipe would block the replica's threads (an
+    // access line per request) and stall the requests this measures.
+    children.back()->discardOutput();
     bases.push_back("http://127.0.0.1:" + std::to_string(port));
   }
   auto client = http::makeHttpClient({});

@@ -53,6 +53,9 @@ class Process {
   /// SIGHUP: the file's connections run with the stored ones (app/stored_connections.h);
   /// true when the running set changed. kConfig naming a name both declared and stored.
   core::Result<bool> applyDeclaredConnections(std::vector<config::ConnectionConfig> declared);
+  /// SIGHUP: the file's `webhooks[]` (webhooks::Service::setHooks); kConfig naming a
+  /// webhook whose secret is malformed (then nothing changes).
+  core::Status applyWebhooks(std::vector<config::WebhookConfig> hooks);
   /// The running connection set and the other live settings (connections, clients.keys,
   /// allowed_origins, keeper and events timings): SIGHUP and the admin API change them
   /// there. Valid after start().

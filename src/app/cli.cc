@@ -105,7 +105,10 @@ void reload(const std::string& path, config::Config& running, Process& process,
   auto declared = [&process](std::vector<config::ConnectionConfig> list) {
     return process.applyDeclaredConnections(std::move(list));
   };
-  for (auto& name : applyLiveSettings(running, next, process.connections(), declared)) {
+  auto webhooks = [&process](std::vector<config::WebhookConfig> hooks) {
+    return process.applyWebhooks(std::move(hooks));
+  };
+  for (auto& name : applyLiveSettings(running, next, process.connections(), declared, webhooks)) {
     applied.push_back(std::move(name));
   }
   const auto restart = settingsNeedingRestart(running, next);

@@ -14,6 +14,7 @@
 #include "gateway/upstream_url.h"
 #include "lifecycle/from_config.h"
 #include "lifecycle/lifecycle.h"
+#include "oauth/from_config.h"
 #include "store/from_config.h"
 #include "store/store.h"
 
@@ -25,6 +26,49 @@ store::ConnectionKey keyOf(const config::ConnectionConfig& c) {
   return {std::string(config::kindName(c.kind)), c.name};
 }
 
+// (kind, name) order without building keys: an apply compares every entry.
+int compareKeys(const config::ConnectionConfig& a, const config::ConnectionConfig& b) {
+  if (int k = config::kindName(a.kind).compare(config::kindName(b.kind)); k != 0) return k;
+  return a.name.compare(b.name);
+}
+bool keyLess(const config::ConnectionConfig& a, const config::ConnectionConfig& b) {
+  return compareKeys(a, b) < 0;
+}
+
+// What turns `running` into `next`, both sorted by key: one merge walk.
+ConnectionDiff diffSorted(const std::vector<const config::ConnectionConfig*>& running,
+                          const std::vector<const config::ConnectionConfig*>& next) {
+  ConnectionDiff diff;
+  size_t i = 0, j = 0;
+  while (i < running.size() || j < next.size()) {
+    const int order = i == running.size() ? 1
+                      : j == next.size()  ? -1
+                                          : compareKeys(*running[i], *next[j]);
+    if (order < 0) {
+      diff.removed.push_back(keyOf(*running[i++]));
+    } else if (order > 0) {
+      diff.added.push_back(keyOf(*next[j++]));
+    } else {
+      if (!sameConnection(*running[i], *next[j])) diff.changed.push_back(keyOf(*next[j]));
+      ++i;
+      ++j;
+    }
+  }
+  return diff;
+}
+
+std::vector<const config::ConnectionConfig*> pointers(
+    const std::vector<config::ConnectionConfig>& v, bool sort) {
+  std::vector<const config::ConnectionConfig*> out;
+  out.reserve(v.size());
+  for (const auto& c : v) out.push_back(&c);
+  if (sort) {
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto* a, const auto* b) { return keyLess(*a, *b); });
+  }
+  return out;
+}
+
 bool sameOAuth(const config::OAuthConfig& a, const config::OAuthConfig& b) {
   return std::tie(a.grant, a.issuer, a.authorization_url, a.token_url, a.client_id, a.client_secret,
                   a.client_auth, a.scopes, a.extra_params, a.resource_indicator,
@@ -34,18 +78,33 @@ bool sameOAuth(const config::OAuthConfig& a, const config::OAuthConfig& b) {
                   b.refresh_max_lifetime, b.default_token_lifetime, b.ca_bundle);
 }
 
+// True when `a` and `b` (both OAuth, same key) differ only in the client settings a running
+// token source can take over (client id, secret, auth method) and name a configured client
+// in both (a registered client is registered again on a change: rebuilt).
+bool onlyClientSettingsDiffer(const config::ConnectionConfig& a,
+                              const config::ConnectionConfig& b) {
+  if (!a.auth.oauth || !b.auth.oauth || !a.auth.oauth->client_id || !b.auth.oauth->client_id) {
+    return false;
+  }
+  config::ConnectionConfig moved = a;
+  moved.auth.oauth->client_id = b.auth.oauth->client_id;
+  moved.auth.oauth->client_secret = b.auth.oauth->client_secret;
+  moved.auth.oauth->client_auth = b.auth.oauth->client_auth;
+  return sameConnection(moved, b);
+}
+
 std::string names(const std::vector<store::ConnectionKey>& keys) {
   std::string out;
   for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k.str();
   return out;
 }
 
-// The entries of `connections` whose keys are in `keys`.
-std::vector<config::ConnectionConfig> subset(const std::vector<config::ConnectionConfig>& all,
+// The entries of `set` whose keys are in `keys` (absent ones skipped), in key order.
+std::vector<config::ConnectionConfig> subset(const ConnectionSet& set,
                                              const std::set<store::ConnectionKey>& keys) {
   std::vector<config::ConnectionConfig> out;
-  for (const auto& c : all) {
-    if (keys.contains(keyOf(c))) out.push_back(c);
+  for (const auto& key : keys) {
+    if (const auto* c = set.find(key)) out.push_back(*c);
   }
   return out;
 }
@@ -65,31 +124,20 @@ bool sameConnection(const config::ConnectionConfig& a, const config::ConnectionC
 
 ConnectionDiff diffConnections(const std::vector<config::ConnectionConfig>& running,
                                const std::vector<config::ConnectionConfig>& next) {
-  std::map<store::ConnectionKey, const config::ConnectionConfig*> before;
-  for (const auto& c : running) before.emplace(keyOf(c), &c);
-  std::map<store::ConnectionKey, const config::ConnectionConfig*> after;
-  for (const auto& c : next) after.emplace(keyOf(c), &c);
-  ConnectionDiff diff;
-  for (const auto& [key, c] : after) {
-    auto it = before.find(key);
-    if (it == before.end()) {
-      diff.added.push_back(key);
-    } else if (!sameConnection(*it->second, *c)) {
-      diff.changed.push_back(key);
-    }
-  }
-  for (const auto& [key, _] : before) {
-    if (!after.contains(key)) diff.removed.push_back(key);
-  }
-  return diff;  // each list in key order: the maps are
+  return diffSorted(pointers(running, /*sort=*/true), pointers(next, /*sort=*/true));
 }
 
 const config::ConnectionConfig* ConnectionSet::find(const store::ConnectionKey& key) const {
   auto it = std::lower_bound(connections.begin(), connections.end(), key,
                              [](const config::ConnectionConfig& c, const store::ConnectionKey& k) {
-                               return keyOf(c) < k;
+                               if (int o = config::kindName(c.kind).compare(k.kind); o != 0) {
+                                 return o < 0;
+                               }
+                               return c.name < k.name;
                              });
-  return it != connections.end() && keyOf(*it) == key ? &*it : nullptr;
+  return it != connections.end() && config::kindName(it->kind) == key.kind && it->name == key.name
+             ? &*it
+             : nullptr;
 }
 
 class LiveConnections::Impl {
@@ -104,19 +152,17 @@ class LiveConnections::Impl {
 
   core::Result<ConnectionDiff> apply(std::vector<config::ConnectionConfig> next) {
     next = sorted(std::move(next));
-    TETHER_TRY(check(next));
+    TETHER_TRY(checkUnique(next));
     std::lock_guard writer(apply_mu_);
     const auto running = current();
-    ConnectionDiff diff = diffConnections(running->connections, next);
+    // Both sorted: a merge walk. Only the added and changed entries need checking further.
+    ConnectionDiff diff = diffSorted(pointers(running->connections, false), pointers(next, false));
     if (diff.empty()) return diff;
+    TETHER_TRY(checkUrls(next, diff));
     auto set = std::make_shared<ConnectionSet>();
     set->connections = std::move(next);
     set->generation = running->generation + 1;
-    std::set<store::ConnectionKey> rebuilt(diff.added.begin(), diff.added.end());
-    rebuilt.insert(diff.changed.begin(), diff.changed.end());
-    std::vector<store::ConnectionKey> dropped = diff.removed;
-    dropped.insert(dropped.end(), diff.changed.begin(), diff.changed.end());
-    install(*set, rebuilt, dropped);
+    installChanges(*running, *set, diff);
     publish(std::move(set));
     core::log::info("connections applied", {{"added", names(diff.added)},
                                             {"changed", names(diff.changed)},
@@ -133,7 +179,11 @@ class LiveConnections::Impl {
     const auto running = current();
     std::set<store::ConnectionKey> all;
     for (const auto& c : running->connections) all.insert(keyOf(c));
-    install(*running, all, {});
+    syncRegistry(*running);
+    if (flows_) flows_->setConnections(flows::connectionsFromConfig(running->connections));
+    rebuildSources(*running, all, {});
+    updateProxy(*running, &all);
+    admin_.setConnections(admin::connectionViewsFromConfig(running->connections));
   }
 
   void detach() {
@@ -169,54 +219,133 @@ class LiveConnections::Impl {
     return current_;
   }
 
+  LiveStats stats() {
+    std::lock_guard writer(apply_mu_);
+    LiveStats out = stats_;
+    out.proxy_connections_built = proxy_.connectionsBuilt();
+    return out;
+  }
+
+  std::shared_ptr<lifecycle::TokenSource> source(const store::ConnectionKey& key) {
+    std::lock_guard writer(apply_mu_);
+    return lifecycle_ ? lifecycle_->source(key) : nullptr;
+  }
+
  private:
   static std::vector<config::ConnectionConfig> sorted(std::vector<config::ConnectionConfig> v) {
-    std::stable_sort(v.begin(), v.end(),
-                     [](const config::ConnectionConfig& a, const config::ConnectionConfig& b) {
-                       return keyOf(a) < keyOf(b);
-                     });
+    std::stable_sort(v.begin(), v.end(), keyLess);
     return v;
   }
 
-  // What the proxy would refuse, found before anything changes. `next` is sorted.
-  static core::Status check(const std::vector<config::ConnectionConfig>& next) {
-    for (size_t i = 0; i < next.size(); ++i) {
-      const auto key = keyOf(next[i]);
-      if (i > 0 && keyOf(next[i - 1]) == key) {
-        return core::Error(core::Errc::kConfig, "connection " + key.str() + " is listed twice");
-      }
-      if (auto endpoint = gateway::parseUpstreamUrl(next[i].url); !endpoint.ok()) {
+  // A (kind, name) listed twice, found before anything changes. `next` is sorted.
+  static core::Status checkUnique(const std::vector<config::ConnectionConfig>& next) {
+    for (size_t i = 1; i < next.size(); ++i) {
+      if (compareKeys(next[i - 1], next[i]) == 0) {
         return core::Error(core::Errc::kConfig,
-                           "connection " + key.str() + ": " + endpoint.error().message);
+                           "connection " + keyOf(next[i]).str() + " is listed twice");
       }
     }
     return {};
   }
 
-  // Brings every module to `set`: `rebuilt` get new per-connection objects, `dropped` lose
-  // theirs (a changed connection is in both). Order: the registry, the token sources (so the
-  // proxy binds the new ones), the connect flows, then the proxy and the admin views.
-  void install(const ConnectionSet& set, const std::set<store::ConnectionKey>& rebuilt,
-               const std::vector<store::ConnectionKey>& dropped) {
+  // An upstream URL the proxy would refuse, among the added and changed entries (the
+  // others run already), found before anything changes.
+  static core::Status checkUrls(const std::vector<config::ConnectionConfig>& next,
+                                const ConnectionDiff& diff) {
+    for (const auto* keys : {&diff.added, &diff.changed}) {
+      for (const auto& key : *keys) {
+        auto it = std::lower_bound(next.begin(), next.end(), key,
+                                   [](const config::ConnectionConfig& c,
+                                      const store::ConnectionKey& k) { return keyOf(c) < k; });
+        if (it == next.end()) continue;
+        if (auto endpoint = gateway::parseUpstreamUrl(it->url); !endpoint.ok()) {
+          return core::Error(core::Errc::kConfig,
+                             "connection " + key.str() + ": " + endpoint.error().message);
+        }
+      }
+    }
+    return {};
+  }
+
+  // Brings every module from `running` to `set` (`diff` between them), touching only what
+  // changed: the registry rows, token sources and proxy objects of added, changed and
+  // removed connections (one change among N costs one of each, not N). A changed OAuth
+  // connection whose only change is its client settings keeps its token source (and the
+  // state in its memory). Order: the registry, the token sources (so the proxy binds the new
+  // ones), the connect flows, then the proxy and the admin views.
+  void installChanges(const ConnectionSet& running, const ConnectionSet& set,
+                      const ConnectionDiff& diff) {
+    std::set<store::ConnectionKey> touched(diff.added.begin(), diff.added.end());
+    touched.insert(diff.changed.begin(), diff.changed.end());
     if (store_) {
-      const auto infos = store::connectionInfosFromConfig(set.connections);
-      if (auto st = store_->syncConnections(infos); !st.ok()) {
-        core::log::error("cannot register the connections in the store; retried at the next change",
-                         {{"error", st.error().message}});
+      if (registry_stale_) {
+        syncRegistry(set);
+      } else {
+        const auto infos = store::connectionInfosFromConfig(subset(set, touched));
+        auto st = store_->updateConnections(infos, diff.removed);
+        stats_.registry_rows += infos.size() + diff.removed.size();
+        if (!st.ok()) {
+          registry_stale_ = true;
+          core::log::error(
+              "cannot register the connections in the store; retried at the next change",
+              {{"error", st.error().message}});
+        }
       }
     }
     if (flows_) flows_->setConnections(flows::connectionsFromConfig(set.connections));
+    std::set<store::ConnectionKey> rebuilt(diff.added.begin(), diff.added.end());
+    std::vector<store::ConnectionKey> dropped = diff.removed;
+    for (const auto& key : diff.changed) {
+      if (lifecycle_ && keepSource(*running.find(key), *set.find(key))) continue;
+      rebuilt.insert(key);
+      dropped.push_back(key);
+    }
     rebuildSources(set, rebuilt, dropped);
-    updateProxy(set);
+    updateProxy(set, &touched);
     admin_.setConnections(admin::connectionViewsFromConfig(set.connections));
+  }
+
+  // A change of client settings only: the running source takes them over (and a
+  // needs_client_fix one refreshes with them at once). False: rebuild it.
+  bool keepSource(const config::ConnectionConfig& before, const config::ConnectionConfig& after) {
+    if (!onlyClientSettingsDiffer(before, after)) return false;
+    const auto key = keyOf(after);
+    auto source = lifecycle_->source(key);
+    if (!source) return false;
+    auto oauth = source->oauthConfig();  // resolved endpoints included
+    // Not yet discovered (client_credentials from an issuer): the discovery would start
+    // from the configured settings again; a new source is simpler.
+    if (oauth.token_url.empty()) return false;
+    const auto next = oauth::clientConfigFromConfig(after);
+    oauth.client_id = next.client_id;
+    oauth.client_secret = next.client_secret;
+    oauth.client_auth = next.client_auth;
+    if (!lifecycle_->clientSettingsChanged(key, std::move(oauth), source->idpHost())) return false;
+    ++stats_.sources_kept;
+    return true;
+  }
+
+  // The whole registry made equal to `set` (attach, or after a failed incremental write).
+  void syncRegistry(const ConnectionSet& set) {
+    if (!store_) return;
+    const auto infos = store::connectionInfosFromConfig(set.connections);
+    stats_.registry_rows += infos.size();
+    if (auto st = store_->syncConnections(infos); !st.ok()) {
+      registry_stale_ = true;
+      core::log::error("cannot register the connections in the store; retried at the next change",
+                       {{"error", st.error().message}});
+      return;
+    }
+    registry_stale_ = false;
   }
 
   void rebuildSources(const ConnectionSet& set, const std::set<store::ConnectionKey>& rebuilt,
                       const std::vector<store::ConnectionKey>& dropped) {
     if (!lifecycle_) return;
     std::vector<store::ConnectionKey> unresolved;
-    auto specs = lifecycle::specsFromConfig(subset(set.connections, rebuilt), &unresolved,
+    auto specs = lifecycle::specsFromConfig(subset(set, rebuilt), &unresolved,
                                             options_.discovery_allowed_hosts);
+    stats_.sources_built += specs.size();
     lifecycle_->update(std::move(specs), dropped);
     // Connections whose endpoints came from an earlier connect flow refresh with those.
     for (const auto& key : unresolved) {
@@ -241,8 +370,11 @@ class LiveConnections::Impl {
     lifecycle_->retryRejectedClients({rebuilt.begin(), rebuilt.end()});
   }
 
-  void updateProxy(const ConnectionSet& set) {
-    if (auto st = proxy_.update(set.connections, options_.client_keys, options_.allowed_origins);
+  // `rebuild`: the connections whose proxy objects are built again; null: all of them.
+  void updateProxy(const ConnectionSet& set,
+                   const std::set<store::ConnectionKey>* rebuild = nullptr) {
+    if (auto st =
+            proxy_.update(set.connections, options_.client_keys, options_.allowed_origins, rebuild);
         !st.ok()) {
       // check() refused what the proxy refuses: this is a bug, not bad input.
       core::log::error("the proxy refused the connection set; it keeps the previous one",
@@ -263,7 +395,9 @@ class LiveConnections::Impl {
   lifecycle::Lifecycle* lifecycle_ = nullptr;
   flows::Flows* flows_ = nullptr;
   std::optional<lifecycle::Settings> settings_;  // set by setLifecycleSettings
-  mutable std::mutex current_mu_;                // guards the pointer copy only
+  bool registry_stale_ = false;                  // an incremental write failed: sync all
+  LiveStats stats_;
+  mutable std::mutex current_mu_;  // guards the pointer copy only
   std::shared_ptr<const ConnectionSet> current_;
 };
 
@@ -288,5 +422,10 @@ void LiveConnections::setLifecycleSettings(const lifecycle::Settings& settings) 
   impl_->setLifecycleSettings(settings);
 }
 std::shared_ptr<const ConnectionSet> LiveConnections::current() const { return impl_->current(); }
+LiveStats LiveConnections::stats() const { return impl_->stats(); }
+std::shared_ptr<lifecycle::TokenSource> LiveConnections::source(
+    const store::ConnectionKey& key) const {
+  return impl_->source(key);
+}
 
 }  // namespace tether::app

@@ -11,11 +11,17 @@
 ///              flow entry, a proxy route and an admin view;
 ///   - changed: replaced by one built from the new settings. New calls use the new settings;
 ///              a call in flight keeps the per-connection objects it started with (held by
-///              shared_ptr for the call's lifetime) and finishes on the old settings;
+///              shared_ptr for the call's lifetime) and finishes on the old settings. An
+///              OAuth connection whose only change is its client settings (client id,
+///              secret, auth method) keeps its token source, which takes them over
+///              (lifecycle::Lifecycle::clientSettingsChanged): a token in its memory is kept
+///              and a needs_client_fix connection refreshes with them at once;
 ///   - removed: new calls get 404 naming it, its keeper work stops. Its store rows (tokens,
 ///              state, events) are NOT deleted here: deleting a connection is another path.
-/// The store's connection registry (store::ConnectionRegistry::syncConnections) is made
-/// equal to the list on every apply.
+/// Only what changed is built or written: one change among N connections writes its own
+/// registry row (store::ConnectionRegistry::updateConnections), builds one proxy object and
+/// at most one token source; unchanged connections keep theirs (see stats()). attach()
+/// makes the whole registry equal to the running set once.
 ///
 /// Readers (proxy, keeper, flows, admin views) read the current set through an immutable
 /// snapshot swapped atomically (a mutex-guarded shared_ptr<const ...>): a reader copies the
@@ -47,6 +53,7 @@ class Proxy;
 }
 namespace tether::lifecycle {
 class Lifecycle;
+class TokenSource;
 }  // namespace tether::lifecycle
 namespace tether::store {
 class Store;
@@ -86,6 +93,14 @@ struct LiveOptions {
   std::vector<std::string> allowed_origins;
 };
 
+/// What applies have built and written so far (tests, diagnostics): totals since start.
+struct LiveStats {
+  uint64_t proxy_connections_built = 0;  // gateway::Proxy::connectionsBuilt
+  uint64_t sources_built = 0;            // token sources created (OAuth connections)
+  uint64_t sources_kept = 0;             // changed connections whose source took new settings
+  uint64_t registry_rows = 0;            // registry rows upserted or removed
+};
+
 class LiveConnections {
  public:
   /// `initial` is the set the process starts with (what the proxy and admin views were
@@ -122,6 +137,11 @@ class LiveConnections {
 
   /// The running set (never null).
   std::shared_ptr<const ConnectionSet> current() const;
+
+  /// Totals of what applies built and wrote (see LiveStats). Serialized with apply().
+  LiveStats stats() const;
+  /// The running token source of `key`; null before attach() or for a non-OAuth one.
+  std::shared_ptr<lifecycle::TokenSource> source(const store::ConnectionKey& key) const;
 
  private:
   class Impl;

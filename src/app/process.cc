@@ -217,6 +217,12 @@ class Process::Impl {
     declared_ = std::move(declared);
     return !diff.empty();
   }
+  core::Status applyWebhooks(std::vector<config::WebhookConfig> hooks) {
+    std::lock_guard lock(mu_);
+    if (webhooks_) TETHER_TRY(webhooks_->setHooks(hooks));
+    pending_webhooks_ = std::move(hooks);  // the service made later (store not open) uses them
+    return core::okStatus();
+  }
   void setReloadHandler(std::function<core::Result<std::string>()> reload) {
     std::lock_guard lock(mu_);
     reload_ = std::move(reload);
@@ -311,6 +317,11 @@ class Process::Impl {
       lifecycle_ = std::move(lifecycle);
       flows_ = std::move(flows);
       webhooks_ = std::move(hooks).value();
+      if (pending_webhooks_) {  // a SIGHUP while the store was opening
+        if (auto st = webhooks_->setHooks(*pending_webhooks_); !st.ok()) {
+          core::log::error("reloaded webhooks not applied", {{"error", st.error().message}});
+        }
+      }
     }
     lifecycle_ptr_.store(lifecycle_.get(), std::memory_order_release);  // before attach
     live_->attach(*store_, *lifecycle_, *flows_);
@@ -570,7 +581,8 @@ class Process::Impl {
   std::unique_ptr<lifecycle::Lifecycle> lifecycle_;
   std::unique_ptr<flows::Flows> flows_;
   std::unique_ptr<webhooks::Service> webhooks_;  // after the store: it uses it
-  std::unique_ptr<StoredConnections> stored_;    // declared ∪ stored (after the store)
+  std::optional<std::vector<config::WebhookConfig>> pending_webhooks_;  // mu_; last reloaded
+  std::unique_ptr<StoredConnections> stored_;  // declared ∪ stored (after the store)
   std::atomic<StoredConnections*> stored_ptr_{nullptr};
   std::function<core::Result<std::string>()> reload_;  // guarded by mu_
   std::mutex declared_mu_;  // a reload's declared list vs the stored set's start
@@ -595,6 +607,9 @@ void Process::setConfigFile(std::string path) { impl_->setConfigFile(std::move(p
 core::Result<bool> Process::applyDeclaredConnections(
     std::vector<config::ConnectionConfig> declared) {
   return impl_->applyDeclaredConnections(std::move(declared));
+}
+core::Status Process::applyWebhooks(std::vector<config::WebhookConfig> hooks) {
+  return impl_->applyWebhooks(std::move(hooks));
 }
 void Process::setReloadHandler(std::function<core::Result<std::string>()> reload) {
   impl_->setReloadHandler(std::move(reload));

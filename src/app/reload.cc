@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <tuple>
 
 #include "app/live_connections.h"
 #include "core/log.h"
@@ -42,6 +43,19 @@ bool sameKeys(const std::vector<config::AccessKey>& a, const std::vector<config:
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].id != b[i].id || a[i].sha256 != b[i].sha256) return false;
+  }
+  return true;
+}
+
+// Every field, secrets and the query of the URL included (the rendered text masks them).
+bool sameWebhooks(const std::vector<config::WebhookConfig>& a,
+                  const std::vector<config::WebhookConfig>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tie(a[i].url, a[i].secret, a[i].events, a[i].headers, a[i].ca_bundle) !=
+        std::tie(b[i].url, b[i].secret, b[i].events, b[i].headers, b[i].ca_bundle)) {
+      return false;
+    }
   }
   return true;
 }
@@ -97,7 +111,8 @@ std::vector<std::string> settingsNeedingRestart(const config::Config& running,
 
 std::vector<std::string> applyLiveSettings(config::Config& running, const config::Config& next,
                                            LiveConnections& live,
-                                           const ApplyDeclared& apply_connections) {
+                                           const ApplyDeclared& apply_connections,
+                                           const ApplyWebhooks& apply_webhooks) {
   std::vector<std::string> applied;
   const bool keys = !sameKeys(running.clients.keys, next.clients.keys);
   const bool origins = running.allowed_origins != next.allowed_origins;
@@ -131,6 +146,15 @@ std::vector<std::string> applyLiveSettings(config::Config& running, const config
     running.events = next.events;
     if (keeper) applied.emplace_back("keeper");
     if (events) applied.emplace_back("events");
+  }
+  if (apply_webhooks && !sameWebhooks(running.webhooks, next.webhooks)) {
+    if (auto st = apply_webhooks(next.webhooks); !st.ok()) {
+      core::log::error("webhooks not applied; they run as they did",
+                       {{"error", st.error().message}});
+    } else {
+      running.webhooks = next.webhooks;
+      applied.emplace_back("webhooks");
+    }
   }
   core::Result<bool> connections_changed = false;
   if (apply_connections) {

@@ -16,6 +16,9 @@ using core::Error;
 
 namespace {
 
+// More changed rows than this since the last read: one query reads them all.
+constexpr size_t kReadOneByOne = 16;
+
 store::ConnectionKey keyOf(const config::ConnectionConfig& c) {
   return {std::string(config::kindName(c.kind)), c.name};
 }
@@ -30,42 +33,67 @@ StoredConnections::StoredConnections(store::Store& store,
 StoredConnections::~StoredConnections() { stop(); }
 
 core::Result<std::vector<config::ConnectionConfig>> StoredConnections::readStored(bool strict) {
-  TETHER_TRY_ASSIGN(auto defs, store_.definitions().listDefinitions(/*include_deleted=*/false));
+  // Only the rows whose version changed since the last read are read whole and parsed: a
+  // sync after one write reads the (key, version) list and one definition.
+  TETHER_TRY_ASSIGN(auto versions, store_.definitions().listDefinitionVersions());
   std::set<store::ConnectionKey> declared;
   for (const auto& c : declared_) declared.insert(keyOf(c));
-  std::vector<config::ConnectionConfig> out;
-  std::string clashes;
-  for (const auto& d : defs) {
-    if (declared.count(d.key) != 0) {
-      if (strict) {
-        clashes += (clashes.empty() ? "" : ", ") + d.key.str();
-      } else {
-        core::log::error(
-            "a connection made through the admin API is also declared in the config file: "
-            "the declared one runs; delete one of them",
-            {{"connection", d.key.str()}});
-      }
+  std::vector<store::ConnectionKey> changed;
+  for (const auto& [key, version] : versions) {
+    if (declared.contains(key)) continue;
+    auto it = parsed_.find(key);
+    if (it != parsed_.end() && it->second.first == version) continue;
+    if (auto bad = unreadable_.find(key); bad != unreadable_.end() && bad->second == version) {
       continue;
     }
+    changed.push_back(key);
+  }
+  std::map<store::ConnectionKey, int64_t> live(versions.begin(), versions.end());
+  std::vector<store::ConnectionDefinition> defs;
+  if (changed.size() > kReadOneByOne) {
+    TETHER_TRY_ASSIGN(defs, store_.definitions().listDefinitions(/*include_deleted=*/false));
+  } else {
+    for (const auto& key : changed) {
+      TETHER_TRY_ASSIGN(auto d, store_.definitions().getDefinition(key));
+      if (d && !d->deleted_at) defs.push_back(std::move(*d));
+    }
+  }
+  for (auto& d : defs) {
+    live[d.key] = d.version;  // a write since the version list: the row read is the newer
+    if (declared.contains(d.key)) continue;
     if (auto it = parsed_.find(d.key); it != parsed_.end() && it->second.first == d.version) {
-      out.push_back(it->second.second);
       continue;
     }
     auto conn = admin::storedConnection(d, options_.default_token_lifetime);
     if (!conn.ok()) {
+      parsed_.erase(d.key);
+      unreadable_[d.key] = d.version;  // logged once per version
       core::log::error("a stored connection cannot be read; it is not served",
                        {{"connection", d.key.str()}, {"error", conn.error().message}});
       continue;
     }
-    parsed_[d.key] = {d.version, *conn};
-    out.push_back(std::move(conn).value());
+    unreadable_.erase(d.key);
+    parsed_[d.key] = {d.version, std::move(conn).value()};
   }
   // Forget what is no longer stored.
-  for (auto it = parsed_.begin(); it != parsed_.end();) {
-    const bool live =
-        std::any_of(defs.begin(), defs.end(),
-                    [&](const store::ConnectionDefinition& d) { return d.key == it->first; });
-    it = live ? std::next(it) : parsed_.erase(it);
+  std::erase_if(parsed_, [&](const auto& p) { return !live.contains(p.first); });
+  std::erase_if(unreadable_, [&](const auto& p) { return !live.contains(p.first); });
+  std::vector<config::ConnectionConfig> out;
+  out.reserve(parsed_.size());
+  std::string clashes;
+  for (const auto& [key, version] : live) {
+    if (declared.contains(key)) {
+      if (strict) {
+        clashes += (clashes.empty() ? "" : ", ") + key.str();
+      } else {
+        core::log::error(
+            "a connection made through the admin API is also declared in the config file: "
+            "the declared one runs; delete one of them",
+            {{"connection", key.str()}});
+      }
+      continue;
+    }
+    if (auto it = parsed_.find(key); it != parsed_.end()) out.push_back(it->second.second);
   }
   if (!clashes.empty()) {
     return Error(

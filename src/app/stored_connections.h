@@ -85,6 +85,8 @@ class StoredConnections {
   /// Parsed stored definitions by key, with the row version they were parsed from: a sync
   /// parses only the rows that changed.
   std::map<store::ConnectionKey, std::pair<int64_t, config::ConnectionConfig>> parsed_;
+  /// Rows the parser refused, by the version refused (logged once per version).
+  std::map<store::ConnectionKey, int64_t> unreadable_;
   int64_t applied_version_ = -1;
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;

@@ -1,5 +1,6 @@
 #include "gateway/proxy.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <map>
@@ -91,7 +92,6 @@ struct Snapshot {
   ConnectionTable api;
 };
 
-
 // A call whose caller's token is being checked with I/O (a JWK Set fetch, introspection).
 // The request stays the session's until the answer: it may be used again only while the
 // client is still there (`gone` is set on the request's I/O thread when it leaves).
@@ -128,13 +128,15 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   // Builds the whole set aside, then publishes it in one swap; on an error nothing changes.
   core::Status update(const std::vector<config::ConnectionConfig>& connections,
                       const std::vector<config::AccessKey>& client_keys,
-                      const std::vector<std::string>& allowed_origins) {
+                      const std::vector<std::string>& allowed_origins,
+                      const std::set<store::ConnectionKey>* rebuild = nullptr) {
     std::lock_guard writer(update_mu_);
     auto next = std::make_shared<Snapshot>();
+    auto current = snapshot();
     for (const auto& c : connections) {
+      if (rebuild && current && keepConnection(*current, *next, c, *rebuild)) continue;
       if (auto st = addConnection(*next, c); !st.ok()) return st;
     }
-    auto current = snapshot();
     if (current && current->guard && sameKeys(client_keys, client_keys_) &&
         allowed_origins == allowed_origins_) {
       next->guard = current->guard;
@@ -158,7 +160,29 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     return snapshot_;
   }
 
+  // Moves `c`'s running object into `into` when it need not be built again; false when
+  // it must be (named in `rebuild`, or not served yet).
+  static bool keepConnection(const Snapshot& from, Snapshot& into,
+                             const config::ConnectionConfig& c,
+                             const std::set<store::ConnectionKey>& rebuild) {
+    const std::string_view kind = config::kindName(c.kind);
+    // A few keys (one change): compared in place; an apply keeps every other connection.
+    const bool named = rebuild.size() <= 8
+                           ? std::any_of(rebuild.begin(), rebuild.end(),
+                                         [&](const store::ConnectionKey& k) {
+                                           return k.name == c.name && k.kind == kind;
+                                         })
+                           : rebuild.contains({std::string(kind), c.name});
+    if (named) return false;
+    const auto& table = c.kind == ConnectionKind::kMcp ? from.mcp : from.api;
+    auto it = table.find(c.name);
+    if (it == table.end()) return false;
+    auto& to = c.kind == ConnectionKind::kMcp ? into.mcp : into.api;
+    return to.emplace(c.name, it->second).second;
+  }
+
   core::Status addConnection(Snapshot& into, const config::ConnectionConfig& c) {
+    built_.fetch_add(1, std::memory_order_relaxed);
     auto conn = std::make_shared<Connection>();
     conn->kind = c.kind;
     conn->key = {std::string(config::kindName(c.kind)), c.name};
@@ -702,7 +726,8 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   std::vector<std::string> allowed_origins_;
   std::vector<std::shared_ptr<const ClientGuard>> retired_guards_;
   std::set<std::string, std::less<>> labels_;  // every label ever served (access log views)
-  std::unique_ptr<InboundAuth> inbound_;  // null: `inbound:` is off
+  std::unique_ptr<InboundAuth> inbound_;       // null: `inbound:` is off
+  std::atomic<uint64_t> built_{0};             // connection objects built (connectionsBuilt)
 
   friend class Proxy;
 };
@@ -719,9 +744,12 @@ core::Result<std::unique_ptr<Proxy>> Proxy::create(
 
 core::Status Proxy::update(const std::vector<config::ConnectionConfig>& connections,
                            const std::vector<config::AccessKey>& client_keys,
-                           const std::vector<std::string>& allowed_origins) {
-  return impl_->update(connections, client_keys, allowed_origins);
+                           const std::vector<std::string>& allowed_origins,
+                           const std::set<store::ConnectionKey>* rebuild) {
+  return impl_->update(connections, client_keys, allowed_origins, rebuild);
 }
+
+uint64_t Proxy::connectionsBuilt() const { return impl_->built_.load(std::memory_order_relaxed); }
 
 Proxy::Proxy(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Proxy::~Proxy() = default;

@@ -39,8 +39,10 @@
 /// after the Proxy is gone is ignored).
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,11 +51,12 @@
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "core/result.h"
-#include "gateway/last_use.h"
 #include "gateway/inbound_auth.h"
+#include "gateway/last_use.h"
 #include "gateway/upstream_client.h"
 #include "http/router.h"
 #include "lifecycle/token_provider.h"
+#include "store/types.h"
 
 namespace tether::gateway {
 
@@ -118,9 +121,18 @@ class Proxy {
   /// the other options are fixed at create()) in one swap, resolving each OAuth connection's
   /// provider again. Checks every connection first: kConfig naming the first unusable one,
   /// and then nothing changes.
+  ///
+  /// `rebuild`, when given, names the connections whose settings (or token provider)
+  /// changed: only those and the ones not yet served are built again; every other one keeps
+  /// its running object (one change among N costs one build, not N). Null: all are built.
   core::Status update(const std::vector<config::ConnectionConfig>& connections,
                       const std::vector<config::AccessKey>& client_keys,
-                      const std::vector<std::string>& allowed_origins);
+                      const std::vector<std::string>& allowed_origins,
+                      const std::set<store::ConnectionKey>* rebuild = nullptr);
+
+  /// How many per-connection objects update() and create() have built so far (tests,
+  /// diagnostics: a change of one connection must build one).
+  uint64_t connectionsBuilt() const;
 
   /// Adds POST/GET/DELETE `/mcp/{name}` and any-method `/api/{name}/{path*}`, and with
   /// inbound tokens on the protected-resource metadata routes.

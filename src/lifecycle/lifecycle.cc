@@ -141,6 +141,19 @@ void Lifecycle::retryRejectedClients(const std::vector<store::ConnectionKey>& ke
   }
 }
 
+bool Lifecycle::clientSettingsChanged(const store::ConnectionKey& key,
+                                      oauth::OAuthClientConfig config, std::string idp_host) {
+  if (stopped_) return false;
+  auto s = source(key);
+  if (!s) return false;
+  // At once: no refresh started after this returns uses the old settings.
+  s->setOAuthConfig(config, idp_host);
+  pool_.post([s, config = std::move(config), idp_host = std::move(idp_host)]() mutable {
+    s->clientSettingsChanged(std::move(config), std::move(idp_host));
+  });
+  return true;
+}
+
 void Lifecycle::setSettings(Settings settings) {
   std::lock_guard control(control_mu_);
   if (stopped_) return;

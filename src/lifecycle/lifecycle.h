@@ -68,6 +68,14 @@ class Lifecycle {
   /// next look. Success heals it with the same grant. Non-blocking.
   void retryRejectedClients(const std::vector<store::ConnectionKey>& keys);
 
+  /// Only the OAuth client settings of `key` changed (client id, secret, auth method): its
+  /// running source is kept, with its in-memory state (a rotated token waiting to be
+  /// written included), and refreshes with `config` from now on; the refresh a
+  /// needs_client_fix connection owes (TokenSource::clientSettingsChanged) runs on the
+  /// refresh pool. False when `key` has no source (rebuild it with update()). Non-blocking.
+  bool clientSettingsChanged(const store::ConnectionKey& key, oauth::OAuthClientConfig config,
+                             std::string idp_host);
+
   /// New timings: the keeper is restarted on them (when it was running) and sources created
   /// from now on use them; rebuild the existing ones with update() to move them over.
   /// Blocking (waits for a keeper tick in progress). Call from one thread at a time.

@@ -66,6 +66,8 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
   oauth::OAuthClientConfig oauthConfig() const;
   SourceStatus status() const;
 
+  std::string idpHost() const;
+
  private:
   enum class Mode { kOnDemand, kForced, kKeeper };
   /// One refresh: who asked, how, and (once the IdP answered) its answer.
@@ -153,7 +155,6 @@ class SourceRunner : public std::enable_shared_from_this<SourceRunner> {
   /// The cached token when it needs no refresh (mu_ held).
   std::shared_ptr<const AccessToken> freshCached(TimePoint now) const;
   std::shared_ptr<const Resolved> resolved() const;
-  std::string idpHost() const;
 
   const ConnectionSpec spec_;
   const std::shared_ptr<const SourceDeps> deps_ptr_;

@@ -46,6 +46,7 @@ std::optional<TokenResult> TokenSource::clientSettingsChanged(oauth::OAuthClient
   return runner_->clientSettingsChanged(std::move(config), std::move(idp_host), std::move(actor));
 }
 oauth::OAuthClientConfig TokenSource::oauthConfig() const { return runner_->oauthConfig(); }
+std::string TokenSource::idpHost() const { return runner_->idpHost(); }
 SourceStatus TokenSource::status() const { return runner_->status(); }
 
 namespace detail {

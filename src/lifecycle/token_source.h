@@ -149,6 +149,8 @@ class TokenSource : public TokenProvider {
       std::string actor = std::string(events::kActorBackground));
   /// The OAuth settings refreshes use now (the configured ones until setOAuthConfig).
   oauth::OAuthClientConfig oauthConfig() const;
+  /// The IdP host events name (the resolved one after setOAuthConfig).
+  std::string idpHost() const;
 
   SourceStatus status() const;
 

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -60,6 +61,10 @@ class ConnectionDefinitionStore {
   /// Every live definition (with `include_deleted`, deleted ones too), ordered by key.
   /// kCrypto when a sealed value does not open (names the row).
   virtual core::Result<std::vector<ConnectionDefinition>> listDefinitions(bool include_deleted) = 0;
+
+  /// The (key, version) of every live definition, ordered by key: a cheap look at what
+  /// changed since an earlier read (no definition text, nothing opened).
+  virtual core::Result<std::vector<std::pair<ConnectionKey, int64_t>>> listDefinitionVersions() = 0;
 
   /// The row of `key` (live or deleted); nullopt when there never was one.
   virtual core::Result<std::optional<ConnectionDefinition>> getDefinition(

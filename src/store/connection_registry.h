@@ -19,6 +19,12 @@ class ConnectionRegistry {
   /// state and events of removed connections are kept (they reappear if re-added).
   virtual core::Status syncConnections(std::span<const ConnectionInfo> connections) = 0;
 
+  /// Upserts `upserted` and removes `removed` (absent keys are ignored), in one transaction,
+  /// leaving every other row alone: what one change of the running set costs is the
+  /// changed rows, not the whole registry. Tokens, state and events are kept as above.
+  virtual core::Status updateConnections(std::span<const ConnectionInfo> upserted,
+                                         std::span<const ConnectionKey> removed) = 0;
+
   virtual core::Result<std::vector<ConnectionInfo>> listConnections() = 0;
 
   /// One row per registered connection (ordered by key), from a single query however many

@@ -37,6 +37,16 @@ std::vector<OutboxMessage> messagesFor(const std::vector<Webhook>& hooks, Webhoo
   return out;
 }
 
+core::Result<std::vector<Webhook>> webhooksFromConfig(
+    const std::vector<config::WebhookConfig>& configs) {
+  std::vector<Webhook> out;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    TETHER_TRY_ASSIGN(Webhook hook, Webhook::fromConfig(i, configs[i]));
+    out.push_back(std::move(hook));
+  }
+  return out;
+}
+
 double randomUnit() {
   const std::string b = core::randomBytes(8);
   uint64_t v = 0;
@@ -59,10 +69,7 @@ core::Result<std::unique_ptr<Service>> Service::create(ServiceOptions options, s
                                                        events::Recorder* recorder,
                                                        std::unique_ptr<http::HttpClient> client) {
   auto shared = std::make_shared<Shared>();
-  for (size_t i = 0; i < options.hooks.size(); ++i) {
-    TETHER_TRY_ASSIGN(Webhook hook, Webhook::fromConfig(i, options.hooks[i]));
-    shared->hooks.push_back(std::move(hook));
-  }
+  TETHER_TRY_ASSIGN(shared->hooks, webhooksFromConfig(options.hooks));
   shared->connections = options.connections;
   shared->public_url = options.public_url;
   while (shared->public_url.ends_with('/')) shared->public_url.pop_back();
@@ -81,12 +88,13 @@ Service::Service(ServiceOptions options, std::shared_ptr<const Shared> shared, s
                  const core::Clock& clock, core::MetricsRegistry* metrics,
                  events::Recorder* recorder, std::unique_ptr<http::HttpClient> client)
     : options_(std::move(options)),
-      shared_(std::move(shared)),
+      current_(std::make_shared<Current>()),
       store_(store),
       clock_(clock),
       recorder_(recorder),
       client_(std::move(client)),
       owner_(options_.owner.empty() ? "tether-" + core::newId().substr(0, 12) : options_.owner) {
+  current_->shared = std::move(shared);
   if (metrics) {
     const std::string name = "tether_webhook_deliveries_total";
     const std::string help = "Webhook delivery attempts by outcome (failed: will be retried)";
@@ -101,9 +109,10 @@ Service::Service(ServiceOptions options, std::shared_ptr<const Shared> shared, s
 Service::~Service() { stop(); }
 
 store::OutboxDeriver Service::deriver() const {
-  if (shared_->hooks.empty()) return {};
-  return [shared = shared_](const std::optional<store::StateRecord>& before,
-                            const store::StateRecord& after) -> std::vector<OutboxMessage> {
+  return [current = current_](const std::optional<store::StateRecord>& before,
+                              const store::StateRecord& after) -> std::vector<OutboxMessage> {
+    const auto shared = current->get();
+    if (shared->hooks.empty()) return {};
     const auto event = eventForChange(before, after);
     if (!event) return {};
     const bool wanted = std::any_of(shared->hooks.begin(), shared->hooks.end(),
@@ -116,9 +125,31 @@ store::OutboxDeriver Service::deriver() const {
   };
 }
 
+core::Status Service::setHooks(const std::vector<config::WebhookConfig>& hooks) {
+  TETHER_TRY_ASSIGN(auto built, webhooksFromConfig(hooks));
+  {
+    std::lock_guard lock(current_->mu);
+    auto next = std::make_shared<Shared>(*current_->shared);
+    next->hooks = std::move(built);
+    current_->shared = std::move(next);
+  }
+  std::string urls;
+  for (const auto& h : shared()->hooks) urls += (urls.empty() ? "" : ", ") + h.masked_url;
+  core::log::info("webhooks reloaded", {{"webhooks", urls}});
+  bool start_now = false;
+  {
+    std::lock_guard lock(mu_);
+    start_now = started_ && !worker_.joinable() && !stopping_;
+  }
+  if (start_now) start();
+  wake();  // queued messages of a removed endpoint are given up at once, not at the next poll
+  return core::okStatus();
+}
+
 void Service::start() {
-  if (shared_->hooks.empty()) return;
   std::lock_guard lock(mu_);
+  started_ = true;
+  if (shared()->hooks.empty()) return;
   if (worker_.joinable() || stopping_) return;
   pool_ = std::make_unique<core::ThreadPool>(
       static_cast<size_t>(std::max(1, options_.delivery.concurrency)), "webhooks");
@@ -215,7 +246,8 @@ core::Duration Service::backoff(int attempts) {
 }
 
 void Service::deliverOne(const OutboxMessage& m) {
-  const auto& hooks = shared_->hooks;
+  const auto shared = this->shared();  // the endpoints now: a reload may have changed them
+  const auto& hooks = shared->hooks;
   auto it = std::find_if(hooks.begin(), hooks.end(),
                          [&](const Webhook& h) { return h.webhook_key == m.webhook_key; });
   store::OutboxAttempt attempt;
@@ -275,7 +307,7 @@ void Service::deliverOne(const OutboxMessage& m) {
         f.type = store::EventType::kWebhookGivenUp;
         f.key = m.key;
         f.actor = "system:webhooks";
-        if (const ConnectionFacts* conn = shared_->find(m.key)) f.idp_host = conn->idp_host;
+        if (const ConnectionFacts* conn = shared->find(m.key)) f.idp_host = conn->idp_host;
         f.correlation_id = m.message_id;
         if (attempt.http_status > 0) f.detail.http_status = attempt.http_status;
         f.detail.reason = it == hooks.end() ? "webhook_removed" : "max_age";
@@ -298,7 +330,8 @@ void Service::deliverOne(const OutboxMessage& m) {
 }
 
 core::Result<size_t> Service::scanDeadlines() {
-  const auto& hooks = shared_->hooks;
+  const auto shared = this->shared();
+  const auto& hooks = shared->hooks;
   if (std::none_of(hooks.begin(), hooks.end(),
                    [](const Webhook& h) { return h.wants(WebhookEvent::kReauthorizeSoon); })) {
     return size_t{0};
@@ -312,7 +345,7 @@ core::Result<size_t> Service::scanDeadlines() {
         row.state != store::ConnectionState::kRefreshFailing) {
       continue;
     }
-    const ConnectionFacts* conn = shared_->find(row.key);
+    const ConnectionFacts* conn = shared->find(row.key);
     store::TokenRecord t;
     t.authenticated_at = *row.token_acquired_at;
     t.refresh_expires_at = row.refresh_expires_at;
@@ -336,7 +369,7 @@ core::Result<size_t> Service::scanDeadlines() {
     f.idp_host = conn ? conn->idp_host : "";
     f.reason = "refresh_deadline";
     f.refresh_deadline = *deadline;
-    f.portal_url = portalUrl(shared_->public_url, row.key);
+    f.portal_url = portalUrl(shared->public_url, row.key);
     auto messages = messagesFor(hooks, WebhookEvent::kReauthorizeSoon, row.key, buildPayload(f));
     const int64_t value =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline->time_since_epoch()).count();
@@ -372,7 +405,8 @@ void Service::updateQueueDepth() {
 }
 
 core::Result<TestOutcome> Service::sendTest(size_t index) {
-  const auto& hooks = shared_->hooks;
+  const auto shared = this->shared();
+  const auto& hooks = shared->hooks;
   if (index >= hooks.size()) {
     return core::Error(core::Errc::kNotFound,
                        "no webhook " + std::to_string(index) + " is configured (" +
@@ -381,7 +415,7 @@ core::Result<TestOutcome> Service::sendTest(size_t index) {
   PayloadFacts f;
   f.type = "test";
   f.at = clock_.now();
-  f.portal_url = shared_->public_url + "/portal/";
+  f.portal_url = shared->public_url + "/portal/";
   TestOutcome out;
   out.message_id = newMessageId();
   const AttemptResult r = deliver(*client_, hooks[index], out.message_id, buildPayload(f),

@@ -13,6 +13,13 @@
 /// Metrics: tether_webhook_deliveries_total{outcome=delivered|failed|given_up} (failed:
 /// an attempt that will be retried) and tether_webhook_queue_depth (pending messages).
 ///
+/// The endpoints (`webhooks[]`: url, secret, headers, events) can be replaced while running
+/// (setHooks: SIGHUP). New messages and every later attempt use the new settings; messages
+/// already queued stay queued and go to the endpoint of the same URL (a changed secret,
+/// header or filter applies to them); those of an endpoint no longer configured are given
+/// up at their next attempt (webhook_given_up, reason webhook_removed), so it receives
+/// nothing more. `webhook_delivery` is read once (a restart changes it).
+///
 /// Thread-safety: every method may be called from any thread; `sendTest`, `scanDeadlines`,
 /// `deliverDueNow` and `deliveries` block (store and HTTP I/O): never on a server I/O thread.
 
@@ -75,8 +82,14 @@ class Service {
   Service& operator=(const Service&) = delete;
 
   /// The producer the lifecycle writes state rows with (store::OutboxStore::
-  /// putStateAndEnqueue); empty when no webhook is configured.
+  /// putStateAndEnqueue). Never empty (endpoints may be added later): it derives nothing
+  /// while none is configured. It reads the endpoints current at each call.
   store::OutboxDeriver deriver() const;
+
+  /// New endpoints (a reload's `webhooks[]`): used from now on (see above); starts the worker
+  /// when the first endpoint arrives after start(). kConfig naming the webhook when a secret
+  /// is malformed, and then nothing changes.
+  core::Status setHooks(const std::vector<config::WebhookConfig>& hooks);
 
   /// Starts the worker thread (no-op without webhooks). `stop` ends it and waits for the
   /// deliveries in flight (each bounded by the attempt timeout). Idempotent.
@@ -96,12 +109,14 @@ class Service {
   /// kNotFound for an index not configured.
   core::Result<TestOutcome> sendTest(size_t index);
 
-  const std::vector<Webhook>& hooks() const { return shared_->hooks; }
+  /// The endpoints now (a copy: a reload may replace them).
+  std::vector<Webhook> hooks() const { return shared()->hooks; }
   /// The delivery log: the newest messages first.
   core::Result<std::vector<store::OutboxMessage>> deliveries(int limit);
 
  private:
-  /// What the producer and the worker share (immutable after create).
+  /// What the producer and the worker share (immutable once published; setHooks publishes
+  /// a new one).
   struct Shared {
     std::vector<Webhook> hooks;
     std::vector<ConnectionFacts> connections;
@@ -110,6 +125,17 @@ class Service {
     const ConnectionFacts* find(const store::ConnectionKey& key) const;
   };
 
+  /// The published Shared, swapped whole by setHooks; the deriver holds it too.
+  struct Current {
+    mutable std::mutex mu;
+    std::shared_ptr<const Shared> shared;
+    std::shared_ptr<const Shared> get() const {
+      std::lock_guard lock(mu);
+      return shared;
+    }
+  };
+
+  std::shared_ptr<const Shared> shared() const { return current_->get(); }
   Service(ServiceOptions options, std::shared_ptr<const Shared> shared, store::Store& store,
           const core::Clock& clock, core::MetricsRegistry* metrics, events::Recorder* recorder,
           std::unique_ptr<http::HttpClient> client);
@@ -122,7 +148,7 @@ class Service {
   void updateQueueDepth();
 
   const ServiceOptions options_;
-  const std::shared_ptr<const Shared> shared_;
+  const std::shared_ptr<Current> current_;
   store::Store& store_;
   const core::Clock& clock_;
   events::Recorder* recorder_;
@@ -136,6 +162,7 @@ class Service {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool started_ = false;  // start() was called: setHooks may start the worker
   bool woken_ = false;
   size_t in_flight_ = 0;
   std::optional<core::TimePoint> next_housekeeping_;

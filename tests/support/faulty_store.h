@@ -169,6 +169,10 @@ class FaultyStore final : public store::Store {
   core::Status syncConnections(std::span<const store::ConnectionInfo> c) override {
     return inner_.syncConnections(c);
   }
+  core::Status updateConnections(std::span<const store::ConnectionInfo> upserted,
+                                 std::span<const store::ConnectionKey> removed) override {
+    return inner_.updateConnections(upserted, removed);
+  }
   core::Result<std::vector<store::ConnectionInfo>> listConnections() override {
     return inner_.listConnections();
   }

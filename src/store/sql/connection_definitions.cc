@@ -52,6 +52,25 @@ class SqlConnectionDefinitionStore final : public ConnectionDefinitionStore {
                      });
   }
 
+  Result<std::vector<std::pair<ConnectionKey, int64_t>>> listDefinitionVersions() override {
+    using Versions = std::vector<std::pair<ConnectionKey, int64_t>>;
+    return annotated("list connection definition versions", "", [&]() -> Result<Versions> {
+      TETHER_TRY_ASSIGN(Lease lease, ctx_.backend().reader());
+      static constexpr auto c = columns("kind", "name", "version");
+      static const std::string sql = fmt::format(
+          "SELECT {} FROM connection_definitions WHERE deleted_at IS NULL ORDER BY kind, name",
+          c.sql());
+      TETHER_TRY_ASSIGN(ResultSet r, lease->query(sql));
+      Versions out;
+      out.reserve(r.rows.size());
+      for (const auto& row : r.rows) {
+        out.push_back(
+            {{row[c("kind")].asText(), row[c("name")].asText()}, row[c("version")].asInt()});
+      }
+      return out;
+    });
+  }
+
   Result<std::optional<ConnectionDefinition>> getDefinition(const ConnectionKey& key) override {
     TETHER_TRY(checkKey(key, "get connection definition"));
     return annotated(

@@ -67,34 +67,34 @@ class SqlConnectionRegistry final : public ConnectionRegistry {
     const int64_t now = ctx_.nowMs();
     return annotated(op, "", [&]() -> Status {
       return ctx_.inTransaction([&](Session& s) -> Status {
-        std::vector<Param> params;
-        for (size_t start = 0; start < connections.size(); start += kSyncBatch) {
-          const size_t n = std::min(kSyncBatch, connections.size() - start);
-          std::string sql =
-              "INSERT INTO connections (kind, name, auth_mode, has_oauth, idp_host, "
-              "sync_generation, synced_at) VALUES ";
-          params.clear();
-          for (size_t i = 0; i < n; ++i) {
-            const auto& c = connections[start + i];
-            const size_t b = i * 7;
-            sql += fmt::format("{}(${}, ${}, ${}, ${}, ${}, ${}, ${})", i == 0 ? "" : ", ", b + 1,
-                               b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
-            params.push_back(Param::text(c.key.kind));
-            params.push_back(Param::text(c.key.name));
-            params.push_back(Param::text(c.auth_mode));
-            params.push_back(Param::integer(c.has_oauth ? 1 : 0));
-            params.push_back(Param::text(c.idp_host));
-            params.push_back(Param::integer(generation));
-            params.push_back(Param::integer(now));
-          }
-          sql +=
-              " ON CONFLICT (kind, name) DO UPDATE SET auth_mode = excluded.auth_mode, "
-              "has_oauth = excluded.has_oauth, idp_host = excluded.idp_host, sync_generation = "
-              "excluded.sync_generation, synced_at = excluded.synced_at";
-          TETHER_TRY(s.query(sql, params));
-        }
+        TETHER_TRY(upsert(s, connections, generation, now));
         TETHER_TRY(s.query("DELETE FROM connections WHERE sync_generation <> $1",
                            {Param::integer(generation)}));
+        return core::okStatus();
+      });
+    });
+  }
+
+  Status updateConnections(std::span<const ConnectionInfo> upserted,
+                           std::span<const ConnectionKey> removed) override {
+    constexpr std::string_view op = "update connections";
+    for (const auto& c : upserted) {
+      TETHER_TRY(checkKey(c.key, op));
+      TETHER_TRY(annotated(op, c.key.str(), [&] {
+        return checkTexts({{"auth_mode", c.auth_mode}, {"idp_host", c.idp_host}});
+      }));
+    }
+    for (const auto& k : removed) TETHER_TRY(checkKey(k, op));
+    if (upserted.empty() && removed.empty()) return core::okStatus();
+    const int64_t now = ctx_.nowMs();
+    return annotated(op, "", [&]() -> Status {
+      return ctx_.inTransaction([&](Session& s) -> Status {
+        // Outside a full sync's generation: the next full sync (a restart) rewrites them.
+        TETHER_TRY(upsert(s, upserted, /*generation=*/0, now));
+        for (const auto& k : removed) {
+          TETHER_TRY(s.query("DELETE FROM connections WHERE kind = $1 AND name = $2",
+                             {Param::text(k.kind), Param::text(k.name)}));
+        }
         return core::okStatus();
       });
     });
@@ -304,6 +304,38 @@ class SqlConnectionRegistry final : public ConnectionRegistry {
         h.connect_failure_idp_error = row.text(c("connect_failure_idp_error"));
       }
     });
+  }
+
+  // Upserts `connections` in statements of kSyncBatch rows.
+  static Status upsert(Session& s, std::span<const ConnectionInfo> connections, int64_t generation,
+                       int64_t now) {
+    std::vector<Param> params;
+    for (size_t start = 0; start < connections.size(); start += kSyncBatch) {
+      const size_t n = std::min(kSyncBatch, connections.size() - start);
+      std::string sql =
+          "INSERT INTO connections (kind, name, auth_mode, has_oauth, idp_host, "
+          "sync_generation, synced_at) VALUES ";
+      params.clear();
+      for (size_t i = 0; i < n; ++i) {
+        const auto& c = connections[start + i];
+        const size_t b = i * 7;
+        sql += fmt::format("{}(${}, ${}, ${}, ${}, ${}, ${}, ${})", i == 0 ? "" : ", ", b + 1,
+                           b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
+        params.push_back(Param::text(c.key.kind));
+        params.push_back(Param::text(c.key.name));
+        params.push_back(Param::text(c.auth_mode));
+        params.push_back(Param::integer(c.has_oauth ? 1 : 0));
+        params.push_back(Param::text(c.idp_host));
+        params.push_back(Param::integer(generation));
+        params.push_back(Param::integer(now));
+      }
+      sql +=
+          " ON CONFLICT (kind, name) DO UPDATE SET auth_mode = excluded.auth_mode, "
+          "has_oauth = excluded.has_oauth, idp_host = excluded.idp_host, sync_generation = "
+          "excluded.sync_generation, synced_at = excluded.synced_at";
+      TETHER_TRY(s.query(sql, params));
+    }
+    return core::okStatus();
   }
 
   StoreContext& ctx_;

@@ -149,6 +149,10 @@ class SqlStore final : public Store {
   Status syncConnections(std::span<const ConnectionInfo> connections) override {
     return registry_->syncConnections(connections);
   }
+  Status updateConnections(std::span<const ConnectionInfo> upserted,
+                           std::span<const ConnectionKey> removed) override {
+    return registry_->updateConnections(upserted, removed);
+  }
   Result<std::vector<ConnectionInfo>> listConnections() override {
     return registry_->listConnections();
   }

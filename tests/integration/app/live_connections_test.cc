@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "integration/app/loopback_upstream.h"
+#include "lifecycle/token_source.h"
 #include "support/raw_http.h"
 
 namespace tether::app {
@@ -146,6 +147,120 @@ TEST_F(LiveConnectionsTest, CallersAndTheAdminApiSeeEachAppliedSetWhileSetsChang
   EXPECT_THAT(unusable.error().message, HasSubstr("api/echo"));
   EXPECT_THAT(call(port, "/api/echo/z"), HasSubstr("upstream-b /z"));
   EXPECT_THAT(call(port, "/mcp/demo"), Not(HasSubstr("404 Not Found")));
+  process.stop();
+}
+
+// One change among many connections costs one of everything (not one per running
+// connection): a replica applying N changes one by one does O(N) work, not O(N^2).
+TEST_F(LiveConnectionsTest, OneChangeAmongFiveHundredBuildsOneAndWritesOne) {
+  core::ManualClock clock(core::TimePoint(seconds(1'900'000'000)));
+  Process process(config_, clock);
+  ASSERT_TRUE(process.start().ok());
+  const auto ready_by = std::chrono::steady_clock::now() + seconds(20);
+  while (!process.ready() && std::chrono::steady_clock::now() < ready_by) {
+    std::this_thread::sleep_for(milliseconds(10));  // waiting for the store to open
+  }
+  ASSERT_TRUE(process.ready());
+  const uint16_t port = process.port();
+  std::vector<config::ConnectionConfig> set = {oauth("read")};
+  for (int i = 0; i < 499; ++i) {
+    std::string name = "c";  // (not "c" + ...: GCC 12's -Wrestrict false positive)
+    name += std::to_string(i);
+    set.push_back(api(std::move(name), a_.port()));
+  }
+  ASSERT_TRUE(process.connections().apply(set).ok());
+  ASSERT_THAT(call(port, "/api/c250/x"), HasSubstr("upstream-a /x"));
+
+  auto& live = process.connections();
+  auto before = live.stats();
+  const auto demo = live.source({"mcp", "demo"});
+  ASSERT_NE(demo, nullptr);
+  set[251].url = api("c250", b_.port()).url;  // set[0] is demo: set[251] is c250
+  auto diff = live.apply(set);
+  ASSERT_TRUE(diff.ok()) << diff.error().message;
+  ASSERT_EQ(diff->changed.size(), 1u);
+  auto after = live.stats();
+  EXPECT_EQ(after.proxy_connections_built - before.proxy_connections_built, 1u);
+  EXPECT_EQ(after.registry_rows - before.registry_rows, 1u);
+  EXPECT_EQ(after.sources_built - before.sources_built, 0u);
+  EXPECT_EQ(live.source({"mcp", "demo"}), demo);  // untouched: the same source
+  EXPECT_THAT(call(port, "/api/c250/x"), HasSubstr("upstream-b /x"));
+  EXPECT_THAT(call(port, "/api/c251/x"), HasSubstr("upstream-a /x"));
+
+  // One added: one built, one row. One removed: nothing built, one row, and it 404s.
+  before = after;
+  set.push_back(api("added", b_.port()));
+  ASSERT_TRUE(live.apply(set).ok());
+  after = live.stats();
+  EXPECT_EQ(after.proxy_connections_built - before.proxy_connections_built, 1u);
+  EXPECT_EQ(after.registry_rows - before.registry_rows, 1u);
+  EXPECT_THAT(call(port, "/api/added/y"), HasSubstr("upstream-b /y"));
+  before = after;
+  set.erase(set.begin() + 10);  // c9
+  ASSERT_TRUE(live.apply(set).ok());
+  after = live.stats();
+  EXPECT_EQ(after.proxy_connections_built - before.proxy_connections_built, 0u);
+  EXPECT_EQ(after.registry_rows - before.registry_rows, 1u);
+  EXPECT_EQ(testing::statusOf(call(port, "/api/c9/x")), 404);
+  EXPECT_THAT(call(port, "/api/c8/x"), HasSubstr("upstream-a /x"));
+  // The admin list (the registry joined to the views) shows the set as it is.
+  EXPECT_THAT(call(port, "/api/v1/admin/connections?q=added", true), HasSubstr("\"added\""));
+  const std::string list = call(port, "/api/v1/admin/connections?q=c9", true);
+  EXPECT_THAT(list, HasSubstr("\"c90\""));
+  EXPECT_THAT(list, Not(HasSubstr("\"c9\"")));
+  process.stop();
+}
+
+// An edit of an OAuth connection's client secret keeps its token source and the token in
+// its memory (no new token from the IdP); any other OAuth change builds a new source.
+TEST_F(LiveConnectionsTest, AClientSecretEditKeepsTheTokenSourceAndItsToken) {
+  core::ManualClock clock(core::TimePoint(seconds(1'900'000'000)));
+  Process process(config_, clock);
+  ASSERT_TRUE(process.start().ok());
+  const auto ready_by = std::chrono::steady_clock::now() + seconds(20);
+  while (!process.ready() && std::chrono::steady_clock::now() < ready_by) {
+    std::this_thread::sleep_for(milliseconds(10));  // waiting for the store to open
+  }
+  ASSERT_TRUE(process.ready());
+  auto& live = process.connections();
+  testing::Upstream idp("idp");
+  auto machine = oauth("read");
+  machine.name = "machine";
+  machine.auth.oauth->grant = config::Grant::kClientCredentials;
+  machine.auth.oauth->authorization_url.clear();
+  machine.auth.oauth->token_url = "http://127.0.0.1:" + std::to_string(idp.port()) + "/token";
+  machine.auth.oauth->client_id = "machine";
+  machine.auth.oauth->client_secret = "first-secret";
+  ASSERT_TRUE(live.apply({api("echo", a_.port()), machine}).ok());
+  const auto source = live.source({"mcp", "machine"});
+  ASSERT_NE(source, nullptr);
+  auto token = source->token();
+  ASSERT_TRUE(token.ok()) << token.error().reason;
+  EXPECT_EQ((*token)->value, "idp-token-1");
+  ASSERT_EQ(idp.tokensIssued(), 1);
+
+  auto rotated = machine;
+  rotated.auth.oauth->client_secret = "second-secret";
+  const auto before = live.stats();
+  auto diff = live.apply({api("echo", a_.port()), rotated});
+  ASSERT_TRUE(diff.ok()) << diff.error().message;
+  ASSERT_EQ(diff->changed.size(), 1u);
+  const auto after = live.stats();
+  EXPECT_EQ(after.sources_kept - before.sources_kept, 1u);
+  EXPECT_EQ(after.sources_built - before.sources_built, 0u);
+  EXPECT_EQ(live.source({"mcp", "machine"}), source);  // the same object
+  EXPECT_EQ(source->oauthConfig().client_secret, "second-secret");
+  auto again = source->token();
+  ASSERT_TRUE(again.ok()) << again.error().reason;
+  EXPECT_EQ((*again)->value, "idp-token-1");  // the token in memory, no new one
+  EXPECT_EQ(idp.tokensIssued(), 1);
+
+  // A change beyond the client settings: a new source.
+  auto rescoped = rotated;
+  rescoped.auth.oauth->scopes = "read write";
+  ASSERT_TRUE(live.apply({api("echo", a_.port()), rescoped}).ok());
+  EXPECT_NE(live.source({"mcp", "machine"}), source);
+  EXPECT_EQ(live.stats().sources_built - after.sources_built, 1u);
   process.stop();
 }
 

@@ -21,7 +21,8 @@ namespace tether::testing {
 using std::chrono::seconds;
 
 // A loopback upstream: every request is answered with the upstream's name (and the request
-// path), except GET /sse, an event stream that sends one event each time the test says so.
+// path), except GET /sse, an event stream that sends one event each time the test says so,
+// and POST /token, a token endpoint handing out `<name>-token-<n>` (client_credentials).
 class Upstream {
  public:
   explicit Upstream(std::string name) : name_(std::move(name)) {
@@ -56,6 +57,16 @@ class Upstream {
     std::lock_guard lock(mu_);
     events_.push_back(data);
     cv_.notify_all();
+  }
+  /// The path of every request received, in order.
+  std::vector<std::string> paths() {
+    std::lock_guard lock(mu_);
+    return paths_;
+  }
+  /// How many tokens POST /token handed out.
+  int tokensIssued() {
+    std::lock_guard lock(mu_);
+    return tokens_issued_;
   }
   int openStreams() {
     std::lock_guard lock(mu_);
@@ -94,6 +105,40 @@ class Upstream {
     }
     const size_t sp = head.find(' ');
     const std::string path = head.substr(sp + 1, head.find(' ', sp + 1) - sp - 1);
+    // Read the body (unread bytes at close would reset the answer).
+    size_t length = 0;
+    for (const char* name : {"Content-Length: ", "content-length: "}) {
+      if (auto at = head.find(name); at != std::string::npos) {
+        length = std::stoul(head.substr(at + std::char_traits<char>::length(name)));
+      }
+    }
+    std::string request_body = head.substr(head.find("\r\n\r\n") + 4);
+    while (request_body.size() < length && std::chrono::steady_clock::now() < end) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      request_body.append(buf, static_cast<size_t>(n));
+    }
+    {
+      std::lock_guard lock(mu_);
+      paths_.push_back(path);
+    }
+    if (path == "/token") {
+      int issued = 0;
+      {
+        std::lock_guard lock(mu_);
+        issued = ++tokens_issued_;
+      }
+      const std::string json = "{\"access_token\":\"" + name_ + "-token-" + std::to_string(issued) +
+                               "\",\"token_type\":\"Bearer\",\"expires_in\":3600}";
+      send(fd,
+           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+           "Content-Length: " +
+               std::to_string(json.size()) + "\r\n\r\n" + json);
+      return;
+    }
     if (path != "/sse") {
       const std::string body = name_ + " " + path;
       send(fd,
@@ -142,6 +187,8 @@ class Upstream {
   bool stopping_ = false;
   std::vector<std::string> events_;
   int open_streams_ = 0;
+  int tokens_issued_ = 0;
+  std::vector<std::string> paths_;
 };
 
 }  // namespace tether::testing

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
+#include "integration/app/loopback_upstream.h"
 #include "support/process.h"
 #include "support/raw_http.h"
 #include "support/test_certs.h"
@@ -109,6 +111,53 @@ TEST_F(ReloadTest, SighupAppliesTheLogLevelAndNamesSettingsThatNeedARestart) {
   c.signal(SIGTERM);
   EXPECT_EQ(c.wait(seconds(15)), 0) << c.err();
   EXPECT_THAT(c.err().substr(before), Not(HasSubstr("\"route\":\"/healthz\"")));
+}
+
+// webhooks[] on SIGHUP: the new endpoints are used at once (a test delivery reaches the new
+// receiver, not the removed one), and they are not named as needing a restart.
+TEST_F(ReloadTest, SighupReloadsTheWebhookEndpoints) {
+  testing::Upstream first("first");
+  testing::Upstream second("second");
+  const std::string admin = "admin: { keys: [\"reload-webhooks-admin-key-01\"] }\n";
+  auto hooks = [](const testing::Upstream& u) {
+    return "webhooks:\n  - url: http://127.0.0.1:" + std::to_string(u.port()) +
+           "/hook\n    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";
+  };
+  writeConfig(admin + hooks(first));
+  Child c({tether(), "serve", "--config", path_, "--log-format", "json"});
+  const uint16_t port = testing::waitListening(c);
+  ASSERT_NE(port, 0) << c.err();
+  // A test delivery through the admin API: its status (503 until the store is open).
+  auto sendTest = [port] {
+    testing::RawConnection t(port);
+    t.send(
+        "POST /api/v1/admin/webhooks/0/test HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+        "Authorization: Bearer reload-webhooks-admin-key-01\r\nConnection: close\r\n\r\n");
+    t.readUntilClosed(seconds(15));
+    return t.received();
+  };
+  const auto ready_by = std::chrono::steady_clock::now() + seconds(20);
+  std::string answer = sendTest();
+  while (testing::statusOf(answer) == 503 && std::chrono::steady_clock::now() < ready_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the store is opening
+    answer = sendTest();
+  }
+  ASSERT_EQ(testing::statusOf(answer), 200) << answer;
+  ASSERT_EQ(first.paths().size(), 1u);
+
+  writeConfig(admin + hooks(second));
+  c.signal(SIGHUP);
+  ASSERT_TRUE(c.waitForStderr("configuration reloaded", seconds(10))) << c.err();
+  EXPECT_THAT(c.err(), HasSubstr("webhooks reloaded"));
+  EXPECT_THAT(c.err(), Not(HasSubstr("need a restart")));
+  answer = sendTest();
+  EXPECT_EQ(testing::statusOf(answer), 200) << answer;
+  EXPECT_THAT(answer, HasSubstr("\"delivered\":true"));
+  EXPECT_EQ(second.paths(), std::vector<std::string>{"/hook"});
+  EXPECT_EQ(first.paths().size(), 1u);  // the removed one gets nothing more
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(seconds(15)), 0) << c.err();
+  EXPECT_THAT(c.err(), Not(HasSubstr("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")));
 }
 
 // server.tls on SIGHUP: the files are read again; a new connection gets the new

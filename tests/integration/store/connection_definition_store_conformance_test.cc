@@ -40,6 +40,23 @@ TEST_P(StoreConformanceTest, DefinitionCreateReplaceAndVersions) {
   EXPECT_FALSE(defs.getDefinition({"api", "made"}).value().has_value());
 }
 
+// The cheap look at what changed: live rows only, by key, with their versions.
+TEST_P(StoreConformanceTest, DefinitionVersionsListLiveRowsByKey) {
+  auto& defs = store_->definitions();
+  const ConnectionKey other{"api", "other"};
+  ASSERT_TRUE(defs.putDefinition(kKey, R"({"url":"http://a"})", "", 0).ok());
+  ASSERT_TRUE(defs.putDefinition(kKey, R"({"url":"http://b"})", "", 1).ok());
+  ASSERT_TRUE(defs.putDefinition(other, R"({"url":"http://c"})", "", 0).ok());
+  auto versions = defs.listDefinitionVersions().value();
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0], (std::pair<ConnectionKey, int64_t>{other, 1}));
+  EXPECT_EQ(versions[1], (std::pair<ConnectionKey, int64_t>{kKey, 2}));
+  ASSERT_TRUE(defs.deleteDefinition(other, std::nullopt).ok());
+  versions = defs.listDefinitionVersions().value();
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].first, kKey);
+}
+
 TEST_P(StoreConformanceTest, DefinitionSecretsAreSealedAndOpenOnRead) {
   auto& defs = store_->definitions();
   ASSERT_TRUE(

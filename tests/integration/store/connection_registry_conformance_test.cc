@@ -26,6 +26,28 @@ TEST_P(StoreConformanceTest, RegistrySyncUpsertsAndRemoves) {
   EXPECT_TRUE(store_->listConnections().value().empty());
 }
 
+// One change among many: only the named rows are written or removed.
+TEST_P(StoreConformanceTest, RegistryUpdateTouchesOnlyTheNamedRows) {
+  ASSERT_TRUE(store_
+                  ->syncConnections(std::vector<ConnectionInfo>{
+                      {{"mcp", "a"}, "oauth", true, "idp.a"}, {{"api", "b"}, "bearer", false, ""}})
+                  .ok());
+  const std::vector<ConnectionInfo> upserted = {{{"mcp", "a"}, "oauth", true, "idp.changed"},
+                                                {{"mcp", "c"}, "none", false, ""}};
+  const std::vector<ConnectionKey> removed = {{"api", "b"}, {"api", "never-there"}};
+  ASSERT_TRUE(store_->updateConnections(upserted, removed).ok());
+  auto got = store_->listConnections().value();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].key, (ConnectionKey{"mcp", "a"}));
+  EXPECT_EQ(got[0].idp_host, "idp.changed");
+  EXPECT_EQ(got[1].key, (ConnectionKey{"mcp", "c"}));
+  ASSERT_TRUE(store_->updateConnections({}, {}).ok());
+  EXPECT_EQ(store_->listConnections().value().size(), 2u);
+  // A later full sync still makes the registry equal to its list.
+  ASSERT_TRUE(store_->syncConnections(std::vector<ConnectionInfo>{upserted[1]}).ok());
+  ASSERT_EQ(store_->listConnections().value().size(), 1u);
+}
+
 TEST_P(StoreConformanceTest, BulkHealthAnswersEveryConnectionInOneCall) {
   const ConnectionKey healed{"mcp", "healed"}, failing{"mcp", "failing"}, revoked{"mcp", "revoked"},
       plain{"api", "plain"}, reconnect{"mcp", "reconnect"}, fresh{"mcp", "fresh"};

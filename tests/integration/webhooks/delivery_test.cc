@@ -302,6 +302,73 @@ TEST_P(DeliveryTest, ARemovedWebhookIsGivenUp) {
   EXPECT_TRUE(receiver_.received().empty());
 }
 
+// A reload replaces the endpoints of a running service: a queued message is not lost and
+// goes out with the new secret and headers; a removed endpoint receives nothing more (its
+// queued message is given up); the events filter applies to new messages; a malformed
+// secret changes nothing; endpoints added to a service that started with none are served.
+TEST_P(DeliveryTest, EndpointsReloadLive) {
+  constexpr char kSecond[] = "whsec_c2Vjb25kLXNlY3JldC1mb3ItdGhlLXJlbG9hZC10ZXN0";
+  Service& s = service(*store_, options());
+  change(s, row(ConnectionState::kNeedsReauth, "invalid_grant"));  // queued for the old one
+  auto hooks = options().hooks;
+  hooks[0].secret = kSecond;
+  hooks[0].headers = {{"X-Custom", "second-NEVER-PRINT"}};
+  ASSERT_TRUE(s.setHooks(hooks).ok());
+  EXPECT_EQ(s.deliverDueNow(), 1u);
+  auto got = receiver_.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].custom, "second-NEVER-PRINT");
+  EXPECT_EQ(got[0].signature, signature(signingKey(kSecond).value(), got[0].id,
+                                        std::stoll(got[0].timestamp), got[0].body));
+
+  // Moved to another receiver: a message queued for the first is given up, new ones go to
+  // the second only.
+  Receiver other;
+  ASSERT_TRUE(other.start());
+  change(s, row(ConnectionState::kConnected));  // queued for the first receiver
+  hooks[0].url = other.url();
+  ASSERT_TRUE(s.setHooks(hooks).ok());
+  EXPECT_EQ(s.deliverDueNow(), 1u);
+  EXPECT_EQ(log().at(0).status, OutboxStatus::kGivenUp);
+  EXPECT_EQ(log().at(0).last_error, "the webhook is no longer configured");
+  change(s, row(ConnectionState::kRefreshFailing, "http_503"));
+  EXPECT_EQ(s.deliverDueNow(), 1u);
+  EXPECT_EQ(receiver_.received().size(), 1u);  // nothing more for the removed one
+  ASSERT_EQ(other.received().size(), 1u);
+  EXPECT_EQ(boost::json::parse(other.received()[0].body).at("type"), "refresh_failing");
+
+  // The events filter: only `connected` is wanted now.
+  hooks[0].events = {config::WebhookEvent::kConnected};
+  ASSERT_TRUE(s.setHooks(hooks).ok());
+  change(s, row(ConnectionState::kNeedsReauth, "invalid_grant"));
+  EXPECT_EQ(s.deliverDueNow(), 0u);
+  EXPECT_EQ(s.hooks().at(0).url, other.url());
+
+  // A malformed secret: refused naming the webhook, nothing changes.
+  auto bad = hooks;
+  bad[0].secret = "whsec_short";
+  auto refused = s.setHooks(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, core::Errc::kConfig);
+  EXPECT_THAT(refused.error().message, ::testing::Not(HasSubstr("whsec_short")));
+  change(s, row(ConnectionState::kConnected));
+  EXPECT_EQ(s.deliverDueNow(), 1u);
+  EXPECT_EQ(other.received().size(), 2u);
+  other.stop();
+
+  // Started with none; the worker starts with the first endpoint and delivers by itself.
+  ServiceOptions none = options();
+  none.hooks.clear();
+  Service& later = service(*store_, none, "replica-b");
+  later.start();
+  ASSERT_TRUE(later.setHooks(options().hooks).ok());
+  change(later, row(ConnectionState::kNeedsClientFix, "invalid_client"));
+  later.wake();
+  ASSERT_TRUE(receiver_.waitFor(2, seconds(10)));
+  EXPECT_EQ(boost::json::parse(receiver_.received().back().body).at("type"), "needs_client_fix");
+  later.stop();
+}
+
 TEST_P(DeliveryTest, TestDeliveryUsesTheSameSigning) {
   Service& s = service(*store_, options());
   auto out = s.sendTest(0);
