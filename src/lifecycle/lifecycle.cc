@@ -143,6 +143,7 @@ void Lifecycle::retryRejectedClients(const std::vector<store::ConnectionKey>& ke
 
 bool Lifecycle::clientSettingsChanged(const store::ConnectionKey& key,
                                       oauth::OAuthClientConfig config, std::string idp_host) {
+  std::lock_guard control(control_mu_);
   if (stopped_) return false;
   auto s = source(key);
   if (!s) return false;
