@@ -99,6 +99,10 @@ std::string statusList(const std::vector<std::pair<std::string, std::string>>& t
 
 }  // namespace
 
+std::shared_ptr<const http::ConnectGuard> makeDiscoveryConnectGuard(DiscoveryPolicy policy) {
+  return std::make_shared<DiscoveryConnectGuard>(std::move(policy));
+}
+
 std::string urlHost(std::string_view url) {
   auto target = http::parseClientUrl(url);
   return target ? target->host : std::string();

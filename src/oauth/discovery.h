@@ -51,6 +51,10 @@ struct DiscoveryPolicy {
 core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& policy,
                                std::string_view what);
 
+/// The connect-time half of `policy` (the guard Discovery fetches with): for other fetches
+/// of URLs a metadata document named, e.g. the inbound issuer's discovered `jwks_uri`.
+std::shared_ptr<const http::ConnectGuard> makeDiscoveryConnectGuard(DiscoveryPolicy policy);
+
 /// The host of an http(s) URL as the HTTP client reads it (http::parseClientUrl: lower case,
 /// IPv6 without brackets, numeric IPv4 normalised); empty if it does not parse.
 std::string urlHost(std::string_view url);
