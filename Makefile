@@ -54,7 +54,7 @@ test-asan: deps
 TSAN_TESTS := lifecycle_test lifecycle_policy_test http_server_test http_client_test gateway_proxy_test \
   lifecycle_state_metrics_integration_test flows_metrics_test app_admin_client_test webhooks_delivery_test \
   flows_connect_test admin_api_test app_live_connections_integration_test gateway_last_use_test \
-  identity_test gateway_inbound_test
+  identity_test gateway_inbound_test admin_sso_login_test
 test-tsan: deps
 	cmake -S . -B $(TSAN_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTETHER_SANITIZE=thread -DTETHER_BUILD_BENCH=OFF

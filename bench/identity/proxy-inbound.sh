@@ -3,6 +3,9 @@
 # gateway-proxy-server without `inbound:` (callers unauthenticated) and one with it (every
 # request carries an RS256 JWT checked against a JWK Set served on loopback), both in front
 # of the same nginx upstream, measured with wrk in alternating rounds. Target: on >= 0.9 x off.
+# A third figure, "off+hdr", sends the same Authorization header to the server without
+# `inbound:` (not checked, not relayed): the cost of the larger request alone, so that
+# on / off+hdr is the cost of the validation itself.
 #
 # Usage: bench/identity/proxy-inbound.sh [build-dir]  (BENCH_SECONDS=5 BENCH_CONNECTIONS=32
 #        BENCH_ROUNDS=3 to tune). Needs nginx, wrk, openssl, python3.
@@ -80,11 +83,13 @@ nobody=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "http://127.0.0.
 [ "$nobody" = 401 ] || { echo "proxy-inbound: inbound on answered $nobody without a token" >&2; exit 1; }
 
 rps() { awk '/Requests\/sec/ {print $2}'; }
-off_total=0; on_total=0
+off_total=0; on_total=0; hdr_total=0
 for r in $(seq "$rounds"); do
   off=$(wrk -t2 -c"$conns" -d"${secs}s" -s "$tmp/post.lua" "http://127.0.0.1:$off_port/mcp/bench" | rps)
   on=$(wrk -t2 -c"$conns" -d"${secs}s" -s "$tmp/post-token.lua" "http://127.0.0.1:$on_port/mcp/bench" | rps)
-  echo "round $r: inbound off $off req/s, on $on req/s"
+  hdr=$(wrk -t2 -c"$conns" -d"${secs}s" -s "$tmp/post-token.lua" "http://127.0.0.1:$off_port/mcp/bench" | rps)
+  echo "round $r: inbound off $off req/s, on $on req/s, off+hdr $hdr req/s"
   off_total=$(python3 -c "print($off_total + $off)"); on_total=$(python3 -c "print($on_total + $on)")
+  hdr_total=$(python3 -c "print($hdr_total + $hdr)")
 done
-python3 -c "off=$off_total/$rounds; on=$on_total/$rounds; print(f'mean: off {off:.0f} req/s, on {on:.0f} req/s, ratio {on/off:.2f} (target >= 0.90)')"
+python3 -c "off=$off_total/$rounds; on=$on_total/$rounds; hdr=$hdr_total/$rounds; print(f'mean: off {off:.0f} req/s, on {on:.0f} req/s, ratio {on/off:.2f} (target >= 0.90); off+hdr {hdr:.0f} req/s, on / off+hdr {on/hdr:.2f}')"

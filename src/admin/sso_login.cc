@@ -102,6 +102,7 @@ core::Result<std::string> SsoLogin::fetch(const std::string& url, std::string_vi
   req.total_timeout = std::chrono::seconds(10);
   req.max_response_bytes = kMaxDocumentBytes;
   req.use_proxy = true;
+  req.ca_bundle_path = config_.ca_bundle;
   req.headers.push_back({"Accept", "application/json"});
   if (method == "POST") {
     req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});

@@ -36,6 +36,7 @@ struct SsoConfig {
   std::string groups_claim = "groups";
   std::vector<std::string> admin_groups, admin_subjects;
   std::vector<std::string> viewer_groups, viewer_subjects;
+  std::string ca_bundle;  // PEM trusted for the IdP's TLS besides the system roots; empty: none
 };
 
 struct AdminConfig {

@@ -212,6 +212,7 @@ std::string renderEffectiveConfig(const Config& c) {
     list("admin_subjects", sso.admin_subjects);
     list("viewer_groups", sso.viewer_groups);
     list("viewer_subjects", sso.viewer_subjects);
+    if (!sso.ca_bundle.empty()) out << YAML::Key << "ca_bundle" << YAML::Value << sso.ca_bundle;
     out << YAML::EndMap;
   }
   out << YAML::EndMap;

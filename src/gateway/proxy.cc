@@ -14,6 +14,7 @@
 #include "gateway/client_guard.h"
 #include "gateway/error_reply.h"
 #include "gateway/header_policy.h"
+#include "gateway/inbound_auth_caller.h"
 #include "gateway/protocol.h"
 #include "gateway/step_up.h"
 #include "http/trace_context.h"
@@ -92,21 +93,6 @@ struct Snapshot {
   ConnectionTable api;
 };
 
-// A call whose caller's token is being checked with I/O (a JWK Set fetch, introspection).
-// The request stays the session's until the answer: it may be used again only while the
-// client is still there (`gone` is set on the request's I/O thread when it leaves).
-struct PendingCaller {
-  Surface surface = Surface::kMcp;
-  http::Request* request = nullptr;
-  std::optional<http::Responder> responder;
-  std::thread::id io_thread;
-  bool gone = false;
-};
-
-// Where the caller's token subject is kept for the access log: a path-parameter slot the
-// router never fills (names there are identifiers), cleared with the request's parameters.
-const std::string kSubjectParam = "~subject";
-
 }  // namespace
 
 class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
@@ -121,7 +107,10 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
         hosts_(options_.listen, options_.public_url, options_.allowed_hosts) {
     if (deps.validator) {
       inbound_ =
-          std::make_unique<InboundAuth>(options_.inbound, std::move(deps.validator), metrics_);
+          std::make_unique<InboundCallers>(options_.inbound, std::move(deps.validator), metrics_,
+                                           [this](void* io_context, std::function<void()> fn) {
+                                             upstream_->post(io_context, std::move(fn));
+                                           });
     }
   }
 
@@ -236,6 +225,8 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   void registerRoutes(http::Router& router) {
     http::RouteOptions route;
     route.max_body_bytes = options_.max_request_body_bytes;
+    // A token too large for the request head is the caller's credential trouble too (401).
+    if (inbound_) route.oversized_credentials = inbound_->oversized(Surface::kMcp);
     for (const char* method : {"POST", "GET", "DELETE"}) {
       router.add(
           method, kMcpRoute,
@@ -244,11 +235,12 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
           },
           route);
     }
+    if (inbound_) route.oversized_credentials = inbound_->oversized(Surface::kApi);
     router.add(
         "*", kApiRoute,
         [this](http::Request& req, http::Responder r) { handle(Surface::kApi, req, std::move(r)); },
         route);
-    if (inbound_) inbound_->registerRoutes(router);
+    if (inbound_) inbound_->auth().registerRoutes(router);
   }
 
  private:
@@ -271,7 +263,8 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
       shape.jsonrpc = jsonrpc;
       shape.request_body = req.body;
       if (inbound_ && st.error().code == core::Errc::kUnauthenticated) {
-        responder.send(inbound_->refusal(st.error(), shape, surface, req.param("name"), nullptr));
+        responder.send(
+            inbound_->auth().refusal(st.error(), shape, surface, req.param("name"), nullptr));
       } else {
         responder.send(errorResponse(st.error(), shape));
       }
@@ -279,79 +272,27 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
     }
     if (!bearer.empty()) {
       // A token of the inbound issuer (a configured key was matched by the guard already).
-      std::string audience = inbound_->audience(surface, req.param("name"));
-      auto verdict = inbound_->validator().tryValidate(bearer, audience);
-      if (!verdict) {
-        validateThenProceed(surface, req, std::move(responder), std::string(bearer),
-                            std::move(audience));
+      std::string audience;
+      bool pending = false;
+      if (!inbound_->tryAdmit(surface, req, responder, bearer, audience, &pending)) {
+        if (!pending) return;  // refused
+        inbound_->admitLater(surface, req, std::move(responder), std::string(bearer),
+                             std::move(audience), weak_from_this(),
+                             [this, surface, current](http::Request& req, http::Responder r) {
+                               proceed(surface, req, std::move(r), *current);
+                             });
         return;
       }
-      if (!admitCaller(surface, req, responder, *verdict)) return;
     }
-    proceed(surface, req, std::move(responder));
+    proceed(surface, req, std::move(responder), *current);
   }
 
-  // The token's verdict: the caller's subject noted for the access log and the call, or the
-  // refusal sent (false).
-  bool admitCaller(Surface surface, http::Request& req, http::Responder& responder,
-                   const identity::Verdict& verdict) {
-    const std::string name = req.param("name");
-    if (!verdict.ok()) {
-      inbound_->noteRejection(verdict.error(),
-                              std::string(surface == Surface::kMcp ? "mcp/" : "api/") + name,
-                              req.request_id);
-      ErrorShape shape;
-      shape.jsonrpc = surface == Surface::kMcp && req.method == "POST";
-      shape.request_body = req.body;
-      responder.send(inbound_->refusal(core::Error(core::Errc::kUnauthenticated, ""), shape,
-                                       surface, name, &verdict.error()));
-      return false;
-    }
-    auto& slot = req.params[kSubjectParam];
-    slot = (*verdict)->subject;
-    req.subject = slot;
-    return true;
-  }
-
-  void validateThenProceed(Surface surface, http::Request& req, http::Responder responder,
-                           std::string token, std::string audience) {
-    auto pending = std::make_shared<PendingCaller>();
-    pending->surface = surface;
-    pending->request = &req;
-    pending->io_thread = std::this_thread::get_id();
-    responder.onClientGone([weak = std::weak_ptr<PendingCaller>(pending)] {
-      if (auto p = weak.lock()) p->gone = true;
-    });
-    pending->responder.emplace(std::move(responder));
-    void* io_context = req.io_context;
-    std::weak_ptr<Impl> weak = weak_from_this();
-    inbound_->validator().validate(
-        std::move(token), std::move(audience),
-        [weak, pending, io_context](identity::Verdict verdict) {
-          auto self = weak.lock();
-          if (!self) return;
-          auto resume = [weak, pending, verdict = std::move(verdict)]() {
-            auto self = weak.lock();
-            if (!self || pending->gone || !pending->responder) return;
-            http::Request& req = *pending->request;
-            http::Responder responder = std::move(*pending->responder);
-            pending->responder.reset();
-            if (!self->admitCaller(pending->surface, req, responder, verdict)) return;
-            self->proceed(pending->surface, req, std::move(responder));
-          };
-          if (std::this_thread::get_id() == pending->io_thread) {
-            resume();
-            return;
-          }
-          self->upstream_->post(io_context, std::move(resume));
-        });
-  }
-
-  void proceed(Surface surface, http::Request& req, http::Responder responder) {
+  // `current`: the snapshot handle() took (held by it, or by the pending caller's closure).
+  void proceed(Surface surface, http::Request& req, http::Responder responder,
+               const Snapshot& current) {
     const bool jsonrpc = surface == Surface::kMcp && req.method == "POST";
-    const auto current = snapshot();
     const std::string name = req.param("name");
-    const auto& table = surface == Surface::kMcp ? current->mcp : current->api;
+    const auto& table = surface == Surface::kMcp ? current.mcp : current.api;
     auto it = table.find(name);
     if (it == table.end()) {
       const std::string kind = surface == Surface::kMcp ? "mcp" : "api";
@@ -726,7 +667,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   std::vector<std::string> allowed_origins_;
   std::vector<std::shared_ptr<const ClientGuard>> retired_guards_;
   std::set<std::string, std::less<>> labels_;  // every label ever served (access log views)
-  std::unique_ptr<InboundAuth> inbound_;       // null: `inbound:` is off
+  std::unique_ptr<InboundCallers> inbound_;    // null: `inbound:` is off
   std::atomic<uint64_t> built_{0};             // connection objects built (connectionsBuilt)
 
   friend class Proxy;

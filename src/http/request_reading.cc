@@ -249,6 +249,38 @@ std::optional<Response> headParseRefusal(boost::system::error_code ec, size_t ma
       core::Error(core::Errc::kInvalidArgument, "malformed HTTP request: " + ec.message()));
 }
 
+// The request line unless the parser took it, then each field line as far as the buffer
+// goes (the last one cut off).
+bool oversizedAuthorization(std::string_view buffered, size_t max_header_bytes, Request& req) {
+  size_t at = 0;
+  if (req.method.empty()) {
+    const size_t line_end = buffered.find("\r\n");
+    if (line_end == std::string_view::npos) return false;
+    const std::string_view line = buffered.substr(0, line_end);
+    const size_t sp1 = line.find(' ');
+    const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp1 == 0 || sp2 == std::string_view::npos || sp2 == sp1 + 1 || line[sp1 + 1] != '/' ||
+        !line.substr(sp2 + 1).starts_with("HTTP/1.")) {
+      return false;
+    }
+    req.method.assign(line.substr(0, sp1));
+    req.target.assign(line.substr(sp1 + 1, sp2 - sp1 - 1));
+    at = line_end + 2;
+  }
+  static constexpr std::string_view kName = "authorization:";
+  while (at < buffered.size()) {
+    const size_t end = std::min(buffered.find("\r\n", at), buffered.size());
+    if (end == at) break;  // the end of the head
+    const std::string_view field = buffered.substr(at, end - at);
+    if (field.size() > max_header_bytes / 2 &&
+        core::iequals(field.substr(0, kName.size()), kName)) {
+      return true;
+    }
+    at = end + 2;
+  }
+  return false;
+}
+
 // The answer to a body that did not parse: 413 past the limit, 400 for a chunk-size line,
 // extension or trailer section past the framing bound or malformed chunking.
 std::optional<Response> bodyParseRefusal(boost::system::error_code ec, size_t body_limit,

@@ -145,6 +145,14 @@ bool isIoEnd(boost::system::error_code ec);
 /// away or timed out): 431 past the header limit, else 400.
 std::optional<Response> headParseRefusal(boost::system::error_code ec, size_t max_header_bytes);
 
+/// Whether a head refused at the header limit was made too large by its Authorization field
+/// (an oversized bearer token): an Authorization line of more than half `max_header_bytes`
+/// among what the session still holds of the head (`buffered`; Beast's parser takes the
+/// request line and each complete field as they come, so the field being read at the limit
+/// is there). Fills req.method and req.target from the request line when the parser has not
+/// taken it. False for any other head (it keeps its 431).
+bool oversizedAuthorization(std::string_view buffered, size_t max_header_bytes, Request& req);
+
 /// The answer to a body that did not parse (nullopt as above): 413 past `body_limit`, 400
 /// for a chunk-size line, extension or trailer section past the framing bound, or malformed
 /// chunking.

@@ -14,9 +14,17 @@
 
 namespace tether::http {
 
+/// The answer to a request whose head passed the header limit because of its Authorization
+/// field (an oversized bearer token): called on the I/O thread with the method, target, path,
+/// parameters and a request id filled (no headers, no body); the connection is closed after
+/// the answer. Its captures must outlive the server, like a handler's.
+using OversizedCredentials = std::function<Response(Request&)>;
+
 struct RouteOptions {
   /// Largest buffered request body for this route (0: the server default).
   size_t max_body_bytes = 0;
+  /// Set: such a request gets this answer instead of 431 (not owned; outlives the router).
+  const OversizedCredentials* oversized_credentials = nullptr;
 };
 
 struct RouteMatch {

@@ -265,6 +265,21 @@ class Server::Impl {
     recorder_.record(context_index, route, method, status, started, request);
   }
 
+  // A head past the limit because of its Authorization field, on a route that answers such
+  // a caller itself (RouteOptions::oversized_credentials): that answer, else nullopt (431).
+  std::optional<Response> oversizedCredentials(const beast::flat_buffer& buffer, Request& req) {
+    const std::string_view bytes(static_cast<const char*>(buffer.data().data()), buffer.size());
+    if (!oversizedAuthorization(bytes, options_.max_header_bytes, req)) return std::nullopt;
+    req.path.assign(req.target, 0, req.target.find('?'));
+    RouteMatch match = router_.match(req.method, req.path);
+    if (match.kind != RouteMatch::Kind::kFound || !match.options.oversized_credentials) {
+      return std::nullopt;
+    }
+    req.params = std::move(match.params);
+    newRequestId(req.request_id);
+    return (*match.options.oversized_credentials)(req);
+  }
+
   // Closes a connection whose client may still be sending (an answer that left its request
   // unread): half-closes, then reads and drops what comes for a bounded time and number of
   // bytes, so the client gets the answer instead of a reset that can discard it.
@@ -397,7 +412,9 @@ class Server::Impl {
         if (ec == bhttp::error::need_more)
           ec = co_await parseRequest(stream, buffer, parser, false);
         if (ec) {
-          std::optional<Response> refusal = headParseRefusal(ec, options_.max_header_bytes);
+          std::optional<Response> refusal;
+          if (ec == bhttp::error::header_limit) refusal = oversizedCredentials(buffer, req);
+          if (!refusal) refusal = headParseRefusal(ec, options_.max_header_bytes);
           if (refusal) {
             co_await writeResponse(stream, *state, *refusal, "", false, 11, false);
             recordMetrics(ctx, "-", "-", refusal->status, started);

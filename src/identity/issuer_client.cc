@@ -45,6 +45,7 @@ IssuerClient::IssuerClient(http::HttpClient& http, IssuerClientOptions options)
   if (auto host = oauth::urlHost(options_.introspection_endpoint); !host.empty()) {
     options_.policy.own_hosts.push_back(host);
   }
+  guard_ = oauth::makeDiscoveryGuard(options_.policy);
 }
 
 core::Result<std::string> IssuerClient::get(http::ClientRequest request, std::string_view what) {
@@ -109,6 +110,8 @@ core::Result<std::string> IssuerClient::fetchJwks() {
   http::ClientRequest req;
   req.url = uri;
   req.headers = {{"Accept", "application/jwk-set+json, application/json"}};
+  // A jwks_uri the metadata named: its host's addresses must pass the discovery policy.
+  if (options_.jwks_uri.empty()) req.connect_guard = guard_;
   return get(std::move(req), "the inbound JWK Set");
 }
 

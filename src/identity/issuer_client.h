@@ -6,12 +6,16 @@
 /// Every fetch goes through the outbound http::HttpClient with a connect and total
 /// deadline, a size cap and no redirects. A `jwks_uri` learned from metadata must pass
 /// oauth::checkDiscoveryUrl (https unless loopback, a host the discovery policy allows; the
-/// issuer's own host is always allowed). Errors name the URL, never a token or the secret.
+/// issuer's own host is always allowed), and it is fetched with the discovery policy's
+/// connect-time guard (oauth::makeDiscoveryGuard): a name that resolves to an
+/// internal address is refused before any connection unless the operator listed it in
+/// `discovery.allowed_hosts`. Errors name the URL, never a token or the secret.
 ///
 /// Thread-safety: calls block (HttpClient::send) and may run on several threads at once;
 /// never call them on a server I/O thread.
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -51,6 +55,7 @@ class IssuerClient {
 
   http::HttpClient& http_;
   IssuerClientOptions options_;
+  std::shared_ptr<const http::ConnectGuard> guard_;  // options_.policy, at connect time
   std::mutex mu_;
   std::string discovered_jwks_uri_;
 };

@@ -52,7 +52,7 @@ core::Status checkDiscoveryUrl(std::string_view url, const DiscoveryPolicy& poli
                                std::string_view what);
 
 /// The connect guard Discovery puts on its requests, for other calls to URLs a metadata
-/// document named (e.g. the RFC 7009 revocation endpoint): every address the host resolves
+/// document named (the RFC 7009 revocation endpoint, the inbound issuer's discovered `jwks_uri`): every address the host resolves
 /// to must pass `policy`.
 std::shared_ptr<const http::ConnectGuard> makeDiscoveryGuard(const DiscoveryPolicy& policy);
 

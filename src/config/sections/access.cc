@@ -161,7 +161,7 @@ void stringList(Reader& r, const MapEntries& m, std::string_view key,
 void parseSso(Reader& r, const Entry& e, std::optional<SsoConfig>& out) {
   auto m = r.readMap(
       e, {"issuer", "client_id", "client_secret", "scopes", "display_name", "groups_claim",
-          "admin_groups", "admin_subjects", "viewer_groups", "viewer_subjects"});
+          "admin_groups", "admin_subjects", "viewer_groups", "viewer_subjects", "ca_bundle"});
   if (!m) return;
   SsoConfig c;
   bool ok = true;
@@ -218,6 +218,14 @@ void parseSso(Reader& r, const Entry& e, std::optional<SsoConfig>& out) {
   stringList(r, *m, "admin_subjects", c.admin_subjects);
   stringList(r, *m, "viewer_groups", c.viewer_groups);
   stringList(r, *m, "viewer_subjects", c.viewer_subjects);
+  // Trust for the IdP's TLS, like a connection's auth.ca_bundle: a readable PEM file.
+  if (const Entry* v = m->get("ca_bundle")) {
+    if (auto path = r.readableFile(*v)) {
+      c.ca_bundle = *path;
+    } else {
+      ok = false;
+    }
+  }
   if (ok) out = std::move(c);
 }
 

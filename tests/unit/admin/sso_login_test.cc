@@ -14,8 +14,10 @@
 
 #include "core/encoding.h"
 #include "http/server.h"
+#include "http/tls_server.h"
 #include "mockidp/jwt_signer.h"
 #include "oauth/pkce.h"
+#include "support/test_certs.h"
 
 namespace tether::admin {
 namespace {
@@ -49,7 +51,8 @@ std::map<std::string, std::string> queryOf(const std::string& url) {
 /// whose claims the test sets.
 class TestIdp {
  public:
-  TestIdp() {
+  /// `tls`: served over https with these credentials.
+  explicit TestIdp(std::shared_ptr<http::TlsCredentials> tls = nullptr) : tls_(tls != nullptr) {
     // RSA key generation is slow: one pair of keys for every test of the suite.
     static const auto keys = [] {
       return std::make_pair(std::shared_ptr(std::move(mockidp::JwtSigner::generate()).value()),
@@ -89,12 +92,15 @@ class TestIdp {
     });
     http::ServerOptions o;
     o.port = 0;
+    o.tls = std::move(tls);
     server_ = std::make_unique<http::Server>(o, router_, nullptr);
     EXPECT_TRUE(server_->start().ok());
   }
   ~TestIdp() { server_->stop(); }
 
-  std::string issuer() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  std::string issuer() const {
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(server_->port());
+  }
 
   std::mutex mu_;
   json::object claims;    // the next ID token's claims
@@ -105,6 +111,7 @@ class TestIdp {
  private:
   std::shared_ptr<mockidp::JwtSigner> signer_, other_signer_;
   bool redeemed_ = false;
+  bool tls_ = false;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
 };
@@ -288,6 +295,44 @@ TEST(SsoUnreachableTest, AnUnreachableIdpIsSaidSoAndNotAskedAgainAtEveryClick) {
   const auto before = std::chrono::steady_clock::now();
   for (int i = 0; i < 50; ++i) EXPECT_FALSE(login.start().ok());
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1));
+}
+
+// admin.sso.ca_bundle: an IdP whose certificate a private CA issued is reached over https
+// when the bundle names that CA (discovery, token endpoint, JWK Set), and not without it.
+TEST(SsoOverHttpsTest, TheIdpsPrivateCaIsTrustedThroughCaBundle) {
+  testing::TestCa ca;
+  const auto files = ca.issueServerCert("idp", {"IP:127.0.0.1"});
+  auto tls = http::TlsCredentials::load(files.cert_path, files.key_path);
+  ASSERT_TRUE(tls.ok()) << tls.error().message;
+  TestIdp idp(*tls);
+  config::SsoConfig config;
+  config.issuer = idp.issuer();
+  config.client_id = "tether-portal";
+  auto http = http::makeHttpClient();
+  core::ManualClock clock;
+  clock.set(core::TimePoint(std::chrono::seconds(1'800'000'000)));
+  const auto redirect = [] { return std::string("https://tether.example/portal/sso/callback"); };
+  {
+    SsoLogin untrusted(config, *http, clock, std::string(32, 'k'), redirect);
+    auto start = untrusted.start();
+    ASSERT_FALSE(start.ok());
+    EXPECT_THAT(start.error().message, HasSubstr("cannot be reached (tls)"));
+  }
+  config.ca_bundle = ca.caCertPath();
+  SsoLogin login(config, *http, clock, std::string(32, 'k'), redirect);
+  auto start = login.start();
+  ASSERT_TRUE(start.ok()) << start.error().message;
+  auto q = queryOf(start->location);
+  {
+    std::lock_guard lock(idp.mu_);
+    idp.challenge = q["code_challenge"];
+    idp.claims = {{"iss", idp.issuer()},        {"sub", "alice-sub"},   {"aud", "tether-portal"},
+                  {"exp", 1'800'000'000 + 300}, {"iat", 1'800'000'000}, {"nonce", q["nonce"]},
+                  {"groups", json::array{"x"}}};
+  }
+  auto id = login.finish({kCode, q["state"], idp.issuer(), std::nullopt}, start->flow_cookie);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_EQ(id->subject, "alice-sub");
 }
 
 TEST(SsoIdTokenTest, ClaimChecksNameWhatFailed) {

@@ -15,6 +15,7 @@
 #include "http/http_client.h"
 #include "identity/issuer_client.h"
 #include "identity/validator.h"
+#include "support/counting_listener.h"
 #include "support/jwt_signer.h"
 #include "unit/gateway/fake_token_provider.h"
 #include "unit/gateway/proxy_fixture.h"
@@ -257,13 +258,55 @@ TEST_F(ProxyInboundTest, BadInputTable) {
     EXPECT_EQ(logs.text().find(c.token), std::string::npos) << "the token was logged";
     EXPECT_EQ(r.raw.find(c.token), std::string::npos) << "the token was echoed";
   }
-  // A 1 MiB token is refused by the server's header limit before any parsing: still no
-  // crash, no upstream call, and the gateway keeps serving.
-  const Reply huge = call(gw.port(), std::string(1 << 20, 'a'));
-  EXPECT_GE(huge.status, 400);
-  EXPECT_LT(huge.status, 500);
+  EXPECT_EQ(upstream_.requests().size(), 1u);  // only the valid call
+}
+
+// A token of 1 MiB passes the server's head limit: the caller still learns that its token
+// was refused (401 invalid_token with the metadata URL, not 431), the log says why, the head
+// is never buffered whole, and the gateway keeps serving.
+TEST_F(ProxyInboundTest, AOneMebibyteTokenIs401InvalidTokenWithALogLine) {
+  LogCapture logs;
+  Inbound in(jwks_.url(), clock_);
+  Gateway gw({.connections = {bearerMcp("docs", upstream_.url("/mcp"))},
+              .options = inboundOptions(),
+              .clock = &clock_,
+              .validator = in.validator});
+  const std::string token(1 << 20, 'a');
+  const Reply huge = call(gw.port(), token);
+  EXPECT_EQ(huge.status, 401) << huge.raw.substr(0, 400);
+  const auto challenge = huge.header("WWW-Authenticate").value_or("");
+  EXPECT_NE(challenge.find("error=\"invalid_token\""), std::string::npos) << challenge;
+  EXPECT_NE(challenge.find("resource_metadata=\"https://tether.example/.well-known/"
+                           "oauth-protected-resource/mcp/docs\""),
+            std::string::npos)
+      << challenge;
+  EXPECT_EQ(huge.header("Connection"), "close");
+  EXPECT_TRUE(eventually([&] {
+    const std::string t = logs.text();
+    return t.find(R"("check":"malformed")") != std::string::npos &&
+           t.find("token too large") != std::string::npos;
+  })) << logs.text().substr(0, 2000);
+  EXPECT_EQ(logs.text().find(token.substr(0, 64)), std::string::npos) << "the token was logged";
+  EXPECT_EQ(huge.raw.find(token.substr(0, 64)), std::string::npos) << "the token was echoed";
+  EXPECT_TRUE(upstream_.requests().empty());
   EXPECT_EQ(call(gw.port(), testing::signJwt(key_, claims())).status, 200);
-  EXPECT_EQ(upstream_.requests().size(), 2u);  // only the two valid calls
+
+  // Other oversized heads keep their 431: another field, or a protected path's neighbour.
+  http::Headers junk = kMcpPostHeaders;
+  junk.push_back({"X-Junk", std::string(1 << 20, 'j')});
+  const Reply other = fetch(gw.port(), "POST", "/mcp/docs", junk, jsonrpc(1, "tools/list"), 10s);
+  EXPECT_EQ(other.status, 431) << other.raw.substr(0, 400);
+  http::Headers prm_huge = {{"Authorization", "Bearer " + token}};
+  const Reply prm =
+      fetch(gw.port(), "GET", "/.well-known/oauth-protected-resource/mcp/docs", prm_huge, {}, 10s);
+  EXPECT_EQ(prm.status, 431) << prm.raw.substr(0, 400);
+}
+
+// Without `inbound:` the proxy takes no bearer tokens of its own: an oversized head is 431.
+TEST_F(ProxyInboundTest, WithoutInboundAnOversizedAuthorizationStays431) {
+  Gateway gw({.connections = {bearerMcp("docs", upstream_.url("/mcp"))}, .clock = &clock_});
+  const Reply r = call(gw.port(), std::string(1 << 20, 'a'));
+  EXPECT_EQ(r.status, 431) << r.raw.substr(0, 400);
 }
 
 TEST_F(ProxyInboundTest, MissingScopeIs403WithTheScopeToAskFor) {
@@ -343,6 +386,66 @@ TEST_F(ProxyInboundTest, AHugeSlowOrInvalidJwksIsRefusedNotCrashed) {
   const Reply r = call(gw.port(), testing::signJwt(key_, claims()));
   EXPECT_EQ(r.status, 401) << r.raw;
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_TRUE(upstream_.requests().empty());
+}
+
+// The issuer's metadata names a jwks_uri whose host resolves to an internal address (a name
+// the test resolves, never DNS): the JWK Set is not fetched from there, the log says why,
+// and the caller gets 401. Nothing connects to the listener at that address.
+TEST_F(ProxyInboundTest, ADiscoveredJwksUriOnAnInternalAddressIsRefusedBeforeConnecting) {
+  LogCapture logs;
+  testing::CountingListener internal;  // 127.0.0.2
+  const std::string jwks_uri =
+      "https://jwks.rebind.test:" + std::to_string(internal.port()) + "/jwks";
+  TestServer idp(serveHttp([&](const ReceivedRequest& r) {
+    if (r.target != "/.well-known/openid-configuration") return httpResponse(404, "{}", {});
+    json::object doc{{"issuer", "http://127.0.0.1"}, {"jwks_uri", jwks_uri}};
+    return httpResponse(200, json::serialize(doc), {{"Content-Type", "application/json"}});
+  }));
+  http::HttpClientOptions ho;
+  ho.resolver = [](const std::string& host,
+                   std::chrono::milliseconds) -> core::Result<std::vector<http::IpAddress>> {
+    if (host == "jwks.rebind.test") {
+      return std::vector<http::IpAddress>{*http::IpAddress::parse("127.0.0.2")};
+    }
+    return core::Error(core::Errc::kNotFound, "the host name " + host + " does not resolve");
+  };
+  auto client = http::makeHttpClient(ho);
+  identity::IssuerClientOptions io;
+  io.issuer = idp.url("");  // no jwks_uri configured: from the metadata
+  io.total_timeout = 3s;
+  io.use_proxy = false;
+  identity::IssuerClient issuer(*client, io);
+  const auto direct = issuer.fetchJwks();
+  ASSERT_FALSE(direct.ok());
+  EXPECT_NE(direct.error().message.find("jwks.rebind.test resolves to a loopback address "
+                                        "127.0.0.2, not allowed for discovery"),
+            std::string::npos)
+      << direct.error().message;
+
+  core::ThreadPool pool{1, "inbound-ssrf"};
+  identity::ValidatorOptions vo;
+  vo.issuer = std::string(kIssuer);
+  identity::ValidatorDeps deps;
+  deps.clock = &clock_;
+  deps.fetch_jwks = [&issuer] { return issuer.fetchJwks(); };
+  deps.run_blocking = [&pool](std::function<void()> f) { pool.post(std::move(f)); };
+  auto validator = identity::Validator::create(vo, std::move(deps));
+  {
+    Gateway gw({.connections = {bearerMcp("docs", upstream_.url("/mcp"))},
+                .options = inboundOptions(),
+                .clock = &clock_,
+                .validator = validator});
+    const Reply r = call(gw.port(), testing::signJwt(key_, claims()));
+    EXPECT_EQ(r.status, 401) << r.raw;
+    EXPECT_TRUE(eventually([&] {
+      const std::string t = logs.text();
+      return t.find("inbound JWK Set fetch failed") != std::string::npos &&
+             t.find("jwks.rebind.test resolves to a loopback address") != std::string::npos;
+    })) << logs.text();
+  }
+  pool.shutdown();
+  EXPECT_EQ(internal.accepted(), 0);
   EXPECT_TRUE(upstream_.requests().empty());
 }
 

@@ -243,5 +243,38 @@ TEST(HeadScannerTest, AgreesWithBeastOnWhatItAccepts) {
   }
 }
 
+// A head refused at the limit: an Authorization field taking more than half of it (an
+// oversized bearer token) is told apart from any other oversized head, whether the parser
+// had already taken the request line and the complete fields or not.
+TEST(HeadScannerTest, OversizedAuthorizationIsToldApartFromOtherOversizedHeads) {
+  const size_t limit = 16 * 1024;
+  const std::string token(40 * 1024, 'a');
+  const std::string line = "POST /mcp/docs?x=1 HTTP/1.1\r\n";
+  {
+    Request req;
+    EXPECT_TRUE(
+        oversizedAuthorization(line + "Host: gw\r\nauthorization: Bearer " + token, limit, req));
+    EXPECT_EQ(req.method, "POST");
+    EXPECT_EQ(req.target, "/mcp/docs?x=1");
+  }
+  {
+    Request req;  // the parser took the request line and Host; the token is cut off
+    req.method = "GET";
+    req.target = "/api/x/y";
+    EXPECT_TRUE(oversizedAuthorization("Authorization: Bearer " + token, limit, req));
+    EXPECT_EQ(req.target, "/api/x/y");
+  }
+  const auto fresh = [&](const std::string& buffered) {
+    Request req;
+    return oversizedAuthorization(buffered, limit, req);
+  };
+  EXPECT_FALSE(fresh(line + "X-Junk: " + token));
+  EXPECT_FALSE(fresh(line + "Authorization: Bearer short\r\nX-Junk: " + token));
+  EXPECT_FALSE(fresh("POST no-slash HTTP/1.1\r\nAuthorization: " + token));
+  EXPECT_FALSE(fresh("Authorization: " + token));  // no request line
+  EXPECT_FALSE(fresh(""));
+  EXPECT_FALSE(fresh(line + "\r\nAuthorization: " + token));  // past the end of the head
+}
+
 }  // namespace
 }  // namespace tether::http

@@ -1,5 +1,7 @@
 // admin, clients and allowed_origins.
 
+#include <fstream>
+
 #include "core/digest.h"
 #include "unit/config/sections/section_test_util.h"
 
@@ -85,6 +87,31 @@ TEST_F(AccessSectionTest, SingleSignOnNeedsAnIssuerAClientAndOpenid) {
   EXPECT_THAT(errors(), HasSubstr("admin.sso.client_id: required"));
   EXPECT_THAT(errors(), HasSubstr("admin.sso.scopes: must include openid"));
   EXPECT_THAT(errors(), Not(HasSubstr("NEVER-PRINT")));
+}
+
+// admin.sso.ca_bundle: trust for the IdP's TLS, checked readable at load like a
+// connection's auth.ca_bundle.
+TEST_F(AccessSectionTest, SingleSignOnCaBundleMustBeAReadableFile) {
+  const std::string base = "sso:\n  issuer: https://idp.example.com\n  client_id: tether\n";
+  const std::string pem = ::testing::TempDir() + "sso-ca-bundle.pem";
+  std::ofstream(pem) << "-----BEGIN CERTIFICATE-----\n";
+  {
+    AdminConfig admin;
+    KeyOrigins keys;
+    int listen_line = 0;
+    parseAdmin(reader_, entry(base + "  ca_bundle: " + pem + "\n", "admin"), admin, keys,
+               listen_line);
+    EXPECT_EQ(errors(), "");
+    ASSERT_TRUE(admin.sso.has_value());
+    EXPECT_EQ(admin.sso->ca_bundle, pem);
+  }
+  AdminConfig admin;
+  KeyOrigins keys;
+  int listen_line = 0;
+  parseAdmin(reader_, entry(base + "  ca_bundle: /nonexistent/idp-ca.pem\n", "admin"), admin, keys,
+             listen_line);
+  EXPECT_FALSE(admin.sso.has_value());
+  EXPECT_THAT(errors(), HasSubstr("admin.sso.ca_bundle: cannot read \"/nonexistent/idp-ca.pem\""));
 }
 
 TEST_F(AccessSectionTest, ClientKeysHaveNoRole) {
