@@ -43,6 +43,11 @@ class FaultyDefinitions final : public store::ConnectionDefinitionStore {
     if (down || broken) return failure();
     return inner_.definitionsVersion();
   }
+  core::Result<std::vector<std::pair<store::ConnectionKey, int64_t>>> listDefinitionVersions()
+      override {
+    if (down || broken) return failure();
+    return inner_.listDefinitionVersions();
+  }
   store::Subscription subscribeDefinitionChanges(store::DefinitionChangeCallback cb) override {
     return inner_.subscribeDefinitionChanges(std::move(cb));
   }
