@@ -12,6 +12,7 @@
 
 #include "gateway/upstream_client.h"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -483,17 +484,22 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     co_return step;
   }
 
-  // The next piece of a streamed body: what the socket holds now, up to kStreamChunkBytes;
+  // The next piece of a streamed body: what the socket holds now, up to stream_read_;
   // else a wait with a small buffer (the rest of the answer may be hours away).
   template <class Stream>
-  static Awaitable<ReadResult> readStreamed(Stream& stream, Conn& conn) {
+  Awaitable<ReadResult> readStreamed(Stream& stream, Conn& conn) {
     if constexpr (!std::is_same_v<Stream, tcp::socket>) {
       co_return co_await readMore(stream, conn, kTlsStreamChunkBytes);
     } else {
       ReadResult got;
-      if (http::readNow(stream, conn.buffer.prepare(kStreamChunkBytes), got)) co_return got;
-      releaseIdleBuffer(conn.buffer, kStreamIdleReadBytes);
-      co_return co_await readSome(stream, conn, kStreamIdleReadBytes);
+      if (!http::readNow(stream, conn.buffer.prepare(stream_read_), got)) {
+        releaseIdleBuffer(conn.buffer, kStreamIdleReadBytes);
+        got = co_await readSome(stream, conn, kStreamIdleReadBytes);
+      }
+      // The next read asks for 4x what this one got (kStreamIdleReadBytes..kStreamChunkBytes):
+      // a burst is soon read 64 KiB at a time, a trickle of events never grows the buffer.
+      stream_read_ = std::clamp(4 * std::get<1>(got), kStreamIdleReadBytes, kStreamChunkBytes);
+      co_return got;
     }
   }
 
@@ -572,6 +578,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Conn* conn_ = nullptr;
   Clock::time_point started_{};
   size_t inflight_ = 0;
+  size_t stream_read_ = kStreamChunkBytes;  // readStreamed()'s next read, plain sockets
   bool cancelled_ = false;
   bool client_gone_ = false;
 };

@@ -372,7 +372,9 @@ class Server::Impl {
       if (state->read_ahead_error) break;
       if (buffer.size() == 0) {
         state->deadline.expiresIn(options_.idle_timeout);
-        auto [ec, n] = co_await stream.async_read_some(draining(buffer.prepare(4096)), kNoThrow);
+        releaseIdleBuffer(buffer);
+        auto [ec, n] =
+            co_await stream.async_read_some(draining(buffer.prepare(kWaitingReadBytes)), kNoThrow);
         if (ec) break;
         buffer.commit(n);
       } else if (t_inline_depth > 0) {
