@@ -12,6 +12,7 @@
 
 #include "gateway/upstream_client.h"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -39,7 +40,15 @@ namespace {
 // Bytes handed to the client's stream but not yet written to its socket before the relay
 // stops reading from the upstream (back-pressure).
 constexpr size_t kStreamHighWater = 256 * 1024;
-constexpr size_t kStreamChunkBytes = 16 * 1024;
+// A streamed body is read in pieces of up to this while the upstream's bytes are there (a
+// 1 MiB answer in 16 pieces, not 64: fewer reads, chunks and client writes)...
+constexpr size_t kStreamChunkBytes = 64 * 1024;
+// ...and, when the socket held nothing, waited for with a buffer of this size only, the
+// larger one released first: an idle stream (an SSE GET held open for hours) keeps 2 KiB
+// instead of the 16 or 64 KiB its last burst needed. TLS reads keep kTlsStreamChunkBytes
+// (a TLS record; a TLS socket cannot be read without a buffer, nor tried first).
+constexpr size_t kStreamIdleReadBytes = 2 * 1024;
+constexpr size_t kTlsStreamChunkBytes = 16 * 1024;
 
 // Interim (1xx) answers skipped before the final one; past this the upstream is broken.
 constexpr int kMaxInterimAnswers = 100;
@@ -159,8 +168,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // Feeds what conn.buffer holds to the parser until `done()`: {} when done, need_more
   // when it wants more bytes, or the parse error.
   template <class Done>
-  static boost::system::error_code parseBuffered(ResponseParser& p, beast::flat_buffer& buf,
-                                                 Done done) {
+  static boost::system::error_code parseBuffered(ResponseParser& p, ReadBuffer& buf, Done done) {
     for (;;) {
       if (done()) return {};
       if (buf.size() == 0) return bhttp::error::need_more;
@@ -451,7 +459,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         if (cancelled_ || client_gone_) continue;
         if (!(ec = framingBound(conn))) {
           deadline_.set(conn.lowest(), limits.idle_timeout);
-          ec = afterRead(conn, parser, co_await readMore(stream, conn, kStreamChunkBytes));
+          ec = afterRead(conn, parser, co_await readStreamed(stream, conn));
           if (!ec) continue;
           if (parser.is_done()) continue;  // an EOF that ended the body
         }
@@ -474,6 +482,25 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
     complete();
     co_return step;
+  }
+
+  // The next piece of a streamed body: what the socket holds now, up to stream_read_;
+  // else a wait with a small buffer (the rest of the answer may be hours away).
+  template <class Stream>
+  Awaitable<ReadResult> readStreamed(Stream& stream, Conn& conn) {
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+      co_return co_await readMore(stream, conn, kTlsStreamChunkBytes);
+    } else {
+      ReadResult got;
+      if (!http::readNow(stream, conn.buffer.prepare(stream_read_), got)) {
+        releaseIdleBuffer(conn.buffer, kStreamIdleReadBytes);
+        got = co_await readSome(stream, conn, kStreamIdleReadBytes);
+      }
+      // The next read asks for 4x what this one got (kStreamIdleReadBytes..kStreamChunkBytes):
+      // a burst is soon read 64 KiB at a time, a trickle of events never grows the buffer.
+      stream_read_ = std::clamp(4 * std::get<1>(got), kStreamIdleReadBytes, kStreamChunkBytes);
+      co_return got;
+    }
   }
 
   // Once the parser took all it could of conn.buffer, what is left is framing it waits to see
@@ -551,6 +578,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Conn* conn_ = nullptr;
   Clock::time_point started_{};
   size_t inflight_ = 0;
+  size_t stream_read_ = kStreamChunkBytes;  // readStreamed()'s next read, plain sockets
   bool cancelled_ = false;
   bool client_gone_ = false;
 };

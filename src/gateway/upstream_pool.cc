@@ -12,6 +12,11 @@ std::atomic<size_t>& openConnectionCount() {
   return count;
 }
 
+std::atomic<size_t>& readBufferBytes() {
+  static std::atomic<size_t> bytes{0};
+  return bytes;
+}
+
 // Plain: one recv(MSG_PEEK | MSG_DONTWAIT). TLS: one non-blocking read through the stream
 // (the socket is non-blocking: one recv() that finds nothing; a post-handshake message such
 // as a session ticket is consumed and does not count), then nothing may be left in

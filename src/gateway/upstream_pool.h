@@ -41,6 +41,42 @@ inline const auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 /// Upstream connections open in this process (pooled and in use).
 std::atomic<size_t>& openConnectionCount();
 
+/// Bytes allocated for upstream connections' read buffers in this process (their capacity,
+/// pooled and in use): what idle streams and pooled connections hold, for memory tests.
+std::atomic<size_t>& readBufferBytes();
+
+/// The allocator of Conn::buffer: std::allocator that keeps readBufferBytes() up to date.
+template <class T>
+struct CountingAllocator {
+  using value_type = T;
+  CountingAllocator() = default;
+  template <class U>
+  CountingAllocator(const CountingAllocator<U>&) noexcept {}
+  T* allocate(size_t n) {
+    T* p = std::allocator<T>().allocate(n);
+    readBufferBytes().fetch_add(n * sizeof(T), std::memory_order_relaxed);
+    return p;
+  }
+  void deallocate(T* p, size_t n) noexcept {
+    readBufferBytes().fetch_sub(n * sizeof(T), std::memory_order_relaxed);
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const CountingAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
+/// A connection's read buffer.
+using ReadBuffer = beast::basic_flat_buffer<CountingAllocator<char>>;
+
+/// Frees what `buffer` allocated beyond its content (a chunk's CRLF Beast's parser waits to
+/// see with the next size line, say) when that is more than `keep` bytes: before a read that
+/// may wait for long (an idle stream), so the burst before it does not stay allocated.
+inline void releaseIdleBuffer(ReadBuffer& buffer, size_t keep) {
+  if (buffer.capacity() > keep && buffer.size() <= keep / 2) buffer.shrink_to_fit();
+}
+
 /// The deadline of one exchange: enforced by its thread's sweeper, the one the HTTP server's
 /// sessions on that thread use (http/deadline_sweeper.h), instead of a timer armed per read
 /// and write. The sweeper cancels the socket once `at` has passed (Action::kCancel) and sets
@@ -67,7 +103,7 @@ struct Conn {
   std::shared_ptr<ssl::context> ssl_ctx;
   std::unique_ptr<tcp::socket> plain;
   std::unique_ptr<beast::ssl_stream<tcp::socket>> tls;
-  beast::flat_buffer buffer;
+  ReadBuffer buffer;
   std::string head;  // the request head being written (storage reused by each request)
   Clock::time_point idle_since{};
 };

@@ -220,6 +220,12 @@ asio::awaitable<StreamEnd, Strand> writeStream(Stream& stream,
     readAhead(session, stream);
   }
 
+  // A relay on this thread starts the stream and, before it waits for its upstream, queues
+  // the body bytes it already holds (and ends the stream when they are all of it): one turn
+  // of the scheduler lets the head go out with them in one write, instead of one write for
+  // the head, one per chunk and one for the end. It never waits for the producer.
+  co_await asio::post(state.strand, asio::use_awaitable_t<Strand>{});
+
   // Each round writes what is queued in one gathered write: the head with the chunks that
   // are already there (the first round does not wait, so the head is never held back), each
   // chunk framed, and the last chunk with the data it ends.

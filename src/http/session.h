@@ -65,10 +65,21 @@ using SessionPtr = std::shared_ptr<SessionState>;
 /// call either way). The buffer lives in the session state, which the read keeps alive.
 /// The slot told is the session's current one (and the stream being written, if any): the
 /// session waits for this read before it starts the next request.
+/// The size of a read that waits for a client's next request (or its end).
+inline constexpr size_t kWaitingReadBytes = 4096;
+
+/// Before a read that may wait long (an idle keep-alive connection, the watch of a stream held
+/// open for hours): frees what a large request (a body read through the buffer, up to the
+/// header limit and a read more) left allocated, when the buffer holds nothing.
+inline void releaseIdleBuffer(beast::flat_buffer& buffer) {
+  if (buffer.size() == 0 && buffer.capacity() > kWaitingReadBytes) buffer.shrink_to_fit();
+}
+
 template <class Stream>
 void readAhead(const SessionPtr& state, Stream& sock) {
   state->read_ahead_pending = true;
-  sock.async_read_some(draining(state->buffer.prepare(4096)),
+  releaseIdleBuffer(state->buffer);
+  sock.async_read_some(draining(state->buffer.prepare(kWaitingReadBytes)),
                        [state](boost::system::error_code ec, size_t n) {
                          state->read_ahead_pending = false;
                          if (ec) {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "gateway/upstream_client.h"
+#include "gateway/upstream_pool.h"
 #include "support/test_certs.h"
 #include "unit/gateway/proxy_fixture.h"
 
@@ -320,6 +321,36 @@ TEST(UpstreamHostileTest, EndlessInterimAnswersAre502) {
   const Reply r = fetch(gw.port(), "POST", "/mcp/chatty", kMcpPostHeaders, jsonrpc(1, "x"));
   EXPECT_EQ(r.status, 502) << r.raw;
   EXPECT_NE(r.body.find("mcp/chatty"), std::string::npos) << r.body;
+}
+
+// ---- memory: what a stream holds while it waits ---------------------------------------------
+
+// An SSE stream that sent a burst (1 MiB of events) and then waits for hours, as standalone
+// GET streams do, must not keep the read buffer the burst needed: thousands of them are held
+// open at once (issue 17: at most 16 KiB per idle stream in all).
+TEST(UpstreamMemoryTest, AStreamIdleAfterABurstReleasesItsReadBuffer) {
+  Gate release;
+  TestServer upstream([&](TestConnection& c) {
+    if (!c.readRequest()) return;
+    std::string burst =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string event = "data: " + std::string(4000, 'x') + "\n\n";
+    while (burst.size() < kMiB) burst += chunk(event);
+    burst += chunk("data: end of burst\n\n");
+    if (!c.write(burst)) return;
+    release.wait(60s);  // then idle, the stream open
+    c.close();
+  });
+  Gateway gw({.connections = {bearerMcp("demo", upstream.url("/mcp"))}, .io_threads = 1});
+  RawConnection client(gw.port());
+  client.send(requestText("GET", "/mcp/demo", {{"Accept", "text/event-stream"}}, ""));
+  const std::string got = client.readUntil("end of burst", 30s);
+  ASSERT_NE(got.find("end of burst"), std::string::npos) << got.substr(0, 300);
+  EXPECT_GE(got.size(), kMiB);
+  // All of it reached the client; the stream now waits for the upstream.
+  const bool released = eventually([] { return upstream::readBufferBytes() <= 4 * 1024; }, 10s);
+  EXPECT_TRUE(released) << upstream::readBufferBytes() << " bytes held by an idle stream";
+  release.open();
 }
 
 }  // namespace
