@@ -1,6 +1,5 @@
 #include "gateway/proxy.h"
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <map>
@@ -154,15 +153,7 @@ class Proxy::Impl : public std::enable_shared_from_this<Proxy::Impl> {
   static bool keepConnection(const Snapshot& from, Snapshot& into,
                              const config::ConnectionConfig& c,
                              const std::set<store::ConnectionKey>& rebuild) {
-    const std::string_view kind = config::kindName(c.kind);
-    // A few keys (one change): compared in place; an apply keeps every other connection.
-    const bool named = rebuild.size() <= 8
-                           ? std::any_of(rebuild.begin(), rebuild.end(),
-                                         [&](const store::ConnectionKey& k) {
-                                           return k.name == c.name && k.kind == kind;
-                                         })
-                           : rebuild.contains({std::string(kind), c.name});
-    if (named) return false;
+    if (rebuild.contains({std::string(config::kindName(c.kind)), c.name})) return false;
     const auto& table = c.kind == ConnectionKind::kMcp ? from.mcp : from.api;
     auto it = table.find(c.name);
     if (it == table.end()) return false;
